@@ -1,0 +1,79 @@
+// What the research engine promises the rest of the product. The engine (core/research) implements
+// ResearchEngine; the job layer (core/jobs) and every surface read ResearchResult.
+import type { CheckpointId } from './checkpoints.js';
+import type { Depth } from './depth.js';
+
+export type ResearchInput = {
+  /** Stable per task: the LangGraph thread id, so a resumed run continues where the last one stopped. */
+  runId: string;
+  idea: string;
+  depth: Depth;
+};
+
+export type ResearchHooks = {
+  /** Called once per engine checkpoint (`plan` … `report`) as it completes. */
+  onCheckpoint?: (id: CheckpointId, at: Date) => void | Promise<void>;
+  signal?: AbortSignal;
+};
+
+export type SubScoreKey = 'demand' | 'growth' | 'whitespace' | 'pain' | 'willingness_to_pay';
+export type ScoreBand = 'weak' | 'moderate' | 'strong' | 'exceptional';
+export type Confidence = 'low' | 'medium' | 'high';
+
+export type SubScore = { key: SubScoreKey; label: string; score: number; rationale: string };
+
+export type Citation = { n: number; url: string; title: string; domain: string };
+
+export type Finding = { text: string; citations: number[] };
+
+export type ResearchUsage = {
+  tavilyCalls: number;
+  tavilyCredits: number;
+  cacheHits: number;
+  promptTokens: number;
+  completionTokens: number;
+  durationMs: number;
+  sourcesUsed: number;
+  citationsRemoved: number;
+  figuresFlagged: number;
+  perNode: Record<string, { promptTokens: number; completionTokens: number; ms: number }>;
+};
+
+export type ResearchReport = {
+  title: string;
+  idea: string;
+  depth: Depth;
+  /** True when sources and analysis came from the sandbox providers: every surface must say so. */
+  sandbox: boolean;
+  summary: string;
+  keyFindings: Finding[];
+  score: { total: number; band: ScoreBand; confidence: Confidence; subScores: SubScore[] };
+  /** Sections that could not be written (an agent failed for good), with the reason shown to the reader. */
+  missingSections: { section: 'market' | 'competitors' | 'customers'; reason: string }[];
+  citations: Citation[];
+};
+
+export type ResearchResult = { report: ResearchReport; markdown: string; usage: ResearchUsage };
+
+export interface ResearchEngine {
+  run(input: ResearchInput, hooks?: ResearchHooks): Promise<ResearchResult>;
+}
+
+/** A run that cannot succeed: `userMessage` is safe to show in Slack or Discord; `retryable` tells the job layer. */
+export class ResearchError extends Error {
+  constructor(
+    readonly userMessage: string,
+    readonly detail: string,
+    readonly retryable: boolean,
+  ) {
+    super(detail);
+    this.name = 'ResearchError';
+  }
+}
+
+export function scoreBand(total: number): ScoreBand {
+  if (total >= 80) return 'exceptional';
+  if (total >= 60) return 'strong';
+  if (total >= 40) return 'moderate';
+  return 'weak';
+}

@@ -1,0 +1,25 @@
+// The port through which a running job shows itself to its requester. Slack and Discord implement it in
+// bot/; the console's implementation publishes on Redis. The job layer coalesces progress (at most one
+// call a second per task, never backwards) and guarantees `finished` is called once per task.
+import type { ResearchResult } from '../research/contract.js';
+import type { Task } from './types.js';
+
+export interface Delivery {
+  /** The task's checkpoints so far. May be skipped when a newer one is due; the final state never is. */
+  progress(task: Task): Promise<void>;
+  /** Success: upload the report, post the summary, mark the parent message done. */
+  succeeded(task: Task, result: ResearchResult): Promise<void>;
+  /** Failure or cancellation (`task.status`), with `task.error.userMessage` and `task.refunded`. */
+  failed(task: Task): Promise<void>;
+}
+
+/** Delivery cannot succeed however often it is retried (channel deleted, bot removed): record and move on. */
+export class PermanentDeliveryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentDeliveryError';
+  }
+}
+
+/** Chooses the delivery for a task by its origin; `undefined` when this process cannot reach that platform. */
+export type DeliveryResolver = (task: Task) => Delivery | undefined;

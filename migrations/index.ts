@@ -1,0 +1,6 @@
+import type { Knex } from 'knex';
+
+export type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
+
+/** Every migration, keyed by a name that sorts in the order they apply. Add new ones at the end. */
+export const migrations: Record<string, Migration> = {};

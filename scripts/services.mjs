@@ -1,0 +1,272 @@
+#!/usr/bin/env node
+// Starts, stops and reports the three real servers the project needs on a development or CI machine:
+// PostgreSQL (Debian's packages), Redis (Debian's redis-server) and FerretDB 1.24.2 (a MongoDB-wire
+// server on SQLite, built once with Go and cached). Plain Node with no dependencies, so it runs before
+// `npm install` and from `npm test` alike. When MONGO_URL, DATABASE_URL or REDIS_URL is set, that server
+// belongs to someone else and is neither started nor stopped here.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dataDir = process.env.PMF_DATA_DIR ?? path.join(root, '.data');
+const logDir = path.join(dataDir, 'logs');
+const isRoot = process.getuid?.() === 0;
+
+export const LOCAL = {
+  postgres: { port: 54329, url: 'postgres://pmf@127.0.0.1:54329/pmf' },
+  redis: { port: 63799, url: 'redis://127.0.0.1:63799' },
+  mongo: { port: 27019, url: 'mongodb://127.0.0.1:27019/pmf' },
+};
+
+const FERRETDB_VERSION = 'v1.24.2';
+const cacheDir = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'pmf-scout');
+const ferretBin = path.join(cacheDir, `ferretdb-${FERRETDB_VERSION}`);
+
+function say(line) {
+  process.stdout.write(`[services] ${line}\n`);
+}
+
+class SetupError extends Error {}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
+  if (r.error) throw new SetupError(`${cmd} ${args.join(' ')}: ${r.error.message}`);
+  return r;
+}
+
+function portOpen(port) {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' });
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+    s.setTimeout(500, () => (s.destroy(), resolve(false)));
+  });
+}
+
+async function waitForPort(port, name, seconds, logFile) {
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until) {
+    if (await portOpen(port)) return;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  const tail = logFile && fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n') : '';
+  throw new SetupError(`${name} did not open port ${port} within ${seconds}s.${tail ? `\nLast log lines:\n${tail}` : ''}`);
+}
+
+function which(bin) {
+  return run('sh', ['-c', `command -v ${bin}`]).status === 0;
+}
+
+let aptUpdated = false;
+function aptInstall(packages, why) {
+  if (!isRoot) {
+    throw new SetupError(`${why} is missing. Install it with:\n  sudo apt-get update && sudo apt-get install -y ${packages.join(' ')}`);
+  }
+  say(`installing ${packages.join(' ')} (${why}) with apt-get…`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (!aptUpdated) {
+    run('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    aptUpdated = true;
+  }
+  const r = run('apt-get', ['install', '-y', '-qq', ...packages], { stdio: 'inherit', env });
+  if (r.status !== 0) throw new SetupError(`apt-get install ${packages.join(' ')} failed (exit ${r.status}).`);
+}
+
+function pgBinDir() {
+  const base = '/usr/lib/postgresql';
+  if (fs.existsSync(base)) {
+    const versions = fs.readdirSync(base).filter((v) => fs.existsSync(path.join(base, v, 'bin', 'initdb')));
+    versions.sort((a, b) => Number(b) - Number(a));
+    if (versions.length) return path.join(base, versions[0], 'bin');
+  }
+  return null;
+}
+
+// PostgreSQL refuses to run as root, so as root it runs as the `postgres` user the Debian package creates.
+function asPostgresUser(cmd, args, opts = {}) {
+  return isRoot ? run('runuser', ['-u', 'postgres', '--', cmd, ...args], opts) : run(cmd, args, opts);
+}
+
+const services = {
+  postgres: {
+    envVar: 'DATABASE_URL',
+    port: LOCAL.postgres.port,
+    async up() {
+      let bin = pgBinDir();
+      if (!bin) {
+        aptInstall(['postgresql'], 'PostgreSQL');
+        bin = pgBinDir();
+      }
+      const dir = path.join(dataDir, 'pg');
+      const log = path.join(logDir, 'postgres.log');
+      if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
+        fs.mkdirSync(dir, { recursive: true });
+        if (isRoot) run('chown', ['-R', 'postgres:postgres', dir]);
+        const r = asPostgresUser(path.join(bin, 'initdb'), ['-D', dir, '-U', 'pmf', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8']);
+        if (r.status !== 0) throw new SetupError(`initdb failed:\n${r.stderr}`);
+      }
+      if (isRoot) run('chown', ['postgres:postgres', logDir]);
+      const opts = `-p ${this.port} -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+      const r = asPostgresUser(path.join(bin, 'pg_ctl'), ['-D', dir, '-l', log, '-o', opts, '-w', '-t', '60', 'start']);
+      if (r.status !== 0) throw new SetupError(`PostgreSQL did not start:\n${r.stdout}${r.stderr}`);
+      await waitForPort(this.port, 'PostgreSQL', 30, log);
+      for (const db of ['pmf', 'pmf_test']) {
+        const exists = asPostgresUser(path.join(bin, 'psql'), ['-h', '127.0.0.1', '-p', String(this.port), '-U', 'pmf', '-d', 'postgres', '-tAc', `SELECT 1 FROM pg_database WHERE datname='${db}'`]);
+        if (exists.stdout.trim() !== '1') {
+          asPostgresUser(path.join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(this.port), '-U', 'pmf', db]);
+        }
+      }
+    },
+    down() {
+      const bin = pgBinDir();
+      const dir = path.join(dataDir, 'pg');
+      if (bin && fs.existsSync(path.join(dir, 'postmaster.pid'))) {
+        asPostgresUser(path.join(bin, 'pg_ctl'), ['-D', dir, '-m', 'fast', '-w', 'stop']);
+      }
+    },
+  },
+  redis: {
+    envVar: 'REDIS_URL',
+    port: LOCAL.redis.port,
+    async up() {
+      if (!which('redis-server')) aptInstall(['redis-server'], 'Redis');
+      const dir = path.join(dataDir, 'redis');
+      fs.mkdirSync(dir, { recursive: true });
+      const log = path.join(logDir, 'redis.log');
+      const r = run('redis-server', [
+        '--port', String(this.port), '--bind', '127.0.0.1', '--daemonize', 'yes', '--dir', dir,
+        '--pidfile', path.join(dir, 'redis.pid'), '--logfile', log, '--save', '', '--appendonly', 'no',
+      ]);
+      if (r.status !== 0) throw new SetupError(`redis-server did not start:\n${r.stderr}`);
+      await waitForPort(this.port, 'Redis', 15, log);
+    },
+    down() {
+      const pidFile = path.join(dataDir, 'redis', 'redis.pid');
+      killPidFile(pidFile);
+    },
+  },
+  mongo: {
+    envVar: 'MONGO_URL',
+    port: LOCAL.mongo.port,
+    async up() {
+      ensureFerretDb();
+      const dir = path.join(dataDir, 'ferretdb');
+      const stateDir = path.join(dataDir, 'ferretdb-state');
+      fs.mkdirSync(dir, { recursive: true });
+      fs.mkdirSync(stateDir, { recursive: true });
+      const log = path.join(logDir, 'ferretdb.log');
+      const out = fs.openSync(log, 'a');
+      const child = spawn(ferretBin, [
+        '--handler=sqlite', `--sqlite-url=file:${dir}/`, `--listen-addr=127.0.0.1:${this.port}`,
+        `--state-dir=${stateDir}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn',
+      ], { detached: true, stdio: ['ignore', out, out] });
+      fs.writeFileSync(path.join(stateDir, 'ferretdb.pid'), String(child.pid));
+      child.unref();
+      await waitForPort(this.port, 'FerretDB', 30, log);
+    },
+    down() {
+      killPidFile(path.join(dataDir, 'ferretdb-state', 'ferretdb.pid'));
+    },
+  },
+};
+
+function killPidFile(pidFile) {
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+  fs.rmSync(pidFile, { force: true });
+}
+
+// `go install …@v1.24.2` fails here: the module proxy refuses the version-list lookup it makes for
+// deprecation notices, and a binary built from the module cache panics because the generated
+// build/version/version.txt is not part of the published module. So: download the module, copy it,
+// write version.txt, and build the copy.
+function ensureFerretDb() {
+  if (fs.existsSync(ferretBin)) return;
+  if (!which('go')) {
+    throw new SetupError('FerretDB needs Go to build once (no MongoDB package exists here). Install Go 1.22+ (`apt-get install golang`), or set MONGO_URL to a MongoDB you run.');
+  }
+  say(`building FerretDB ${FERRETDB_VERSION} once (about a minute; cached in ${cacheDir})…`);
+  const env = { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '' };
+  const dl = run('go', ['mod', 'download', '-json', `github.com/FerretDB/FerretDB@${FERRETDB_VERSION}`], { env, cwd: os.tmpdir() });
+  if (dl.status !== 0) throw new SetupError(`go mod download of FerretDB failed:\n${dl.stdout}${dl.stderr}`);
+  const src = JSON.parse(dl.stdout).Dir;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ferretdb-build-'));
+  fs.cpSync(src, work, { recursive: true });
+  run('chmod', ['-R', 'u+w', work]);
+  fs.writeFileSync(path.join(work, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);
+  fs.mkdirSync(cacheDir, { recursive: true });
+  const r = run('go', ['build', '-o', ferretBin, './cmd/ferretdb'], { cwd: work, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  fs.rmSync(work, { recursive: true, force: true });
+  if (r.status !== 0) throw new SetupError('go build of FerretDB failed (see above).');
+}
+
+async function up() {
+  fs.mkdirSync(logDir, { recursive: true });
+  for (const [name, svc] of Object.entries(services)) {
+    if (process.env[svc.envVar]) {
+      say(`${name}: ${svc.envVar} is set, using that server`);
+      continue;
+    }
+    if (await portOpen(svc.port)) {
+      say(`${name}: already running on 127.0.0.1:${svc.port}`);
+      continue;
+    }
+    const t0 = Date.now();
+    await svc.up();
+    say(`${name}: started on 127.0.0.1:${svc.port} (${Date.now() - t0} ms)`);
+  }
+}
+
+async function down() {
+  for (const [name, svc] of Object.entries(services)) {
+    if (process.env[svc.envVar]) continue;
+    svc.down();
+    say(`${name}: stopped`);
+  }
+}
+
+async function status() {
+  let allUp = true;
+  for (const [name, svc] of Object.entries(services)) {
+    const external = process.env[svc.envVar];
+    const open = external ? null : await portOpen(svc.port);
+    if (open === false) allUp = false;
+    say(`${name}: ${external ? `external (${svc.envVar})` : open ? `up on 127.0.0.1:${svc.port}` : 'down'}`);
+  }
+  return allUp;
+}
+
+function printEnv() {
+  for (const svc of ['postgres', 'redis', 'mongo']) {
+    const envVar = services[svc].envVar;
+    process.stdout.write(`${envVar}=${process.env[envVar] ?? LOCAL[svc].url}\n`);
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const cmd = process.argv[2] ?? 'status';
+  const actions = { up, down, status: async () => process.exit((await status()) ? 0 : 1), env: printEnv };
+  const action = actions[cmd];
+  if (!action) {
+    process.stderr.write('usage: npm run services -- up|down|status|env\n');
+    process.exit(2);
+  }
+  try {
+    await action();
+  } catch (err) {
+    if (err instanceof SetupError) {
+      process.stderr.write(`[services] ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

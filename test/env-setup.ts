@@ -1,0 +1,3 @@
+import { applyLocalServiceDefaults } from './local-services.js';
+
+applyLocalServiceDefaults();
