@@ -1,0 +1,78 @@
+// Sliding-window rate limits in Redis, shared by every bot process (Slack and Discord alike).
+// One Lua script checks all the windows of a request and records it in all of them only when every window
+// has room, so a request refused by the workspace window does not use up the user's window.
+import { randomUUID } from 'node:crypto';
+import type { Redis } from '../storage/index.js';
+import type { Env } from '../config/index.js';
+
+export type RateLimitRule = { key: string; limit: number; windowSeconds: number };
+export type RateLimitDecision = { allowed: boolean; retryAfterSeconds: number; /** The rule that refused, when refused. */ refusedBy?: string };
+
+// KEYS: one sorted set per rule (member = request id, score = ms). ARGV: member, then limit and window ms per key.
+// Server time (TIME) keeps every process on one clock.
+const SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local member = ARGV[1]
+local wait, refused = 0, 0
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[i * 2])
+  local window = tonumber(ARGV[i * 2 + 1])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) >= limit then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    local w = window
+    if oldest[2] then w = tonumber(oldest[2]) + window - now end
+    if w > wait then wait = w; refused = i end
+  end
+end
+if refused > 0 then return {0, wait, refused} end
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, member)
+  redis.call('PEXPIRE', key, tonumber(ARGV[i * 2 + 1]))
+end
+return {1, 0, 0}
+`;
+
+/** Checks every rule and, when all allow, counts the request against each. Atomic across processes. */
+export async function checkRateLimits(redis: Redis, rules: RateLimitRule[]): Promise<RateLimitDecision> {
+  if (rules.length === 0) return { allowed: true, retryAfterSeconds: 0 };
+  const args = rules.flatMap((r) => [String(r.limit), String(r.windowSeconds * 1000)]);
+  const raw = (await redis.eval(SCRIPT, rules.length, ...rules.map((r) => r.key), randomUUID(), ...args)) as [number, number, number];
+  const [allowed, waitMs, refusedIndex] = raw;
+  if (allowed === 1) return { allowed: true, retryAfterSeconds: 0 };
+  return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)), refusedBy: rules[refusedIndex - 1]?.key };
+}
+
+export async function checkRateLimit(redis: Redis, rule: RateLimitRule): Promise<RateLimitDecision> {
+  return checkRateLimits(redis, [rule]);
+}
+
+export type ResearchLimitScope = 'user' | 'workspace';
+
+/** The per-user and per-workspace hourly research limits from RATE_LIMIT_*; `prefix` isolates tests. */
+export function researchRateRules(
+  env: Pick<Env, 'RATE_LIMIT_USER_PER_HOUR' | 'RATE_LIMIT_WORKSPACE_PER_HOUR'>,
+  who: { platform: string; workspace: string; user: string },
+  prefix = 'pmf:rl:',
+): Record<ResearchLimitScope, RateLimitRule> {
+  const ws = `${prefix}${who.platform}:${who.workspace}`;
+  return {
+    user: { key: `${ws}:user:${who.user}`, limit: env.RATE_LIMIT_USER_PER_HOUR, windowSeconds: 3600 },
+    workspace: { key: `${ws}:all`, limit: env.RATE_LIMIT_WORKSPACE_PER_HOUR, windowSeconds: 3600 },
+  };
+}
+
+/** Checks both research windows; says which one refused so the message can be specific. */
+export async function checkResearchRateLimit(
+  redis: Redis,
+  env: Pick<Env, 'RATE_LIMIT_USER_PER_HOUR' | 'RATE_LIMIT_WORKSPACE_PER_HOUR'>,
+  who: { platform: string; workspace: string; user: string },
+  prefix?: string,
+): Promise<{ allowed: true } | { allowed: false; scope: ResearchLimitScope; retryAfterSeconds: number; limit: number }> {
+  const rules = researchRateRules(env, who, prefix);
+  const decision = await checkRateLimits(redis, [rules.user, rules.workspace]);
+  if (decision.allowed) return { allowed: true };
+  const scope: ResearchLimitScope = decision.refusedBy === rules.user.key ? 'user' : 'workspace';
+  return { allowed: false, scope, retryAfterSeconds: decision.retryAfterSeconds, limit: rules[scope].limit };
+}
