@@ -30,7 +30,7 @@ function say(line) {
   process.stdout.write(`[services] ${line}\n`);
 }
 
-class SetupError extends Error {}
+export class SetupError extends Error {}
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
@@ -57,12 +57,12 @@ async function waitForPort(port, name, seconds, logFile) {
   throw new SetupError(`${name} did not open port ${port} within ${seconds}s.${tail ? `\nLast log lines:\n${tail}` : ''}`);
 }
 
-function which(bin) {
+export function which(bin) {
   return run('sh', ['-c', `command -v ${bin}`]).status === 0;
 }
 
 let aptUpdated = false;
-function aptInstall(packages, why) {
+export function aptInstall(packages, why) {
   if (!isRoot) {
     throw new SetupError(`${why} is missing. Install it with:\n  sudo apt-get update && sudo apt-get install -y ${packages.join(' ')}`);
   }

@@ -1,0 +1,29 @@
+import { describe, expect, it } from '@jest/globals';
+import { startOpsServer } from './ops-server.js';
+import { metrics } from './metrics.js';
+
+describe('ops server', () => {
+  it('answers /health with 200 or 503 by dependency state, and /metrics in Prometheus text', async () => {
+    let up = true;
+    const ops = await startOpsServer({
+      port: 0,
+      host: '127.0.0.1',
+      health: async () => ({ ok: up, dependencies: [{ name: 'redis', up, latencyMs: 1 }] }),
+    });
+    try {
+      const ok = await fetch(`${ops.url}/health`);
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toMatchObject({ ok: true, dependencies: [{ name: 'redis', up: true }] });
+      up = false;
+      expect((await fetch(`${ops.url}/health`)).status).toBe(503);
+
+      metrics.researches.inc({ status: 'succeeded', depth: 'standard' });
+      const text = await (await fetch(`${ops.url}/metrics`)).text();
+      expect(text).toMatch(/pmf_researches_total\{status="succeeded",depth="standard"\} \d+/);
+      expect(text).toContain('process_resident_memory_bytes');
+      expect((await fetch(`${ops.url}/nope`)).status).toBe(404);
+    } finally {
+      await ops.close();
+    }
+  });
+});

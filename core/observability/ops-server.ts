@@ -1,0 +1,44 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Health } from '../storage/health.js';
+import { registry } from './metrics.js';
+
+export type OpsServer = { url: string; close(): Promise<void> };
+
+/** `/health` (200 when every dependency is up, else 503) and Prometheus `/metrics` for a process. */
+export async function startOpsServer(opts: { port: number; host?: string; health: () => Promise<Health> }): Promise<OpsServer> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET') {
+      res.writeHead(405).end();
+      return;
+    }
+    if (path === '/health') {
+      opts.health().then(
+        (health) => {
+          res.writeHead(health.ok ? 200 : 503, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(health));
+        },
+        (err: unknown) => {
+          res.writeHead(503, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ ok: false, error: (err as Error).message }));
+        },
+      );
+      return;
+    }
+    if (path === '/metrics') {
+      registry.metrics().then((text) => {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(text);
+      });
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(opts.port, opts.host ?? '0.0.0.0', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,47 @@
+// PM2 process file (`npm start` uses it; `pm2 start ecosystem.config.js` works too). PM2 loads it with
+// require(); Node 20 returns this ES module's namespace, so the apps are a named export.
+const drainMs = Number(process.env.WORKER_DRAIN_TIMEOUT_MS ?? 60_000);
+const logDir = process.env.PMF_LOG_DIR ?? '.data/logs';
+
+const common = {
+  interpreter: 'node',
+  node_args: '--import tsx',
+  time: false,
+  merge_logs: true,
+  autorestart: true,
+  max_restarts: 20,
+  restart_delay: 2000,
+  env: { NODE_ENV: 'production' },
+};
+
+export const apps = [
+  {
+    ...common,
+    name: 'bot',
+    script: 'bot/main.ts',
+    out_file: `${logDir}/bot.log`,
+    error_file: `${logDir}/bot.log`,
+    kill_timeout: 10_000,
+  },
+  {
+    ...common,
+    name: 'worker',
+    script: 'bot/worker.ts',
+    instances: Number(process.env.WORKER_INSTANCES ?? 1),
+    exec_mode: 'fork',
+    out_file: `${logDir}/worker.log`,
+    error_file: `${logDir}/worker.log`,
+    // PM2 must wait for the drain (running researches finish or are unlocked) before it kills a worker.
+    kill_timeout: drainMs + 5_000,
+  },
+  {
+    ...common,
+    name: 'console',
+    script: 'console/server.ts',
+    out_file: `${logDir}/console.log`,
+    error_file: `${logDir}/console.log`,
+    kill_timeout: 10_000,
+  },
+];
+
+export default { apps };

@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+// `npm start` (PM2, background) and `npm run dev` (foreground, one terminal): everything from a fresh clone
+// to running bot, worker and console. Plain Node so it can run before `npm install`.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const foreground = process.argv.includes('--foreground');
+const say = (line) => process.stdout.write(`[start] ${line}\n`);
+const fail = (line) => {
+  process.stderr.write(`[start] ${line}\n`);
+  process.exit(1);
+};
+
+function step(cmd, args, env = process.env) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env });
+  if (r.status !== 0) fail(`\`${cmd} ${args.join(' ')}\` failed (exit ${r.status}).`);
+}
+
+if (Number(process.versions.node.split('.')[0]) < 20) fail(`Node 20 or newer is needed (this is ${process.version}).`);
+
+const lock = path.join(root, 'package-lock.json');
+const installed = path.join(root, 'node_modules', '.package-lock.json');
+if (!fs.existsSync(installed) || fs.statSync(lock).mtimeMs > fs.statSync(installed).mtimeMs) {
+  say('installing npm packages…');
+  step('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+const { config: loadDotenv } = await import('dotenv');
+loadDotenv({ path: path.join(root, '.env'), quiet: true });
+
+step(process.execPath, ['scripts/services.mjs', 'up']);
+const { LOCAL } = await import('./services.mjs');
+const env = {
+  ...process.env,
+  DATABASE_URL: process.env.DATABASE_URL || LOCAL.postgres.url,
+  MONGO_URL: process.env.MONGO_URL || LOCAL.mongo.url,
+  REDIS_URL: process.env.REDIS_URL || LOCAL.redis.url,
+  NODE_ENV: process.env.NODE_ENV || (foreground ? 'development' : 'production'),
+};
+
+const hasLlm = env.OPENAI_API_KEY || (env.AZURE_OPENAI_API_KEY && env.AZURE_OPENAI_ENDPOINT);
+if (!env.PMF_SANDBOX && !(hasLlm && env.TAVILY_API_KEY)) {
+  env.PMF_SANDBOX = '1';
+  say('');
+  say('!!! SANDBOX MODE: no OpenAI/Tavily keys are set, so research runs on the built-in synthetic providers.');
+  say('!!! Reports will say so at the top. Set OPENAI_API_KEY and TAVILY_API_KEY in .env for real research.');
+  say('');
+}
+if (!env.SESSION_SECRET) {
+  const secretFile = path.join(root, '.data', 'session-secret');
+  if (!fs.existsSync(secretFile)) {
+    const { randomBytes } = await import('node:crypto');
+    fs.writeFileSync(secretFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  }
+  env.SESSION_SECRET = fs.readFileSync(secretFile, 'utf8').trim();
+}
+
+step(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], env);
+
+if (!fs.existsSync(path.join(root, 'console', 'build', 'server'))) {
+  say('building the console…');
+  step('npm', ['run', 'console:build'], env);
+}
+
+const slackReady = env.SLACK_SIGNING_SECRET || env.SLACK_APP_TOKEN;
+if (!slackReady) say('Slack: skipped — set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP). README: "Slack app".');
+if (!env.DISCORD_TOKEN) say('Discord: skipped — set DISCORD_TOKEN and DISCORD_APPLICATION_ID. README: "Discord bot".');
+
+const consoleUrl = env.CONSOLE_ORIGIN || `http://localhost:${env.CONSOLE_PORT || 3100}`;
+const farewell = () => {
+  say(`console: ${consoleUrl}`);
+  say('first admin: npm run console:create-admin -- --email you@example.com');
+};
+
+if (foreground) {
+  const processes = [
+    ['bot', 'bot/main.ts'],
+    ['worker', 'bot/worker.ts'],
+    ['console', 'console/server.ts'],
+  ];
+  const children = processes.map(([name, script]) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const prefix = (chunk) => chunk.toString().split('\n').filter(Boolean).map((l) => `${name.padEnd(7)}| ${l}\n`).join('');
+    child.stdout.on('data', (c) => process.stdout.write(prefix(c)));
+    child.stderr.on('data', (c) => process.stderr.write(prefix(c)));
+    child.on('exit', (code, signal) => say(`${name} exited (${signal ?? code})`));
+    return child;
+  });
+  farewell();
+  const stop = (signal) => children.forEach((c) => c.kill(signal));
+  process.on('SIGINT', () => stop('SIGTERM'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+} else {
+  fs.mkdirSync(path.join(root, '.data', 'logs'), { recursive: true });
+  step(path.join(root, 'node_modules', '.bin', 'pm2'), ['startOrReload', 'ecosystem.config.js', '--update-env'], env);
+  say('running under PM2: `npx pm2 status`, `npx pm2 logs`, `npx pm2 stop all`.');
+  farewell();
+}

@@ -1,0 +1,78 @@
+import { describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+
+type Service = {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  environment?: Record<string, string>;
+  healthcheck?: { test: string[] };
+  container_name?: string;
+  ports?: string[];
+  stop_grace_period?: string;
+};
+
+const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
+
+function composeCli(): string[] | null {
+  if (spawnSync('docker', ['compose', 'version']).status === 0) return ['docker', 'compose'];
+  if (spawnSync('docker-compose', ['version']).status === 0) return ['docker-compose'];
+  return null;
+}
+
+describe('docker-compose.yml', () => {
+  it('has the three stores at the pinned major versions, each with a health check and a named volume', () => {
+    expect(compose.services.mongo?.image).toBe('mongo:7');
+    expect(compose.services.postgres?.image).toBe('postgres:16');
+    expect(compose.services.redis?.image).toBe('redis:7');
+    for (const name of ['mongo', 'postgres', 'redis']) expect(compose.services[name]?.healthcheck?.test.length).toBeGreaterThan(0);
+    expect(Object.keys(compose.volumes).sort()).toEqual(['mongo-data', 'postgres-data', 'redis-data']);
+  });
+
+  it('runs bot, worker and console from the one image, with what each needs to connect', () => {
+    for (const name of ['bot', 'worker', 'console']) {
+      const svc = compose.services[name]!;
+      expect(svc.build).toBe('.');
+      expect(svc.healthcheck).toBeDefined();
+      for (const key of ['DATABASE_URL', 'MONGO_URL', 'REDIS_URL']) expect(svc.environment?.[key]).toBeTruthy();
+    }
+    expect(compose.services.bot?.command).toContain('bot/main.ts');
+    expect(compose.services.worker?.command).toContain('bot/worker.ts');
+    expect(compose.services.console?.command).toContain('console/server.ts');
+    expect(Object.keys(compose.services.bot!.environment!)).toEqual(expect.arrayContaining(['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'DISCORD_TOKEN']));
+    expect(Object.keys(compose.services.console!.environment!)).toEqual(expect.arrayContaining(['SESSION_SECRET', 'CONSOLE_PORT']));
+  });
+
+  it('lets the worker scale (no fixed name or host port) and gives it longer to stop than its drain', () => {
+    const worker = compose.services.worker!;
+    expect(worker.container_name).toBeUndefined();
+    expect(worker.ports).toBeUndefined();
+    const drainMs = Number(worker.environment?.WORKER_DRAIN_TIMEOUT_MS?.match(/(\d+)\}?$/)?.[1]);
+    expect(Number(worker.stop_grace_period?.replace(/s$/, '')) * 1000).toBeGreaterThan(drainMs);
+  });
+
+  it('is accepted by docker compose config (no engine needed)', () => {
+    const cli = composeCli();
+    expect(cli).not.toBeNull();
+    const r = spawnSync(cli![0]!, [...cli!.slice(1), '-f', 'docker-compose.yml', 'config', '-q'], {
+      env: { ...process.env, SESSION_SECRET: 'x'.repeat(64) },
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+});
+
+describe('ecosystem.config.js', () => {
+  it('defines bot, worker and console, and waits for the worker drain before killing it', async () => {
+    const { apps } = (await import('../../ecosystem.config.js')) as { apps: { name: string; script: string; kill_timeout: number }[] };
+    expect(apps.map((a) => a.name)).toEqual(['bot', 'worker', 'console']);
+    const worker = apps.find((a) => a.name === 'worker')!;
+    expect(worker.kill_timeout).toBeGreaterThan(Number(process.env.WORKER_DRAIN_TIMEOUT_MS ?? 60_000));
+  });
+});
