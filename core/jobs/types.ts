@@ -1,0 +1,94 @@
+import type { Env } from '../config/index.js';
+import type { Logger } from '../observability/logger.js';
+import type { ResearchEngine } from '../research/contract.js';
+import type { Depth } from '../research/depth.js';
+import type { Storage } from '../storage/index.js';
+import type { DeliveryResolver } from '../tasks/delivery.js';
+import type { TaskStore } from '../tasks/store.js';
+import type { Origin, Task } from '../tasks/types.js';
+
+/** The part of the CreditLedger (core/credits) the job layer uses; each call is idempotent per task. */
+export interface LedgerPort {
+  reserve(args: { workspaceId: string; cost: number; taskId: string; depth?: Depth; actor: string; idempotencyKey?: string }): Promise<unknown>;
+  capture(args: { taskId: string; actor: string }): Promise<unknown>;
+  release(args: { taskId: string; actor: string; reason: string }): Promise<unknown>;
+}
+
+export type JobsEnv = Pick<Env, 'WORKER_CONCURRENCY' | 'JOB_LOCK_LIFETIME_MS' | 'JOB_MAX_ATTEMPTS' | 'WORKER_DRAIN_TIMEOUT_MS'>;
+
+export type SubmitRequest = {
+  /** Caller-chosen and stable across retries of the same request (a Slack retry, a double click). */
+  requestKey: string;
+  workspaceId: string;
+  requester: { id: string; name?: string };
+  origin: Origin;
+  idea: string;
+  depth: Depth;
+};
+
+export type SubmitOptions = {
+  /** Posts the surface's parent/status messages and returns their refs, stored on the task origin. */
+  announce?: (task: Task) => Promise<Partial<Origin>>;
+};
+
+export type Actor = { id: string; isAdmin: boolean };
+
+export type CreateJobsOptions = {
+  env: JobsEnv;
+  storage: Storage;
+  ledger: LedgerPort;
+  engine: ResearchEngine;
+  deliveries: DeliveryResolver;
+  logger: Logger;
+  /** Tuning for tests and benchmarks; production uses the defaults. */
+  tuning?: Partial<JobsTuning>;
+};
+
+export type JobsTuning = {
+  /** Agenda's polling interval; the Redis channel makes pickup instant, polling is the safety net. */
+  processEveryMs: number;
+  /** Use the Redis notification channel (false measures plain Agenda polling in the benchmark). */
+  notify: boolean;
+  /** Agenda's jobs collection. */
+  collection: string;
+  /** Redis channel for Agenda's job notifications. */
+  channel: string;
+  /** Prefix of the per-task progress channels (`<prefix><taskId>`). */
+  progressPrefix: string;
+  /** First retry delay; doubles per attempt. */
+  retryBaseMs: number;
+  /** Minimum time between two progress deliveries of one task. */
+  progressIntervalMs: number;
+  /** How often a running job checks for a cancel request (a Redis message cuts it short). */
+  cancelPollMs: number;
+  /** Delivery retries for a transient delivery error. */
+  deliveryAttempts: number;
+  /** Name of this worker in lock and claim records. */
+  workerName: string;
+};
+
+export type SubmitResult = { task: Task; created: boolean };
+
+export type Jobs = {
+  tasks: TaskStore;
+  submitResearch(req: SubmitRequest, opts?: SubmitOptions): Promise<SubmitResult>;
+  cancelResearch(taskId: string, actor: Actor): Promise<Task>;
+  retryResearch(taskId: string, actor: Actor): Promise<Task>;
+  /** Starts processing research jobs in this process (WORKER_CONCURRENCY at a time). */
+  startWorker(): Promise<void>;
+  /** Stops taking jobs, lets running ones finish up to WORKER_DRAIN_TIMEOUT_MS, then unlocks the rest. */
+  stop(): Promise<void>;
+  /** Live task updates from any worker, via Redis pub/sub channel `pmf:progress:<taskId>`. */
+  subscribeProgress(taskId: string, onTask: (task: Task) => void): Promise<() => Promise<void>>;
+};
+
+/** Refusals a surface shows the user as they are (`message` is safe to show). */
+export class JobsError extends Error {
+  constructor(
+    readonly code: 'not_found' | 'forbidden' | 'not_cancellable' | 'not_retryable' | 'invalid',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'JobsError';
+  }
+}
