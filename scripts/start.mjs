@@ -95,7 +95,15 @@ if (foreground) {
   process.on('SIGTERM', () => stop('SIGTERM'));
 } else {
   fs.mkdirSync(path.join(root, '.data', 'logs'), { recursive: true });
-  step(path.join(root, 'node_modules', '.bin', 'pm2'), ['startOrReload', 'ecosystem.config.js', '--update-env'], env);
+  const pm2 = path.join(root, 'node_modules', '.bin', 'pm2');
+  const modules = spawnSync(pm2, ['ls', '-m'], { cwd: root, encoding: 'utf8', env });
+  if (!modules.stdout?.includes('pm2-logrotate')) {
+    say('installing pm2-logrotate (log files rotate at 10 MB, 14 kept)…');
+    step(pm2, ['install', 'pm2-logrotate'], env);
+    step(pm2, ['set', 'pm2-logrotate:max_size', '10M'], env);
+    step(pm2, ['set', 'pm2-logrotate:retain', '14'], env);
+  }
+  step(pm2, ['startOrReload', 'ecosystem.config.js', '--update-env'], env);
   say('running under PM2: `npx pm2 status`, `npx pm2 logs`, `npx pm2 stop all`.');
   farewell();
 }
