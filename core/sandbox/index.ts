@@ -1,5 +1,11 @@
 // Local Tavily- and OpenAI-compatible servers: synthetic but deterministic research providers for
 // sandbox mode (PMF_SANDBOX=1), tests and benchmarks. The real SDK clients talk to them over HTTP.
+// One HTTP server serves both APIs: Tavily at `/search` and `/extract`, OpenAI at `/v1/chat/completions`.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import { extractPage, isBrokenUrl, searchResults } from './corpus.js';
+import { chatCompletion, malformedCompletion, type ChatRequest } from './chat.js';
 
 export type SandboxTarget = 'search' | 'extract' | 'llm';
 
@@ -26,7 +32,215 @@ export type Sandbox = {
 
 export type SandboxOptions = { port?: number; latencyMs?: Partial<SandboxLatency> };
 
+const targetSchema = z.enum(['search', 'extract', 'llm']);
+export const faultSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('rate_limit'), retryAfterSeconds: z.number().min(0) }),
+  z.object({ kind: z.literal('server_error') }),
+  z.object({ kind: z.literal('hang') }),
+  z.object({ kind: z.literal('malformed') }),
+]);
+const faultRequestSchema = z.union([
+  z.object({ clear: z.literal(true) }),
+  z.object({ target: targetSchema, fault: faultSchema, times: z.number().int().min(1).default(1) }),
+]);
+const searchBodySchema = z.object({ query: z.string().min(1), max_results: z.number().int().optional(), search_depth: z.string().optional() });
+const extractBodySchema = z.object({ urls: z.union([z.string(), z.array(z.string())]), extract_depth: z.string().optional() });
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(`HTTP ${status}`);
+  }
+}
+
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
-  void opts;
-  throw new Error('not implemented yet');
+  const latency: SandboxLatency = { search: 0, extract: 0, llm: 0, ...opts.latencyMs };
+  const calls = { search: 0, extract: 0, llm: 0 };
+  const faults: Record<SandboxTarget, { fault: Fault; remaining: number }[]> = { search: [], extract: [], llm: [] };
+  const timers = new Set<NodeJS.Timeout>();
+
+  const injectFault = (target: SandboxTarget, fault: Fault, times = 1): void => {
+    faults[target].push({ fault, remaining: times });
+  };
+  const clearFaults = (): void => {
+    (Object.keys(faults) as SandboxTarget[]).forEach((t) => (faults[t] = []));
+  };
+  const takeFault = (target: SandboxTarget): Fault | undefined => {
+    const head = faults[target][0];
+    if (!head) return undefined;
+    head.remaining -= 1;
+    if (head.remaining <= 0) faults[target].shift();
+    return head.fault;
+  };
+  const sleep = (ms: number): Promise<void> =>
+    ms <= 0
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+          const t = setTimeout(() => {
+            timers.delete(t);
+            resolve();
+          }, ms);
+          timers.add(t);
+        });
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      const status = err instanceof HttpError ? err.status : 500;
+      const body = err instanceof HttpError ? err.body : { error: String(err) };
+      if (!res.headersSent) sendJson(res, status, body);
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
+    if (req.method === 'GET' && path === '/_sandbox/calls') return sendJson(res, 200, calls);
+    if (req.method !== 'POST') throw new HttpError(404, { detail: { error: `No route ${req.method} ${path}` } });
+    const body = await readJson(req);
+    if (path === '/_sandbox/faults') return controlFaults(body, res);
+    if (path === '/search' || path === '/extract') {
+      const target = path === '/search' ? 'search' : 'extract';
+      requireBearer(req, 'tavily');
+      calls[target] += 1;
+      const fault = takeFault(target);
+      if (fault) return sendTavilyFault(res, fault);
+      await sleep(latency[target]);
+      return sendJson(res, 200, target === 'search' ? searchResponse(body) : extractResponse(body));
+    }
+    if (path.endsWith('/chat/completions')) {
+      requireBearer(req, 'openai');
+      calls.llm += 1;
+      const fault = takeFault('llm');
+      const request = body as ChatRequest;
+      if (fault?.kind === 'malformed') {
+        await sleep(latency.llm);
+        return sendJson(res, 200, malformedCompletion(request));
+      }
+      if (fault) return sendOpenAiFault(res, fault);
+      await sleep(latency.llm);
+      return sendJson(res, 200, chatCompletion(request));
+    }
+    throw new HttpError(404, { error: { message: `No route POST ${path}`, type: 'invalid_request_error' } });
+  }
+
+  function controlFaults(body: unknown, res: ServerResponse): void {
+    const parsed = faultRequestSchema.safeParse(body);
+    if (!parsed.success) throw new HttpError(400, { error: parsed.error.issues.map((i) => i.message).join('; ') });
+    if ('clear' in parsed.data) clearFaults();
+    else injectFault(parsed.data.target, parsed.data.fault, parsed.data.times);
+    sendJson(res, 200, { ok: true });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const base = `http://127.0.0.1:${port}`;
+
+  return {
+    tavilyUrl: base,
+    openaiUrl: `${base}/v1`,
+    injectFault,
+    clearFaults,
+    calls,
+    setLatency: (l) => Object.assign(latency, l),
+    close: async () => {
+      timers.forEach((t) => clearTimeout(t));
+      timers.clear();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Hung requests would otherwise keep the server open forever.
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function searchResponse(body: unknown): unknown {
+  const parsed = searchBodySchema.safeParse(body);
+  if (!parsed.success) throw new HttpError(400, { detail: { error: 'Invalid request: query is required.' } });
+  const hits = searchResults(parsed.data.query, parsed.data.max_results ?? 5);
+  const credits = parsed.data.search_depth === 'advanced' ? 2 : 1;
+  return {
+    query: parsed.data.query,
+    answer: null,
+    images: [],
+    follow_up_questions: null,
+    results: hits.map((h) => ({ title: h.title, url: h.url, content: h.content, score: h.score, raw_content: null, published_date: h.publishedDate })),
+    response_time: 0.42,
+    usage: { credits },
+    request_id: `sandbox-${Date.now().toString(36)}`,
+  };
+}
+
+function extractResponse(body: unknown): unknown {
+  const parsed = extractBodySchema.safeParse(body);
+  if (!parsed.success) throw new HttpError(400, { detail: { error: 'Invalid request: urls is required.' } });
+  const urls = Array.isArray(parsed.data.urls) ? parsed.data.urls : [parsed.data.urls];
+  if (urls.length > 20) throw new HttpError(400, { detail: { error: 'Max 20 URLs are allowed.' } });
+  const ok = urls.filter((u) => !isBrokenUrl(u));
+  const perGroup = parsed.data.extract_depth === 'advanced' ? 2 : 1;
+  return {
+    results: ok.map((u) => {
+      const page = extractPage(u);
+      return { url: u, title: page.title, raw_content: page.rawContent, images: [] };
+    }),
+    failed_results: urls.filter(isBrokenUrl).map((u) => ({ url: u, error: 'Failed to fetch url' })),
+    response_time: 0.87,
+    usage: { credits: Math.ceil(ok.length / 5) * perGroup },
+    request_id: `sandbox-${Date.now().toString(36)}`,
+  };
+}
+
+function sendTavilyFault(res: ServerResponse, fault: Fault): void {
+  switch (fault.kind) {
+    case 'rate_limit':
+      return sendJson(res, 429, { detail: { error: `Rate limit exceeded: too many requests. Retry after ${fault.retryAfterSeconds} seconds.` } }, { 'retry-after': String(fault.retryAfterSeconds) });
+    case 'server_error':
+      return sendJson(res, 500, { error: 'Internal Server Error (sandbox fault)' });
+    case 'malformed':
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"results": [ {"url": "https://truncated');
+      return;
+    case 'hang':
+      return; // never answer: the client's timeout must fire.
+  }
+}
+
+function sendOpenAiFault(res: ServerResponse, fault: Exclude<Fault, { kind: 'malformed' }>): void {
+  switch (fault.kind) {
+    case 'rate_limit':
+      return sendJson(res, 429, { error: { message: 'Rate limit reached for requests (sandbox fault).', type: 'requests', code: 'rate_limit_exceeded' } }, { 'retry-after': String(fault.retryAfterSeconds) });
+    case 'server_error':
+      return sendJson(res, 500, { error: { message: 'The server had an error while processing your request (sandbox fault).', type: 'server_error' } });
+    case 'hang':
+      return;
+  }
+}
+
+function requireBearer(req: IncomingMessage, api: 'tavily' | 'openai'): void {
+  const auth = req.headers.authorization ?? '';
+  const azureKey = req.headers['api-key'];
+  if (/^Bearer \S+/.test(auth) || (api === 'openai' && typeof azureKey === 'string' && azureKey.length > 0)) return;
+  throw new HttpError(401, api === 'tavily' ? { detail: { error: 'Unauthorized: missing or invalid API key.' } } : { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } });
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text) return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new HttpError(400, { detail: { error: 'Request body is not valid JSON.' } });
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
 }
