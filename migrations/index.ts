@@ -4,4 +4,5 @@ export type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promi
 
 /** Every migration, keyed by a name that sorts in the order they apply. Add new ones at the end. */
 export const migrations: Record<string, Migration> = {};
+migrations['001_credits'] = await import('./001_credits.js');
 migrations['002_console'] = await import('./002_console.js');
