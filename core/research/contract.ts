@@ -51,6 +51,19 @@ export type ResearchReport = {
   /** Sections that could not be written (an agent failed for good), with the reason shown to the reader. */
   missingSections: { section: 'market' | 'competitors' | 'customers'; reason: string }[];
   citations: Citation[];
+  /** The body of the report (added by the engine; optional so older stored reports still type-check). Prose carries `[n]`. */
+  sections?: ReportSections;
+};
+
+export type ReportSections = {
+  plan: { product: string; targetCustomer: string; problem: string; category: string };
+  queries: { agent: 'market' | 'competitor' | 'customer'; query: string }[];
+  market?: { overview: string; size: string[]; growth: string[]; trends: string[] };
+  competitors?: { competitors: { name: string; positioning: string; pricing: string | null }[]; gaps: string[] };
+  customers?: { segments: { name: string; description: string }[]; pains: string[]; willingnessToPay: string[] };
+  recommendations: string[];
+  /** Figures marked with † in the text: the cited source's extracted text does not contain them. */
+  flaggedFigures: { figure: string; sentence: string }[];
 };
 
 export type ResearchResult = { report: ResearchReport; markdown: string; usage: ResearchUsage };
