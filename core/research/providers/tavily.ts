@@ -1,5 +1,11 @@
 // Tavily search/extract behind a small port, with a Redis cache, retries and credit accounting.
+// The official @tavily/core client does the HTTP; see docs/decisions/021 (cache) and 022 (retries).
+import { createHash } from 'node:crypto';
+import { tavily } from '@tavily/core';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { ResearchError } from '../contract.js';
+import { DEFAULT_RETRY_POLICY, raceAbort, withRetry, type FailureClass, type Sleep } from './retry.js';
 import type { UsageMeter } from './usage.js';
 
 export type SearchRequest = { query: string; searchDepth: 'basic' | 'advanced'; maxResults: number };
@@ -23,9 +29,138 @@ export type TavilyOptions = {
   maxRetries: number;
   /** Redis key prefix; tests pass a unique one. */
   cachePrefix?: string;
+  /** Injected in tests to observe the waits without timing them. */
+  sleep?: Sleep;
 };
 
+/** Tavily's prices (credits): a search by depth; an extract per started group of 5 successful URLs. */
+export function searchCredits(depth: SearchRequest['searchDepth']): number {
+  return depth === 'advanced' ? 2 : 1;
+}
+
+export function extractCredits(depth: ExtractRequest['extractDepth'], successfulUrls: number): number {
+  return Math.ceil(successfulUrls / 5) * (depth === 'advanced' ? 2 : 1);
+}
+
+/** URL identity for the cache: trimmed, scheme and host lower-cased by WHATWG parsing, no fragment. */
+export function normalizeUrl(url: string): string {
+  const trimmed = url.trim();
+  try {
+    const u = new URL(trimmed);
+    u.hash = '';
+    return u.toString();
+  } catch {
+    return trimmed.toLowerCase();
+  }
+}
+
+/** The cache key's input: equal for requests that must return the same answer. */
+export function normalizeSearch(req: SearchRequest): string {
+  return JSON.stringify({ q: req.query.trim().toLowerCase().replace(/\s+/g, ' '), d: req.searchDepth, n: req.maxResults });
+}
+
+export function normalizeExtract(req: ExtractRequest): string {
+  return JSON.stringify({ u: [...new Set(req.urls.map(normalizeUrl))].sort(), d: req.extractDepth });
+}
+
+export function cacheKey(prefix: string, kind: 'search' | 'extract', normalized: string): string {
+  return `${prefix}tavily:${kind}:v1:${createHash('sha256').update(normalized).digest('hex')}`;
+}
+
+const hitSchema = z.object({ url: z.string(), title: z.string(), content: z.string(), score: z.number() });
+const cachedSearchSchema = z.array(hitSchema);
+const cachedExtractSchema = z.object({
+  pages: z.array(z.object({ url: z.string(), title: z.string().optional(), rawContent: z.string() })),
+  failed: z.array(z.string()),
+});
+
+/**
+ * @tavily/core turns every HTTP failure into a plain Error whose message is either
+ * `"<status> Error: <body>"` or the API's `detail.error` text, and timeouts into "Request timed out".
+ * The status and Retry-After header are not kept, so we read them back out of the message.
+ */
+export function classifyTavilyError(err: unknown): FailureClass {
+  const message = err instanceof Error ? err.message : String(err);
+  const status = Number(/^(\d{3}) Error/.exec(message)?.[1] ?? NaN);
+  const retryAfterSec = /retry[ _-]?after[^0-9]{0,12}(\d+(?:\.\d+)?)/i.exec(message)?.[1];
+  const retryAfterMs = retryAfterSec !== undefined ? Math.ceil(Number(retryAfterSec) * 1000) : undefined;
+  const withWait = (c: FailureClass): FailureClass => (retryAfterMs !== undefined ? { ...c, retryAfterMs } : c);
+  if (status === 429 || /rate limit|too many requests|excessive requests/i.test(message)) return withWait({ retryable: true, reason: 'rate limited' });
+  if (status >= 500 || status === 408) return withWait({ retryable: true, reason: `server error ${status}` });
+  if (/timed out|timeout/i.test(message)) return { retryable: true, reason: 'timed out' };
+  if (/unexpected error occurred|ECONNRESET|ECONNREFUSED|socket hang up|Unexpected token|JSON|Cannot read propert/i.test(message)) {
+    return { retryable: true, reason: 'connection or response error' };
+  }
+  return { retryable: false, reason: message.slice(0, 200) };
+}
+
 export function createTavilySearch(opts: TavilyOptions): SearchProvider {
-  void opts;
-  throw new Error('not implemented yet');
+  const client = tavily({ apiKey: opts.apiKey, ...(opts.apiUrl ? { apiBaseURL: opts.apiUrl.replace(/\/+$/, '') } : {}) });
+  const prefix = opts.cachePrefix ?? 'pmf:cache:';
+  const timeoutSeconds = opts.timeoutMs / 1000;
+  const policy = { ...DEFAULT_RETRY_POLICY, maxRetries: opts.maxRetries };
+
+  async function cached<T>(key: string, schema: z.ZodType<T>): Promise<T | undefined> {
+    if (opts.cacheTtlSeconds <= 0) return undefined;
+    const raw = await opts.redis.get(key);
+    if (raw === null) return undefined;
+    try {
+      const parsed = schema.safeParse(JSON.parse(raw));
+      return parsed.success ? parsed.data : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async function store(key: string, value: unknown): Promise<void> {
+    if (opts.cacheTtlSeconds > 0) await opts.redis.set(key, JSON.stringify(value), 'EX', opts.cacheTtlSeconds);
+  }
+
+  async function call<T>(what: 'search' | 'extract', fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const outcome = await withRetry(() => raceAbort(fn(), signal), { policy, classify: classifyTavilyError, ...(signal ? { signal } : {}), ...(opts.sleep ? { sleep: opts.sleep } : {}) });
+    if (outcome.ok) return outcome.value;
+    const transient = outcome.failure.retryable;
+    throw new ResearchError(
+      transient ? 'Web search is temporarily unavailable. Please try again in a few minutes.' : 'Web search failed: the search provider rejected the request.',
+      `tavily ${what} failed after ${outcome.attempts} attempt(s) (${outcome.why}): ${outcome.failure.reason}`,
+      transient,
+    );
+  }
+
+  return {
+    async search(req, meter, signal) {
+      const key = cacheKey(prefix, 'search', normalizeSearch(req));
+      const hit = await cached(key, cachedSearchSchema);
+      if (hit) {
+        meter.recordTavily(0, true);
+        return hit;
+      }
+      const response = await call(
+        'search',
+        () => client.search(req.query, { searchDepth: req.searchDepth, maxResults: req.maxResults, timeout: timeoutSeconds }),
+        signal,
+      );
+      meter.recordTavily(searchCredits(req.searchDepth), false);
+      const hits = response.results.map((r) => ({ url: r.url, title: r.title ?? '', content: r.content ?? '', score: r.score ?? 0 }));
+      await store(key, hits);
+      return hits;
+    },
+
+    async extract(req, meter, signal) {
+      if (req.urls.length === 0) return { pages: [], failed: [] };
+      const key = cacheKey(prefix, 'extract', normalizeExtract(req));
+      const hit = await cached(key, cachedExtractSchema);
+      if (hit) {
+        meter.recordTavily(0, true);
+        return hit;
+      }
+      const response = await call('extract', () => client.extract(req.urls, { extractDepth: req.extractDepth, timeout: timeoutSeconds }), signal);
+      const pages = response.results.map((r) => ({ url: r.url, ...(r.title ? { title: r.title } : {}), rawContent: r.rawContent ?? '' }));
+      const failed = response.failedResults.map((f) => f.url);
+      meter.recordTavily(extractCredits(req.extractDepth, pages.length), false);
+      const result = { pages, failed };
+      await store(key, result);
+      return result;
+    },
+  };
 }
