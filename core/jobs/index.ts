@@ -1,13 +1,240 @@
 // The research job layer: submit, run, deliver, cancel and retry research tasks on Agenda 6 (MongoDB
 // storage, Redis notifications for instant pickup). Process entry points compose createJobs with storage,
-// the ledger, the engine and the platform deliveries.
-import type { CreateJobsOptions, Jobs } from './types.js';
+// the ledger, the engine and the platform deliveries. Decisions: docs/decisions/040–045.
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { DEPTH_PROFILES, isDepth } from '../research/depth.js';
+import { checkIdea } from '../research/idea.js';
+import type { Redis } from '../storage/index.js';
+import { TaskStore } from '../tasks/store.js';
+import type { Task } from '../tasks/types.js';
+import { createAgenda, RESEARCH_JOB, retryLaterBackoff, RetryLater, type ResearchJobData } from './agenda.js';
+import { PROGRESS_PREFIX, progressChannel, reviveTask } from './progress.js';
+import { failureSentence, ResearchRunner } from './research-job.js';
+import { JobsError, type Actor, type CreateJobsOptions, type Jobs, type JobsTuning, type SubmitOptions, type SubmitRequest, type SubmitResult } from './types.js';
 
 export type { Actor, CreateJobsOptions, Jobs, JobsEnv, JobsTuning, LedgerPort, SubmitOptions, SubmitRequest, SubmitResult } from './types.js';
 export { JobsError } from './types.js';
-export { progressChannel } from './progress.js';
+export { progressChannel, reviveTask, ProgressCoalescer } from './progress.js';
+export { RESEARCH_JOB, RetryLater } from './agenda.js';
+
+export const DEFAULT_TUNING: Omit<JobsTuning, 'workerName'> = {
+  processEveryMs: 5000,
+  notify: true,
+  collection: 'agendaJobs',
+  channel: 'pmf:agenda',
+  progressPrefix: PROGRESS_PREFIX,
+  retryBaseMs: 5000,
+  progressIntervalMs: 1000,
+  cancelPollMs: 5000,
+  deliveryAttempts: 4,
+};
+
+const MAX_REQUEST_KEY = 300;
+
+function validate(req: SubmitRequest): SubmitRequest {
+  const idea = checkIdea(req.idea);
+  if (!idea.ok) throw new JobsError('invalid', idea.message);
+  if (!isDepth(req.depth)) throw new JobsError('invalid', `Unknown depth "${String(req.depth)}": use essential, standard or deep.`);
+  if (!req.requestKey || req.requestKey.length > MAX_REQUEST_KEY) throw new JobsError('invalid', 'A request key (1–300 characters) is required.');
+  if (!req.workspaceId) throw new JobsError('invalid', 'A workspace is required.');
+  return { ...req, idea: idea.idea };
+}
+
+/** One Redis connection in subscriber mode shared by every live view of this process. */
+function createProgressHub(redis: Redis) {
+  let sub: Redis | undefined;
+  const listeners = new Map<string, Set<(task: Task) => void>>();
+  const connection = (): Redis => {
+    if (sub) return sub;
+    sub = redis.duplicate();
+    sub.on('error', () => undefined);
+    sub.on('message', (channel: string, message: string) => {
+      const set = listeners.get(channel);
+      if (!set) return;
+      const task = reviveTask(message);
+      for (const fn of set) fn(task);
+    });
+    return sub;
+  };
+  return {
+    async subscribe(channel: string, onTask: (task: Task) => void): Promise<() => Promise<void>> {
+      let set = listeners.get(channel);
+      if (!set) {
+        set = new Set();
+        listeners.set(channel, set);
+        await connection().subscribe(channel);
+      }
+      set.add(onTask);
+      return async () => {
+        const current = listeners.get(channel);
+        if (!current?.delete(onTask) || current.size > 0) return;
+        listeners.delete(channel);
+        await sub?.unsubscribe(channel).catch(() => undefined);
+      };
+    },
+    close(): void {
+      listeners.clear();
+      sub?.disconnect();
+      sub = undefined;
+    },
+  };
+}
 
 export function createJobs(opts: CreateJobsOptions): Jobs {
-  void opts;
-  throw new Error('createJobs: implementation lands shortly');
+  const { env, storage, ledger, engine, deliveries, logger } = opts;
+  const tuning: JobsTuning = {
+    ...DEFAULT_TUNING,
+    workerName: `${hostname()}:${process.pid}:${randomUUID().slice(0, 6)}`,
+    ...opts.tuning,
+  };
+  const log = logger.child({ component: 'jobs', worker: tuning.workerName });
+  const store = new TaskStore(storage.mongo);
+  const { agenda, channel } = createAgenda(storage.mongo, storage.redis, env, tuning);
+  agenda.on('error', (err: Error) => log.warn({ err: err.message }, 'agenda error'));
+  const runner = new ResearchRunner({ store, ledger, engine, deliveries, redis: storage.redis, logger: log, env, tuning });
+  const hub = createProgressHub(storage.redis);
+  const cancelChannel = `${tuning.channel}:cancel`;
+  let cancelSub: Redis | undefined;
+  let workerStarted = false;
+  let readyPromise: Promise<void> | undefined;
+
+  /** Indexes, Agenda's backend, and (in a process that only submits) the channel that wakes the workers. */
+  const ready = (): Promise<void> =>
+    (readyPromise ??= (async () => {
+      await Promise.all([store.ensureIndexes(), agenda.ready]);
+      if (channel && !workerStarted && channel.state !== 'connected') await channel.connect();
+    })());
+
+  async function failBeforeQueue(taskId: string, reason: string, detail: string): Promise<void> {
+    const doc = await store.getDoc(taskId);
+    if (!doc) return;
+    await store.finish(taskId, { status: 'failed', error: { userMessage: failureSentence(reason, doc.cost), detail }, refunded: doc.cost });
+    await runner.settle(taskId).catch((err: unknown) => log.warn({ taskId, err: String(err) }, 'settling a task that failed before it was queued'));
+  }
+
+  async function submit(raw: SubmitRequest, options: SubmitOptions = {}, retryOf?: string): Promise<SubmitResult> {
+    const req = validate(raw);
+    await ready();
+    const cost = DEPTH_PROFILES[req.depth].credits;
+    const { task, created } = await store.create({ ...req, cost, ...(retryOf ? { retryOf } : {}) });
+    if (!created) return { task, created: false };
+    const taskId = task.id;
+    try {
+      await ledger.reserve({ workspaceId: req.workspaceId, cost, taskId, depth: req.depth, actor: req.requester.id, idempotencyKey: req.requestKey });
+    } catch (err) {
+      // Nothing was spent: forget the task so that the same request, retried later, starts clean.
+      await store.discardUnreserved(taskId);
+      throw err;
+    }
+    let current = (await store.addCheckpoint(taskId, 'credits_reserved')) ?? task;
+    if (options.announce) {
+      try {
+        current = (await store.setOriginRefs(taskId, await options.announce(current))) ?? current;
+      } catch (err) {
+        await failBeforeQueue(taskId, 'the bot could not post its messages in this channel', `announce failed: ${String(err)}`);
+        throw err;
+      }
+    }
+    current = (await store.addCheckpoint(taskId, 'queued')) ?? current;
+    try {
+      const job = await agenda.now<ResearchJobData>(RESEARCH_JOB, { taskId });
+      if (job.attrs._id) await store.setJobId(taskId, String(job.attrs._id));
+    } catch (err) {
+      await failBeforeQueue(taskId, 'the job queue is unavailable', `enqueue failed: ${String(err)}`);
+      throw err;
+    }
+    runner.publish(current);
+    log.info({ taskId, workspaceId: req.workspaceId, depth: req.depth }, 'research queued');
+    return { task: current, created: true };
+  }
+
+  async function loadForActor(taskId: string, actor: Actor) {
+    const doc = await store.getDoc(taskId);
+    if (!doc) throw new JobsError('not_found', `There is no research ${taskId}.`);
+    if (!actor.isAdmin && actor.id !== doc.requester.id) {
+      throw new JobsError('forbidden', `Only the person who asked for ${taskId} or an admin can do that.`);
+    }
+    return doc;
+  }
+
+  const jobs: Jobs = {
+    tasks: store,
+
+    submitResearch: (req, options) => submit(req, options),
+
+    async cancelResearch(taskId, actor) {
+      await ready();
+      const doc = await loadForActor(taskId, actor);
+      if (doc.status === 'cancelled') return (await store.get(taskId))!;
+      if (doc.status !== 'queued' && doc.status !== 'running') {
+        throw new JobsError('not_cancellable', `${taskId} has already ${doc.status === 'succeeded' ? 'finished' : 'failed'}; there is nothing to cancel.`);
+      }
+      const marked = await store.requestCancel(taskId, actor.id);
+      await storage.redis.publish(cancelChannel, taskId).catch(() => undefined);
+      if (marked?.status === 'queued') {
+        // Not started, and now it never will (a worker refuses to start a task with a cancel request):
+        // end it here so the requester hears at once instead of when a worker frees up.
+        await runner.finishCancelled(taskId);
+        try {
+          await runner.settle(taskId);
+          const settled = await store.getDoc(taskId);
+          if (settled?.deliveredAt && settled.jobId) await agenda.cancel({ id: settled.jobId });
+        } catch (err) {
+          // The job stays queued; the worker that picks it up finishes settling it.
+          if (!(err instanceof RetryLater)) log.warn({ taskId, err: String(err) }, 'settling a cancelled task');
+        }
+      }
+      return (await store.get(taskId))!;
+    },
+
+    async retryResearch(taskId, actor, options?: SubmitOptions) {
+      const doc = await loadForActor(taskId, actor);
+      if (doc.status !== 'failed') throw new JobsError('not_retryable', `Only a failed research can be retried; ${taskId} ${doc.status === 'succeeded' ? 'succeeded' : `is ${doc.status}`}.`);
+      const req: SubmitRequest = { requestKey: `retry:${taskId}`, workspaceId: doc.workspaceId, requester: doc.requester, origin: doc.origin, idea: doc.idea, depth: doc.depth };
+      return (await submit(req, options, taskId)).task;
+    },
+
+    async startWorker() {
+      if (workerStarted) return;
+      await ready();
+      workerStarted = true;
+      // The submit side may have connected the channel; Agenda's start connects its own subscription.
+      if (channel?.state === 'connected') await channel.disconnect();
+      agenda.define<ResearchJobData>(RESEARCH_JOB, (job) => runner.handle(job), {
+        concurrency: env.WORKER_CONCURRENCY,
+        lockLimit: env.WORKER_CONCURRENCY,
+        lockLifetime: env.JOB_LOCK_LIFETIME_MS,
+        backoff: retryLaterBackoff,
+      });
+      cancelSub = storage.redis.duplicate();
+      cancelSub.on('error', () => undefined);
+      cancelSub.on('message', (_channel: string, id: string) => runner.running.get(id)?.abort('cancel'));
+      await cancelSub.subscribe(cancelChannel);
+      await agenda.start();
+      log.info({ concurrency: env.WORKER_CONCURRENCY, lockLifetimeMs: env.JOB_LOCK_LIFETIME_MS }, 'research worker started');
+    },
+
+    async stop() {
+      if (workerStarted) {
+        workerStarted = false;
+        const result = await agenda.drain({ timeout: env.WORKER_DRAIN_TIMEOUT_MS, closeConnection: false });
+        if (result.timedOut) {
+          log.warn({ running: runner.running.size }, 'drain timed out; handing running researches back to the queue');
+          for (const abort of runner.running.values()) abort.abort('shutdown');
+          const deadline = Date.now() + 5000;
+          while (runner.running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        }
+        cancelSub?.disconnect();
+        cancelSub = undefined;
+      } else if (channel?.state === 'connected') {
+        await channel.disconnect();
+      }
+      hub.close();
+      readyPromise = undefined;
+    },
+
+    subscribeProgress: (taskId, onTask) => hub.subscribe(progressChannel(taskId, tuning.progressPrefix), onTask),
+  };
+  return jobs;
 }

@@ -73,7 +73,8 @@ export type Jobs = {
   tasks: TaskStore;
   submitResearch(req: SubmitRequest, opts?: SubmitOptions): Promise<SubmitResult>;
   cancelResearch(taskId: string, actor: Actor): Promise<Task>;
-  retryResearch(taskId: string, actor: Actor): Promise<Task>;
+  /** A failed research runs again as a new task (`retryOf` = the failed one) with a new hold; idempotent per failed task. */
+  retryResearch(taskId: string, actor: Actor, opts?: SubmitOptions): Promise<Task>;
   /** Starts processing research jobs in this process (WORKER_CONCURRENCY at a time). */
   startWorker(): Promise<void>;
   /** Stops taking jobs, lets running ones finish up to WORKER_DRAIN_TIMEOUT_MS, then unlocks the rest. */

@@ -23,8 +23,9 @@ export type TaskDoc = Task & {
   jobId?: string;
   /** Research attempts started (a worker taking over after a crash counts too). */
   attempts: number;
-  /** How often a person retried this task after it failed. */
-  retries?: number;
+  /** Transient failures so far; the job gives up after JOB_MAX_ATTEMPTS. */
+  failures?: number;
+  lastFailure?: string;
   /** The worker that currently owns the final delivery, so an overlapping worker does not deliver twice. */
   deliveryClaim?: { owner: string; at: Date };
   /** Set once the final message (report, failure or cancellation) has been delivered or given up on. */
@@ -40,6 +41,7 @@ export type NewTask = {
   idea: string;
   depth: Depth;
   cost: number;
+  retryOf?: string;
 };
 
 export type TaskSort = 'newest' | 'oldest' | 'score_desc' | 'score_asc';
@@ -68,17 +70,24 @@ export type FinalOutcome = { status: 'failed' | 'cancelled'; error: { userMessag
 
 const ACTIVE: TaskStatus[] = ['queued', 'running'];
 const MAX_PAGE_SIZE = 100;
-const INTERNAL_FIELDS = { _id: 0, requestKey: 0, keywords: 0, score: 0, deliveryClaim: 0 } as const;
+const INTERNAL_FIELDS = {
+  _id: 0, requestKey: 0, keywords: 0, score: 0, deliveryClaim: 0, failures: 0, lastFailure: 0, jobId: 0, attempts: 0, deliveredAt: 0, credits: 0,
+} as const;
 
 function isDuplicateKey(err: unknown): err is MongoServerError {
   return err instanceof MongoServerError && err.code === 11000;
 }
 
-function toTask(doc: TaskDoc | null): Task | undefined {
-  if (!doc) return undefined;
-  const { _id, requestKey, keywords, score, deliveryClaim, ...task } = doc;
-  void _id, void requestKey, void keywords, void score, void deliveryClaim;
+/** The public Task of a stored document (search and guard fields left out). */
+export function taskOf(doc: TaskDoc): Task {
+  const { _id, requestKey, keywords, score, deliveryClaim, failures, lastFailure, jobId, attempts, deliveredAt, credits, ...task } = doc;
+  void _id, void requestKey, void keywords, void score, void deliveryClaim, void failures, void lastFailure;
+  void jobId, void attempts, void deliveredAt, void credits;
   return task;
+}
+
+function toTask(doc: TaskDoc | null): Task | undefined {
+  return doc ? taskOf(doc) : undefined;
 }
 
 export function buildSearchFilter(q: TaskSearch): Filter<TaskDoc> {
@@ -290,6 +299,16 @@ export class TaskStore {
     return doc ?? undefined;
   }
 
+  /** Counts a transient failure and returns how many there have been. */
+  async recordFailure(id: string, detail: string): Promise<number> {
+    const doc = await this.collection.findOneAndUpdate(
+      { _id: id },
+      { $inc: { failures: 1 }, $set: { lastFailure: detail } },
+      { returnDocument: 'after', projection: { failures: 1 } },
+    );
+    return doc?.failures ?? 1;
+  }
+
   async isCancelRequested(id: string): Promise<boolean> {
     const doc = await this.collection.findOne({ _id: id }, { projection: { cancelRequested: 1, status: 1 } });
     return Boolean(doc?.cancelRequested) || doc?.status === 'cancelled';
@@ -340,33 +359,5 @@ export class TaskStore {
 
   async recordDeliveryProblem(id: string, failedPermanently: string): Promise<void> {
     await this.collection.updateOne({ _id: id }, { $set: { 'delivery.failedPermanently': failedPermanently } });
-  }
-
-  /** failed → queued again for a retry: the previous outcome and guards are cleared, the history kept to `received`. */
-  async resetForRetry(id: string): Promise<TaskDoc | undefined> {
-    const doc = await this.collection.findOne({ _id: id, status: 'failed' });
-    if (!doc) return undefined;
-    const received = doc.checkpoints.filter((c) => c.id === 'received');
-    const res = await this.collection.findOneAndUpdate(
-      { _id: id, status: 'failed' },
-      {
-        $set: { status: 'queued', checkpoints: received, attempts: 0 },
-        $unset: {
-          error: '',
-          refunded: '',
-          finishedAt: '',
-          startedAt: '',
-          deliveredAt: '',
-          deliveryClaim: '',
-          credits: '',
-          cancelRequested: '',
-          delivery: '',
-          jobId: '',
-        },
-        $inc: { retries: 1 },
-      },
-      { returnDocument: 'after' },
-    );
-    return res ?? undefined;
   }
 }

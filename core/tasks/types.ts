@@ -52,6 +52,8 @@ export type Task = {
   refunded?: number;
   cancelRequested?: { by: string; at: Date };
   delivery?: { failedPermanently?: string };
+  /** The failed task this one retries (a retry is a new task: a task holds credits once). */
+  retryOf?: string;
   createdAt: Date;
   startedAt?: Date;
   finishedAt?: Date;

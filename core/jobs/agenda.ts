@@ -1,0 +1,46 @@
+import { Agenda, type BackoffStrategy } from 'agenda';
+import { MongoBackend } from '@agendajs/mongo-backend';
+import { RedisNotificationChannel } from '@agendajs/redis-backend';
+import type { Mongo, Redis } from '../storage/index.js';
+import type { JobsEnv, JobsTuning } from './types.js';
+
+// Agenda 6 with MongoDB storage (FerretDB 1.24 runs every query the Mongo backend makes: checked in
+// core/jobs/agenda.test.ts) and Redis pub/sub to wake workers the moment a job is saved. Polling stays on as
+// the safety net that also finds jobs whose worker died (expired locks are only found by a poll).
+
+export const RESEARCH_JOB = 'research';
+
+export type ResearchJobData = { taskId: string };
+
+/** Thrown by the handler to have Agenda run the job again after `delayMs` (our own retry accounting). */
+export class RetryLater extends Error {
+  constructor(
+    readonly delayMs: number,
+    cause: string,
+  ) {
+    super(cause);
+    this.name = 'RetryLater';
+  }
+}
+
+/** Agenda re-runs only jobs that asked for it; everything else was settled by the handler itself. */
+export const retryLaterBackoff: BackoffStrategy = (ctx) => (ctx.error instanceof RetryLater ? ctx.error.delayMs : null);
+
+export type AgendaParts = { agenda: Agenda; channel?: RedisNotificationChannel };
+
+export function createAgenda(mongo: Mongo, redis: Redis, env: JobsEnv, tuning: JobsTuning): AgendaParts {
+  const channel = tuning.notify ? new RedisNotificationChannel({ redis, channelName: tuning.channel }) : undefined;
+  const agenda = new Agenda({
+    backend: new MongoBackend({ mongo: mongo.db, collection: tuning.collection }),
+    ...(channel ? { notificationChannel: channel } : {}),
+    name: tuning.workerName,
+    processEvery: tuning.processEveryMs,
+    maxConcurrency: env.WORKER_CONCURRENCY,
+    defaultConcurrency: env.WORKER_CONCURRENCY,
+    // A worker locks no more jobs than it can run, so queued jobs stay free for other workers.
+    defaultLockLimit: env.WORKER_CONCURRENCY,
+    lockLimit: env.WORKER_CONCURRENCY,
+    defaultLockLifetime: env.JOB_LOCK_LIFETIME_MS,
+  });
+  return { agenda, ...(channel ? { channel } : {}) };
+}
