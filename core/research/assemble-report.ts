@@ -70,7 +70,7 @@ export function assembleReport(input: AssembleInput): Assembled {
     willingnessToPay: putAll(u.willingnessToPay),
   };
   const keys = Object.keys(SUB_SCORE_LABELS) as SubScoreKey[];
-  const rationales = keys.map((k) => put(draft.subScores[k].rationale));
+  const rationales = keys.map((k) => put(cited(draft.subScores[k].rationale, draft.subScores[k].sources)));
   const recommendations = draft.recommendations.map((r) => put(r));
 
   const checked = checkCitations(texts, input.sources);

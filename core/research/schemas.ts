@@ -1,6 +1,6 @@
 // The structured outputs the LLM must return (zod, validated by the provider). Every claim carries the
 // ids of the sources it rests on; the citation checker later turns ids into [n] and drops unknown ones.
-// No min/max on numbers: strict JSON-schema modes reject them, so scores are clamped in code instead.
+// Scores are also clamped in code: not every OpenAI-compatible server honours minimum/maximum.
 import { z } from 'zod';
 import type { Agent } from './checkpoints.js';
 
@@ -60,8 +60,9 @@ export const ANALYSIS_SCHEMAS = {
 } as const satisfies Record<Agent, z.ZodTypeAny>;
 
 const subScore = z.object({
-  score: z.number().describe('0 to 20'),
-  rationale: z.string().describe('One paragraph citing its evidence inline as [S3]'),
+  score: z.number().int().min(0).max(20).describe('0 to 20'),
+  rationale: z.string().describe('One paragraph on the evidence'),
+  sources,
 });
 
 export const ReportDraftSchema = z.object({

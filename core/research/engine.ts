@@ -1,0 +1,125 @@
+// The ResearchEngine: runs the graph for one task on a MongoDB-persisted LangGraph thread (thread_id =
+// runId), so a second run() with the same runId continues where a crashed one stopped, and one that had
+// finished returns its report again without spending anything.
+import { MongoDBSaver } from '@langchain/langgraph-checkpoint-mongodb';
+import type { Redis } from 'ioredis';
+import type { Env } from '../config/env.js';
+import type { Logger } from '../observability/logger.js';
+import type { Mongo } from '../storage/mongo.js';
+import type { CheckpointId } from './checkpoints.js';
+import { normalizeUrl } from './citations.js';
+import { ResearchError, type ResearchEngine, type ResearchHooks, type ResearchInput, type ResearchResult, type ResearchUsage } from './contract.js';
+import { buildResearchGraph, type State } from './graph.js';
+import { createProviders, type Providers } from './providers/index.js';
+import { renderReportMarkdown } from './report-markdown.js';
+
+export type ResearchEngineDeps = {
+  env: Env;
+  redis: Redis;
+  mongo: Mongo;
+  /** Ready-made providers (tests, benchmarks); otherwise built from env, at `providerUrls` when given (the sandbox's). */
+  providers?: Providers;
+  providerUrls?: { tavilyUrl?: string; openaiUrl?: string };
+  /** Whether reports say they are synthetic; defaults to PMF_SANDBOX. */
+  sandbox?: boolean;
+  logger?: Logger;
+};
+
+export const CHECKPOINT_COLLECTION = 'research_checkpoints';
+export const CHECKPOINT_WRITES_COLLECTION = 'research_checkpoint_writes';
+
+const CANCELLED = () => new ResearchError('The research was cancelled.', 'aborted by signal', false);
+
+/** Rejects as soon as the signal fires, whatever the wrapped work is doing (it is abandoned, not awaited). */
+function abortable<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  work.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(CANCELLED());
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
+      (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e)),
+    );
+  });
+}
+
+function toResearchError(err: unknown, signal?: AbortSignal): ResearchError {
+  if (signal?.aborted) return CANCELLED();
+  if (err instanceof ResearchError) return err;
+  const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return new ResearchError('The research failed unexpectedly. Please try again.', detail, true);
+}
+
+export function usageOf(state: State, durationMs: number): ResearchUsage {
+  const u = state.usage;
+  const urls = new Set(Object.values(state.pages).flatMap((pages) => (pages ?? []).map((p) => normalizeUrl(p.url))));
+  return {
+    tavilyCalls: u.tavilyCalls,
+    tavilyCredits: u.tavilyCredits,
+    cacheHits: u.cacheHits,
+    promptTokens: u.promptTokens,
+    completionTokens: u.completionTokens,
+    durationMs: Math.round(durationMs),
+    sourcesUsed: urls.size,
+    citationsRemoved: state.result?.citationsRemoved ?? 0,
+    figuresFlagged: state.result?.figuresFlagged ?? 0,
+    perNode: Object.fromEntries(Object.entries(u.perNode).map(([k, v]) => [k, { ...v, ms: Math.round(v.ms) }])),
+  };
+}
+
+export function createResearchEngine(deps: ResearchEngineDeps): ResearchEngine {
+  const sandbox = deps.sandbox ?? deps.env.PMF_SANDBOX;
+  let providers = deps.providers;
+  const checkpointer = new MongoDBSaver({
+    client: deps.mongo.client,
+    dbName: deps.mongo.db.databaseName,
+    checkpointCollectionName: CHECKPOINT_COLLECTION,
+    checkpointWritesCollectionName: CHECKPOINT_WRITES_COLLECTION,
+  });
+  let setup: Promise<void> | undefined;
+  const ensureSetup = () =>
+    (setup ??= checkpointer.setup().then((errors) => {
+      // Index creation failing is not fatal (lookups still work, only slower); say so once.
+      if (errors.length) deps.logger?.warn({ errors: errors.map(String) }, 'research checkpointer indexes not created');
+    }));
+
+  return {
+    async run(input: ResearchInput, hooks: ResearchHooks = {}): Promise<ResearchResult> {
+      const t0 = performance.now();
+      const { signal } = hooks;
+      if (signal?.aborted) throw CANCELLED();
+      providers ??= createProviders(deps.env, deps.redis, deps.providerUrls);
+      const emitted = new Set<CheckpointId>();
+      const emit = async (id: CheckpointId) => {
+        if (emitted.has(id)) return;
+        emitted.add(id);
+        try {
+          await hooks.onCheckpoint?.(id, new Date());
+        } catch (err) {
+          deps.logger?.warn({ err, checkpoint: id, runId: input.runId }, 'onCheckpoint hook failed');
+        }
+      };
+      try {
+        await abortable(ensureSetup(), signal);
+        const graph = buildResearchGraph({ ...providers, checkpointer, sandbox, onCheckpoint: emit });
+        const config = { configurable: { thread_id: input.runId }, signal, recursionLimit: 40 };
+        const snapshot = await abortable(graph.getState(config), signal);
+        const saved = snapshot.values as Partial<State>;
+        // A resumed run first reports what the earlier attempt had already passed.
+        for (const id of saved.done ?? []) await emit(id);
+        const resume = snapshot.next.length > 0;
+        const final: State = saved.result
+          ? (saved as State)
+          : ((await abortable(graph.invoke(resume ? null : { idea: input.idea, depth: input.depth }, config), signal)) as State);
+        if (!final.result) throw new ResearchError('The research ended without a report. Please try again.', 'graph finished without result', true);
+        const usage = usageOf(final, performance.now() - t0);
+        const report = final.result.report;
+        return { report, markdown: renderReportMarkdown(report, usage), usage };
+      } catch (err) {
+        throw toResearchError(err, signal);
+      }
+    },
+  };
+}

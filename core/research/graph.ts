@@ -1,0 +1,218 @@
+// The research graph. planner → {market, competitor, customer} × (search → extract → analysis) → report.
+// Each agent step is its own node so the checkpointer persists after every step: a resumed run replays
+// nothing that finished, in particular no Tavily call. Agent steps catch their own failures and record
+// them in `failures`, so one agent failing for good leaves a report written from the other two.
+import { Annotation, END, START, StateGraph, type LangGraphRunnableConfig } from '@langchain/langgraph';
+import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
+import { AGENTS, type Agent, type CheckpointId } from './checkpoints.js';
+import { assembleReport, type Assembled } from './assemble-report.js';
+import type { RetrievedSource } from './citations.js';
+import { ResearchError } from './contract.js';
+import { DEPTH_PROFILES, type Depth } from './depth.js';
+import { selectPassages } from './passages.js';
+import { agentPrompt, plannerPrompt, reportPrompt, type PromptSource } from './prompts.js';
+import { UsageMeter, type UsageSnapshot } from './providers/usage.js';
+import type { SearchHit, SearchProvider } from './providers/tavily.js';
+import type { StructuredLlm } from './providers/llm.js';
+import { fenceSafe, sanitizeText } from './sanitize.js';
+import { ANALYSIS_SCHEMAS, PlanSchema, ReportDraftSchema, type AgentAnalysis, type Plan } from './schemas.js';
+import { chooseUrls } from './select-sources.js';
+
+/** Tokens of web passages each agent's analysis may read; sized so a standard report stays under 60k tokens. */
+export const PASSAGE_BUDGET: Record<Depth, number> = { essential: 5_000, standard: 7_000, deep: 11_000 };
+
+/** Source ids are `S<n>`; each agent numbers in its own block so parallel agents never collide. */
+const ID_OFFSET: Record<Agent, number> = { market: 0, competitor: 20, customer: 40 };
+
+type AgentRecord<T> = Partial<Record<Agent, T>>;
+const mergeRecords = <T>() =>
+  Annotation<AgentRecord<T>>({ reducer: (a, b) => ({ ...a, ...b }), default: () => ({}) });
+
+export function emptyUsage(): UsageSnapshot {
+  return { tavilyCalls: 0, tavilyCredits: 0, cacheHits: 0, promptTokens: 0, completionTokens: 0, perNode: {} };
+}
+
+export function addUsage(a: UsageSnapshot, b: UsageSnapshot): UsageSnapshot {
+  const perNode = { ...a.perNode };
+  for (const [k, v] of Object.entries(b.perNode)) {
+    const p = perNode[k] ?? { promptTokens: 0, completionTokens: 0, ms: 0 };
+    perNode[k] = { promptTokens: p.promptTokens + v.promptTokens, completionTokens: p.completionTokens + v.completionTokens, ms: p.ms + v.ms };
+  }
+  return {
+    tavilyCalls: a.tavilyCalls + b.tavilyCalls,
+    tavilyCredits: a.tavilyCredits + b.tavilyCredits,
+    cacheHits: a.cacheHits + b.cacheHits,
+    promptTokens: a.promptTokens + b.promptTokens,
+    completionTokens: a.completionTokens + b.completionTokens,
+    perNode,
+  };
+}
+
+export const ResearchState = Annotation.Root({
+  idea: Annotation<string>,
+  depth: Annotation<Depth>,
+  plan: Annotation<Plan | null>({ reducer: (_a, b) => b, default: () => null }),
+  hits: mergeRecords<SearchHit[]>(),
+  pages: mergeRecords<RetrievedSource[]>(),
+  analyses: mergeRecords<AgentAnalysis[Agent]>(),
+  failures: mergeRecords<string>(),
+  usage: Annotation<UsageSnapshot>({ reducer: addUsage, default: emptyUsage }),
+  done: Annotation<CheckpointId[]>({ reducer: (a, b) => [...a, ...b], default: () => [] }),
+  result: Annotation<Assembled | null>({ reducer: (_a, b) => b, default: () => null }),
+});
+
+export type State = typeof ResearchState.State;
+type Update = typeof ResearchState.Update;
+
+export type GraphDeps = {
+  search: SearchProvider;
+  llm: StructuredLlm;
+  checkpointer: BaseCheckpointSaver;
+  sandbox: boolean;
+  onCheckpoint: (id: CheckpointId) => Promise<void>;
+};
+
+function reason(err: unknown): string {
+  if (err instanceof ResearchError) return err.userMessage;
+  const message = err instanceof Error ? err.message : String(err);
+  return sanitizeText(message).slice(0, 200);
+}
+
+function aborted(signal: AbortSignal | undefined, err?: unknown): boolean {
+  return Boolean(signal?.aborted) || (err instanceof Error && err.name === 'AbortError');
+}
+
+export function buildResearchGraph(deps: GraphDeps) {
+  /** Wraps a step: its own meter (usage is state, so it survives a resume), timing, checkpoint report. */
+  function step(id: CheckpointId, body: (state: State, meter: UsageMeter, signal?: AbortSignal) => Promise<Update>, node: string = id) {
+    return async (state: State, config: LangGraphRunnableConfig): Promise<Update> => {
+      const meter = new UsageMeter();
+      const t0 = performance.now();
+      const update = await body(state, meter, config.signal);
+      meter.recordTime(node, performance.now() - t0);
+      await deps.onCheckpoint(id);
+      return { ...update, usage: meter.snapshot(), done: [...((update.done as CheckpointId[] | undefined) ?? []), id] };
+    };
+  }
+
+  /** An agent step: skipped once its agent has failed; a failure (not an abort) is recorded, not thrown. */
+  function agentStep(agent: Agent, kind: 'search' | 'extract' | 'analysis', body: (state: State, meter: UsageMeter, signal?: AbortSignal) => Promise<Update>) {
+    return step(`${agent}_${kind}` as CheckpointId, async (state, meter, signal) => {
+      if (state.failures[agent]) return {};
+      try {
+        return await body(state, meter, signal);
+      } catch (err) {
+        if (aborted(signal, err)) throw err;
+        return { failures: { [agent]: `the ${agent} ${kind} failed: ${reason(err)}` } };
+      }
+    });
+  }
+
+  // One LLM call yields both the restated plan and the queries: `plan` is reported as soon as it is in hand,
+  // `queries` by the step wrapper when the node completes.
+  const planner = step('queries', async (state, meter, signal) => {
+    try {
+      const { system, user } = plannerPrompt(state.idea);
+      const plan = await deps.llm.generate({ node: 'plan', schemaName: 'research_plan', schema: PlanSchema, system, user, meter, signal });
+      await deps.onCheckpoint('plan');
+      return { plan, done: ['plan'] };
+    } catch (err) {
+      if (aborted(signal, err)) throw err;
+      throw new ResearchError('The research could not be planned. Nothing was spent on searches; please try again.', `planner: ${reason(err)}`, true);
+    }
+  }, 'plan');
+
+  const nodes: Record<string, (state: State, config: LangGraphRunnableConfig) => Promise<Update>> = { planner };
+  for (const agent of AGENTS) {
+    nodes[`${agent}_search`] = agentStep(agent, 'search', async (state, meter, signal) => {
+      const profile = DEPTH_PROFILES[state.depth];
+      const query = state.plan?.queries[agent] ?? state.idea;
+      const hits = await deps.search.search({ query, searchDepth: profile.searchDepth, maxResults: profile.maxResults }, meter, signal);
+      if (hits.length === 0) throw new ResearchError('the web search found nothing', 'no hits', false);
+      return { hits: { [agent]: hits } };
+    });
+    nodes[`${agent}_extract`] = agentStep(agent, 'extract', async (state, meter, signal) => {
+      const profile = DEPTH_PROFILES[state.depth];
+      const chosen = chooseUrls(state.hits[agent] ?? [], profile.urlsPerAgent);
+      const { pages } = await deps.search.extract({ urls: chosen.map((h) => h.url), extractDepth: profile.extractDepth }, meter, signal);
+      const titleOf = new Map(chosen.map((h) => [h.url, h.title]));
+      const sources: RetrievedSource[] = pages
+        .filter((p) => p.rawContent.trim().length > 0)
+        .map((p, i) => ({ id: `S${ID_OFFSET[agent] + i + 1}`, url: p.url, title: sanitizeText(p.title ?? titleOf.get(p.url) ?? p.url), text: p.rawContent }));
+      if (sources.length === 0) throw new ResearchError('none of the chosen pages could be read', 'extract returned no pages', false);
+      return { pages: { [agent]: sources } };
+    });
+    nodes[`${agent}_analysis`] = agentStep(agent, 'analysis', async (state, meter, signal) => {
+      const plan = state.plan!;
+      const sources = state.pages[agent] ?? [];
+      const query = `${plan.queries[agent]} ${plan.product} ${plan.category} ${plan.problem}`;
+      const passages = selectPassages(sources.map((s) => ({ sourceId: s.id, text: s.text })), query, PASSAGE_BUDGET[state.depth]);
+      const { system, user } = agentPrompt(agent, plan, sources, passages);
+      const analysis = await deps.llm.generate<AgentAnalysis[Agent]>({
+        node: `${agent}_analysis`,
+        schemaName: `${agent}_analysis`,
+        schema: ANALYSIS_SCHEMAS[agent] as never,
+        system,
+        user,
+        meter,
+        signal,
+      });
+      return { analyses: { [agent]: analysis } };
+    });
+  }
+
+  nodes.report = step('report', async (state, meter, signal) => {
+    const plan = state.plan!;
+    const available = AGENTS.filter((a) => state.analyses[a] && !state.failures[a]);
+    if (available.length === 0) {
+      throw new ResearchError(
+        'None of the research agents could gather evidence, so no report was written. Please try again later.',
+        `all agents failed: ${AGENTS.map((a) => `${a}: ${state.failures[a] ?? 'no analysis'}`).join('; ')}`,
+        true,
+      );
+    }
+    const sources = AGENTS.filter((a) => available.includes(a)).flatMap((a) => state.pages[a] ?? []);
+    const analyses = AGENTS.map((a) =>
+      available.includes(a)
+        ? `<analysis agent="${a}">\n${fenceSafe(JSON.stringify(state.analyses[a]))}\n</analysis>`
+        : `<analysis agent="${a}">MISSING: ${fenceSafe(state.failures[a] ?? 'no analysis')}</analysis>`,
+    ).join('\n');
+    const list: PromptSource[] = sources.map((s) => ({ id: s.id, url: s.url, title: s.title }));
+    const { system, user } = reportPrompt(state.idea, plan, analyses, list);
+    let draft;
+    try {
+      draft = await deps.llm.generate({ node: 'report', schemaName: 'pmf_report', schema: ReportDraftSchema, system, user, meter, signal });
+    } catch (err) {
+      if (aborted(signal, err)) throw err;
+      throw new ResearchError('The report could not be written. Please try again.', `report: ${reason(err)}`, true);
+    }
+    const failures: AgentRecord<string> = { ...state.failures };
+    for (const a of AGENTS) if (!available.includes(a) && !failures[a]) failures[a] = 'the agent produced no analysis';
+    const result = assembleReport({
+      idea: state.idea,
+      depth: state.depth,
+      sandbox: deps.sandbox,
+      plan,
+      analyses: Object.fromEntries(available.map((a) => [a, state.analyses[a]])) as Partial<AgentAnalysis>,
+      failures,
+      draft,
+      sources,
+    });
+    return { result };
+  });
+
+  let graph = new StateGraph(ResearchState).addNode(nodes);
+  graph = graph.addEdge(START, 'planner');
+  for (const agent of AGENTS) {
+    graph = graph
+      .addEdge('planner', `${agent}_search`)
+      .addEdge(`${agent}_search`, `${agent}_extract`)
+      .addEdge(`${agent}_extract`, `${agent}_analysis`);
+  }
+  graph = graph.addEdge(
+    AGENTS.map((a) => `${a}_analysis`),
+    'report',
+  );
+  graph = graph.addEdge('report', END);
+  return graph.compile({ checkpointer: deps.checkpointer });
+}
