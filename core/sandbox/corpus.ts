@@ -128,18 +128,17 @@ export function extractPage(url: string): SyntheticPage {
   const kind = PAGE_KINDS.find((k) => url.includes(`/${k.kind}/`)) ?? rng.pick(PAGE_KINDS);
   const title = hostile ? `${t} discussion thread (user posts)` : kind.title(t);
   const paragraphs: string[] = [`# ${title}`];
-  let words = 0;
-  let section = 0;
-  while (words < target) {
+  let words = countWords(paragraphs[0] as string);
+  const add = (block: string): void => {
+    paragraphs.push(block);
+    words += countWords(block);
+  };
+  // `target` leaves 400 words of headroom below the maximum, more than one section adds past it.
+  for (let section = 0; words < target; section++) {
     const s = SECTIONS[section % SECTIONS.length] as Section;
-    paragraphs.push(`## ${s.heading(t)}`);
-    for (let i = 0; i < 3 && words < target; i++) {
-      const para = paragraph(s, topic, rng);
-      paragraphs.push(para);
-      words += countWords(para);
-    }
-    if (hostile && section % 2 === 0) paragraphs.push(hostilePost(topic, rng));
-    section++;
+    add(`## ${s.heading(t)}`);
+    for (let i = 0; i < 3 && words < target; i++) add(paragraph(s, topic, rng));
+    if (hostile && section % 2 === 0) add(hostilePost(topic, rng));
   }
   return { url, title, rawContent: paragraphs.join('\n\n') };
 }
