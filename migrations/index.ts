@@ -6,3 +6,4 @@ export type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promi
 export const migrations: Record<string, Migration> = {};
 migrations['001_credits'] = await import('./001_credits.js');
 migrations['002_console'] = await import('./002_console.js');
+migrations['003_slack_installations'] = await import('./003_slack_installations.js');

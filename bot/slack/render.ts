@@ -138,6 +138,8 @@ export function checkpointLines(done: ReadonlySet<CheckpointId>, running: boolea
 
 export function statusMessage(task: Task, now: Date): SlackMessage {
   const done = new Set(task.checkpoints.map((c) => c.id));
+  // This very edit is the last step of delivering a success, so it shows `delivered` ticked.
+  if (task.status === 'succeeded') done.add('delivered');
   const running = task.status === 'queued' || task.status === 'running';
   const count = CHECKPOINTS.filter((id) => done.has(id)).length;
   const elapsed = formatDuration((task.finishedAt ?? now).getTime() - task.createdAt.getTime());

@@ -5,8 +5,16 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from '../storage/index.js';
 import type { Env } from '../config/index.js';
 
+/** `windowSeconds` may be fractional. */
 export type RateLimitRule = { key: string; limit: number; windowSeconds: number };
-export type RateLimitDecision = { allowed: boolean; retryAfterSeconds: number; /** The rule that refused, when refused. */ refusedBy?: string };
+export type RateLimitDecision = {
+  allowed: boolean;
+  retryAfterSeconds: number;
+  /** The same wait in milliseconds, for callers that wait it out (a shared API budget). */
+  retryAfterMs: number;
+  /** The rule that refused, when refused. */
+  refusedBy?: string;
+};
 
 // KEYS: one sorted set per rule (member = request id, score = ms). ARGV: member, then limit and window ms per key.
 // Server time (TIME) keeps every process on one clock.
@@ -36,12 +44,13 @@ return {1, 0, 0}
 
 /** Checks every rule and, when all allow, counts the request against each. Atomic across processes. */
 export async function checkRateLimits(redis: Redis, rules: RateLimitRule[]): Promise<RateLimitDecision> {
-  if (rules.length === 0) return { allowed: true, retryAfterSeconds: 0 };
-  const args = rules.flatMap((r) => [String(r.limit), String(r.windowSeconds * 1000)]);
+  if (rules.length === 0) return { allowed: true, retryAfterSeconds: 0, retryAfterMs: 0 };
+  const args = rules.flatMap((r) => [String(r.limit), String(Math.max(1, Math.round(r.windowSeconds * 1000)))]);
   const raw = (await redis.eval(SCRIPT, rules.length, ...rules.map((r) => r.key), randomUUID(), ...args)) as [number, number, number];
   const [allowed, waitMs, refusedIndex] = raw;
-  if (allowed === 1) return { allowed: true, retryAfterSeconds: 0 };
-  return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)), refusedBy: rules[refusedIndex - 1]?.key };
+  if (allowed === 1) return { allowed: true, retryAfterSeconds: 0, retryAfterMs: 0 };
+  const retryAfterMs = Math.max(1, waitMs);
+  return { allowed: false, retryAfterSeconds: Math.ceil(retryAfterMs / 1000), retryAfterMs, refusedBy: rules[refusedIndex - 1]?.key };
 }
 
 export async function checkRateLimit(redis: Redis, rule: RateLimitRule): Promise<RateLimitDecision> {

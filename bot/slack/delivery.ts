@@ -1,0 +1,224 @@
+// Shows a running research in its Slack thread: edits the status reply as checkpoints pass, and on the end
+// uploads the report, posts the summary and marks the parent. See docs/decisions/052-slack-update-budget.md.
+//
+// chat.update is Tier 3: about 50 a minute per workspace, shared by every job in every process. Each edit
+// first takes a slot from a per-workspace sliding window in Redis (SLACK_UPDATES_PER_MINUTE); progress edits
+// may use only part of it, so final states always find room. Progress for one task is latest-wins: while an
+// edit waits for a slot, newer snapshots replace the one waiting. A 429 that still happens is waited out
+// (Retry-After) and the call repeated, never dropped.
+import { WebClient, LogLevel, type WebClientOptions } from '@slack/web-api';
+import type { Env } from '../../core/config/index.js';
+import { checkRateLimits } from '../../core/limits/rate-limit.js';
+import type { Logger } from '../../core/observability/logger.js';
+import { metrics } from '../../core/observability/metrics.js';
+import type { ResearchResult } from '../../core/research/contract.js';
+import type { Redis } from '../../core/storage/index.js';
+import { PermanentDeliveryError, type Delivery } from '../../core/tasks/delivery.js';
+import type { SlackOrigin, Task } from '../../core/tasks/types.js';
+import { slackErrorCode, slackRetryAfter } from './errors.js';
+import { parentMessage, reportFileName, statusMessage, summaryMessage } from './render.js';
+
+/** Slack errors no retry can fix: the channel or the installation is gone. */
+export const PERMANENT_ERRORS = new Set([
+  'channel_not_found', 'is_archived', 'account_inactive', 'token_revoked', 'invalid_auth', 'not_in_channel',
+  'team_access_not_granted', 'no_permission', 'missing_scope', 'not_authed', 'ekm_access_denied',
+]);
+
+export type SlackDeliveryOptions = {
+  env: Pick<Env, 'SLACK_API_URL' | 'SLACK_UPDATES_PER_MINUTE'>;
+  redis: Redis;
+  logger: Logger;
+  /** The bot token for a task's workspace (single-token mode or the installation store). */
+  tokenFor: (origin: SlackOrigin) => Promise<string>;
+  /** chat.update budget per workspace; defaults to SLACK_UPDATES_PER_MINUTE a minute. */
+  updateBudget?: { limit: number; windowMs: number };
+  /** Share of the budget progress edits may use; the rest is kept for final states. */
+  progressShare?: number;
+  keyPrefix?: string;
+  now?: () => Date;
+  clientOptions?: WebClientOptions;
+};
+
+type Waiter = { resolve: () => void; reject: (e: unknown) => void };
+type ProgressSlot = { next?: Task; waiters: Waiter[]; running?: Promise<void> };
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const MAX_RATE_LIMIT_WAITS = 50;
+
+export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { close(): void } {
+  const { redis, logger } = opts;
+  const prefix = opts.keyPrefix ?? 'pmf:slack:';
+  const now = opts.now ?? (() => new Date());
+  const budget = opts.updateBudget ?? { limit: opts.env.SLACK_UPDATES_PER_MINUTE, windowMs: 60_000 };
+  const progressLimit = Math.max(1, Math.floor(budget.limit * (opts.progressShare ?? 0.8)));
+  const clients = new Map<string, WebClient>();
+  const slots = new Map<string, ProgressSlot>();
+  /** Tasks whose final state is being delivered: pending progress for them is dropped. */
+  const finishing = new Set<string>();
+
+  async function clientFor(origin: SlackOrigin): Promise<WebClient> {
+    const token = await opts.tokenFor(origin);
+    let client = clients.get(token);
+    if (!client) {
+      client = new WebClient(token, {
+        logLevel: LogLevel.ERROR,
+        ...(opts.env.SLACK_API_URL ? { slackApiUrl: opts.env.SLACK_API_URL.endsWith('/') ? opts.env.SLACK_API_URL : `${opts.env.SLACK_API_URL}/` } : {}),
+        // We wait out 429s ourselves so they are counted and never turn into a failed delivery.
+        rejectRateLimitedCalls: true,
+        retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
+        ...opts.clientOptions,
+      });
+      clients.set(token, client);
+    }
+    return client;
+  }
+
+  /** Runs a Web API call, waiting out 429s; turns hopeless errors into PermanentDeliveryError. */
+  async function call<T>(method: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (error) {
+        const retryAfter = slackRetryAfter(error);
+        if (retryAfter !== undefined && attempt < MAX_RATE_LIMIT_WAITS) {
+          metrics.platformApiErrors.inc({ platform: 'slack', method, code: 'ratelimited' });
+          logger.warn({ method, retryAfter }, 'slack 429: waiting it out');
+          await sleep(retryAfter * 1000 + Math.floor(Math.random() * 250));
+          continue;
+        }
+        const code = slackErrorCode(error);
+        if (code) metrics.platformApiErrors.inc({ platform: 'slack', method, code });
+        if (code && PERMANENT_ERRORS.has(code)) throw new PermanentDeliveryError(`slack ${method}: ${code}`);
+        throw error;
+      }
+    }
+  }
+
+  /** Waits for a chat.update slot in the workspace's shared window. `final` may use the whole budget. */
+  async function takeUpdateSlot(teamId: string, final: boolean, stillWanted: () => boolean): Promise<boolean> {
+    const rule = { key: `${prefix}updates:${teamId}`, limit: final ? budget.limit : progressLimit, windowSeconds: budget.windowMs / 1000 };
+    for (;;) {
+      if (!stillWanted()) return false;
+      const decision = await checkRateLimits(redis, [rule]);
+      if (decision.allowed) return true;
+      await sleep(Math.min(decision.retryAfterMs, 1000) + Math.floor(Math.random() * 50));
+    }
+  }
+
+  async function update(origin: SlackOrigin, ts: string, message: { text: string; blocks: unknown[] }, final: boolean, stillWanted: () => boolean = () => true) {
+    if (!(await takeUpdateSlot(origin.teamId, final, stillWanted))) return;
+    const client = await clientFor(origin);
+    try {
+      await call('chat.update', () => client.chat.update({ channel: origin.channelId, ts, text: message.text, blocks: message.blocks as never }));
+    } catch (error) {
+      // Someone deleted the message: nothing to edit, and nothing worth failing the research over.
+      if (slackErrorCode(error) === 'message_not_found') logger.warn({ channel: origin.channelId, ts }, 'slack message to edit is gone');
+      else throw error;
+    }
+  }
+
+  const slackOrigin = (task: Task): SlackOrigin | undefined => (task.origin.platform === 'slack' ? task.origin : undefined);
+
+  async function flushProgress(taskId: string, slot: ProgressSlot): Promise<void> {
+    while (slot.next) {
+      const task = slot.next;
+      const waiters = slot.waiters;
+      slot.next = undefined;
+      slot.waiters = [];
+      try {
+        const origin = slackOrigin(task);
+        if (origin?.statusTs) {
+          await update(origin, origin.statusTs, statusMessage(task, now()), false, () => !finishing.has(taskId) && slot.next === undefined);
+        }
+        waiters.forEach((w) => w.resolve());
+      } catch (error) {
+        waiters.forEach((w) => w.reject(error));
+      }
+    }
+    slots.delete(taskId);
+  }
+
+  /** Done-once steps of a final delivery, so a retried delivery never uploads or posts twice. */
+  async function once(task: Task, step: string, fn: () => Promise<void>): Promise<void> {
+    // Keyed by the outcome too: a failed task that is retried and then succeeds is delivered afresh.
+    const key = `${prefix}delivered:${task.id}:${task.status}:${task.finishedAt?.getTime() ?? 0}:${step}`;
+    if (await redis.exists(key)) return;
+    await fn();
+    await redis.set(key, '1', 'EX', 7 * 24 * 3600);
+  }
+
+  /** Lets an edit already on the wire finish and drops any waiting one, so the final state is the last edit. */
+  async function settleProgress(taskId: string): Promise<void> {
+    finishing.add(taskId);
+    await slots.get(taskId)?.running?.catch(() => undefined);
+  }
+
+  return {
+    progress(task: Task): Promise<void> {
+      if (finishing.has(task.id) || !slackOrigin(task)?.statusTs) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        let slot = slots.get(task.id);
+        if (!slot) {
+          slot = { waiters: [] };
+          slots.set(task.id, slot);
+        }
+        slot.next = task;
+        slot.waiters.push({ resolve, reject });
+        if (!slot.running) {
+          const s = slot;
+          s.running = flushProgress(task.id, s).finally(() => {
+            s.running = undefined;
+          });
+        }
+      });
+    },
+
+    async succeeded(task: Task, result: ResearchResult): Promise<void> {
+      const origin = slackOrigin(task);
+      if (!origin?.parentTs) return;
+      const parentTs = origin.parentTs;
+      await settleProgress(task.id);
+      try {
+        const client = await clientFor(origin);
+        await once(task, 'file', async () => {
+          await call('files.uploadV2', () =>
+            client.files.uploadV2({
+              channel_id: origin.channelId,
+              thread_ts: parentTs,
+              filename: reportFileName(task.id),
+              title: `PMF report ${task.id}`,
+              file: Buffer.from(result.markdown, 'utf8'),
+            }),
+          );
+        });
+        await once(task, 'summary', async () => {
+          const summary = summaryMessage(task, result);
+          await call('chat.postMessage', () =>
+            client.chat.postMessage({ channel: origin.channelId, thread_ts: parentTs, text: summary.text, blocks: summary.blocks, unfurl_links: false, unfurl_media: false }),
+          );
+        });
+        await once(task, 'parent', () => update(origin, parentTs, parentMessage({ ...task, score: result.report.score }), true));
+        if (origin.statusTs) await once(task, 'status', () => update(origin, origin.statusTs!, statusMessage(task, now()), true));
+      } finally {
+        finishing.delete(task.id);
+      }
+    },
+
+    async failed(task: Task): Promise<void> {
+      const origin = slackOrigin(task);
+      if (!origin?.parentTs) return;
+      const parentTs = origin.parentTs;
+      await settleProgress(task.id);
+      try {
+        if (origin.statusTs) await once(task, 'status', () => update(origin, origin.statusTs!, statusMessage(task, now()), true));
+        await once(task, 'parent', () => update(origin, parentTs, parentMessage(task), true));
+      } finally {
+        finishing.delete(task.id);
+      }
+    },
+
+    close() {
+      clients.clear();
+    },
+  };
+}

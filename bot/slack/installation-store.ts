@@ -1,0 +1,64 @@
+// Bolt's InstallationStore on PostgreSQL (OAuth distribution), and how a delivery finds a workspace's token.
+import type { Installation, InstallationQuery, InstallationStore } from '@slack/bolt';
+import type { Db } from '../../core/storage/index.js';
+import type { SlackOrigin } from '../../core/tasks/types.js';
+
+const TABLE = 'slack_installations';
+
+export function installKey(q: { isEnterpriseInstall?: boolean; enterpriseId?: string; teamId?: string }): string {
+  if (q.isEnterpriseInstall && q.enterpriseId) return `E:${q.enterpriseId}`;
+  if (q.teamId) return `T:${q.teamId}`;
+  throw new Error('a Slack installation needs a team id or, for an org-wide install, an enterprise id');
+}
+
+export function createPgInstallationStore(db: Db): InstallationStore {
+  async function find(query: InstallationQuery<boolean>): Promise<Installation | undefined> {
+    const keys = [installKey(query)];
+    // A workspace in an Enterprise Grid org may be covered by the org-wide install.
+    if (!query.isEnterpriseInstall && query.enterpriseId) keys.push(`E:${query.enterpriseId}`);
+    for (const key of keys) {
+      const row = (await db(TABLE).where({ install_key: key }).first('installation')) as { installation: Installation } | undefined;
+      if (row) return row.installation;
+    }
+    return undefined;
+  }
+
+  return {
+    async storeInstallation(installation) {
+      const isEnterpriseInstall = Boolean(installation.isEnterpriseInstall);
+      const row = {
+        install_key: installKey({ isEnterpriseInstall, enterpriseId: installation.enterprise?.id, teamId: installation.team?.id }),
+        team_id: installation.team?.id ?? null,
+        enterprise_id: installation.enterprise?.id ?? null,
+        is_enterprise_install: isEnterpriseInstall,
+        bot_user_id: installation.bot?.userId ?? null,
+        installation: JSON.stringify(installation),
+        updated_at: db.fn.now(),
+      };
+      await db(TABLE).insert(row).onConflict('install_key').merge(['team_id', 'enterprise_id', 'is_enterprise_install', 'bot_user_id', 'installation', 'updated_at']);
+    },
+    async fetchInstallation(query) {
+      const found = await find(query);
+      if (!found) throw new Error(`no Slack installation for ${installKey(query)}`);
+      return found;
+    },
+    async deleteInstallation(query) {
+      await db(TABLE).where({ install_key: installKey(query) }).delete();
+    },
+  };
+}
+
+/** Single-workspace mode: one bot token for every task. */
+export function singleTokenResolver(token: string): (origin: SlackOrigin) => Promise<string> {
+  return async () => token;
+}
+
+/** OAuth mode: the bot token of the installation covering the task's workspace. */
+export function installationTokenResolver(store: InstallationStore): (origin: SlackOrigin) => Promise<string> {
+  return async (origin) => {
+    const installation = await store.fetchInstallation({ teamId: origin.teamId, enterpriseId: origin.enterpriseId, isEnterpriseInstall: false });
+    const token = installation.bot?.token;
+    if (!token) throw new Error(`the Slack installation for ${origin.teamId} has no bot token`);
+    return token;
+  };
+}
