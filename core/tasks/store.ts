@@ -19,6 +19,9 @@ export type TaskDoc = Task & {
   _id: string;
   requestKey: string;
   keywords: string[];
+  /** The ids of `checkpoints`: FerretDB 1.24 mis-evaluates `{'checkpoints.id': {$ne: …}}` on arrays of
+   *  sub-documents, so the once-only guard filters on this array of strings instead. */
+  checkpointIds: string[];
   score?: number;
   jobId?: string;
   /** Research attempts started (a worker taking over after a crash counts too). */
@@ -71,7 +74,7 @@ export type FinalOutcome = { status: 'failed' | 'cancelled'; error: { userMessag
 const ACTIVE: TaskStatus[] = ['queued', 'running'];
 const MAX_PAGE_SIZE = 100;
 const INTERNAL_FIELDS = {
-  _id: 0, requestKey: 0, keywords: 0, score: 0, deliveryClaim: 0, failures: 0, lastFailure: 0, jobId: 0, attempts: 0, deliveredAt: 0, credits: 0,
+  _id: 0, requestKey: 0, keywords: 0, checkpointIds: 0, score: 0, deliveryClaim: 0, failures: 0, lastFailure: 0, jobId: 0, attempts: 0, deliveredAt: 0, credits: 0,
 } as const;
 
 function isDuplicateKey(err: unknown): err is MongoServerError {
@@ -80,8 +83,8 @@ function isDuplicateKey(err: unknown): err is MongoServerError {
 
 /** The public Task of a stored document (search and guard fields left out). */
 export function taskOf(doc: TaskDoc): Task {
-  const { _id, requestKey, keywords, score, deliveryClaim, failures, lastFailure, jobId, attempts, deliveredAt, credits, ...task } = doc;
-  void _id, void requestKey, void keywords, void score, void deliveryClaim, void failures, void lastFailure;
+  const { _id, requestKey, keywords, checkpointIds, score, deliveryClaim, failures, lastFailure, jobId, attempts, deliveredAt, credits, ...task } = doc;
+  void _id, void requestKey, void keywords, void checkpointIds, void score, void deliveryClaim, void failures, void lastFailure;
   void jobId, void attempts, void deliveredAt, void credits;
   return task;
 }
@@ -171,6 +174,7 @@ export class TaskStore {
         ...input,
         status: 'queued',
         checkpoints: [{ id: 'received', at }],
+        checkpointIds: ['received'],
         keywords: keywordsOf(input.idea),
         attempts: 0,
         createdAt: at,
@@ -189,7 +193,7 @@ export class TaskStore {
 
   /** Deletes a task that never got credits (the reservation failed), so a retry of the same request starts clean. */
   async discardUnreserved(id: string): Promise<boolean> {
-    const res = await this.collection.deleteOne({ _id: id, 'checkpoints.id': { $ne: 'credits_reserved' } });
+    const res = await this.collection.deleteOne({ _id: id, checkpointIds: { $ne: 'credits_reserved' } });
     return res.deletedCount === 1;
   }
 
@@ -229,8 +233,8 @@ export class TaskStore {
   /** Appends a checkpoint once; a repeat (a resumed run reporting it again) changes nothing. */
   async addCheckpoint(id: string, checkpoint: CheckpointId, at: Date = this.now()): Promise<Task | undefined> {
     const doc = await this.collection.findOneAndUpdate(
-      { _id: id, 'checkpoints.id': { $ne: checkpoint } },
-      { $push: { checkpoints: { id: checkpoint, at } } },
+      { _id: id, checkpointIds: { $ne: checkpoint } },
+      { $push: { checkpoints: { id: checkpoint, at }, checkpointIds: checkpoint } },
       { returnDocument: 'after' },
     );
     return toTask(doc);
