@@ -1,0 +1,25 @@
+// Formatting shared by server and browser.
+
+export function fmtNumber(n: number): string {
+  return new Intl.NumberFormat('en-US').format(n);
+}
+
+export function fmtDate(d: Date | string | undefined | null): string {
+  if (!d) return '—';
+  const date = new Date(d);
+  return date.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+}
+
+export function fmtDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+}
+
+export function domainOf(url: string): string {
+  try {
+    return new URL(url).hostname.replace(/^www\./, '');
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,180 @@
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from '@remix-run/node';
+import { Link, useActionData, useLoaderData, useLocation, useSearchParams } from '@remix-run/react';
+import { ActionForm } from '../components/ActionForm.js';
+import { DebouncedSearchForm } from '../components/DebouncedSearchForm.js';
+import { Pager } from '../components/Pager.js';
+import { UsageChart } from '../components/UsageChart.js';
+import { fmtDate, fmtNumber } from '../lib/format.js';
+import { runLedgerAction } from '../lib/ledger-actions.server.js';
+import { requireAdminPost } from '../lib/origin.server.js';
+import { ledgerFilters, TX_TYPES } from '../lib/ledger-filters.js';
+import { pageKey } from '../lib/page-key.server.js';
+import { int } from '../lib/params.js';
+import { requireUser } from '../lib/session.server.js';
+import { usageByDay } from '../lib/usage.server.js';
+
+const PAGE_SIZE = 50;
+
+export async function loader({ request, context, params }: LoaderFunctionArgs) {
+  const user = await requireUser(request, context);
+  const id = params.id ?? '';
+  const { ledger, mongo, now } = context.services;
+  const workspace = /^[0-9a-f-]{36}$/i.test(id) ? await ledger.getWorkspace(id) : undefined;
+  if (!workspace) throw json({ error: 'No such workspace' }, { status: 404 });
+  const p = new URL(request.url).searchParams;
+  const [balance, invariant, tx, usage] = await Promise.all([
+    ledger.balance(id),
+    ledger.checkInvariant(id),
+    ledger.transactions(id, { ...ledgerFilters(p), page: int(p, 'page', 1, 1, 100_000), pageSize: PAGE_SIZE }),
+    usageByDay(mongo, { workspaceId: id, days: 30, now: now() }),
+  ]);
+  return json({ workspace, balance, invariant, tx, usage, isAdmin: user.role === 'admin', pageKey: pageKey() });
+}
+
+export async function action({ request, context, params }: ActionFunctionArgs) {
+  const admin = await requireAdminPost(request, context);
+  return runLedgerAction(context, admin, params.id ?? '', await request.formData());
+}
+
+export default function WorkspacePage() {
+  const { workspace, balance, invariant, tx, usage, isAdmin, pageKey: key } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const [params] = useSearchParams();
+  const { search } = useLocation();
+  const formKey = result?.ok ? `${result.message}:${tx.total}` : undefined;
+  return (
+    <>
+      <div className="page-head">
+        <div>
+          <div className="sub">
+            <Link to="/workspaces">Workspaces</Link> / {workspace.platform}
+          </div>
+          <h1>
+            {workspace.name} <span className={`badge ${workspace.status === 'active' ? 'ok' : 'bad'}`}>{workspace.status}</span>
+          </h1>
+          <div className="mono muted">
+            {workspace.id} · {workspace.externalId}
+          </div>
+        </div>
+        {invariant.ok ? (
+          <div className="invariant ok" data-testid="invariant">
+            ✓ Ledger consistent
+          </div>
+        ) : (
+          <div className="invariant bad" data-testid="invariant" role="alert">
+            ⚠ Ledger invariant broken: {invariant.problems.join('; ')}
+          </div>
+        )}
+      </div>
+      {result ? <div className={`flash ${result.ok ? 'ok' : 'bad'}`}>{result.ok ? result.message : result.error}</div> : null}
+      <div className="grid c4">
+        <div className="card stat">
+          <div className="label">Balance ({balance.month})</div>
+          <div className="value" data-testid="balance">
+            {fmtNumber(balance.balance)}
+          </div>
+        </div>
+        <div className="card stat">
+          <div className="label">Monthly allowance</div>
+          <div className="value">{fmtNumber(balance.allowance)}</div>
+        </div>
+        <div className="card stat">
+          <div className="label">Used this month</div>
+          <div className="value">{fmtNumber(balance.used)}</div>
+        </div>
+        <div className="card stat">
+          <div className="label">Researches left</div>
+          <div className="small" style={{ marginTop: 6 }}>
+            Essential <b>{balance.remaining.essential}</b> · Standard <b>{balance.remaining.standard}</b> · Deep <b>{balance.remaining.deep}</b>
+          </div>
+        </div>
+      </div>
+      <div className="card">
+        <h2>Usage, last 30 days</h2>
+        <UsageChart days={usage} />
+      </div>
+      {isAdmin ? (
+        <div className="card">
+          <h2>Actions</h2>
+          <div className="actions">
+            <ActionForm intent="grant" title="Grant credits" confirmText="Add these credits" submitLabel="Grant" formKey={formKey} pageKey={key}>
+              <input name="amount" type="number" min={1} step={1} placeholder="Credits" required aria-label="Credits to grant" />
+            </ActionForm>
+            <ActionForm intent="deduct" title="Deduct credits" confirmText="Take these credits away" submitLabel="Deduct" danger formKey={formKey} pageKey={key}>
+              <input name="amount" type="number" min={1} step={1} placeholder="Credits" required aria-label="Credits to deduct" />
+            </ActionForm>
+            <ActionForm intent="set_allowance" title="Monthly allowance" confirmText="Change the allowance" submitLabel="Set allowance" formKey={formKey} pageKey={key}>
+              <input name="amount" type="number" min={0} step={1} defaultValue={workspace.monthlyAllowance} required aria-label="Monthly allowance" />
+            </ActionForm>
+            {workspace.status === 'active' ? (
+              <ActionForm intent="suspend" title="Suspend" confirmText="Stop all new researches" submitLabel="Suspend" danger formKey={formKey} pageKey={key} />
+            ) : (
+              <ActionForm intent="resume" title="Resume" confirmText="Allow researches again" submitLabel="Resume" formKey={formKey} pageKey={key} />
+            )}
+          </div>
+        </div>
+      ) : null}
+      <div className="card">
+        <div className="page-head" style={{ marginBottom: 8 }}>
+          <h2>Ledger</h2>
+          <a className="button secondary" href={`/workspaces/${workspace.id}/ledger.csv${search}`} download>
+            Export CSV
+          </a>
+        </div>
+        <DebouncedSearchForm>
+          <input type="hidden" name="page" value="1" />
+          <label>
+            Type
+            <select name="type" defaultValue={params.get('type') ?? ''}>
+              <option value="">all</option>
+              {TX_TYPES.map((t) => (
+                <option key={t}>{t}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            From
+            <input type="date" name="from" defaultValue={params.get('from') ?? ''} />
+          </label>
+          <label>
+            To
+            <input type="date" name="to" defaultValue={params.get('to') ?? ''} />
+          </label>
+        </DebouncedSearchForm>
+        <table data-testid="ledger">
+          <thead>
+            <tr>
+              <th>When</th>
+              <th>Type</th>
+              <th className="num">Amount</th>
+              <th className="num">Balance after</th>
+              <th>Actor</th>
+              <th>Reason</th>
+              <th>Task</th>
+            </tr>
+          </thead>
+          <tbody>
+            {tx.items.map((t) => (
+              <tr key={t.id}>
+                <td className="small">{fmtDate(t.createdAt)}</td>
+                <td>
+                  <span className="badge">{t.type}</span>
+                </td>
+                <td className="num" style={{ color: t.amount < 0 ? 'var(--bad)' : t.amount > 0 ? 'var(--ok)' : undefined }}>
+                  {t.amount > 0 ? '+' : ''}
+                  {fmtNumber(t.amount)}
+                </td>
+                <td className="num">{t.balanceAfter === null ? '—' : fmtNumber(t.balanceAfter)}</td>
+                <td className="small">{t.actor}</td>
+                <td>{t.reason ?? ''}</td>
+                <td className="mono">{t.taskId ? <Link to={`/reports/${t.taskId}`}>{t.taskId}</Link> : ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {tx.items.length === 0 ? <div className="empty">No transactions for these filters.</div> : null}
+        <Pager page={tx.page} pageSize={tx.pageSize} total={tx.total} />
+      </div>
+    </>
+  );
+}

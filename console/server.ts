@@ -1,0 +1,108 @@
+// The console's HTTP server: express + @remix-run/express serving the built Remix app (console/build), or
+// Vite's dev middleware when NODE_ENV=development. `npm run console:dev` / PM2 run this file directly; tests
+// and the process runner call startConsole().
+import { createRequestHandler } from '@remix-run/express';
+import type { ServerBuild } from '@remix-run/node';
+import express from 'express';
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { loadConfigOrExit, type Env } from '../core/config/index.js';
+import { createLogger } from '../core/observability/logger.js';
+import type { Storage } from '../core/storage/index.js';
+import type { ConsoleServices, JobsPort } from './app/lib/services.server.js';
+import { createConsoleRuntime } from './services.js';
+
+const consoleDir = fileURLToPath(new URL('.', import.meta.url));
+export const BUILD_DIR = `${consoleDir}build`;
+const SERVER_BUILD = `${BUILD_DIR}/server/index.js`;
+
+export type StartConsoleOptions = {
+  env: Env;
+  port?: number;
+  host?: string;
+  /** Reuse open storage (tests); otherwise the console opens and closes its own. */
+  storage?: Storage;
+  /** A job layer to use instead of creating one (tests that run a worker in-process). */
+  jobs?: JobsPort;
+  /** Vite dev middleware instead of the build (default: NODE_ENV === 'development'). */
+  dev?: boolean;
+};
+
+export type ConsoleServer = { url: string; services: ConsoleServices; close(): Promise<void> };
+
+export function consoleBuildExists(): boolean {
+  return existsSync(SERVER_BUILD);
+}
+
+export async function startConsole(opts: StartConsoleOptions): Promise<ConsoleServer> {
+  const logger = createLogger('console', opts.env.LOG_LEVEL);
+  const runtime = await createConsoleRuntime(opts.env, logger, { jobs: opts.jobs, storage: opts.storage });
+  const app = express();
+  app.disable('x-powered-by');
+  // Behind a reverse proxy on this machine (or in compose), trust its X-Forwarded-* for the client address.
+  app.set('trust proxy', 'loopback');
+  app.use((_req, res, next) => {
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'same-origin');
+    next();
+  });
+  app.get('/health', async (_req, res) => {
+    const health = await runtime.storage.health();
+    res.status(health.ok ? 200 : 503).json(health);
+  });
+
+  const dev = opts.dev ?? opts.env.NODE_ENV === 'development';
+  let closeVite: (() => Promise<void>) | undefined;
+  let build: ServerBuild | (() => Promise<ServerBuild>);
+  if (dev) {
+    const vite = await import('vite');
+    const server = await vite.createServer({ configFile: `${consoleDir}vite.config.ts`, server: { middlewareMode: true } });
+    closeVite = () => server.close();
+    app.use(server.middlewares);
+    build = () => server.ssrLoadModule('virtual:remix/server-build') as Promise<ServerBuild>;
+  } else {
+    if (!consoleBuildExists()) throw new Error('console/build is missing: run `npm run console:build` first');
+    app.use('/assets', express.static(`${BUILD_DIR}/client/assets`, { immutable: true, maxAge: '1y' }));
+    app.use(express.static(`${BUILD_DIR}/client`, { maxAge: '1h' }));
+    build = (await import(pathToFileURL(SERVER_BUILD).href)) as ServerBuild;
+  }
+  app.all(
+    '*',
+    createRequestHandler({
+      build,
+      mode: dev ? 'development' : 'production',
+      getLoadContext: (req) => ({ services: runtime.services, clientIp: req.ip ?? 'unknown' }),
+    }),
+  );
+
+  const server = app.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1'}:${port}`;
+  logger.info({ url }, 'console listening');
+  return {
+    url,
+    services: runtime.services,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeVite?.();
+      await runtime.close();
+    },
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const env = loadConfigOrExit();
+  const server = await startConsole({ env, port: env.CONSOLE_PORT, host: '0.0.0.0' });
+  const stop = () => {
+    void server.close().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
