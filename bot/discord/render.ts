@@ -268,6 +268,10 @@ export function failureMessage(task: Task): MessageBody {
   return body({ content });
 }
 
+/** The request was shown but the research could not be queued (the job layer released the hold). */
+export const notStartedMessage = (): MessageBody =>
+  body({ content: '❌ This research could not start because of a problem on our side. Nothing was charged. Please try `/pmf research` again in a minute.' });
+
 // --- Ephemeral replies ---------------------------------------------------------------------------------
 
 export const ephemeral = (content: string): MessageBody => body({ content });

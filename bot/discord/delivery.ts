@@ -1,0 +1,111 @@
+// How a running research shows itself in Discord. Everything here uses the BOT token on channel messages:
+// the interaction token dies 15 minutes after the command, and a research that waited in the queue must
+// still update. discord.js REST queues per route bucket and honours X-RateLimit-* and 429 retry_after, so
+// nothing here hard-codes a rate; the job layer already coalesces progress to at most one edit a second.
+import { DiscordAPIError, REST, Routes } from 'discord.js';
+import type { Env } from '../../core/config/index.js';
+import { metrics } from '../../core/observability/metrics.js';
+import type { Logger } from '../../core/observability/logger.js';
+import type { ResearchResult } from '../../core/research/contract.js';
+import { PermanentDeliveryError, type Delivery } from '../../core/tasks/delivery.js';
+import type { DiscordOrigin, Task } from '../../core/tasks/types.js';
+import { failureMessage, reportFileName, requestMessage, statusMessage, summaryMessage, type MessageBody } from './render.js';
+
+export type DiscordDeliveryOptions = {
+  /** A REST client with the bot token (`createDiscordRest`), or a logged-in Client's `rest`. */
+  rest: REST;
+  logger: Logger;
+  now?: () => Date;
+};
+
+/** Unknown Channel, Missing Access, Missing Permissions: retrying cannot help (channel gone, bot removed). */
+const PERMANENT_CODES = new Set([10003, 50001, 50013]);
+/** Unknown Message: someone deleted the message we would edit; the rest of the delivery still goes on. */
+const UNKNOWN_MESSAGE = 10008;
+
+export function createDiscordRest(env: Pick<Env, 'DISCORD_TOKEN' | 'DISCORD_API_URL'>): REST {
+  if (!env.DISCORD_TOKEN) throw new Error('DISCORD_TOKEN is not set: the Discord delivery needs the bot token');
+  return new REST(env.DISCORD_API_URL ? { api: env.DISCORD_API_URL } : {}).setToken(env.DISCORD_TOKEN);
+}
+
+type Where = { origin: DiscordOrigin; statusChannelId: string; threaded: boolean };
+
+function where(task: Task): Where | undefined {
+  if (task.origin.platform !== 'discord') return undefined;
+  const origin = task.origin;
+  return { origin, statusChannelId: origin.threadId ?? origin.channelId, threaded: Boolean(origin.threadId) };
+}
+
+/** The status as of delivery: the final state counts `delivered`, which the job records only afterwards. */
+function finalTask(task: Task, status: Task['status']): Task {
+  const delivered = task.checkpoints.some((c) => c.id === 'delivered');
+  return { ...task, status, checkpoints: delivered ? task.checkpoints : [...task.checkpoints, { id: 'delivered', at: task.finishedAt ?? new Date() }] };
+}
+
+export function createDiscordDelivery(opts: DiscordDeliveryOptions): Delivery {
+  const now = opts.now ?? (() => new Date());
+  const { rest, logger } = opts;
+
+  async function call<T>(task: Task, what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof DiscordAPIError)) throw err;
+      metrics.platformApiErrors.inc({ platform: 'discord', method: what, code: String(err.code) });
+      if (typeof err.code === 'number' && PERMANENT_CODES.has(err.code)) throw new PermanentDeliveryError(`discord ${what} for ${task.id}: ${err.code} ${err.message}`);
+      if (err.code === UNKNOWN_MESSAGE) {
+        logger.warn({ taskId: task.id, what }, 'discord message to edit is gone; skipping this edit');
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  const edit = (task: Task, what: string, channelId: string, messageId: string | undefined, body: MessageBody) =>
+    messageId ? call(task, what, () => rest.patch(Routes.channelMessage(channelId, messageId), { body })) : Promise.resolve(undefined);
+
+  /** Posts in the thread, or (no thread) as a reply to the request message. A nonce makes a retry post once. */
+  const post = (task: Task, w: Where, what: string, nonce: string, body: MessageBody, files: { name: string; data: Buffer }[] = []) =>
+    call(task, what, () =>
+      rest.post(Routes.channelMessages(w.statusChannelId), {
+        body: {
+          ...body,
+          nonce,
+          enforce_nonce: true,
+          ...(files.length ? { attachments: files.map((f, id) => ({ id, filename: f.name })) } : {}),
+          ...(!w.threaded && w.origin.replyMessageId ? { message_reference: { message_id: w.origin.replyMessageId, fail_if_not_exists: false } } : {}),
+        },
+        files,
+      }),
+    );
+
+  return {
+    async progress(task) {
+      const w = where(task);
+      if (!w) return;
+      await edit(task, 'status.edit', w.statusChannelId, w.origin.statusMessageId, statusMessage(task, now()));
+    },
+
+    async succeeded(task, result: ResearchResult) {
+      const w = where(task);
+      if (!w) return;
+      const done = finalTask(task, 'succeeded');
+      const file = { name: reportFileName(task.id), data: Buffer.from(result.markdown, 'utf8') };
+      await post(task, w, 'report.post', `rpt-${task.id}`, summaryMessage(done, result), [file]);
+      await edit(task, 'status.final', w.statusChannelId, w.origin.statusMessageId, statusMessage(done, now()));
+      const score = { total: result.report.score.total, band: result.report.score.band };
+      await edit(task, 'reply.final', w.origin.channelId, w.origin.replyMessageId, requestMessage({ ...done, score }, { threaded: w.threaded }));
+      logger.info({ taskId: task.id, threaded: w.threaded }, 'discord delivery: report posted');
+    },
+
+    async failed(task) {
+      const w = where(task);
+      if (!w) return;
+      const status = task.status === 'cancelled' ? 'cancelled' : 'failed';
+      const done: Task = { ...task, status };
+      await post(task, w, 'failure.post', `end-${task.id}`, failureMessage(done));
+      await edit(task, 'status.final', w.statusChannelId, w.origin.statusMessageId, statusMessage(done, now()));
+      await edit(task, 'reply.final', w.origin.channelId, w.origin.replyMessageId, requestMessage(done, { threaded: w.threaded }));
+    },
+  };
+}
