@@ -43,7 +43,7 @@ const faultRequestSchema = z.union([
   z.object({ clear: z.literal(true) }),
   z.object({ target: targetSchema, fault: faultSchema, times: z.number().int().min(1).default(1) }),
 ]);
-const searchBodySchema = z.object({ query: z.string().min(1), max_results: z.number().int().optional(), search_depth: z.string().optional() });
+const searchBodySchema = z.object({ query: z.string().trim().min(1), max_results: z.number().int().optional(), search_depth: z.string().optional() });
 const extractBodySchema = z.object({ urls: z.union([z.string(), z.array(z.string())]), extract_depth: z.string().optional() });
 
 class HttpError extends Error {

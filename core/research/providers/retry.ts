@@ -34,7 +34,8 @@ export function parseRetryAfter(headers: { retryAfter?: string | null; retryAfte
   const value = headers.retryAfter?.trim();
   if (!value) return undefined;
   if (/^\d+(\.\d+)?$/.test(value)) return Math.ceil(Number(value) * 1000);
-  const date = Date.parse(value);
+  // Only an HTTP-date (it names a weekday/month) counts; Date.parse would read "-3" as a year.
+  const date = /[a-z]{3}/i.test(value) ? Date.parse(value) : NaN;
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
 }

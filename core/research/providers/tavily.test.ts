@@ -1,0 +1,191 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { testRedis, uniquePrefix } from '../../../test/helpers/storage.js';
+import { startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { ResearchError } from '../contract.js';
+import { abortableSleep, type Sleep } from './retry.js';
+import { cacheKey, createTavilySearch, normalizeExtract, normalizeSearch, type TavilyOptions } from './tavily.js';
+import { UsageMeter } from './usage.js';
+
+const redis = testRedis();
+const prefix = uniquePrefix('tavily');
+let sandbox: Sandbox;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ port: 0 });
+});
+
+afterEach(() => sandbox.clearFaults());
+
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
+  await sandbox.close();
+});
+
+/** Records every wait the retry policy asks for, and really waits (so Retry-After is observable). */
+function recordingSleep(): { sleep: Sleep; waits: number[] } {
+  const waits: number[] = [];
+  return { waits, sleep: (ms, signal) => (waits.push(ms), abortableSleep(Math.min(ms, 1500), signal)) };
+}
+
+let n = 0;
+function provider(overrides: Partial<TavilyOptions> = {}) {
+  return createTavilySearch({
+    apiKey: 'tvly-test',
+    apiUrl: sandbox.tavilyUrl,
+    redis,
+    cachePrefix: `${prefix}${++n}:`,
+    cacheTtlSeconds: 3600,
+    timeoutMs: 5000,
+    maxRetries: 3,
+    sleep: async () => undefined,
+    ...overrides,
+  });
+}
+
+describe('round trip through @tavily/core', () => {
+  it('searches and extracts', async () => {
+    const meter = new UsageMeter();
+    const search = provider();
+    const hits = await search.search({ query: 'dog sitter marketplace', searchDepth: 'advanced', maxResults: 20 }, meter);
+    expect(hits).toHaveLength(20);
+    expect(hits[0]).toEqual({ url: expect.stringMatching(/^https:\/\//), title: expect.any(String), content: expect.stringMatching(/\d/), score: expect.any(Number) });
+    const urls = [...hits.slice(0, 5).map((h) => h.url), 'https://dead.example/_broken/page'];
+    const { pages, failed } = await search.extract({ urls, extractDepth: 'advanced' }, meter);
+    expect(pages.map((p) => p.url)).toEqual(urls.slice(0, 5));
+    expect(failed).toEqual(['https://dead.example/_broken/page']);
+    for (const p of pages) expect(p.rawContent.split(/\s+/).length).toBeGreaterThanOrEqual(1500);
+  });
+});
+
+describe('credits', () => {
+  it.each<['basic' | 'advanced', number, number, number]>([
+    ['basic', 1, 5, 1],
+    ['basic', 1, 6, 2],
+    ['advanced', 2, 5, 2],
+    ['advanced', 2, 10, 4],
+    ['advanced', 2, 11, 6],
+  ])('%s search costs %i; extract of %i URLs costs %i', async (depth, searchCost, urlCount, extractCost) => {
+    const search = provider();
+    const meter = new UsageMeter();
+    const hits = await search.search({ query: `credits ${depth} ${urlCount}`, searchDepth: depth, maxResults: 20 }, meter);
+    expect(meter.snapshot()).toMatchObject({ tavilyCalls: 1, tavilyCredits: searchCost, cacheHits: 0 });
+    await search.extract({ urls: hits.slice(0, urlCount).map((h) => h.url), extractDepth: depth }, meter);
+    expect(meter.snapshot()).toMatchObject({ tavilyCalls: 2, tavilyCredits: searchCost + extractCost, cacheHits: 0 });
+  });
+});
+
+describe('cache', () => {
+  it('serves a repeated (normalized) request from Redis for 0 credits and counts the hit', async () => {
+    const search = provider();
+    const cold = new UsageMeter();
+    const hits = await search.search({ query: 'Meal Kits for  Students', searchDepth: 'basic', maxResults: 10 }, cold);
+    const urls = hits.slice(0, 5).map((h) => h.url);
+    await search.extract({ urls, extractDepth: 'basic' }, cold);
+    const callsBefore = { ...sandbox.calls };
+
+    const warm = new UsageMeter();
+    const again = await search.search({ query: '  meal kits for students ', searchDepth: 'basic', maxResults: 10 }, warm);
+    const pages = await search.extract({ urls: [...urls].reverse(), extractDepth: 'basic' }, warm);
+    expect(again).toEqual(hits);
+    expect(pages.pages).toHaveLength(5);
+    expect(warm.snapshot()).toMatchObject({ tavilyCalls: 0, tavilyCredits: 0, cacheHits: 2 });
+    expect(sandbox.calls.search).toBe(callsBefore.search);
+    expect(sandbox.calls.extract).toBe(callsBefore.extract);
+  });
+
+  it('keys on depth and result count, and expires after the configured TTL', async () => {
+    expect(normalizeSearch({ query: 'A  b', searchDepth: 'basic', maxResults: 5 })).toBe(normalizeSearch({ query: ' a b ', searchDepth: 'basic', maxResults: 5 }));
+    expect(normalizeSearch({ query: 'a b', searchDepth: 'basic', maxResults: 5 })).not.toBe(normalizeSearch({ query: 'a b', searchDepth: 'advanced', maxResults: 5 }));
+    expect(normalizeExtract({ urls: ['https://B.example/x', 'https://a.example/y#frag'], extractDepth: 'basic' })).toBe(
+      normalizeExtract({ urls: ['https://a.example/y', ' https://b.example/x'], extractDepth: 'basic' }),
+    );
+    const cachePrefix = `${prefix}ttl:`;
+    const search = provider({ cachePrefix, cacheTtlSeconds: 123 });
+    const req = { query: 'ttl check', searchDepth: 'basic' as const, maxResults: 3 };
+    await search.search(req, new UsageMeter());
+    const ttl = await redis.ttl(cacheKey(cachePrefix, 'search', normalizeSearch(req)));
+    expect(ttl).toBeGreaterThan(100);
+    expect(ttl).toBeLessThanOrEqual(123);
+  });
+
+  it('does not cache when the TTL is 0', async () => {
+    const search = provider({ cacheTtlSeconds: 0 });
+    const meter = new UsageMeter();
+    await search.search({ query: 'no cache', searchDepth: 'basic', maxResults: 3 }, meter);
+    await search.search({ query: 'no cache', searchDepth: 'basic', maxResults: 3 }, meter);
+    expect(meter.snapshot()).toMatchObject({ tavilyCalls: 2, tavilyCredits: 2, cacheHits: 0 });
+  });
+});
+
+describe('faults', () => {
+  it('honours Retry-After on 429, then succeeds', async () => {
+    const { sleep, waits } = recordingSleep();
+    const search = provider({ sleep });
+    sandbox.injectFault('search', { kind: 'rate_limit', retryAfterSeconds: 1 });
+    const before = sandbox.calls.search;
+    const meter = new UsageMeter();
+    await expect(search.search({ query: 'rate limited', searchDepth: 'basic', maxResults: 3 }, meter)).resolves.toHaveLength(3);
+    expect(sandbox.calls.search - before).toBe(2);
+    expect(waits).toHaveLength(1);
+    expect(waits[0]).toBeGreaterThanOrEqual(1000);
+    expect(waits[0]).toBeLessThanOrEqual(1100);
+    expect(meter.snapshot().tavilyCredits).toBe(1);
+  });
+
+  it.each([
+    ['server_error', { kind: 'server_error' as const }],
+    ['malformed', { kind: 'malformed' as const }],
+  ])('retries a %s and succeeds', async (_name, fault) => {
+    const search = provider();
+    sandbox.injectFault('extract', fault, 2);
+    const before = sandbox.calls.extract;
+    const { pages } = await search.extract({ urls: ['https://www.x-insights.example/report/solar-robots/1'], extractDepth: 'basic' }, new UsageMeter());
+    expect(pages).toHaveLength(1);
+    expect(sandbox.calls.extract - before).toBe(3);
+  });
+
+  it('retries a hang past the timeout, and fails with a clear retryable ResearchError when it persists', async () => {
+    const search = provider({ timeoutMs: 300, maxRetries: 1 });
+    sandbox.injectFault('search', { kind: 'hang' }, 2);
+    const before = sandbox.calls.search;
+    const err = await search.search({ query: 'hangs', searchDepth: 'basic', maxResults: 3 }, new UsageMeter()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ResearchError);
+    expect(err).toMatchObject({ retryable: true, detail: expect.stringMatching(/tavily search failed after 2 attempt\(s\) \(exhausted\): timed out/) });
+    expect(sandbox.calls.search - before).toBe(2);
+  });
+
+  it('gives up after PROVIDER_MAX_RETRIES server errors', async () => {
+    const search = provider({ maxRetries: 2 });
+    sandbox.injectFault('search', { kind: 'server_error' }, 5);
+    const meter = new UsageMeter();
+    await expect(search.search({ query: 'down', searchDepth: 'basic', maxResults: 3 }, meter)).rejects.toMatchObject({
+      name: 'ResearchError',
+      retryable: true,
+      userMessage: expect.stringMatching(/temporarily unavailable/),
+      detail: expect.stringMatching(/after 3 attempt\(s\).*server error 500/),
+    });
+    expect(meter.snapshot()).toMatchObject({ tavilyCalls: 0, tavilyCredits: 0 });
+  });
+
+  it('does not retry a rejected request', async () => {
+    const search = provider();
+    const before = sandbox.calls.search;
+    await expect(search.search({ query: ' ', searchDepth: 'basic', maxResults: 3 }, new UsageMeter())).rejects.toMatchObject({ name: 'ResearchError', retryable: false });
+    expect(sandbox.calls.search - before).toBe(1);
+  });
+
+  it('stops promptly on abort, without retrying', async () => {
+    const search = provider({ timeoutMs: 30_000 });
+    sandbox.injectFault('search', { kind: 'hang' }, 5);
+    const before = sandbox.calls.search;
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = Date.now();
+    await expect(search.search({ query: 'abort me', searchDepth: 'basic', maxResults: 3 }, new UsageMeter(), controller.signal)).rejects.toMatchObject({ name: 'AbortError' });
+    // Far below the 30 s client timeout: the abort, not the timeout, ended the call.
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(sandbox.calls.search - before).toBe(1);
+  });
+});
