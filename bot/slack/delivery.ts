@@ -155,7 +155,9 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
 
   return {
     progress(task: Task): Promise<void> {
-      if (finishing.has(task.id) || !slackOrigin(task)?.statusTs) return Promise.resolve();
+      // A finished task's status reply is edited by succeeded/failed, which the job layer always calls.
+      const live = task.status === 'queued' || task.status === 'running';
+      if (!live || finishing.has(task.id) || !slackOrigin(task)?.statusTs) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         let slot = slots.get(task.id);
         if (!slot) {

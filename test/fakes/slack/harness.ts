@@ -1,0 +1,177 @@
+// The real Slack app in HTTP mode against the fake Slack Web API, on real PostgreSQL, Redis and MongoDB:
+// ledger, jobs (Agenda), optionally a worker with a research engine, and the Slack delivery. Used by the
+// Slack tests and bench/slack.ts.
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { CreditLedger } from '../../../core/credits/index.js';
+import { createJobs, type Jobs } from '../../../core/jobs/index.js';
+import { TEST_JOBS_ENV } from '../../../core/jobs/test-fixtures.js';
+import { createLogger, type Logger } from '../../../core/observability/logger.js';
+import type { ResearchEngine } from '../../../core/research/contract.js';
+import { startSandbox, type Sandbox } from '../../../core/sandbox/index.js';
+import { checkHealth, type Db, type Mongo, type Redis, type Storage } from '../../../core/storage/index.js';
+import type { Delivery } from '../../../core/tasks/delivery.js';
+import { createSlackApp, type SlackAppEnv } from '../../../bot/slack/app.js';
+import { createSlackDelivery } from '../../../bot/slack/delivery.js';
+import { singleTokenResolver } from '../../../bot/slack/installation-store.js';
+import { sandboxEngine } from '../../helpers/research.js';
+import { testMongo, testPostgres, testRedis, uniquePrefix } from '../../helpers/storage.js';
+import { DEFAULT_TOKEN, startFakeSlack, type FakeSlack, type FakeSlackOptions } from './server.js';
+import { blockActionBody, sendSigned, slashCommandBody, type SlashCommand } from './signer.js';
+
+export const SIGNING_SECRET = 'test-signing-secret';
+
+export type HarnessOptions = {
+  /** 'sandbox': the real engine on the sandbox providers; an engine: that one; undefined: no worker runs. */
+  engine?: 'sandbox' | ResearchEngine;
+  fake?: FakeSlackOptions;
+  updateBudget?: { limit: number; windowMs: number };
+  env?: Partial<SlackAppEnv>;
+  workerConcurrency?: number;
+  allowance?: number;
+  logger?: Logger;
+  /** Share one storage (the bench runs the app and compares it in one process). */
+  label?: string;
+};
+
+export type SlackHarness = {
+  fake: FakeSlack;
+  eventsUrl: string;
+  pg: Db;
+  mongo: Mongo;
+  redis: Redis;
+  ledger: CreditLedger;
+  jobs: Jobs;
+  delivery: Delivery;
+  prefix: string;
+  /** A Slack team id no other test uses, with its ledger workspace. */
+  newTeam(): Promise<{ teamId: string; workspaceId: string }>;
+  command(c: Omit<SlashCommand, 'responseUrl'> & { responseId?: string }, opts?: { retryNum?: number; timestamp?: number; signature?: string }): Promise<{ status: number; text: string; ms: number; responseId: string }>;
+  pressCancel(a: { teamId: string; userId: string; taskId: string; messageTs: string; threadTs?: string }): Promise<{ status: number }>;
+  /** Ephemeral replies posted to a command's response_url. */
+  responsesFor(responseId: string): string[];
+  waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs?: number): Promise<T>;
+  close(): Promise<void>;
+};
+
+export async function startSlackHarness(opts: HarnessOptions = {}): Promise<SlackHarness> {
+  const label = opts.label ?? 'slack';
+  const logger = opts.logger ?? createLogger('slack-test', process.env.LOG_LEVEL ?? 'silent');
+  const fake = await startFakeSlack(opts.fake);
+  const pg = testPostgres(10);
+  const mongo = await testMongo(label);
+  const redis = testRedis();
+  const prefix = uniquePrefix(label);
+  const storage: Storage = {
+    pg,
+    mongo,
+    redis,
+    health: () => checkHealth({ pg, mongo, redis }),
+    close: async () => undefined,
+  };
+  const ledger = new CreditLedger(pg, { defaultAllowance: opts.allowance ?? 1000 });
+
+  let sandbox: Sandbox | undefined;
+  let engine: ResearchEngine | undefined;
+  if (opts.engine === 'sandbox') {
+    sandbox = await startSandbox({ port: 0 });
+    engine = sandboxEngine(sandbox, redis, mongo, { cachePrefix: `${prefix}cache:`, maxRetries: 2, timeoutMs: 20_000 });
+  } else if (opts.engine) {
+    engine = opts.engine;
+  }
+
+  const delivery = createSlackDelivery({
+    env: { SLACK_API_URL: fake.apiUrl, SLACK_UPDATES_PER_MINUTE: 45 },
+    redis,
+    logger,
+    tokenFor: singleTokenResolver(DEFAULT_TOKEN),
+    updateBudget: opts.updateBudget,
+    keyPrefix: `${prefix}slack:`,
+  });
+  const jobs = createJobs({
+    env: { ...TEST_JOBS_ENV, WORKER_CONCURRENCY: opts.workerConcurrency ?? 5 },
+    storage,
+    ledger,
+    engine: engine ?? { run: () => Promise.reject(new Error('no engine in this harness')) },
+    deliveries: (task) => (task.origin.platform === 'slack' ? delivery : undefined),
+    logger,
+    tuning: {
+      collection: `agenda_${prefix.replace(/[^a-z0-9]/gi, '_')}`,
+      channel: `${prefix}agenda`,
+      progressPrefix: `${prefix}progress:`,
+      processEveryMs: 1000,
+      cancelPollMs: 200,
+      retryBaseMs: 200,
+      progressIntervalMs: 200,
+    },
+  });
+  if (engine) await jobs.startWorker();
+
+  const env: SlackAppEnv = {
+    SLACK_BOT_TOKEN: DEFAULT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: fake.apiUrl,
+    SLACK_MODE: 'http',
+    SLACK_PORT: 0,
+    SLACK_APP_TOKEN: undefined,
+    SLACK_CLIENT_ID: undefined,
+    SLACK_CLIENT_SECRET: undefined,
+    SLACK_STATE_SECRET: undefined,
+    RATE_LIMIT_USER_PER_HOUR: 1000,
+    RATE_LIMIT_WORKSPACE_PER_HOUR: 10_000,
+    ...opts.env,
+  };
+  const app = createSlackApp({ env, ledger, jobs, redis, logger, keyPrefix: `${prefix}slack:` });
+  const server = (await app.start(0)) as Server;
+  const eventsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
+
+  const waitFor: SlackHarness['waitFor'] = async (what, fn, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await fn();
+      if (value) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+
+  return {
+    fake,
+    eventsUrl,
+    pg,
+    mongo,
+    redis,
+    ledger,
+    jobs,
+    delivery,
+    prefix,
+    async newTeam() {
+      const teamId = `T${randomUUID().replace(/-/g, '').slice(0, 10).toUpperCase()}`;
+      const ws = await ledger.ensureWorkspace({ platform: 'slack', externalId: teamId, name: `team ${teamId}` });
+      return { teamId, workspaceId: ws.id };
+    },
+    async command(c, sendOpts = {}) {
+      const responseId = c.responseId ?? randomUUID();
+      const body = slashCommandBody({ ...c, responseUrl: fake.responseUrl(responseId) });
+      const res = await sendSigned(eventsUrl, SIGNING_SECRET, body, sendOpts);
+      return { ...res, responseId };
+    },
+    async pressCancel(a) {
+      const body = blockActionBody({ ...a, responseUrl: fake.responseUrl(randomUUID()) });
+      return sendSigned(eventsUrl, SIGNING_SECRET, body);
+    },
+    responsesFor: (responseId) => fake.responses.filter((r) => r.id === responseId).map((r) => String(r.body.text ?? '')),
+    waitFor,
+    async close() {
+      await app.stop().catch(() => undefined);
+      await jobs.stop().catch(() => undefined);
+      await sandbox?.close();
+      await fake.close();
+      await mongo.db.dropDatabase().catch(() => undefined);
+      await mongo.client.close();
+      await pg.destroy();
+      redis.disconnect();
+    },
+  };
+}
