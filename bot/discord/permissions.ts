@@ -2,9 +2,8 @@
 // (Discord computes them for that channel, overwrites included), so no extra API call is needed.
 import { ChannelType, PermissionFlagsBits } from 'discord.js';
 
-/** Without these the research cannot be delivered at all: refuse before charging. */
-const REQUIRED: [bigint, string][] = [
-  [PermissionFlagsBits.ViewChannel, 'View Channel'],
+/** Without these (and a way to send) the research cannot be delivered at all: refuse before charging. */
+const REQUIRED_AFTER_SEND: [bigint, string][] = [
   [PermissionFlagsBits.EmbedLinks, 'Embed Links'],
   [PermissionFlagsBits.AttachFiles, 'Attach Files'],
 ];
@@ -20,11 +19,19 @@ export type ChannelCapabilities = { missing: string[]; threads: boolean };
  */
 export function channelCapabilities(appPermissions: bigint, channelType: ChannelType | undefined): ChannelCapabilities {
   const has = (bit: bigint) => (appPermissions & bit) === bit;
+  // An uncached channel (a guild the client has not loaded) has no known type: accept either way of
+  // sending, and let Discord's answer to the thread request decide (the bot falls back on a refusal).
   const inThread = channelType !== undefined && THREAD_CHANNEL_TYPES.has(channelType);
-  const missing = REQUIRED.filter(([bit]) => !has(bit)).map(([, name]) => name);
-  const send: [bigint, string] = inThread ? [PermissionFlagsBits.SendMessagesInThreads, 'Send Messages in Threads'] : [PermissionFlagsBits.SendMessages, 'Send Messages'];
-  if (!has(send[0])) missing.splice(1, 0, send[1]);
-  const threadable = channelType === ChannelType.GuildText || channelType === ChannelType.GuildAnnouncement;
+  const canSend =
+    channelType === undefined
+      ? has(PermissionFlagsBits.SendMessages) || has(PermissionFlagsBits.SendMessagesInThreads)
+      : has(inThread ? PermissionFlagsBits.SendMessagesInThreads : PermissionFlagsBits.SendMessages);
+  const missing = [
+    ...(has(PermissionFlagsBits.ViewChannel) ? [] : ['View Channel']),
+    ...(canSend ? [] : [inThread ? 'Send Messages in Threads' : 'Send Messages']),
+    ...REQUIRED_AFTER_SEND.filter(([bit]) => !has(bit)).map(([, name]) => name),
+  ];
+  const threadable = channelType === undefined || channelType === ChannelType.GuildText || channelType === ChannelType.GuildAnnouncement;
   const threads = threadable && has(PermissionFlagsBits.CreatePublicThreads) && has(PermissionFlagsBits.SendMessagesInThreads);
   return { missing, threads };
 }
