@@ -45,6 +45,7 @@ export type SlackHarness = {
   jobs: Jobs;
   delivery: Delivery;
   prefix: string;
+  sandbox?: Sandbox;
   /** A Slack team id no other test uses, with its ledger workspace. */
   newTeam(): Promise<{ teamId: string; workspaceId: string }>;
   command(c: Omit<SlashCommand, 'responseUrl'> & { responseId?: string }, opts?: { retryNum?: number; timestamp?: number; signature?: string }): Promise<{ status: number; text: string; ms: number; responseId: string }>;
@@ -146,6 +147,7 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
     jobs,
     delivery,
     prefix,
+    sandbox,
     async newTeam() {
       const teamId = `T${randomUUID().replace(/-/g, '').slice(0, 10).toUpperCase()}`;
       const ws = await ledger.ensureWorkspace({ platform: 'slack', externalId: teamId, name: `team ${teamId}` });

@@ -211,7 +211,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       if (path.startsWith('/upload/')) {
         const upload = uploads.get(path.slice(8));
         if (!upload) return ok(res, { ok: false }, 404);
-        upload.content = raw.toString('utf8');
+        upload.content = uploadedContent(req.headers['content-type'] ?? '', raw);
         res.writeHead(200, { 'content-type': 'text/plain' });
         return res.end(`OK - ${raw.length}`);
       }
@@ -250,6 +250,20 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
         server.close(() => resolve());
       }),
   };
+}
+
+/** The file bytes of an upload: the raw body, or the file part of a multipart form (what @slack/web-api sends). */
+function uploadedContent(contentType: string, raw: Buffer): string {
+  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
+  const marker = boundary?.[1] ?? boundary?.[2];
+  if (!contentType.startsWith('multipart/') || !marker) return raw.toString('utf8');
+  for (const part of raw.toString('utf8').split(`--${marker}`)) {
+    const split = part.indexOf('\r\n\r\n');
+    if (split < 0) continue;
+    const head = part.slice(0, split);
+    if (/filename=|name="file"/i.test(head)) return part.slice(split + 4).replace(/\r\n$/, '');
+  }
+  return '';
 }
 
 function safeJson(v: string): unknown {
