@@ -1,6 +1,9 @@
 // Local Tavily- and OpenAI-compatible servers: synthetic but deterministic research providers for
 // sandbox mode (PMF_SANDBOX=1), tests and benchmarks. The real SDK clients talk to them over HTTP.
-// One HTTP server serves both APIs: Tavily at `/search` and `/extract`, OpenAI at `/v1/chat/completions`.
+// One HTTP server serves both APIs: Tavily at `/search` and `/extract`, OpenAI at `/v1/chat/completions`
+// (and Azure's `/openai/deployments/<d>/chat/completions`). Control endpoints for out-of-process tests:
+// POST /_sandbox/faults `{ target, fault, times? }` or `{ clear: true }`, POST /_sandbox/latency
+// `{ search?, extract?, llm? }` (ms), GET /_sandbox/calls. See docs/decisions/020 and 021.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
@@ -43,6 +46,7 @@ const faultRequestSchema = z.union([
   z.object({ clear: z.literal(true) }),
   z.object({ target: targetSchema, fault: faultSchema, times: z.number().int().min(1).default(1) }),
 ]);
+const latencySchema = z.object({ search: z.number().min(0), extract: z.number().min(0), llm: z.number().min(0) }).partial().strict();
 const searchBodySchema = z.object({ query: z.string().trim().min(1), max_results: z.number().int().optional(), search_depth: z.string().optional() });
 const extractBodySchema = z.object({ urls: z.union([z.string(), z.array(z.string())]), extract_depth: z.string().optional() });
 
@@ -99,6 +103,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     if (req.method !== 'POST') throw new HttpError(404, { detail: { error: `No route ${req.method} ${path}` } });
     const body = await readJson(req);
     if (path === '/_sandbox/faults') return controlFaults(body, res);
+    if (path === '/_sandbox/latency') {
+      const parsed = latencySchema.safeParse(body);
+      if (!parsed.success) throw new HttpError(400, { error: 'expected { search?, extract?, llm? } in milliseconds' });
+      Object.assign(latency, parsed.data);
+      return sendJson(res, 200, latency);
+    }
     if (path === '/search' || path === '/extract') {
       const target = path === '/search' ? 'search' : 'extract';
       requireBearer(req, 'tavily');

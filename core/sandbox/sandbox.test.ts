@@ -152,6 +152,12 @@ describe('sandbox HTTP server', () => {
     expect((await post(`${sandbox.tavilyUrl}/_sandbox/faults`, { target: 'nope' })).status).toBe(400);
   });
 
+  it('sets latency over HTTP and rejects unknown keys', async () => {
+    const res = await post(`${sandbox.tavilyUrl}/_sandbox/latency`, { search: 0, llm: 0 });
+    expect(await res.json()).toEqual({ search: 0, extract: 0, llm: 0 });
+    expect((await post(`${sandbox.tavilyUrl}/_sandbox/latency`, { nope: 1 })).status).toBe(400);
+  });
+
   it('reports token usage of about a quarter of the characters', async () => {
     const content = 'word '.repeat(4000);
     const res = await post(`${sandbox.openaiUrl}/chat/completions`, { model: 'm', messages: [{ role: 'user', content }] });

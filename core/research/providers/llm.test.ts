@@ -25,6 +25,10 @@ afterAll(async () => {
   await sandbox.close();
 });
 
+async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setTimeout(r, 10));
+}
+
 function llm(overrides: Partial<Pick<LlmOptions, 'timeoutMs' | 'maxRetries' | 'method' | 'sleep'>> = {}) {
   return createStructuredLlm({ kind: 'openai', apiKey: 'sk-test', baseURL: sandbox.openaiUrl, model: 'gpt-4o-mini', timeoutMs: 5000, maxRetries: 3, sleep: async () => undefined, ...overrides });
 }
@@ -53,7 +57,7 @@ const SCHEMAS = {
 };
 
 describe('structured output through ChatOpenAI', () => {
-  it.each(Object.entries(SCHEMAS))('returns schema-valid %s output and records tokens for the node', async (name, schema) => {
+  it.each(Object.entries(SCHEMAS) as [string, z.ZodType<unknown>][])('returns schema-valid %s output and records tokens for the node', async (name, schema) => {
     const meter = new UsageMeter();
     const out = await llm().generate({ node: name, schemaName: name, schema, system: 'You are a market analyst.', user, meter });
     expect(schema.safeParse(out).success).toBe(true);
@@ -144,13 +148,25 @@ describe('transport faults', () => {
     sandbox.injectFault('llm', { kind: 'hang' }, 5);
     const before = sandbox.calls.llm;
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 100);
+    const run = llm({ timeoutMs: 30_000 }).generate({ node: 'plan', schemaName: 'plan', schema: SCHEMAS.plan, system: 's', user, meter: new UsageMeter(), signal: controller.signal });
+    await waitFor(() => sandbox.calls.llm > before);
     const started = Date.now();
-    await expect(
-      llm({ timeoutMs: 30_000 }).generate({ node: 'plan', schemaName: 'plan', schema: SCHEMAS.plan, system: 's', user, meter: new UsageMeter(), signal: controller.signal }),
-    ).rejects.toMatchObject({ name: 'AbortError' });
+    controller.abort();
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
     expect(Date.now() - started).toBeLessThan(5000);
     expect(sandbox.calls.llm - before).toBe(1);
+  });
+});
+
+describe('Azure OpenAI', () => {
+  it('reaches the deployment URL with the api-key header through AzureChatOpenAI', async () => {
+    const before = sandbox.calls.llm;
+    const azure = createStructuredLlm({ kind: 'azure', apiKey: 'az-key', endpoint: sandbox.tavilyUrl, deployment: 'gpt-4o-mini', apiVersion: '2024-10-21', timeoutMs: 5000, maxRetries: 0 });
+    const meter = new UsageMeter();
+    const out = await azure.generate({ node: 'plan', schemaName: 'plan', schema: SCHEMAS.plan, system: 's', user, meter });
+    expect(SCHEMAS.plan.safeParse(out).success).toBe(true);
+    expect(sandbox.calls.llm - before).toBe(1);
+    expect(meter.snapshot().promptTokens).toBeGreaterThan(0);
   });
 });
 

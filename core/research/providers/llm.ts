@@ -74,11 +74,13 @@ function tokenUsage(raw: BaseMessage): { prompt: number; completion: number } {
 }
 
 const REASK =
-  'Your previous answer could not be parsed against the required schema. Answer again, calling the function ' +
-  'with arguments that are valid JSON and match the schema exactly.';
+  'Your previous answer could not be parsed against the required schema. Answer again with output that is ' +
+  'valid JSON and matches the schema exactly.';
 
 export function createStructuredLlm(opts: LlmOptions): StructuredLlm {
-  const common = { temperature: 0.2, timeout: opts.timeoutMs, maxRetries: 0 };
+  // No temperature: reasoning models reject it, and the default suits extraction-style prompts.
+  // maxRetries 0: the SDK must not retry on its own, so only our policy (and its accounting) applies.
+  const common = { timeout: opts.timeoutMs, maxRetries: 0 };
   const model =
     opts.kind === 'azure'
       ? new AzureChatOpenAI({

@@ -181,9 +181,11 @@ describe('faults', () => {
     sandbox.injectFault('search', { kind: 'hang' }, 5);
     const before = sandbox.calls.search;
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 100);
+    const run = search.search({ query: 'abort me', searchDepth: 'basic', maxResults: 3 }, new UsageMeter(), controller.signal);
+    while (sandbox.calls.search === before) await new Promise((r) => setTimeout(r, 10));
     const started = Date.now();
-    await expect(search.search({ query: 'abort me', searchDepth: 'basic', maxResults: 3 }, new UsageMeter(), controller.signal)).rejects.toMatchObject({ name: 'AbortError' });
+    controller.abort();
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
     // Far below the 30 s client timeout: the abort, not the timeout, ended the call.
     expect(Date.now() - started).toBeLessThan(5000);
     expect(sandbox.calls.search - before).toBe(1);
