@@ -30,8 +30,9 @@ export async function createConsoleRuntime(env: Env, logger: Logger, opts: { job
   const ownStorage = !opts.storage;
   const storage = opts.storage ?? (await openStorage(env, 'pmf-console'));
   const ledger = new CreditLedger(storage.pg, { defaultAllowance: env.DEFAULT_MONTHLY_ALLOWANCE });
+  // Indexes are the job layer's to create (its ready step); a second createIndexes of the same batch makes
+  // FerretDB 1.24 drop the connection, so the console does not repeat it.
   const tasks = new TaskStore(storage.mongo);
-  await tasks.ensureIndexes();
   let jobs = opts.jobs;
   let stopJobs: (() => Promise<void>) | undefined;
   if (!jobs) {

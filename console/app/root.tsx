@@ -19,6 +19,7 @@ function Document({ children }: { children: ReactNode }) {
         <meta charSet="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>PMF Scout console</title>
+        <link rel="icon" href="data:," />
         <Meta />
         <Links />
       </head>
