@@ -35,17 +35,29 @@ function promptText(req: ChatRequest): string {
 function shapeOf(req: ChatRequest): Shape {
   const tools = (req.tools ?? []).filter((t) => t.function?.name);
   const forced = typeof req.tool_choice === 'object' ? req.tool_choice.function?.name : undefined;
-  const tool = forced ? tools.find((t) => t.function?.name === forced) : req.tool_choice === 'none' ? undefined : tools.length === 1 || req.tool_choice === 'required' ? tools[0] : undefined;
+  const tool = forced
+    ? tools.find((t) => t.function?.name === forced)
+    : req.tool_choice === 'none'
+      ? undefined
+      : tools.length === 1 || req.tool_choice === 'required'
+        ? tools[0]
+        : undefined;
   if (tool?.function?.name) return { mode: 'tool', name: tool.function.name, schema: tool.function.parameters ?? {} };
   const rf = req.response_format;
-  if (rf?.type === 'json_schema') return { mode: 'json_schema', name: rf.json_schema?.name ?? 'output', schema: rf.json_schema?.schema ?? {} };
+  if (rf?.type === 'json_schema')
+    return { mode: 'json_schema', name: rf.json_schema?.name ?? 'output', schema: rf.json_schema?.schema ?? {} };
   if (rf?.type === 'json_object') return { mode: 'json_object' };
   return { mode: 'text' };
 }
 
 const tokens = (chars: number): number => Math.max(1, Math.ceil(chars / 4));
 
-function envelope(req: ChatRequest, message: Record<string, unknown>, finish: string, completionChars: number): unknown {
+function envelope(
+  req: ChatRequest,
+  message: Record<string, unknown>,
+  finish: string,
+  completionChars: number,
+): unknown {
   const prompt = promptText(req);
   const promptChars = prompt.length + JSON.stringify(req.tools ?? req.response_format ?? '').length;
   const promptTokens = tokens(promptChars);
@@ -55,8 +67,14 @@ function envelope(req: ChatRequest, message: Record<string, unknown>, finish: st
     object: 'chat.completion',
     created: 1_735_689_600,
     model: req.model ?? 'sandbox',
-    choices: [{ index: 0, message: { role: 'assistant', refusal: null, ...message }, logprobs: null, finish_reason: finish }],
-    usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+    choices: [
+      { index: 0, message: { role: 'assistant', refusal: null, ...message }, logprobs: null, finish_reason: finish },
+    ],
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+    },
     system_fingerprint: 'sandbox',
   };
 }
@@ -67,7 +85,11 @@ export function chatCompletion(req: ChatRequest): unknown {
   const context = parsePrompt(prompt);
   if (shape.mode === 'tool') {
     const args = JSON.stringify(generateFromSchema(shape.schema, context, `${shape.name}\n${prompt}`));
-    const call = { id: `call_${shortHash(prompt + shape.name, 16)}`, type: 'function', function: { name: shape.name, arguments: args } };
+    const call = {
+      id: `call_${shortHash(prompt + shape.name, 16)}`,
+      type: 'function',
+      function: { name: shape.name, arguments: args },
+    };
     return envelope(req, { content: null, tool_calls: [call] }, 'tool_calls', args.length);
   }
   if (shape.mode === 'json_schema') {
@@ -87,7 +109,15 @@ export function malformedCompletion(req: ChatRequest): unknown {
   const shape = shapeOf(req);
   const broken = '{"summary": "The market is growing at 12.5% a year and';
   if (shape.mode === 'tool') {
-    return envelope(req, { content: null, tool_calls: [{ id: 'call_malformed', type: 'function', function: { name: shape.name, arguments: broken } }] }, 'tool_calls', broken.length);
+    return envelope(
+      req,
+      {
+        content: null,
+        tool_calls: [{ id: 'call_malformed', type: 'function', function: { name: shape.name, arguments: broken } }],
+      },
+      'tool_calls',
+      broken.length,
+    );
   }
   return envelope(req, { content: broken }, 'stop', broken.length);
 }

@@ -4,14 +4,15 @@
 import { createRng, hashSeed, shortHash, type Rng } from './rng.js';
 
 const STOPWORDS = new Set(
-  ('a an the and or of for to in on with without by from at as is are be that this which who whom whose ' +
+  (
+    'a an the and or of for to in on with without by from at as is are be that this which who whom whose ' +
     'app apps application platform tool tools service services product startup idea business company ' +
     'market markets size share growth trend trends analysis report research data statistics stats ' +
     'competitor competitors competition competitive landscape customer customers user users review reviews ' +
     'pain points pricing price prices willingness pay demand survey forum forums reddit best top vs ' +
     'how what why where when new online based using use helps help lets let match matches matching ' +
-    'hostile 2020 2021 2022 2023 2024 2025 2026 tam sam som cagr global industry')
-    .split(/\s+/),
+    'hostile 2020 2021 2022 2023 2024 2025 2026 tam sam som cagr global industry'
+  ).split(/\s+/),
 );
 
 /** Up to three content words of a query: the topic every synthetic page is about. */
@@ -87,7 +88,9 @@ export function searchResults(query: string, maxResults: number): SyntheticHit[]
     const title = hostile ? `${titleCase(topic)} discussion thread (user posts)` : page.title(titleCase(topic));
     const content = snippet(topic, pageRng, hostile);
     const score = Math.round((0.98 - (rank * 0.6) / count - rng.next() * 0.03) * 1000) / 1000;
-    const publishedDate = new Date(Date.UTC(2023 + rng.int(0, 2), rng.int(0, 11), rng.int(1, 28))).toISOString().slice(0, 10);
+    const publishedDate = new Date(Date.UTC(2023 + rng.int(0, 2), rng.int(0, 11), rng.int(1, 28)))
+      .toISOString()
+      .slice(0, 10);
     hits.push({ url, title, content, score, publishedDate });
   }
   return hits;
@@ -177,58 +180,79 @@ const SECTIONS: Section[] = [
     heading: (t) => `${t} Market Overview`,
     sentences: [
       (t, r) => figureSentence(t.split(' '), r),
-      (t, r) => `North America accounted for ${pct(r, 30, 45)} of ${t} revenue in ${year(r)}, followed by Europe at ${pct(r, 20, 30)}.`,
-      (t, r) => `Roughly ${r.int(12, 68)} million households reported using at least one ${t} service in ${year(r, 2022, 2024)}.`,
-      (t) => `Demand for ${t} is driven by urbanisation, dual-income households and the normalisation of app-based services.`,
-      (t) => `Most analysts segment the ${t} market by customer type, channel and region, with online channels growing fastest.`,
-      (t, r) => `The serviceable addressable market for ${t} in the United States alone is estimated at ${money(r, 0.5, 9)} billion.`,
+      (t, r) =>
+        `North America accounted for ${pct(r, 30, 45)} of ${t} revenue in ${year(r)}, followed by Europe at ${pct(r, 20, 30)}.`,
+      (t, r) =>
+        `Roughly ${r.int(12, 68)} million households reported using at least one ${t} service in ${year(r, 2022, 2024)}.`,
+      (t) =>
+        `Demand for ${t} is driven by urbanisation, dual-income households and the normalisation of app-based services.`,
+      (t) =>
+        `Most analysts segment the ${t} market by customer type, channel and region, with online channels growing fastest.`,
+      (t, r) =>
+        `The serviceable addressable market for ${t} in the United States alone is estimated at ${money(r, 0.5, 9)} billion.`,
     ],
   },
   {
     heading: (t) => `Growth Drivers and Trends in ${t}`,
     sentences: [
       (t, r) => `Online bookings for ${t} grew ${pct(r, 8, 35)} year over year in ${year(r, 2023, 2024)}.`,
-      (t, r) => `Mobile apps now capture ${pct(r, 40, 75)} of new ${t} transactions, up from ${pct(r, 15, 35)} in ${year(r, 2018, 2020)}.`,
+      (t, r) =>
+        `Mobile apps now capture ${pct(r, 40, 75)} of new ${t} transactions, up from ${pct(r, 15, 35)} in ${year(r, 2018, 2020)}.`,
       (t) => `Subscription bundles and trust features such as verified reviews are reshaping how ${t} is bought.`,
-      (t, r) => `Venture investment in ${t} start-ups reached ${money(r, 80, 900)} million across ${r.int(20, 140)} deals in ${year(r, 2022, 2024)}.`,
-      (t) => `Regulation remains light, although insurance and background checks are becoming table stakes for ${t} providers.`,
+      (t, r) =>
+        `Venture investment in ${t} start-ups reached ${money(r, 80, 900)} million across ${r.int(20, 140)} deals in ${year(r, 2022, 2024)}.`,
+      (t) =>
+        `Regulation remains light, although insurance and background checks are becoming table stakes for ${t} providers.`,
     ],
   },
   {
     heading: (t) => `Competitive Landscape for ${t}`,
     sentences: [
-      (t, r) => `${brand(t, r)} leads the ${t} category with an estimated ${pct(r, 12, 30)} share, ahead of ${brand(t, r)} at ${pct(r, 6, 14)}.`,
-      (t, r) => `${brand(t, r)} raised ${money(r, 5, 120)} million in its Series ${r.pick(['A', 'B', 'C'])} round in ${year(r, 2021, 2024)}.`,
-      (t, r) => `The top five ${t} players together hold about ${pct(r, 35, 60)} of the market, leaving a long tail of local providers.`,
-      (t, r) => `${brand(t, r)} charges a commission of ${pct(r, 10, 25)} per booking, while ${brand(t, r)} relies on a flat monthly fee of ${money(r, 5, 30)}.`,
-      (t) => `Incumbents compete mainly on trust, availability and price; few offer genuinely differentiated ${t} experiences.`,
+      (t, r) =>
+        `${brand(t, r)} leads the ${t} category with an estimated ${pct(r, 12, 30)} share, ahead of ${brand(t, r)} at ${pct(r, 6, 14)}.`,
+      (t, r) =>
+        `${brand(t, r)} raised ${money(r, 5, 120)} million in its Series ${r.pick(['A', 'B', 'C'])} round in ${year(r, 2021, 2024)}.`,
+      (t, r) =>
+        `The top five ${t} players together hold about ${pct(r, 35, 60)} of the market, leaving a long tail of local providers.`,
+      (t, r) =>
+        `${brand(t, r)} charges a commission of ${pct(r, 10, 25)} per booking, while ${brand(t, r)} relies on a flat monthly fee of ${money(r, 5, 30)}.`,
+      (t) =>
+        `Incumbents compete mainly on trust, availability and price; few offer genuinely differentiated ${t} experiences.`,
     ],
   },
   {
     heading: (t) => `${t} Customer Insights`,
     sentences: [
-      (t, r) => `In a survey of ${r.int(500, 5000)} consumers, ${pct(r, 40, 80)} said finding reliable ${t} options is difficult.`,
+      (t, r) =>
+        `In a survey of ${r.int(500, 5000)} consumers, ${pct(r, 40, 80)} said finding reliable ${t} options is difficult.`,
       (t, r) => `${pct(r, 20, 55)} of respondents had used a ${t} service in the past twelve months.`,
       (t) => `Customers describe the search for trustworthy ${t} providers as time-consuming and stressful.`,
-      (t, r) => `Price sensitivity is high: ${pct(r, 25, 60)} of users would switch providers to save ${pct(r, 10, 20)}.`,
-      (t) => `Reviews on forums highlight last-minute cancellations and inconsistent quality as recurring ${t} pain points.`,
-      (t, r) => `Repeat usage is strong, with ${pct(r, 45, 85)} of satisfied customers booking again within ${r.int(2, 6)} months.`,
+      (t, r) =>
+        `Price sensitivity is high: ${pct(r, 25, 60)} of users would switch providers to save ${pct(r, 10, 20)}.`,
+      (t) =>
+        `Reviews on forums highlight last-minute cancellations and inconsistent quality as recurring ${t} pain points.`,
+      (t, r) =>
+        `Repeat usage is strong, with ${pct(r, 45, 85)} of satisfied customers booking again within ${r.int(2, 6)} months.`,
     ],
   },
   {
     heading: (t) => `Pricing and Willingness to Pay for ${t}`,
     sentences: [
-      (t, r) => `Typical customers spend ${money(r, 15, 90)} per ${t} transaction, and heavy users spend over ${money(r, 400, 2500)} per year.`,
-      (t, r) => `${pct(r, 30, 70)} of surveyed users said they would pay a premium of ${pct(r, 5, 25)} for verified, insured ${t} providers.`,
+      (t, r) =>
+        `Typical customers spend ${money(r, 15, 90)} per ${t} transaction, and heavy users spend over ${money(r, 400, 2500)} per year.`,
+      (t, r) =>
+        `${pct(r, 30, 70)} of surveyed users said they would pay a premium of ${pct(r, 5, 25)} for verified, insured ${t} providers.`,
       (t) => `Freemium models are common in ${t}, but conversion depends on clear, immediate value.`,
-      (t, r) => `Average revenue per user in leading ${t} apps was ${money(r, 4, 40)} per month in ${year(r, 2022, 2024)}.`,
+      (t, r) =>
+        `Average revenue per user in leading ${t} apps was ${money(r, 4, 40)} per month in ${year(r, 2022, 2024)}.`,
     ],
   },
   {
     heading: (t) => `Risks and Outlook for ${t}`,
     sentences: [
       (t) => `Key risks for ${t} include customer acquisition costs, platform disintermediation and liability.`,
-      (t, r) => `Customer acquisition costs in ${t} rose ${pct(r, 10, 45)} between ${year(r, 2019, 2021)} and ${year(r, 2022, 2024)}.`,
+      (t, r) =>
+        `Customer acquisition costs in ${t} rose ${pct(r, 10, 45)} between ${year(r, 2019, 2021)} and ${year(r, 2022, 2024)}.`,
       (t, r) => `Analysts expect ${r.int(2, 6)} notable consolidations in the ${t} space by ${year(r, 2026, 2028)}.`,
       (t) => `Overall, the outlook for ${t} remains positive for entrants that solve trust and convenience together.`,
     ],

@@ -46,9 +46,19 @@ const faultRequestSchema = z.union([
   z.object({ clear: z.literal(true) }),
   z.object({ target: targetSchema, fault: faultSchema, times: z.number().int().min(1).default(1) }),
 ]);
-const latencySchema = z.object({ search: z.number().min(0), extract: z.number().min(0), llm: z.number().min(0) }).partial().strict();
-const searchBodySchema = z.object({ query: z.string().trim().min(1), max_results: z.number().int().optional(), search_depth: z.string().optional() });
-const extractBodySchema = z.object({ urls: z.union([z.string(), z.array(z.string())]), extract_depth: z.string().optional() });
+const latencySchema = z
+  .object({ search: z.number().min(0), extract: z.number().min(0), llm: z.number().min(0) })
+  .partial()
+  .strict();
+const searchBodySchema = z.object({
+  query: z.string().trim().min(1),
+  max_results: z.number().int().optional(),
+  search_depth: z.string().optional(),
+});
+const extractBodySchema = z.object({
+  urls: z.union([z.string(), z.array(z.string())]),
+  extract_depth: z.string().optional(),
+});
 
 class HttpError extends Error {
   constructor(
@@ -178,7 +188,14 @@ function searchResponse(body: unknown): unknown {
     answer: null,
     images: [],
     follow_up_questions: null,
-    results: hits.map((h) => ({ title: h.title, url: h.url, content: h.content, score: h.score, raw_content: null, published_date: h.publishedDate })),
+    results: hits.map((h) => ({
+      title: h.title,
+      url: h.url,
+      content: h.content,
+      score: h.score,
+      raw_content: null,
+      published_date: h.publishedDate,
+    })),
     response_time: 0.42,
     usage: { credits },
     request_id: `sandbox-${Date.now().toString(36)}`,
@@ -207,7 +224,14 @@ function extractResponse(body: unknown): unknown {
 function sendTavilyFault(res: ServerResponse, fault: Fault): void {
   switch (fault.kind) {
     case 'rate_limit':
-      return sendJson(res, 429, { detail: { error: `Rate limit exceeded: too many requests. Retry after ${fault.retryAfterSeconds} seconds.` } }, { 'retry-after': String(fault.retryAfterSeconds) });
+      return sendJson(
+        res,
+        429,
+        {
+          detail: { error: `Rate limit exceeded: too many requests. Retry after ${fault.retryAfterSeconds} seconds.` },
+        },
+        { 'retry-after': String(fault.retryAfterSeconds) },
+      );
     case 'server_error':
       return sendJson(res, 500, { error: 'Internal Server Error (sandbox fault)' });
     case 'malformed':
@@ -222,9 +246,25 @@ function sendTavilyFault(res: ServerResponse, fault: Fault): void {
 function sendOpenAiFault(res: ServerResponse, fault: Exclude<Fault, { kind: 'malformed' }>): void {
   switch (fault.kind) {
     case 'rate_limit':
-      return sendJson(res, 429, { error: { message: 'Rate limit reached for requests (sandbox fault).', type: 'requests', code: 'rate_limit_exceeded' } }, { 'retry-after': String(fault.retryAfterSeconds) });
+      return sendJson(
+        res,
+        429,
+        {
+          error: {
+            message: 'Rate limit reached for requests (sandbox fault).',
+            type: 'requests',
+            code: 'rate_limit_exceeded',
+          },
+        },
+        { 'retry-after': String(fault.retryAfterSeconds) },
+      );
     case 'server_error':
-      return sendJson(res, 500, { error: { message: 'The server had an error while processing your request (sandbox fault).', type: 'server_error' } });
+      return sendJson(res, 500, {
+        error: {
+          message: 'The server had an error while processing your request (sandbox fault).',
+          type: 'server_error',
+        },
+      });
     case 'hang':
       return;
   }
@@ -234,7 +274,12 @@ function requireBearer(req: IncomingMessage, api: 'tavily' | 'openai'): void {
   const auth = req.headers.authorization ?? '';
   const azureKey = req.headers['api-key'];
   if (/^Bearer \S+/.test(auth) || (api === 'openai' && typeof azureKey === 'string' && azureKey.length > 0)) return;
-  throw new HttpError(401, api === 'tavily' ? { detail: { error: 'Unauthorized: missing or invalid API key.' } } : { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } });
+  throw new HttpError(
+    401,
+    api === 'tavily'
+      ? { detail: { error: 'Unauthorized: missing or invalid API key.' } }
+      : { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } },
+  );
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {

@@ -6,13 +6,20 @@ import { countWords, extractPage, searchResults } from './corpus.js';
 import { generateFromSchema, parsePrompt } from './schema-fill.js';
 import { startSandbox, type Sandbox } from './index.js';
 
-const QUERIES = ['dog sitter marketplace market size', 'AI meal planner for diabetics competitors', 'B2B invoice factoring for freelancers customer pain points', 'hostile test: solar panel cleaning robots'];
+const QUERIES = [
+  'dog sitter marketplace market size',
+  'AI meal planner for diabetics competitors',
+  'B2B invoice factoring for freelancers customer pain points',
+  'hostile test: solar panel cleaning robots',
+];
 
 describe('synthetic corpus', () => {
   it('is deterministic per query and differs between queries', () => {
     expect(searchResults(QUERIES[0]!, 10)).toEqual(searchResults(QUERIES[0]!, 10));
     expect(searchResults(QUERIES[0]!, 10)[0]!.url).not.toBe(searchResults(QUERIES[1]!, 10)[0]!.url);
-    expect(extractPage('https://www.dog-insights.example/report/dog-sitter/abc')).toEqual(extractPage('https://www.dog-insights.example/report/dog-sitter/abc'));
+    expect(extractPage('https://www.dog-insights.example/report/dog-sitter/abc')).toEqual(
+      extractPage('https://www.dog-insights.example/report/dog-sitter/abc'),
+    );
   });
 
   it('returns maxResults hits, best first, on several domains, about the topic', () => {
@@ -39,11 +46,28 @@ describe('synthetic corpus', () => {
 
   it('always ranks one hostile page last, and two more first and third when the query says "hostile"', () => {
     const plain = searchResults(QUERIES[0]!, 10);
-    expect(plain.map((h) => h.url.includes('/ugc/'))).toEqual([false, false, false, false, false, false, false, false, false, true]);
+    expect(plain.map((h) => h.url.includes('/ugc/'))).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      true,
+    ]);
     const hostile = searchResults(QUERIES[3]!, 10);
     expect(hostile.map((h, i) => (h.url.includes('/ugc/') ? i : -1)).filter((i) => i >= 0)).toEqual([0, 2, 9]);
     const page = extractPage(hostile[0]!.url).rawContent;
-    for (const payload of [/ignore (all )?previous instructions/i, /<!channel>/, /@everyone/, /<script>/, /javascript:/]) {
+    for (const payload of [
+      /ignore (all )?previous instructions/i,
+      /<!channel>/,
+      /@everyone/,
+      /<script>/,
+      /javascript:/,
+    ]) {
       expect(page).toMatch(payload);
     }
   });
@@ -68,12 +92,21 @@ const SCHEMAS = {
   agent: z.object({
     summary: z.string().max(400),
     findings: z.array(finding).min(3).max(6),
-    competitors: z.array(z.object({ name: z.string(), url: z.string().url().optional(), strengths: z.array(z.string()).max(3) })).max(5),
+    competitors: z
+      .array(z.object({ name: z.string(), url: z.string().url().optional(), strengths: z.array(z.string()).max(3) }))
+      .max(5),
     sentiment: z.enum(['negative', 'mixed', 'positive']),
   }),
   report: z.object({
     subScores: z
-      .array(z.object({ key: z.enum(['demand', 'growth', 'whitespace', 'pain', 'willingness_to_pay']), score: z.number().int().min(0).max(20), rationale: z.string(), citations: z.array(z.number().int().min(1)).min(1) }))
+      .array(
+        z.object({
+          key: z.enum(['demand', 'growth', 'whitespace', 'pain', 'willingness_to_pay']),
+          score: z.number().int().min(0).max(20),
+          rationale: z.string(),
+          citations: z.array(z.number().int().min(1)).min(1),
+        }),
+      )
       .length(5),
     confidence: z.enum(['low', 'medium', 'high']),
     recommendations: z.array(z.string()).min(3).max(5),
@@ -93,10 +126,13 @@ describe('schema-driven structured output', () => {
     expect(context.topic).toEqual(expect.arrayContaining(['dog']));
   });
 
-  it.each(Object.entries(SCHEMAS))('produces valid %s output for the JSON Schema LangChain sends with function calling', (name, schema) => {
-    const out = generateFromSchema(toJsonSchema(schema), context, `${name}${prompt}`);
-    expect(schema.safeParse(out).error).toBeUndefined();
-  });
+  it.each(Object.entries(SCHEMAS))(
+    'produces valid %s output for the JSON Schema LangChain sends with function calling',
+    (name, schema) => {
+      const out = generateFromSchema(toJsonSchema(schema), context, `${name}${prompt}`);
+      expect(schema.safeParse(out).error).toBeUndefined();
+    },
+  );
 
   it('produces valid output for the strict json_schema response_format (refs, required-only) OpenAI builds', () => {
     // Strict mode refuses `.optional()` and records, so only the planner schema converts (decision 023).
@@ -133,7 +169,11 @@ describe('sandbox HTTP server', () => {
   });
 
   const post = (url: string, body: unknown, auth = true) =>
-    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: 'Bearer k' } : {}) }, body: JSON.stringify(body) });
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(auth ? { authorization: 'Bearer k' } : {}) },
+      body: JSON.stringify(body),
+    });
 
   it('requires a bearer key like Tavily', async () => {
     const res = await post(`${sandbox.tavilyUrl}/search`, { query: 'x' }, false);
@@ -142,7 +182,15 @@ describe('sandbox HTTP server', () => {
 
   it('takes faults over HTTP, applies them `times` times, and counts calls', async () => {
     const before = sandbox.calls.search;
-    expect((await post(`${sandbox.tavilyUrl}/_sandbox/faults`, { target: 'search', fault: { kind: 'rate_limit', retryAfterSeconds: 2 }, times: 2 })).status).toBe(200);
+    expect(
+      (
+        await post(`${sandbox.tavilyUrl}/_sandbox/faults`, {
+          target: 'search',
+          fault: { kind: 'rate_limit', retryAfterSeconds: 2 },
+          times: 2,
+        })
+      ).status,
+    ).toBe(200);
     const first = await post(`${sandbox.tavilyUrl}/search`, { query: 'dog sitters' });
     expect(first.status).toBe(429);
     expect(first.headers.get('retry-after')).toBe('2');
@@ -160,7 +208,10 @@ describe('sandbox HTTP server', () => {
 
   it('reports token usage of about a quarter of the characters', async () => {
     const content = 'word '.repeat(4000);
-    const res = await post(`${sandbox.openaiUrl}/chat/completions`, { model: 'm', messages: [{ role: 'user', content }] });
+    const res = await post(`${sandbox.openaiUrl}/chat/completions`, {
+      model: 'm',
+      messages: [{ role: 'user', content }],
+    });
     const body = (await res.json()) as { usage: { prompt_tokens: number; completion_tokens: number } };
     expect(body.usage.prompt_tokens).toBeGreaterThan(4900);
     expect(body.usage.prompt_tokens).toBeLessThan(5200);

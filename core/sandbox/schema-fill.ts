@@ -77,13 +77,28 @@ export function generateFromSchema(schema: unknown, prompt: PromptContext, seedT
 function resolve(s: JsonSchema, ctx: Ctx): JsonSchema {
   let cur = s;
   for (let i = 0; i < 20 && cur.$ref; i++) {
-    const path = cur.$ref.replace(/^#\/?/, '').split('/').filter(Boolean).map((p) => decodeURIComponent(p.replace(/~1/g, '/').replace(/~0/g, '~')));
+    const path = cur.$ref
+      .replace(/^#\/?/, '')
+      .split('/')
+      .filter(Boolean)
+      .map((p) => decodeURIComponent(p.replace(/~1/g, '/').replace(/~0/g, '~')));
     let target: unknown = ctx.root;
-    for (const p of path) target = target && typeof target === 'object' ? (target as Record<string, unknown>)[p] : undefined;
+    for (const p of path)
+      target = target && typeof target === 'object' ? (target as Record<string, unknown>)[p] : undefined;
     cur = (target ?? {}) as JsonSchema;
   }
   if (cur.allOf?.length) {
-    const merged = cur.allOf.map((x) => resolve(x, ctx)).reduce<JsonSchema>((a, b) => ({ ...a, ...b, properties: { ...a.properties, ...b.properties }, required: [...(a.required ?? []), ...(b.required ?? [])] }), {});
+    const merged = cur.allOf
+      .map((x) => resolve(x, ctx))
+      .reduce<JsonSchema>(
+        (a, b) => ({
+          ...a,
+          ...b,
+          properties: { ...a.properties, ...b.properties },
+          required: [...(a.required ?? []), ...(b.required ?? [])],
+        }),
+        {},
+      );
     const { allOf: _drop, ...rest } = cur;
     void _drop;
     cur = { ...merged, ...rest, properties: { ...merged.properties, ...rest.properties } };
@@ -144,7 +159,11 @@ function genArray(s: JsonSchema, field: string, ctx: Ctx, depth: number): unknow
   const itemSchema = resolve((Array.isArray(s.items) ? s.items[0] : s.items) ?? {}, ctx);
   const min = s.minItems ?? 0;
   const max = s.maxItems ?? Math.max(min, 5);
-  if (CITATION_FIELD.test(field) && (typeOf(itemSchema) === 'string' || typeOf(itemSchema) === 'integer') && !itemSchema.enum) {
+  if (
+    CITATION_FIELD.test(field) &&
+    (typeOf(itemSchema) === 'string' || typeOf(itemSchema) === 'integer') &&
+    !itemSchema.enum
+  ) {
     return citationIds(itemSchema, min, max, ctx);
   }
   const wanted = Math.min(max, Math.max(min, Math.min(max, ctx.rng.int(Math.max(min, 2), Math.max(min, 4)))));
@@ -156,7 +175,15 @@ function genArray(s: JsonSchema, field: string, ctx: Ctx, depth: number): unknow
 function citationIds(item: JsonSchema, min: number, max: number, ctx: Ctx): unknown[] {
   const ids = ctx.prompt.sources.map((x) => x.id);
   const focus = ctx.focus?.id;
-  const ordered = focus ? [focus, ...ctx.rng.sample(ids.filter((i) => i !== focus), ids.length)] : ctx.rng.sample(ids, ids.length);
+  const ordered = focus
+    ? [
+        focus,
+        ...ctx.rng.sample(
+          ids.filter((i) => i !== focus),
+          ids.length,
+        ),
+      ]
+    : ctx.rng.sample(ids, ids.length);
   const count = Math.min(max, Math.max(min, Math.min(ordered.length, ctx.rng.int(1, 2))));
   const chosen = ordered.slice(0, count);
   while (chosen.length < count || chosen.length < min) chosen.push(ids[0] ?? 'S1');
@@ -235,15 +262,25 @@ function stringFor(s: JsonSchema, field: string, ctx: Ctx): string {
       break;
   }
   if (CITATION_FIELD.test(field)) return ctx.focus?.id ?? ctx.prompt.sources[0]?.id ?? 'S1';
-  if (/url|link/i.test(field)) return ctx.focus?.url ?? `https://www.${ctx.prompt.topic[0] ?? 'market'}-insights.example/`;
-  if (/quer/i.test(field)) return `${topic} ${r.pick(['market size growth 2024', 'competitors pricing comparison', 'customer pain points reviews', 'willingness to pay survey', 'industry trends forecast'])}`;
+  if (/url|link/i.test(field))
+    return ctx.focus?.url ?? `https://www.${ctx.prompt.topic[0] ?? 'market'}-insights.example/`;
+  if (/quer/i.test(field))
+    return `${topic} ${r.pick(['market size growth 2024', 'competitors pricing comparison', 'customer pain points reviews', 'willingness to pay survey', 'industry trends forecast'])}`;
   if (/^(id|key|slug)$/i.test(field)) return `${ctx.prompt.topic.join('-')}-${r.int(1, 99)}`;
   if (/product|idea/i.test(field)) return `A service for ${topic}: ${ctx.prompt.idea.slice(0, 160)}`;
-  if (/customer|audience|segment|persona|user/i.test(field)) return r.pick([`Busy urban professionals aged 25–44 who need ${topic}`, `Small businesses that rely on ${topic}`, `Families looking for trustworthy ${topic} options`]);
-  if (/problem|pain/i.test(field)) return `Finding reliable, affordable ${topic} takes too long and quality is inconsistent.`;
+  if (/customer|audience|segment|persona|user/i.test(field))
+    return r.pick([
+      `Busy urban professionals aged 25–44 who need ${topic}`,
+      `Small businesses that rely on ${topic}`,
+      `Families looking for trustworthy ${topic} options`,
+    ]);
+  if (/problem|pain/i.test(field))
+    return `Finding reliable, affordable ${topic} takes too long and quality is inconsistent.`;
   if (/category|industry|sector/i.test(field)) return `${T} marketplace`;
-  if (/(^|_)name$|company|competitor|brand/i.test(field)) return `${(ctx.prompt.topic[0] ?? 'Market').replace(/^\w/, (c) => c.toUpperCase())}${r.pick(['ly', 'Hub', 'Go', 'Nest', 'Pal'])}`;
-  if (/title|headline|heading|label/i.test(field)) return `${T}: ${r.pick(['market outlook', 'competitive landscape', 'customer insights', 'opportunity assessment'])}`;
+  if (/(^|_)name$|company|competitor|brand/i.test(field))
+    return `${(ctx.prompt.topic[0] ?? 'Market').replace(/^\w/, (c) => c.toUpperCase())}${r.pick(['ly', 'Hub', 'Go', 'Nest', 'Pal'])}`;
+  if (/title|headline|heading|label/i.test(field))
+    return `${T}: ${r.pick(['market outlook', 'competitive landscape', 'customer insights', 'opportunity assessment'])}`;
   return sentence(field, ctx);
 }
 
@@ -259,7 +296,8 @@ function sentence(field: string, ctx: Ctx): string {
     `there is room for a focused entrant in ${topic} that solves reliability.`,
     `incumbents in ${topic} compete mostly on price, leaving quality under-served.`,
   ]);
-  if (/recommend|action|next|step/i.test(field)) return `Validate the ${topic} offer with a small paid pilot before scaling acquisition spend.`;
+  if (/recommend|action|next|step/i.test(field))
+    return `Validate the ${topic} offer with a small paid pilot before scaling acquisition spend.`;
   if (quoted) return `${quoted} ${lead} ${opinion}`;
   return `${lead} ${opinion}`;
 }

@@ -4,7 +4,14 @@ import type { Env } from '../../config/env.js';
 import { createTavilySearch, type SearchProvider } from './tavily.js';
 import { createStructuredLlm, type LlmOptions, type StructuredLlm } from './llm.js';
 
-export type { SearchProvider, SearchRequest, SearchHit, ExtractRequest, ExtractedPage, ExtractResult } from './tavily.js';
+export type {
+  SearchProvider,
+  SearchRequest,
+  SearchHit,
+  ExtractRequest,
+  ExtractedPage,
+  ExtractResult,
+} from './tavily.js';
 export type { StructuredLlm, GenerateArgs, StructuredMethod } from './llm.js';
 export { UsageMeter, type UsageSnapshot, type NodeUsage } from './usage.js';
 
@@ -27,14 +34,25 @@ export function llmOptionsFromEnv(env: Env, openaiUrl?: string): LlmOptions {
     };
   }
   const baseURL = openaiUrl ?? env.OPENAI_BASE_URL;
-  return { ...shared, kind: 'openai', apiKey: env.OPENAI_API_KEY ?? SANDBOX_KEY, model: env.OPENAI_MODEL, ...(baseURL ? { baseURL } : {}) };
+  return {
+    ...shared,
+    kind: 'openai',
+    apiKey: env.OPENAI_API_KEY ?? SANDBOX_KEY,
+    model: env.OPENAI_MODEL,
+    ...(baseURL ? { baseURL } : {}),
+  };
 }
 
 /**
  * `urls` (from the sandbox) override TAVILY_API_URL / OPENAI_BASE_URL; keys then default to a placeholder.
  * `opts.cachePrefix` isolates the Redis cache (tests that need a cold cache pass a unique one).
  */
-export function createProviders(env: Env, redis: Redis, urls?: { tavilyUrl?: string; openaiUrl?: string }, opts: { cachePrefix?: string } = {}): Providers {
+export function createProviders(
+  env: Env,
+  redis: Redis,
+  urls?: { tavilyUrl?: string; openaiUrl?: string },
+  opts: { cachePrefix?: string } = {},
+): Providers {
   const tavilyUrl = urls?.tavilyUrl ?? env.TAVILY_API_URL;
   const search = createTavilySearch({
     apiKey: env.TAVILY_API_KEY ?? SANDBOX_KEY,

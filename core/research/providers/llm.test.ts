@@ -30,7 +30,16 @@ async function waitFor(condition: () => boolean): Promise<void> {
 }
 
 function llm(overrides: Partial<Pick<LlmOptions, 'timeoutMs' | 'maxRetries' | 'method' | 'sleep'>> = {}) {
-  return createStructuredLlm({ kind: 'openai', apiKey: 'sk-test', baseURL: sandbox.openaiUrl, model: 'gpt-4o-mini', timeoutMs: 5000, maxRetries: 3, sleep: async () => undefined, ...overrides });
+  return createStructuredLlm({
+    kind: 'openai',
+    apiKey: 'sk-test',
+    baseURL: sandbox.openaiUrl,
+    model: 'gpt-4o-mini',
+    timeoutMs: 5000,
+    maxRetries: 3,
+    sleep: async () => undefined,
+    ...overrides,
+  });
 }
 
 const pages = searchResults('dog sitter marketplace', 4).map((h) => extractPage(h.url));
@@ -41,7 +50,13 @@ const sourceIds = ['S1', 'S2', 'S3', 'S4'];
 
 const claim = z.object({ text: z.string(), citations: z.array(z.string()).min(1).max(3) });
 const SCHEMAS = {
-  plan: z.object({ product: z.string(), targetCustomer: z.string(), problem: z.string(), category: z.string(), queries: z.array(z.string()).length(3) }),
+  plan: z.object({
+    product: z.string(),
+    targetCustomer: z.string(),
+    problem: z.string(),
+    category: z.string(),
+    queries: z.array(z.string()).length(3),
+  }),
   market: z.object({
     summary: z.string(),
     marketSize: claim,
@@ -50,29 +65,62 @@ const SCHEMAS = {
     confidence: z.enum(['low', 'medium', 'high']),
   }),
   score: z.object({
-    subScores: z.array(z.object({ key: z.enum(['demand', 'growth', 'whitespace', 'pain', 'willingness_to_pay']), score: z.number().int().min(0).max(20), rationale: z.string(), sourceIds: z.array(z.string()).min(1) })).length(5),
+    subScores: z
+      .array(
+        z.object({
+          key: z.enum(['demand', 'growth', 'whitespace', 'pain', 'willingness_to_pay']),
+          score: z.number().int().min(0).max(20),
+          rationale: z.string(),
+          sourceIds: z.array(z.string()).min(1),
+        }),
+      )
+      .length(5),
     total: z.number().int().min(0).max(100),
     recommendations: z.array(z.string()).min(3).max(5),
   }),
 };
 
 describe('structured output through ChatOpenAI', () => {
-  it.each(Object.entries(SCHEMAS) as [string, z.ZodType<unknown>][])('returns schema-valid %s output and records tokens for the node', async (name, schema) => {
-    const meter = new UsageMeter();
-    const out = await llm().generate({ node: name, schemaName: name, schema, system: 'You are a market analyst.', user, meter });
-    expect(schema.safeParse(out).success).toBe(true);
-    const usage = meter.snapshot().perNode[name]!;
-    expect(usage.promptTokens).toBeGreaterThan(user.length / 4 - 10);
-    expect(usage.completionTokens).toBeGreaterThan(0);
-  });
+  it.each(Object.entries(SCHEMAS) as [string, z.ZodType<unknown>][])(
+    'returns schema-valid %s output and records tokens for the node',
+    async (name, schema) => {
+      const meter = new UsageMeter();
+      const out = await llm().generate({
+        node: name,
+        schemaName: name,
+        schema,
+        system: 'You are a market analyst.',
+        user,
+        meter,
+      });
+      expect(schema.safeParse(out).success).toBe(true);
+      const usage = meter.snapshot().perNode[name]!;
+      expect(usage.promptTokens).toBeGreaterThan(user.length / 4 - 10);
+      expect(usage.completionTokens).toBeGreaterThan(0);
+    },
+  );
 
   it('cites only the sources the prompt listed', async () => {
-    const out = await llm().generate({ node: 'market', schemaName: 'market', schema: SCHEMAS.market, system: 's', user, meter: new UsageMeter() });
+    const out = await llm().generate({
+      node: 'market',
+      schemaName: 'market',
+      schema: SCHEMAS.market,
+      system: 's',
+      user,
+      meter: new UsageMeter(),
+    });
     for (const c of [out.marketSize, ...out.trends]) expect(sourceIds).toEqual(expect.arrayContaining(c.citations));
   });
 
   it('works with the json_schema response format too, for strict-compatible schemas', async () => {
-    const out = await llm({ method: 'jsonSchema' }).generate({ node: 'plan', schemaName: 'plan', schema: SCHEMAS.plan, system: 's', user, meter: new UsageMeter() });
+    const out = await llm({ method: 'jsonSchema' }).generate({
+      node: 'plan',
+      schemaName: 'plan',
+      schema: SCHEMAS.plan,
+      system: 's',
+      user,
+      meter: new UsageMeter(),
+    });
     expect(SCHEMAS.plan.safeParse(out).success).toBe(true);
   });
 
@@ -87,7 +135,14 @@ describe('malformed structured output', () => {
     sandbox.injectFault('llm', { kind: 'malformed' });
     const before = sandbox.calls.llm;
     const meter = new UsageMeter();
-    const out = await llm({ method }).generate({ node: 'plan', schemaName: 'plan', schema: SCHEMAS.plan, system: 's', user, meter });
+    const out = await llm({ method }).generate({
+      node: 'plan',
+      schemaName: 'plan',
+      schema: SCHEMAS.plan,
+      system: 's',
+      user,
+      meter,
+    });
     expect(SCHEMAS.plan.safeParse(out).success).toBe(true);
     expect(sandbox.calls.llm - before).toBe(2);
   });
@@ -96,9 +151,15 @@ describe('malformed structured output', () => {
     sandbox.injectFault('llm', { kind: 'malformed' }, 2);
     const before = sandbox.calls.llm;
     const meter = new UsageMeter();
-    const err = await llm().generate({ node: 'report', schemaName: 'score', schema: SCHEMAS.score, system: 's', user, meter }).catch((e: unknown) => e);
+    const err = await llm()
+      .generate({ node: 'report', schemaName: 'score', schema: SCHEMAS.score, system: 's', user, meter })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ResearchError);
-    expect(err).toMatchObject({ retryable: false, userMessage: expect.stringMatching(/wrong format/), detail: expect.stringMatching(/^llm report\/score: malformed structured output/) });
+    expect(err).toMatchObject({
+      retryable: false,
+      userMessage: expect.stringMatching(/wrong format/),
+      detail: expect.stringMatching(/^llm report\/score: malformed structured output/),
+    });
     expect(sandbox.calls.llm - before).toBe(2);
     // Both answers were paid for.
     expect(meter.snapshot().perNode.report!.completionTokens).toBeGreaterThan(0);
@@ -115,7 +176,14 @@ describe('transport faults', () => {
     const { sleep, waits } = recordingSleep();
     sandbox.injectFault('llm', { kind: 'rate_limit', retryAfterSeconds: 1 });
     const before = sandbox.calls.llm;
-    await llm({ sleep }).generate({ node: 'plan', schemaName: 'plan', schema: SCHEMAS.plan, system: 's', user, meter: new UsageMeter() });
+    await llm({ sleep }).generate({
+      node: 'plan',
+      schemaName: 'plan',
+      schema: SCHEMAS.plan,
+      system: 's',
+      user,
+      meter: new UsageMeter(),
+    });
     expect(sandbox.calls.llm - before).toBe(2);
     expect(waits).toHaveLength(1);
     expect(waits[0]).toBeGreaterThanOrEqual(1000);
@@ -126,7 +194,14 @@ describe('transport faults', () => {
     const { sleep, waits } = recordingSleep();
     sandbox.injectFault('llm', { kind: 'server_error' }, 2);
     const before = sandbox.calls.llm;
-    await llm({ sleep }).generate({ node: 'plan', schemaName: 'plan', schema: SCHEMAS.plan, system: 's', user, meter: new UsageMeter() });
+    await llm({ sleep }).generate({
+      node: 'plan',
+      schemaName: 'plan',
+      schema: SCHEMAS.plan,
+      system: 's',
+      user,
+      meter: new UsageMeter(),
+    });
     expect(sandbox.calls.llm - before).toBe(3);
     expect(waits).toHaveLength(2);
     expect(waits[0]).toBeGreaterThanOrEqual(250);
@@ -136,11 +211,18 @@ describe('transport faults', () => {
   it('retries a hang past the timeout and then fails with a retryable ResearchError', async () => {
     sandbox.injectFault('llm', { kind: 'hang' }, 2);
     const before = sandbox.calls.llm;
-    const err = await llm({ timeoutMs: 300, maxRetries: 1 }).generate({ node: 'plan', schemaName: 'plan', schema: SCHEMAS.plan, system: 's', user, meter: new UsageMeter() }).catch((e: unknown) => e);
+    const err = await llm({ timeoutMs: 300, maxRetries: 1 })
+      .generate({ node: 'plan', schemaName: 'plan', schema: SCHEMAS.plan, system: 's', user, meter: new UsageMeter() })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ResearchError);
     // Under jest's VM modules the SDK cannot recognise its own timeout abort (another realm's DOMException)
     // and reports "Connection error"; under plain Node it is a TimeoutError. Both must be retried.
-    expect(err).toMatchObject({ retryable: true, detail: expect.stringMatching(/llm plan\/plan failed after 2 attempt\(s\) \(exhausted\): (timed out|connection error)/) });
+    expect(err).toMatchObject({
+      retryable: true,
+      detail: expect.stringMatching(
+        /llm plan\/plan failed after 2 attempt\(s\) \(exhausted\): (timed out|connection error)/,
+      ),
+    });
     expect(sandbox.calls.llm - before).toBe(2);
   });
 
@@ -148,7 +230,15 @@ describe('transport faults', () => {
     sandbox.injectFault('llm', { kind: 'hang' }, 5);
     const before = sandbox.calls.llm;
     const controller = new AbortController();
-    const run = llm({ timeoutMs: 30_000 }).generate({ node: 'plan', schemaName: 'plan', schema: SCHEMAS.plan, system: 's', user, meter: new UsageMeter(), signal: controller.signal });
+    const run = llm({ timeoutMs: 30_000 }).generate({
+      node: 'plan',
+      schemaName: 'plan',
+      schema: SCHEMAS.plan,
+      system: 's',
+      user,
+      meter: new UsageMeter(),
+      signal: controller.signal,
+    });
     await waitFor(() => sandbox.calls.llm > before);
     const started = Date.now();
     controller.abort();
@@ -161,9 +251,24 @@ describe('transport faults', () => {
 describe('Azure OpenAI', () => {
   it('reaches the deployment URL with the api-key header through AzureChatOpenAI', async () => {
     const before = sandbox.calls.llm;
-    const azure = createStructuredLlm({ kind: 'azure', apiKey: 'az-key', endpoint: sandbox.tavilyUrl, deployment: 'gpt-4o-mini', apiVersion: '2024-10-21', timeoutMs: 5000, maxRetries: 0 });
+    const azure = createStructuredLlm({
+      kind: 'azure',
+      apiKey: 'az-key',
+      endpoint: sandbox.tavilyUrl,
+      deployment: 'gpt-4o-mini',
+      apiVersion: '2024-10-21',
+      timeoutMs: 5000,
+      maxRetries: 0,
+    });
     const meter = new UsageMeter();
-    const out = await azure.generate({ node: 'plan', schemaName: 'plan', schema: SCHEMAS.plan, system: 's', user, meter });
+    const out = await azure.generate({
+      node: 'plan',
+      schemaName: 'plan',
+      schema: SCHEMAS.plan,
+      system: 's',
+      user,
+      meter,
+    });
     expect(SCHEMAS.plan.safeParse(out).success).toBe(true);
     expect(sandbox.calls.llm - before).toBe(1);
     expect(meter.snapshot().promptTokens).toBeGreaterThan(0);
@@ -173,11 +278,23 @@ describe('Azure OpenAI', () => {
 describe('createProviders', () => {
   it('wires Tavily and the LLM to the sandbox from the environment', async () => {
     const env = parseEnv({ ...process.env, PMF_SANDBOX: '1', OPENAI_API_KEY: '', TAVILY_API_KEY: '' });
-    const { search, llm: model } = createProviders(env, redis, { tavilyUrl: sandbox.tavilyUrl, openaiUrl: sandbox.openaiUrl }, { cachePrefix: prefix });
+    const { search, llm: model } = createProviders(
+      env,
+      redis,
+      { tavilyUrl: sandbox.tavilyUrl, openaiUrl: sandbox.openaiUrl },
+      { cachePrefix: prefix },
+    );
     const meter = new UsageMeter();
     const hits = await search.search({ query: 'vertical farming kits', searchDepth: 'basic', maxResults: 5 }, meter);
     const { pages: extracted } = await search.extract({ urls: hits.map((h) => h.url), extractDepth: 'basic' }, meter);
-    const out = await model.generate({ node: 'market', schemaName: 'market', schema: SCHEMAS.market, system: 's', user: `Idea: vertical farming kits\n${extracted.map((p, i) => `[S${i + 1}] ${p.rawContent.slice(0, 1000)}`).join('\n')}`, meter });
+    const out = await model.generate({
+      node: 'market',
+      schemaName: 'market',
+      schema: SCHEMAS.market,
+      system: 's',
+      user: `Idea: vertical farming kits\n${extracted.map((p, i) => `[S${i + 1}] ${p.rawContent.slice(0, 1000)}`).join('\n')}`,
+      meter,
+    });
     expect(SCHEMAS.market.safeParse(out).success).toBe(true);
     expect(meter.snapshot()).toMatchObject({ tavilyCalls: 2, tavilyCredits: 2, cacheHits: 0 });
     expect(meter.snapshot().promptTokens).toBeGreaterThan(0);

@@ -1,11 +1,18 @@
 // Structured LLM calls (zod schema in, validated object out) over @langchain/openai.
 // Transport failures are retried by our policy (the SDK's own retries are off); an answer that does
-// not fit the schema is asked for once more, then the step fails. See docs/decisions/023 and 024.
+// not fit the schema is asked for once more, then the step fails. See docs/decisions/022 (retries) and 023 (structured output).
 import { AzureChatOpenAI, ChatOpenAI } from '@langchain/openai';
 import type { BaseMessage } from '@langchain/core/messages';
 import type { z } from 'zod';
 import { ResearchError } from '../contract.js';
-import { AbortedError, DEFAULT_RETRY_POLICY, parseRetryAfter, withRetry, type FailureClass, type Sleep } from './retry.js';
+import {
+  AbortedError,
+  DEFAULT_RETRY_POLICY,
+  parseRetryAfter,
+  withRetry,
+  type FailureClass,
+  type Sleep,
+} from './retry.js';
 import type { UsageMeter } from './usage.js';
 
 export type GenerateArgs<T> = {
@@ -47,15 +54,31 @@ function header(headers: unknown, name: string): string | undefined {
 
 /** OpenAI SDK errors keep `status` and `headers`; LangChain renames timeouts to TimeoutError. */
 export function classifyLlmError(err: unknown, now = Date.now()): FailureClass {
-  const e = (err && typeof err === 'object' ? err : {}) as { status?: unknown; headers?: unknown; name?: unknown; message?: unknown };
+  const e = (err && typeof err === 'object' ? err : {}) as {
+    status?: unknown;
+    headers?: unknown;
+    name?: unknown;
+    message?: unknown;
+  };
   const status = typeof e.status === 'number' ? e.status : undefined;
   const name = typeof e.name === 'string' ? e.name : '';
   const message = typeof e.message === 'string' ? e.message : String(err);
   if (status === 429 || status === 408 || status === 409 || (status !== undefined && status >= 500)) {
-    const retryAfterMs = parseRetryAfter({ retryAfter: header(e.headers, 'retry-after'), retryAfterMs: header(e.headers, 'retry-after-ms') }, now);
-    return { retryable: true, reason: status === 429 ? 'rate limited' : `server error ${status}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+    const retryAfterMs = parseRetryAfter(
+      { retryAfter: header(e.headers, 'retry-after'), retryAfterMs: header(e.headers, 'retry-after-ms') },
+      now,
+    );
+    return {
+      retryable: true,
+      reason: status === 429 ? 'rate limited' : `server error ${status}`,
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    };
   }
-  if (status === undefined && (/Timeout|APIConnection/.test(name) || /timed out|timeout|ECONNRESET|ECONNREFUSED|socket hang up|fetch failed|Connection error/i.test(message))) {
+  if (
+    status === undefined &&
+    (/Timeout|APIConnection/.test(name) ||
+      /timed out|timeout|ECONNRESET|ECONNREFUSED|socket hang up|fetch failed|Connection error/i.test(message))
+  ) {
     return { retryable: true, reason: /time/i.test(name + message) ? 'timed out' : 'connection error' };
   }
   return { retryable: false, reason: `${status ?? name}: ${message}`.slice(0, 300) };
@@ -65,7 +88,12 @@ export function classifyLlmError(err: unknown, now = Date.now()): FailureClass {
 function isMalformedOutput(err: unknown): boolean {
   const name = err instanceof Error ? err.name : '';
   const message = err instanceof Error ? err.message : '';
-  return name === 'SyntaxError' || name === 'ZodError' || name === 'OutputParserException' || /JSON|parse|schema/i.test(message);
+  return (
+    name === 'SyntaxError' ||
+    name === 'ZodError' ||
+    name === 'OutputParserException' ||
+    /JSON|parse|schema/i.test(message)
+  );
 }
 
 function tokenUsage(raw: BaseMessage): { prompt: number; completion: number } {
@@ -90,7 +118,12 @@ export function createStructuredLlm(opts: LlmOptions): StructuredLlm {
           azureOpenAIApiDeploymentName: opts.deployment,
           azureOpenAIApiVersion: opts.apiVersion,
         })
-      : new ChatOpenAI({ ...common, model: opts.model, apiKey: opts.apiKey, ...(opts.baseURL ? { configuration: { baseURL: opts.baseURL } } : {}) });
+      : new ChatOpenAI({
+          ...common,
+          model: opts.model,
+          apiKey: opts.apiKey,
+          ...(opts.baseURL ? { configuration: { baseURL: opts.baseURL } } : {}),
+        });
   const method = opts.method ?? 'functionCalling';
   const policy = { ...DEFAULT_RETRY_POLICY, maxRetries: opts.maxRetries };
 
@@ -106,19 +139,30 @@ export function createStructuredLlm(opts: LlmOptions): StructuredLlm {
         const outcome = await withRetry(
           async () => {
             try {
-              return { kind: 'answer' as const, value: await structured.invoke(messages, args.signal ? { signal: args.signal } : {}) };
+              return {
+                kind: 'answer' as const,
+                value: await structured.invoke(messages, args.signal ? { signal: args.signal } : {}),
+              };
             } catch (err) {
               if (args.signal?.aborted) throw new AbortedError(args.signal.reason);
               // A parse failure thrown by the client (json_schema mode) is a bad answer, not a transport error.
-              if (isMalformedOutput(err) && (err as { status?: unknown }).status === undefined) return { kind: 'malformed' as const, error: err };
+              if (isMalformedOutput(err) && (err as { status?: unknown }).status === undefined)
+                return { kind: 'malformed' as const, error: err };
               throw err;
             }
           },
-          { policy, classify: (err) => classifyLlmError(err), ...(args.signal ? { signal: args.signal } : {}), ...(opts.sleep ? { sleep: opts.sleep } : {}) },
+          {
+            policy,
+            classify: (err) => classifyLlmError(err),
+            ...(args.signal ? { signal: args.signal } : {}),
+            ...(opts.sleep ? { sleep: opts.sleep } : {}),
+          },
         );
         if (!outcome.ok) {
           throw new ResearchError(
-            outcome.failure.retryable ? 'The AI model is temporarily unavailable. Please try again in a few minutes.' : 'The AI model rejected the request.',
+            outcome.failure.retryable
+              ? 'The AI model is temporarily unavailable. Please try again in a few minutes.'
+              : 'The AI model rejected the request.',
             `llm ${args.node}/${args.schemaName} failed after ${outcome.attempts} attempt(s) (${outcome.why}): ${outcome.failure.reason}`,
             outcome.failure.retryable,
           );
@@ -129,9 +173,15 @@ export function createStructuredLlm(opts: LlmOptions): StructuredLlm {
           args.meter.recordTokens(args.node, usage.prompt, usage.completion);
           const checked = args.schema.safeParse(parsed);
           if (parsed !== null && parsed !== undefined && checked.success) return checked.data;
-          problem = checked.success ? 'no structured output' : checked.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+          problem = checked.success
+            ? 'no structured output'
+            : checked.error.issues
+                .slice(0, 3)
+                .map((i) => `${i.path.join('.')}: ${i.message}`)
+                .join('; ');
         } else {
-          problem = outcome.value.error instanceof Error ? outcome.value.error.message.slice(0, 200) : 'unparseable output';
+          problem =
+            outcome.value.error instanceof Error ? outcome.value.error.message.slice(0, 200) : 'unparseable output';
         }
         messages.push({ role: 'user', content: `${REASK} Problem: ${problem}` });
       }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { backoffDelayMs, decideRetry, parseRetryAfter, withRetry, type FailureClass, type RetryPolicy } from './retry.js';
+import {
+  backoffDelayMs,
+  decideRetry,
+  parseRetryAfter,
+  withRetry,
+  type FailureClass,
+  type RetryPolicy,
+} from './retry.js';
 import { classifyTavilyError } from './tavily.js';
 import { classifyLlmError } from './llm.js';
 
@@ -71,7 +78,10 @@ describe('withRetry', () => {
   });
 
   it('stops at once on a non-retryable failure and reports why', async () => {
-    const out = await withRetry(() => Promise.reject(new Error('bad key')), { policy, classify: () => ({ retryable: false, reason: 'bad key' }) });
+    const out = await withRetry(() => Promise.reject(new Error('bad key')), {
+      policy,
+      classify: () => ({ retryable: false, reason: 'bad key' }),
+    });
     expect(out).toMatchObject({ ok: false, attempts: 1, why: 'not_retryable' });
   });
 
@@ -93,11 +103,17 @@ describe('withRetry', () => {
 
 describe('error classification', () => {
   it.each<[string, Partial<FailureClass>]>([
-    ['Rate limit exceeded: too many requests. Retry after 1 seconds.', { retryable: true, reason: 'rate limited', retryAfterMs: 1000 }],
+    [
+      'Rate limit exceeded: too many requests. Retry after 1 seconds.',
+      { retryable: true, reason: 'rate limited', retryAfterMs: 1000 },
+    ],
     ['429 Error: {"error":"slow down"}', { retryable: true, reason: 'rate limited' }],
     ['500 Error: {"error":"Internal Server Error"}', { retryable: true, reason: 'server error 500' }],
     ['Request timed out after 0.3 seconds.', { retryable: true, reason: 'timed out' }],
-    ["An unexpected error occurred while making the request. Error: TypeError: Cannot read properties of undefined (reading 'map')", { retryable: true }],
+    [
+      "An unexpected error occurred while making the request. Error: TypeError: Cannot read properties of undefined (reading 'map')",
+      { retryable: true },
+    ],
     ['Unauthorized: missing or invalid API key.', { retryable: false }],
     ['Invalid request: query is required.', { retryable: false }],
   ])('tavily: %s', (message, expected) => {
@@ -105,10 +121,22 @@ describe('error classification', () => {
   });
 
   it.each<[unknown, Partial<FailureClass>]>([
-    [Object.assign(new Error('rate'), { status: 429, headers: new Headers({ 'retry-after': '2' }) }), { retryable: true, retryAfterMs: 2000 }],
-    [Object.assign(new Error('rate'), { status: 429, headers: { 'retry-after-ms': '150' } }), { retryable: true, retryAfterMs: 150 }],
-    [Object.assign(new Error('oops'), { status: 503, headers: new Headers() }), { retryable: true, reason: 'server error 503' }],
-    [Object.assign(new Error('Request timed out.'), { name: 'TimeoutError' }), { retryable: true, reason: 'timed out' }],
+    [
+      Object.assign(new Error('rate'), { status: 429, headers: new Headers({ 'retry-after': '2' }) }),
+      { retryable: true, retryAfterMs: 2000 },
+    ],
+    [
+      Object.assign(new Error('rate'), { status: 429, headers: { 'retry-after-ms': '150' } }),
+      { retryable: true, retryAfterMs: 150 },
+    ],
+    [
+      Object.assign(new Error('oops'), { status: 503, headers: new Headers() }),
+      { retryable: true, reason: 'server error 503' },
+    ],
+    [
+      Object.assign(new Error('Request timed out.'), { name: 'TimeoutError' }),
+      { retryable: true, reason: 'timed out' },
+    ],
     [Object.assign(new Error('Connection error.'), { name: 'APIConnectionError' }), { retryable: true }],
     [Object.assign(new Error('bad'), { status: 400 }), { retryable: false }],
     [Object.assign(new Error('key'), { status: 401 }), { retryable: false }],

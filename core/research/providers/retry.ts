@@ -10,7 +10,11 @@ export type RetryPolicy = {
   maxRetryAfterMs: number;
 };
 
-export const DEFAULT_RETRY_POLICY: Omit<RetryPolicy, 'maxRetries'> = { baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 60_000 };
+export const DEFAULT_RETRY_POLICY: Omit<RetryPolicy, 'maxRetries'> = {
+  baseDelayMs: 500,
+  maxDelayMs: 8_000,
+  maxRetryAfterMs: 60_000,
+};
 
 /** How a failed attempt should be treated. `retryAfterMs` comes from the server when it said so. */
 export type FailureClass = { retryable: boolean; reason: string; retryAfterMs?: number };
@@ -19,7 +23,11 @@ export type FailureClass = { retryable: boolean; reason: string; retryAfterMs?: 
  * "Equal jitter" exponential backoff: half the capped exponential delay is fixed, half random, so
  * concurrent runs spread out but no retry fires immediately. `attempt` is 0 for the first retry.
  */
-export function backoffDelayMs(attempt: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, random: number): number {
+export function backoffDelayMs(
+  attempt: number,
+  policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>,
+  random: number,
+): number {
   const capped = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt));
   return Math.round(capped / 2 + (capped / 2) * Math.min(1, Math.max(0, random)));
 }
@@ -28,7 +36,10 @@ export function backoffDelayMs(attempt: number, policy: Pick<RetryPolicy, 'baseD
  * Retry-After as milliseconds: delta-seconds (fractions allowed) or an HTTP-date; `retry-after-ms`
  * (OpenAI's header) wins when present. Undefined when absent or unparseable.
  */
-export function parseRetryAfter(headers: { retryAfter?: string | null; retryAfterMs?: string | null }, now: number): number | undefined {
+export function parseRetryAfter(
+  headers: { retryAfter?: string | null; retryAfterMs?: string | null },
+  now: number,
+): number | undefined {
   const ms = headers.retryAfterMs?.trim();
   if (ms && /^\d+(\.\d+)?$/.test(ms)) return Math.ceil(Number(ms));
   const value = headers.retryAfter?.trim();
@@ -40,16 +51,25 @@ export function parseRetryAfter(headers: { retryAfter?: string | null; retryAfte
   return Math.max(0, date - now);
 }
 
-export type RetryDecision = { retry: true; delayMs: number } | { retry: false; why: 'not_retryable' | 'exhausted' | 'retry_after_too_long' };
+export type RetryDecision =
+  { retry: true; delayMs: number } | { retry: false; why: 'not_retryable' | 'exhausted' | 'retry_after_too_long' };
 
 /** Whether and when to try again after failed attempt number `attempt` (0-based). */
-export function decideRetry(failure: FailureClass, attempt: number, policy: RetryPolicy, random: number): RetryDecision {
+export function decideRetry(
+  failure: FailureClass,
+  attempt: number,
+  policy: RetryPolicy,
+  random: number,
+): RetryDecision {
   if (!failure.retryable) return { retry: false, why: 'not_retryable' };
   if (attempt >= policy.maxRetries) return { retry: false, why: 'exhausted' };
   if (failure.retryAfterMs !== undefined) {
     if (failure.retryAfterMs > policy.maxRetryAfterMs) return { retry: false, why: 'retry_after_too_long' };
     // Honour the server's wait exactly, plus a little jitter so a burst of clients doesn't return together.
-    return { retry: true, delayMs: failure.retryAfterMs + Math.round(Math.min(250, failure.retryAfterMs * 0.1) * random) };
+    return {
+      retry: true,
+      delayMs: failure.retryAfterMs + Math.round(Math.min(250, failure.retryAfterMs * 0.1) * random),
+    };
   }
   return { retry: true, delayMs: backoffDelayMs(attempt, policy, random) };
 }
@@ -108,7 +128,9 @@ export function raceAbort<T>(work: Promise<T>, signal?: AbortSignal): Promise<T>
   });
 }
 
-export type RetryOutcome<T> = { ok: true; value: T; attempts: number } | { ok: false; failure: FailureClass; attempts: number; why: string; error: unknown };
+export type RetryOutcome<T> =
+  | { ok: true; value: T; attempts: number }
+  | { ok: false; failure: FailureClass; attempts: number; why: string; error: unknown };
 
 /**
  * Runs `attempt` until it succeeds or the policy says stop. Aborts propagate at once (never retried);
@@ -116,7 +138,14 @@ export type RetryOutcome<T> = { ok: true; value: T; attempts: number } | { ok: f
  */
 export async function withRetry<T>(
   attempt: (n: number) => Promise<T>,
-  opts: { policy: RetryPolicy; classify: (err: unknown) => FailureClass; signal?: AbortSignal; sleep?: Sleep; random?: () => number; onRetry?: (failure: FailureClass, delayMs: number, n: number) => void },
+  opts: {
+    policy: RetryPolicy;
+    classify: (err: unknown) => FailureClass;
+    signal?: AbortSignal;
+    sleep?: Sleep;
+    random?: () => number;
+    onRetry?: (failure: FailureClass, delayMs: number, n: number) => void;
+  },
 ): Promise<RetryOutcome<T>> {
   const sleep = opts.sleep ?? abortableSleep;
   const random = opts.random ?? Math.random;
@@ -125,7 +154,8 @@ export async function withRetry<T>(
     try {
       return { ok: true, value: await attempt(n), attempts: n + 1 };
     } catch (err) {
-      if (err instanceof AbortedError || opts.signal?.aborted) throw err instanceof AbortedError ? err : new AbortedError(opts.signal?.reason);
+      if (err instanceof AbortedError || opts.signal?.aborted)
+        throw err instanceof AbortedError ? err : new AbortedError(opts.signal?.reason);
       const failure = opts.classify(err);
       const decision = decideRetry(failure, n, opts.policy, random());
       if (!decision.retry) return { ok: false, failure, attempts: n + 1, why: decision.why, error: err };

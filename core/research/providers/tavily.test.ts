@@ -48,9 +48,17 @@ describe('round trip through @tavily/core', () => {
   it('searches and extracts', async () => {
     const meter = new UsageMeter();
     const search = provider();
-    const hits = await search.search({ query: 'dog sitter marketplace', searchDepth: 'advanced', maxResults: 20 }, meter);
+    const hits = await search.search(
+      { query: 'dog sitter marketplace', searchDepth: 'advanced', maxResults: 20 },
+      meter,
+    );
     expect(hits).toHaveLength(20);
-    expect(hits[0]).toEqual({ url: expect.stringMatching(/^https:\/\//), title: expect.any(String), content: expect.stringMatching(/\d/), score: expect.any(Number) });
+    expect(hits[0]).toEqual({
+      url: expect.stringMatching(/^https:\/\//),
+      title: expect.any(String),
+      content: expect.stringMatching(/\d/),
+      score: expect.any(Number),
+    });
     const urls = [...hits.slice(0, 5).map((h) => h.url), 'https://dead.example/_broken/page'];
     const { pages, failed } = await search.extract({ urls, extractDepth: 'advanced' }, meter);
     expect(pages.map((p) => p.url)).toEqual(urls.slice(0, 5));
@@ -69,7 +77,10 @@ describe('credits', () => {
   ])('%s search costs %i; extract of %i URLs costs %i', async (depth, searchCost, urlCount, extractCost) => {
     const search = provider();
     const meter = new UsageMeter();
-    const hits = await search.search({ query: `credits ${depth} ${urlCount}`, searchDepth: depth, maxResults: 20 }, meter);
+    const hits = await search.search(
+      { query: `credits ${depth} ${urlCount}`, searchDepth: depth, maxResults: 20 },
+      meter,
+    );
     expect(meter.snapshot()).toMatchObject({ tavilyCalls: 1, tavilyCredits: searchCost, cacheHits: 0 });
     await search.extract({ urls: hits.slice(0, urlCount).map((h) => h.url), extractDepth: depth }, meter);
     expect(meter.snapshot()).toMatchObject({ tavilyCalls: 2, tavilyCredits: searchCost + extractCost, cacheHits: 0 });
@@ -86,7 +97,10 @@ describe('cache', () => {
     const callsBefore = { ...sandbox.calls };
 
     const warm = new UsageMeter();
-    const again = await search.search({ query: '  meal kits for students ', searchDepth: 'basic', maxResults: 10 }, warm);
+    const again = await search.search(
+      { query: '  meal kits for students ', searchDepth: 'basic', maxResults: 10 },
+      warm,
+    );
     const pages = await search.extract({ urls: [...urls].reverse(), extractDepth: 'basic' }, warm);
     expect(again).toEqual(hits);
     expect(pages.pages).toHaveLength(5);
@@ -96,8 +110,12 @@ describe('cache', () => {
   });
 
   it('keys on depth and result count, and expires after the configured TTL', async () => {
-    expect(normalizeSearch({ query: 'A  b', searchDepth: 'basic', maxResults: 5 })).toBe(normalizeSearch({ query: ' a b ', searchDepth: 'basic', maxResults: 5 }));
-    expect(normalizeSearch({ query: 'a b', searchDepth: 'basic', maxResults: 5 })).not.toBe(normalizeSearch({ query: 'a b', searchDepth: 'advanced', maxResults: 5 }));
+    expect(normalizeSearch({ query: 'A  b', searchDepth: 'basic', maxResults: 5 })).toBe(
+      normalizeSearch({ query: ' a b ', searchDepth: 'basic', maxResults: 5 }),
+    );
+    expect(normalizeSearch({ query: 'a b', searchDepth: 'basic', maxResults: 5 })).not.toBe(
+      normalizeSearch({ query: 'a b', searchDepth: 'advanced', maxResults: 5 }),
+    );
     expect(normalizeExtract({ urls: ['https://B.example/x', 'https://a.example/y#frag'], extractDepth: 'basic' })).toBe(
       normalizeExtract({ urls: ['https://a.example/y', ' https://b.example/x'], extractDepth: 'basic' }),
     );
@@ -126,7 +144,9 @@ describe('faults', () => {
     sandbox.injectFault('search', { kind: 'rate_limit', retryAfterSeconds: 1 });
     const before = sandbox.calls.search;
     const meter = new UsageMeter();
-    await expect(search.search({ query: 'rate limited', searchDepth: 'basic', maxResults: 3 }, meter)).resolves.toHaveLength(3);
+    await expect(
+      search.search({ query: 'rate limited', searchDepth: 'basic', maxResults: 3 }, meter),
+    ).resolves.toHaveLength(3);
     expect(sandbox.calls.search - before).toBe(2);
     expect(waits).toHaveLength(1);
     expect(waits[0]).toBeGreaterThanOrEqual(1000);
@@ -141,7 +161,10 @@ describe('faults', () => {
     const search = provider();
     sandbox.injectFault('extract', fault, 2);
     const before = sandbox.calls.extract;
-    const { pages } = await search.extract({ urls: ['https://www.x-insights.example/report/solar-robots/1'], extractDepth: 'basic' }, new UsageMeter());
+    const { pages } = await search.extract(
+      { urls: ['https://www.x-insights.example/report/solar-robots/1'], extractDepth: 'basic' },
+      new UsageMeter(),
+    );
     expect(pages).toHaveLength(1);
     expect(sandbox.calls.extract - before).toBe(3);
   });
@@ -150,9 +173,14 @@ describe('faults', () => {
     const search = provider({ timeoutMs: 300, maxRetries: 1 });
     sandbox.injectFault('search', { kind: 'hang' }, 2);
     const before = sandbox.calls.search;
-    const err = await search.search({ query: 'hangs', searchDepth: 'basic', maxResults: 3 }, new UsageMeter()).catch((e: unknown) => e);
+    const err = await search
+      .search({ query: 'hangs', searchDepth: 'basic', maxResults: 3 }, new UsageMeter())
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ResearchError);
-    expect(err).toMatchObject({ retryable: true, detail: expect.stringMatching(/tavily search failed after 2 attempt\(s\) \(exhausted\): timed out/) });
+    expect(err).toMatchObject({
+      retryable: true,
+      detail: expect.stringMatching(/tavily search failed after 2 attempt\(s\) \(exhausted\): timed out/),
+    });
     expect(sandbox.calls.search - before).toBe(2);
   });
 
@@ -172,7 +200,9 @@ describe('faults', () => {
   it('does not retry a rejected request', async () => {
     const search = provider();
     const before = sandbox.calls.search;
-    await expect(search.search({ query: ' ', searchDepth: 'basic', maxResults: 3 }, new UsageMeter())).rejects.toMatchObject({ name: 'ResearchError', retryable: false });
+    await expect(
+      search.search({ query: ' ', searchDepth: 'basic', maxResults: 3 }, new UsageMeter()),
+    ).rejects.toMatchObject({ name: 'ResearchError', retryable: false });
     expect(sandbox.calls.search - before).toBe(1);
   });
 
@@ -181,7 +211,11 @@ describe('faults', () => {
     sandbox.injectFault('search', { kind: 'hang' }, 5);
     const before = sandbox.calls.search;
     const controller = new AbortController();
-    const run = search.search({ query: 'abort me', searchDepth: 'basic', maxResults: 3 }, new UsageMeter(), controller.signal);
+    const run = search.search(
+      { query: 'abort me', searchDepth: 'basic', maxResults: 3 },
+      new UsageMeter(),
+      controller.signal,
+    );
     while (sandbox.calls.search === before) await new Promise((r) => setTimeout(r, 10));
     const started = Date.now();
     controller.abort();

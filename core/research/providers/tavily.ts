@@ -56,7 +56,11 @@ export function normalizeUrl(url: string): string {
 
 /** The cache key's input: equal for requests that must return the same answer. */
 export function normalizeSearch(req: SearchRequest): string {
-  return JSON.stringify({ q: req.query.trim().toLowerCase().replace(/\s+/g, ' '), d: req.searchDepth, n: req.maxResults });
+  return JSON.stringify({
+    q: req.query.trim().toLowerCase().replace(/\s+/g, ' '),
+    d: req.searchDepth,
+    n: req.maxResults,
+  });
 }
 
 export function normalizeExtract(req: ExtractRequest): string {
@@ -85,17 +89,25 @@ export function classifyTavilyError(err: unknown): FailureClass {
   const retryAfterSec = /retry[ _-]?after[^0-9]{0,12}(\d+(?:\.\d+)?)/i.exec(message)?.[1];
   const retryAfterMs = retryAfterSec !== undefined ? Math.ceil(Number(retryAfterSec) * 1000) : undefined;
   const withWait = (c: FailureClass): FailureClass => (retryAfterMs !== undefined ? { ...c, retryAfterMs } : c);
-  if (status === 429 || /rate limit|too many requests|excessive requests/i.test(message)) return withWait({ retryable: true, reason: 'rate limited' });
+  if (status === 429 || /rate limit|too many requests|excessive requests/i.test(message))
+    return withWait({ retryable: true, reason: 'rate limited' });
   if (status >= 500 || status === 408) return withWait({ retryable: true, reason: `server error ${status}` });
   if (/timed out|timeout/i.test(message)) return { retryable: true, reason: 'timed out' };
-  if (/unexpected error occurred|ECONNRESET|ECONNREFUSED|socket hang up|Unexpected token|JSON|Cannot read propert/i.test(message)) {
+  if (
+    /unexpected error occurred|ECONNRESET|ECONNREFUSED|socket hang up|Unexpected token|JSON|Cannot read propert/i.test(
+      message,
+    )
+  ) {
     return { retryable: true, reason: 'connection or response error' };
   }
   return { retryable: false, reason: message.slice(0, 200) };
 }
 
 export function createTavilySearch(opts: TavilyOptions): SearchProvider {
-  const client = tavily({ apiKey: opts.apiKey, ...(opts.apiUrl ? { apiBaseURL: opts.apiUrl.replace(/\/+$/, '') } : {}) });
+  const client = tavily({
+    apiKey: opts.apiKey,
+    ...(opts.apiUrl ? { apiBaseURL: opts.apiUrl.replace(/\/+$/, '') } : {}),
+  });
   const prefix = opts.cachePrefix ?? 'pmf:cache:';
   const timeoutSeconds = opts.timeoutMs / 1000;
   const policy = { ...DEFAULT_RETRY_POLICY, maxRetries: opts.maxRetries };
@@ -117,11 +129,18 @@ export function createTavilySearch(opts: TavilyOptions): SearchProvider {
   }
 
   async function call<T>(what: 'search' | 'extract', fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const outcome = await withRetry(() => raceAbort(fn(), signal), { policy, classify: classifyTavilyError, ...(signal ? { signal } : {}), ...(opts.sleep ? { sleep: opts.sleep } : {}) });
+    const outcome = await withRetry(() => raceAbort(fn(), signal), {
+      policy,
+      classify: classifyTavilyError,
+      ...(signal ? { signal } : {}),
+      ...(opts.sleep ? { sleep: opts.sleep } : {}),
+    });
     if (outcome.ok) return outcome.value;
     const transient = outcome.failure.retryable;
     throw new ResearchError(
-      transient ? 'Web search is temporarily unavailable. Please try again in a few minutes.' : 'Web search failed: the search provider rejected the request.',
+      transient
+        ? 'Web search is temporarily unavailable. Please try again in a few minutes.'
+        : 'Web search failed: the search provider rejected the request.',
       `tavily ${what} failed after ${outcome.attempts} attempt(s) (${outcome.why}): ${outcome.failure.reason}`,
       transient,
     );
@@ -137,11 +156,21 @@ export function createTavilySearch(opts: TavilyOptions): SearchProvider {
       }
       const response = await call(
         'search',
-        () => client.search(req.query, { searchDepth: req.searchDepth, maxResults: req.maxResults, timeout: timeoutSeconds }),
+        () =>
+          client.search(req.query, {
+            searchDepth: req.searchDepth,
+            maxResults: req.maxResults,
+            timeout: timeoutSeconds,
+          }),
         signal,
       );
       meter.recordTavily(searchCredits(req.searchDepth), false);
-      const hits = response.results.map((r) => ({ url: r.url, title: r.title ?? '', content: r.content ?? '', score: r.score ?? 0 }));
+      const hits = response.results.map((r) => ({
+        url: r.url,
+        title: r.title ?? '',
+        content: r.content ?? '',
+        score: r.score ?? 0,
+      }));
       await store(key, hits);
       return hits;
     },
@@ -154,8 +183,16 @@ export function createTavilySearch(opts: TavilyOptions): SearchProvider {
         meter.recordTavily(0, true);
         return hit;
       }
-      const response = await call('extract', () => client.extract(req.urls, { extractDepth: req.extractDepth, timeout: timeoutSeconds }), signal);
-      const pages = response.results.map((r) => ({ url: r.url, ...(r.title ? { title: r.title } : {}), rawContent: r.rawContent ?? '' }));
+      const response = await call(
+        'extract',
+        () => client.extract(req.urls, { extractDepth: req.extractDepth, timeout: timeoutSeconds }),
+        signal,
+      );
+      const pages = response.results.map((r) => ({
+        url: r.url,
+        ...(r.title ? { title: r.title } : {}),
+        rawContent: r.rawContent ?? '',
+      }));
       const failed = response.failedResults.map((f) => f.url);
       meter.recordTavily(extractCredits(req.extractDepth, pages.length), false);
       const result = { pages, failed };

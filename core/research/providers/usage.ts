@@ -47,7 +47,14 @@ export class UsageMeter {
       promptTokens += n.promptTokens;
       completionTokens += n.completionTokens;
     }
-    return { tavilyCalls: this.tavilyCalls, tavilyCredits: this.tavilyCredits, cacheHits: this.cacheHits, promptTokens, completionTokens, perNode };
+    return {
+      tavilyCalls: this.tavilyCalls,
+      tavilyCredits: this.tavilyCredits,
+      cacheHits: this.cacheHits,
+      promptTokens,
+      completionTokens,
+      perNode,
+    };
   }
 
   private node(name: string): NodeUsage {
