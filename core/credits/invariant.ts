@@ -50,6 +50,15 @@ const CHECKS: { name: string; sql: string }[] = [
           WHERE t.type IN ('reserve', 'capture', 'release') AND h.task_id IS NULL
             AND (CAST(:ws AS uuid) IS NULL OR t.workspace_id = :ws)`,
   },
+  {
+    // There are no foreign keys on the hot tables (decision 011), so orphans are looked for here.
+    name: 'every transaction and hold belongs to an open month of a workspace',
+    sql: `SELECT x.kind || ' ' || x.ref || ': no balance row for ' || x.workspace_id || ' ' || x.month AS problem
+          FROM (SELECT 'transaction' AS kind, CAST(id AS text) AS ref, workspace_id, month FROM transactions
+                UNION ALL SELECT 'hold', task_id, workspace_id, month FROM holds) x
+          LEFT JOIN balances b ON b.workspace_id = x.workspace_id AND b.month = x.month
+          WHERE b.workspace_id IS NULL AND (CAST(:ws AS uuid) IS NULL OR x.workspace_id = :ws)`,
+  },
 ];
 
 /** Every balance equals the sum of its transactions, the balance_after chain holds, and every hold closed at most once. */

@@ -11,6 +11,7 @@ import {
   WorkspaceSuspendedError,
 } from './errors.js';
 import { checkInvariant } from './invariant.js';
+import { prepare, runPrepared, type Row } from './prepared.js';
 import { pgError, toHold, toTransaction, toWorkspace } from './rows.js';
 import { checkAmount, checkDepth, checkId, checkMonth, checkReason, isUuid, monthOf, payloadHash, remainingByDepth } from './rules.js';
 import type {
@@ -34,7 +35,6 @@ import type {
 } from './types.js';
 
 type Executor = Db | Knex.Transaction;
-type Row = Record<string, unknown>;
 
 const PLATFORMS: readonly Platform[] = ['slack', 'discord', 'console'];
 const SYSTEM_ACTOR = 'system';
@@ -50,51 +50,63 @@ async function rows(db: Executor, sql: string, bindings: Record<string, unknown>
 // only while that statement runs, so a contended workspace serializes on a lock held for well under a
 // millisecond instead of for several client round trips. See docs/decisions/010-credit-ledger.md.
 
-const RESERVE_SQL = `
-WITH ws AS (
-  SELECT id FROM workspaces WHERE id = :ws AND status = 'active'
+const RESERVE = prepare(
+  'ledger_reserve',
+  `
+WITH args AS (
+  SELECT CAST(:ws AS uuid) AS ws, CAST(:month AS text) AS month, CAST(:cost AS bigint) AS cost, CAST(:task AS text) AS task,
+         CAST(:depth AS text) AS depth, CAST(:actor AS text) AS actor, CAST(:key AS text) AS key, CAST(:hash AS text) AS hash,
+         CAST(:now AS timestamptz) AS now
 ), upd AS (
-  UPDATE balances b SET balance = b.balance - :cost, used = b.used + :cost, updated_at = :now
-  FROM ws
-  WHERE b.workspace_id = ws.id AND b.month = :month AND b.balance >= :cost
-    AND NOT EXISTS (SELECT 1 FROM holds WHERE task_id = :task)
-    AND (CAST(:key AS text) IS NULL OR NOT EXISTS (SELECT 1 FROM transactions WHERE idempotency_key = :key))
+  UPDATE balances b SET balance = b.balance - args.cost, used = b.used + args.cost, updated_at = args.now
+  FROM args, workspaces w
+  WHERE w.id = args.ws AND w.status = 'active'
+    AND b.workspace_id = args.ws AND b.month = args.month AND b.balance >= args.cost
+    AND NOT EXISTS (SELECT 1 FROM holds WHERE task_id = args.task)
+    AND (args.key IS NULL OR NOT EXISTS (SELECT 1 FROM transactions WHERE idempotency_key = args.key))
   RETURNING b.workspace_id, b.month, b.balance
 ), tx AS (
   INSERT INTO transactions (workspace_id, month, type, amount, balance_after, task_id, depth, actor, idempotency_key, payload_hash, created_at)
-  SELECT workspace_id, month, 'reserve', -CAST(:cost AS bigint), balance, :task, :depth, :actor, :key, :hash, :now FROM upd
+  SELECT upd.workspace_id, upd.month, 'reserve', -args.cost, upd.balance, args.task, args.depth, args.actor, args.key, args.hash, args.now FROM upd, args
   RETURNING workspace_id, month
 )
 INSERT INTO holds (task_id, workspace_id, month, amount, depth, status, actor, created_at)
-SELECT :task, workspace_id, month, :cost, :depth, 'held', :actor, :now FROM tx
-RETURNING *`;
+SELECT args.task, tx.workspace_id, tx.month, args.cost, args.depth, 'held', args.actor, args.now FROM tx, args
+RETURNING *`,
+);
 
-const CAPTURE_SQL = `
+const CAPTURE = prepare(
+  'ledger_capture',
+  `
 WITH h AS (
-  UPDATE holds SET status = 'captured', closed_at = :now, closed_by = :actor
-  WHERE task_id = :task AND status = 'held'
+  UPDATE holds SET status = 'captured', closed_at = CAST(:now AS timestamptz), closed_by = CAST(:actor AS text)
+  WHERE task_id = CAST(:task AS text) AND status = 'held'
   RETURNING *
 ), tx AS (
   INSERT INTO transactions (workspace_id, month, type, amount, balance_after, task_id, depth, actor, created_at)
-  SELECT workspace_id, month, 'capture', 0, NULL, task_id, depth, :actor, :now FROM h
+  SELECT workspace_id, month, 'capture', 0, NULL, task_id, depth, closed_by, closed_at FROM h
 )
-SELECT * FROM h`;
+SELECT * FROM h`,
+);
 
-const RELEASE_SQL = `
+const RELEASE = prepare(
+  'ledger_release',
+  `
 WITH h AS (
-  UPDATE holds SET status = 'released', closed_at = :now, closed_by = :actor, close_reason = :reason
-  WHERE task_id = :task AND status = 'held'
+  UPDATE holds SET status = 'released', closed_at = CAST(:now AS timestamptz), closed_by = CAST(:actor AS text), close_reason = CAST(:reason AS text)
+  WHERE task_id = CAST(:task AS text) AND status = 'held'
   RETURNING *
 ), b AS (
-  UPDATE balances SET balance = balances.balance + h.amount, used = balances.used - h.amount, updated_at = :now
+  UPDATE balances SET balance = balances.balance + h.amount, used = balances.used - h.amount, updated_at = h.closed_at
   FROM h
   WHERE balances.workspace_id = h.workspace_id AND balances.month = h.month
-  RETURNING balances.workspace_id, balances.month, balances.balance, h.amount, h.task_id, h.depth
+  RETURNING balances.workspace_id, balances.month, balances.balance, h.amount, h.task_id, h.depth, h.closed_by, h.close_reason, h.closed_at
 ), tx AS (
   INSERT INTO transactions (workspace_id, month, type, amount, balance_after, task_id, depth, actor, reason, created_at)
-  SELECT workspace_id, month, 'release', amount, balance, task_id, depth, :actor, :reason, :now FROM b
+  SELECT workspace_id, month, 'release', amount, balance, task_id, depth, closed_by, close_reason, closed_at FROM b
 )
-SELECT * FROM h`;
+SELECT * FROM h`,
+);
 
 // Opening a month is idempotent: the first caller inserts the balance row and its allowance transaction,
 // concurrent callers wait on the primary key and then do nothing.
@@ -246,7 +258,7 @@ export class CreditLedger {
 
     for (let round = 0; round < MAX_RESERVE_ROUNDS; round++) {
       try {
-        const [row] = await rows(this.db, RESERVE_SQL, bindings);
+        const [row] = await runPrepared(this.db, RESERVE, bindings);
         if (row) {
           metrics.credits.inc({ type: 'reserve' }, cost);
           return toHold(row);
@@ -291,7 +303,7 @@ export class CreditLedger {
   async capture(input: CaptureInput): Promise<Hold> {
     const taskId = checkId('taskId', input.taskId);
     const actor = checkId('actor', input.actor);
-    const [row] = await rows(this.db, CAPTURE_SQL, { task: taskId, actor, now: this.now() });
+    const [row] = await runPrepared(this.db, CAPTURE, { task: taskId, actor, now: this.now() });
     if (row) {
       const hold = toHold(row);
       metrics.credits.inc({ type: 'capture' }, hold.amount);
@@ -304,7 +316,7 @@ export class CreditLedger {
     const taskId = checkId('taskId', input.taskId);
     const actor = checkId('actor', input.actor);
     const reason = checkReason(input.reason);
-    const [row] = await rows(this.db, RELEASE_SQL, { task: taskId, actor, reason, now: this.now() });
+    const [row] = await runPrepared(this.db, RELEASE, { task: taskId, actor, reason, now: this.now() });
     if (row) {
       const hold = toHold(row);
       metrics.credits.inc({ type: 'release' }, hold.amount);
