@@ -1,0 +1,34 @@
+// The worker process: runs research jobs and delivers them to Slack, Discord or the console.
+import { ConfigError, loadConfigOrExit } from '../core/config/index.js';
+import { CreditLedger } from '../core/credits/index.js';
+import { createJobs } from '../core/jobs/index.js';
+import { createLogger } from '../core/observability/logger.js';
+import { startOpsServer } from '../core/observability/ops-server.js';
+import { createResearchEngine, startSandboxForEnv } from '../core/research/index.js';
+import { openStorage } from '../core/storage/index.js';
+import { createDeliveries } from './deliveries.js';
+import { onShutdown } from './shutdown.js';
+
+const env = loadConfigOrExit();
+const logger = createLogger('worker', env.LOG_LEVEL);
+
+// Each worker hosts its own sandbox on a free port, so several workers on one machine never collide.
+const sandbox = await startSandboxForEnv({ ...env, SANDBOX_PORT: 0 }).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(78);
+  }
+  throw err;
+});
+if (sandbox) logger.warn('SANDBOX MODE: research runs on synthetic providers; every report says so');
+
+const storage = await openStorage(env, 'pmf-worker');
+const ledger = new CreditLedger(storage.pg, { defaultAllowance: env.DEFAULT_MONTHLY_ALLOWANCE });
+const engine = createResearchEngine({ env, redis: storage.redis, mongo: storage.mongo, providerUrls: sandbox?.urls, logger });
+const deliveries = createDeliveries(env, storage, logger);
+const jobs = createJobs({ env, storage, ledger, engine, deliveries: deliveries.resolve, logger });
+await jobs.startWorker();
+const ops = env.HEALTH_PORT ? await startOpsServer({ port: env.HEALTH_PORT, health: () => storage.health() }) : undefined;
+logger.info({ concurrency: env.WORKER_CONCURRENCY, deliveries: deliveries.platforms, health: ops?.url }, 'worker started');
+
+onShutdown(logger, [() => jobs.stop(), () => deliveries.close(), () => ops?.close(), () => sandbox?.sandbox.close(), () => storage.close()]);
