@@ -241,6 +241,17 @@ describe('refused requests are typed errors and change nothing', () => {
     { name: 'grant key reused for a suspend', setup: grantKey, refused: (id, k) => ledger.suspend({ workspaceId: id, actor: 'a', reason: 'r', idempotencyKey: k }), error: IdempotencyConflictError },
     { name: 'grant key reused for a reserve', setup: grantKey, refused: (id, k) => ledger.reserve({ workspaceId: id, cost: 6, taskId: task(), actor: 'u', idempotencyKey: k }), error: IdempotencyConflictError },
     {
+      name: 'suspend key reused for a reserve',
+      setup: async (id) => {
+        const k = key();
+        await ledger.suspend({ workspaceId: id, actor: 'a', reason: 'r', idempotencyKey: k });
+        await ledger.resume({ workspaceId: id, actor: 'a', reason: 'back', idempotencyKey: key() });
+        return k;
+      },
+      refused: (id, k) => ledger.reserve({ workspaceId: id, cost: 6, taskId: task(), actor: 'u', idempotencyKey: k }),
+      error: IdempotencyConflictError,
+    },
+    {
       name: 'suspend key replayed with another reason',
       setup: async (id) => {
         const k = key();

@@ -63,7 +63,8 @@ WITH args AS (
   WHERE w.id = args.ws AND w.status = 'active'
     AND b.workspace_id = args.ws AND b.month = args.month AND b.balance >= args.cost
     AND NOT EXISTS (SELECT 1 FROM holds WHERE task_id = args.task)
-    AND (args.key IS NULL OR NOT EXISTS (SELECT 1 FROM transactions WHERE idempotency_key = args.key))
+    AND (args.key IS NULL OR (NOT EXISTS (SELECT 1 FROM transactions WHERE idempotency_key = args.key)
+                              AND NOT EXISTS (SELECT 1 FROM workspace_events WHERE idempotency_key = args.key)))
   RETURNING b.workspace_id, b.month, b.balance
 ), tx AS (
   INSERT INTO transactions (workspace_id, month, type, amount, balance_after, task_id, depth, actor, idempotency_key, payload_hash, created_at)
@@ -281,6 +282,7 @@ export class CreditLedger {
         if (prior.payload_hash !== r.hash || prior.type !== 'reserve' || typeof prior.task_id !== 'string') throw new IdempotencyConflictError(r.key);
         return this.requireHold(prior.task_id);
       }
+      if (await this.db('workspace_events').where({ idempotency_key: r.key }).first()) throw new IdempotencyConflictError(r.key);
     }
     const existing = await this.getHold(r.taskId);
     if (existing) {
