@@ -82,7 +82,17 @@ function envelope(
 export function chatCompletion(req: ChatRequest): unknown {
   const prompt = promptText(req);
   const shape = shapeOf(req);
-  const context = parsePrompt(prompt);
+  const messages = req.messages ?? [];
+  const context = parsePrompt(
+    messages
+      .filter((m) => m.role !== 'system' && m.role !== 'developer')
+      .map((m) => textOf(m.content))
+      .join('\n\n'),
+    messages
+      .filter((m) => m.role === 'system' || m.role === 'developer')
+      .map((m) => textOf(m.content))
+      .join('\n\n'),
+  );
   if (shape.mode === 'tool') {
     const args = JSON.stringify(generateFromSchema(shape.schema, context, `${shape.name}\n${prompt}`));
     const call = {

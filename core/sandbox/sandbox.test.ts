@@ -159,6 +159,56 @@ describe('schema-driven structured output', () => {
   });
 });
 
+describe('prompt parsing', () => {
+  it('reads <source id> fences from user text only, ignoring example ids in the system prompt', () => {
+    const ctx = parsePrompt(
+      '<plan>\nProduct: An app that matches dog owners with sitters\n</plan>\n<source id="S7">\n[S7] Title\nThe market grew 12.5% in 2024 to $3.1 billion, says the report.\n</source>\n<source id="S9">\n[S9] Other\nNo figures here at all, only words and more words.\n</source>',
+      'Cite only the ids given, like [S3].',
+    );
+    expect(ctx.sources.map((x) => x.id)).toEqual(['S7', 'S9']);
+    expect(ctx.sources[0]!.figureSentences).toEqual([
+      'The market grew 12.5% in 2024 to $3.1 billion, says the report.',
+    ]);
+    expect(ctx.topic).toEqual(['dog', 'owners', 'sitters']);
+  });
+
+  it('attributes claims an earlier step already cited (JSON analyses, inline [S2])', () => {
+    const analysis = JSON.stringify({
+      overview: { text: 'Bookings grew 18.0% year over year in 2023.', sources: ['S4'] },
+    });
+    const ctx = parsePrompt(
+      `Idea: meal kits\n[S4] Some title\n[S5] Another\n<analysis>${analysis}</analysis>\nChurn among subscribers fell to 4.2% in 2024 [S5].`,
+    );
+    expect(ctx.sources.find((x) => x.id === 'S4')!.figureSentences).toContain(
+      'Bookings grew 18.0% year over year in 2023.',
+    );
+    expect(ctx.sources.find((x) => x.id === 'S5')!.figureSentences).toContain(
+      'Churn among subscribers fell to 4.2% in 2024',
+    );
+  });
+
+  it('writes search queries for fields under `queries` and distinct competitor names', () => {
+    const schema = z.object({
+      queries: z.object({ market: z.string(), competitor: z.string(), customer: z.string() }),
+      competitors: z
+        .array(z.object({ name: z.string() }))
+        .min(4)
+        .max(4),
+    });
+    const out = schema.parse(
+      generateFromSchema(
+        toJsonSchema(schema),
+        parsePrompt('Idea: an app that matches dog owners with sitters'),
+        'seed',
+      ),
+    );
+    expect(out.queries.market).toMatch(/^dog owners sitters .*market/);
+    expect(out.queries.competitor).toMatch(/competitors/);
+    expect(out.queries.customer).toMatch(/customer/);
+    expect(new Set(out.competitors.map((c) => c.name)).size).toBe(4);
+  });
+});
+
 describe('sandbox HTTP server', () => {
   let sandbox: Sandbox;
   beforeAll(async () => {

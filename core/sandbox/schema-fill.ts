@@ -26,6 +26,7 @@ type JsonSchema = {
   maxLength?: number;
   format?: string;
   nullable?: boolean;
+  description?: string;
   default?: unknown;
   additionalProperties?: boolean | JsonSchema;
 };
@@ -36,41 +37,96 @@ export type PromptContext = { sources: PromptSource[]; topic: string[]; idea: st
 
 const MAX_SOURCE_TEXT = 20_000;
 
-/** Finds the sources the prompt lists, as `[S3]`, `id: "S3"` or `"id": "S3"`, with the text that follows each. */
-export function parsePrompt(prompt: string): PromptContext {
-  const marker = /\[(S\d{1,3})\]|"?\bid"?\s*:\s*"(S?\d{1,3})"/g;
-  const hits: { id: string; index: number; end: number }[] = [];
-  for (const m of prompt.matchAll(marker)) {
-    const id = m[1] ?? m[2];
-    if (id) hits.push({ id, index: m.index ?? 0, end: (m.index ?? 0) + m[0].length });
-  }
-  const byId = new Map<string, PromptSource>();
+/** `<source id="S3">`, `id: "S3"`, `"id": "S3"`: markers that unambiguously open a source. */
+const STRUCTURED_MARKER = /<source\b[^>]*?\bid="(S?\d{1,3})"[^>]*>|"?\bid"?\s*:\s*"(S?\d{1,3})"/g;
+/** `[S3] Title` at the start of a line: the fallback when no structured marker is present. */
+const LINE_MARKER = /^[ \t]*\[(S\d{1,3})\]/gm;
+/** A claim already attributed in the prompt (e.g. an agent's JSON analysis shown to the report writer). */
+const JSON_CLAIM =
+  /"((?:[^"\\]|\\.){30,400})"\s*,\s*"(?:sources|citations|sourceIds|source_ids|refs)"\s*:\s*\[([^\]]*)\]/g;
+const INLINE_CLAIM = /([A-Z](?:[^.!?\n\[\]]|\.(?=\d)){29,300}?)\s*\[(S\d{1,3})\]/g;
+
+/**
+ * Finds the sources the user messages list and the text that follows each, plus the topic. Only the
+ * user text is searched for sources: system prompts quote example ids ("cite like [S3]").
+ */
+export function parsePrompt(userText: string, systemText = ''): PromptContext {
+  const structured = [...userText.matchAll(STRUCTURED_MARKER)];
+  const matches = structured.length > 0 ? structured : [...userText.matchAll(LINE_MARKER)];
+  const hits = matches.map((m) => ({
+    id: (m[1] ?? m[2]) as string,
+    index: m.index ?? 0,
+    end: (m.index ?? 0) + m[0].length,
+  }));
+  const texts = new Map<string, string>();
+  const extra = new Map<string, string[]>();
   hits.forEach((h, i) => {
     const next = hits.slice(i + 1).find((n) => n.id !== h.id);
-    const text = prompt.slice(h.end, Math.min(next ? next.index : prompt.length, h.end + MAX_SOURCE_TEXT));
-    const existing = byId.get(h.id);
-    const merged = existing ? `${existing.text} ${text}` : text;
-    const url = /https?:\/\/[^\s"'<>)\]]+/.exec(merged)?.[0];
-    byId.set(h.id, { id: h.id, text: merged, figureSentences: figureSentences(merged), ...(url ? { url } : {}) });
+    const text = userText.slice(h.end, Math.min(next ? next.index : userText.length, h.end + MAX_SOURCE_TEXT));
+    texts.set(h.id, `${texts.get(h.id) ?? ''} ${text}`);
   });
-  const ideaLine = /idea[^:\n]*:\s*([^\n]+)/i.exec(prompt)?.[1] ?? prompt.slice(0, 300);
-  return { sources: [...byId.values()], topic: topicWords(ideaLine), idea: ideaLine.trim().slice(0, 300) };
+  const attribute = (sentence: string, ids: string[]): void => {
+    const clean = sentence.replace(/\\"/g, '"').trim();
+    const id = ids[0];
+    if (!id || !/\d/.test(clean)) return;
+    extra.set(id, [...(extra.get(id) ?? []), clean]);
+  };
+  for (const m of userText.matchAll(JSON_CLAIM)) attribute(m[1] ?? '', (m[2] ?? '').match(/S?\d{1,3}/g) ?? []);
+  for (const m of userText.matchAll(INLINE_CLAIM)) attribute(m[1] ?? '', [m[2] ?? '']);
+  const ids = [...new Set([...texts.keys(), ...extra.keys()])];
+  const sources = ids.map((id) => {
+    const text = `${texts.get(id) ?? ''} ${(extra.get(id) ?? []).join(' ')}`;
+    const url = /https?:\/\/[^\s"'<>)\]‹›]+/.exec(text)?.[0];
+    const sentences = [
+      ...new Set([...figureSentences(texts.get(id) ?? ''), ...(extra.get(id) ?? []).filter(isQuotable)]),
+    ];
+    return { id, text, figureSentences: sentences, ...(url ? { url } : {}) };
+  });
+  const topicLine =
+    /^[ \t]*(?:idea|product)\s*:\s*(.+)$/im.exec(userText)?.[1] ??
+    /^[ \t]*(?:idea|product)\s*:\s*(.+)$/im.exec(systemText)?.[1] ??
+    userText.slice(0, 300);
+  return { sources, topic: topicWords(topicLine), idea: topicLine.trim().slice(0, 300) };
+}
+
+function isQuotable(s: string): boolean {
+  return /\d/.test(s) && s.length >= 30 && s.length <= 400 && !/[<>`#|‹›]/.test(s);
 }
 
 /** Sentences that carry a number, so a quoted claim gives the citation checker something to verify. */
 function figureSentences(text: string): string[] {
   return text
-    .replace(/\s+/g, ' ')
-    .split(/(?<=[.!?])\s+(?=[A-Z])/)
-    .map((s) => s.trim())
-    .filter((s) => /\d/.test(s) && s.length >= 40 && s.length <= 300 && !/[<>`#|]/.test(s) && /[.!?]$/.test(s));
+    .replace(/<[^>\n]*>/g, '\n')
+    .split('\n')
+    .filter((line) => !/^\s*\[S?\d{1,3}\]/.test(line)) // `[S3] Title` lines are titles, not prose
+    .flatMap((line) => line.trim().split(/(?<=[.!?])\s+(?=[A-Z])/))
+    .map((x) => x.trim())
+    .filter((x) => isQuotable(x) && x.length >= 40 && x.length <= 300 && /[.!?]$/.test(x));
 }
 
-type Ctx = { rng: Rng; prompt: PromptContext; root: JsonSchema; focus?: PromptSource };
+type Ctx = {
+  rng: Rng;
+  prompt: PromptContext;
+  root: JsonSchema;
+  focus?: PromptSource;
+  /** Property names from the root to the current value: `queries.market` is a query, `segments.name` a segment. */
+  path: string[];
+  /** The current property's `description`, which often says what the text is for ("search query", "inline"). */
+  description: string;
+  /** Names already given, so competitors are not listed twice. */
+  used: Set<string>;
+};
 
 export function generateFromSchema(schema: unknown, prompt: PromptContext, seedText: string): unknown {
   const root = (schema ?? {}) as JsonSchema;
-  const ctx: Ctx = { rng: createRng(hashSeed('llm', seedText)), prompt, root };
+  const ctx: Ctx = {
+    rng: createRng(hashSeed('llm', seedText)),
+    prompt,
+    root,
+    path: [],
+    description: '',
+    used: new Set(),
+  };
   return gen(root, '', ctx, 0);
 }
 
@@ -116,6 +172,7 @@ function typeOf(s: JsonSchema): string | undefined {
 
 function gen(raw: JsonSchema, field: string, ctx: Ctx, depth: number): unknown {
   const s = resolve(raw, ctx);
+  ctx.description = raw.description ?? s.description ?? ctx.description;
   if (s.const !== undefined) return s.const;
   if (s.enum?.length) return pickEnum(s.enum, field, ctx);
   const alternatives = s.anyOf ?? s.oneOf;
@@ -146,9 +203,14 @@ function gen(raw: JsonSchema, field: string, ctx: Ctx, depth: number): unknown {
 function genObject(s: JsonSchema, ctx: Ctx, depth: number): Record<string, unknown> {
   // Each object quotes one focus source, so its text and its citation field agree.
   const saved = ctx.focus;
-  if (ctx.prompt.sources.length > 0 && depth > 0) ctx.focus = ctx.rng.pick(ctx.prompt.sources);
+  if (ctx.prompt.sources.length > 0) ctx.focus = ctx.rng.pick(ctx.prompt.sources);
   const out: Record<string, unknown> = {};
-  for (const [name, prop] of Object.entries(s.properties ?? {})) out[name] = gen(prop, name, ctx, depth + 1);
+  for (const [name, prop] of Object.entries(s.properties ?? {})) {
+    ctx.path.push(name);
+    ctx.description = '';
+    out[name] = gen(prop, name, ctx, depth + 1);
+    ctx.path.pop();
+  }
   ctx.focus = saved;
   return out;
 }
@@ -168,7 +230,14 @@ function genArray(s: JsonSchema, field: string, ctx: Ctx, depth: number): unknow
   }
   const wanted = Math.min(max, Math.max(min, Math.min(max, ctx.rng.int(Math.max(min, 2), Math.max(min, 4)))));
   const out: unknown[] = [];
-  for (let i = 0; i < wanted; i++) out.push(gen(itemSchema, singular(field), ctx, depth + 1));
+  if (depth > 10) return [];
+  for (let i = 0; i < wanted; i++) {
+    let item = gen(itemSchema, singular(field), ctx, depth + 1);
+    // Lists read badly with repeats; a few re-draws usually find a distinct item.
+    const seen = (x: unknown): boolean => out.some((o) => JSON.stringify(o) === JSON.stringify(x));
+    for (let tries = 0; seen(item) && tries < 5; tries++) item = gen(itemSchema, singular(field), ctx, depth + 1);
+    out.push(item);
+  }
   return out;
 }
 
@@ -264,28 +333,69 @@ function stringFor(s: JsonSchema, field: string, ctx: Ctx): string {
   if (CITATION_FIELD.test(field)) return ctx.focus?.id ?? ctx.prompt.sources[0]?.id ?? 'S1';
   if (/url|link/i.test(field))
     return ctx.focus?.url ?? `https://www.${ctx.prompt.topic[0] ?? 'market'}-insights.example/`;
-  if (/quer/i.test(field))
-    return `${topic} ${r.pick(['market size growth 2024', 'competitors pricing comparison', 'customer pain points reviews', 'willingness to pay survey', 'industry trends forecast'])}`;
+  const within = (re: RegExp): boolean => re.test(field) || ctx.path.some((p) => re.test(p));
+  if (within(/quer/i) || /search query/i.test(ctx.description)) return `${topic} ${queryFacet(field, ctx.description)}`;
   if (/^(id|key|slug)$/i.test(field)) return `${ctx.prompt.topic.join('-')}-${r.int(1, 99)}`;
+  if (within(/segment|persona|audience/i) && /name|label|title/i.test(field)) {
+    return r.pick([
+      'Urban professionals',
+      'Small business owners',
+      'Budget-conscious families',
+      'Early adopters',
+      'Students',
+    ]);
+  }
   if (/product|idea/i.test(field)) return `A service for ${topic}: ${ctx.prompt.idea.slice(0, 160)}`;
-  if (/customer|audience|segment|persona|user/i.test(field))
+  if (/customer|audience|segment|persona|user/i.test(field)) {
     return r.pick([
       `Busy urban professionals aged 25–44 who need ${topic}`,
       `Small businesses that rely on ${topic}`,
       `Families looking for trustworthy ${topic} options`,
     ]);
+  }
   if (/problem|pain/i.test(field))
     return `Finding reliable, affordable ${topic} takes too long and quality is inconsistent.`;
   if (/category|industry|sector/i.test(field)) return `${T} marketplace`;
-  if (/(^|_)name$|company|competitor|brand/i.test(field))
-    return `${(ctx.prompt.topic[0] ?? 'Market').replace(/^\w/, (c) => c.toUpperCase())}${r.pick(['ly', 'Hub', 'Go', 'Nest', 'Pal'])}`;
-  if (/title|headline|heading|label/i.test(field))
+  if (/pric/i.test(field))
+    return ctx.focus?.figureSentences.find((x) => x.includes('$')) ?? 'Not stated by the sources.';
+  if (/(^|_)name$|company|competitor|brand/i.test(field)) {
+    const names = ctx.prompt.topic.flatMap((w) =>
+      ['ly', 'Hub', 'Go', 'Nest', 'Pal', 'ify', 'Wise'].map((x) => `${w.replace(/^\w/, (c) => c.toUpperCase())}${x}`),
+    );
+    const fresh = names.filter((n) => !ctx.used.has(n));
+    const name = r.pick(fresh.length > 0 ? fresh : names.length > 0 ? names : ['Marketly']);
+    ctx.used.add(name);
+    return name;
+  }
+  if (/title|headline|heading|label/i.test(field)) {
     return `${T}: ${r.pick(['market outlook', 'competitive landscape', 'customer insights', 'opportunity assessment'])}`;
-  return sentence(field, ctx);
+  }
+  if (within(/recommend|action|next_?step/i)) {
+    const inline = /inline/i.test(ctx.description) && ctx.focus ? ` [${ctx.focus.id}]` : '';
+    return `${r.pick(RECOMMENDATIONS)(topic)}${inline}`;
+  }
+  return sentence(ctx);
 }
 
+function queryFacet(field: string, description: string): string {
+  const hint = `${field} ${description}`;
+  if (/compet|alternativ/i.test(hint)) return 'competitors alternatives pricing';
+  if (/customer|user|pain|review|willing/i.test(hint)) return 'customer pain points reviews willingness to pay';
+  if (/market|size|growth|trend/i.test(hint)) return 'market size growth trends 2024';
+  return 'industry analysis 2024';
+}
+
+const RECOMMENDATIONS: ((topic: string) => string)[] = [
+  (t) => `Validate the ${t} offer with a small paid pilot before scaling acquisition spend.`,
+  (t) => `Lead with trust features (verification, insurance, reviews) that incumbents in ${t} under-deliver.`,
+  (t) => `Start in one dense metro area to build ${t} supply before expanding.`,
+  (t) => `Test a subscription tier for repeat ${t} customers alongside per-transaction pricing.`,
+  (t) => `Partner with adjacent brands to lower ${t} customer acquisition costs.`,
+  (t) => `Track retention cohorts monthly; repeat usage is the clearest ${t} PMF signal.`,
+];
+
 /** A claim sentence: quotes a figure from the focus source when there is one, so citations can be checked. */
-function sentence(field: string, ctx: Ctx): string {
+function sentence(ctx: Ctx): string {
   const r = ctx.rng;
   const topic = ctx.prompt.topic.join(' ');
   const quoted = ctx.focus?.figureSentences.length ? r.pick(ctx.focus.figureSentences) : undefined;
@@ -296,8 +406,8 @@ function sentence(field: string, ctx: Ctx): string {
     `there is room for a focused entrant in ${topic} that solves reliability.`,
     `incumbents in ${topic} compete mostly on price, leaving quality under-served.`,
   ]);
-  if (/recommend|action|next|step/i.test(field))
-    return `Validate the ${topic} offer with a small paid pilot before scaling acquisition spend.`;
-  if (quoted) return `${quoted} ${lead} ${opinion}`;
+  // A field described as citing "inline" gets the id after the quoted sentence, as the prompt asked.
+  const inline = /inline/i.test(ctx.description) && ctx.focus ? ` [${ctx.focus.id}]` : '';
+  if (quoted) return `${quoted}${inline} ${lead} ${opinion}`;
   return `${lead} ${opinion}`;
 }
