@@ -24,6 +24,18 @@ export const PASSAGE_BUDGET: Record<Depth, number> = { essential: 5_000, standar
 /** Source ids are `S<n>`; each agent numbers in its own block so parallel agents never collide. */
 const ID_OFFSET: Record<Agent, number> = { market: 0, competitor: 20, customer: 40 };
 
+type Hit = Omit<SearchHit, 'content'>;
+/** A retrieved page as the state keeps it: `text` holds only its sentences with figures (for the checker). */
+export type StoredSource = RetrievedSource & { excerpt: string };
+
+/** The sentences of a page that contain a digit: all the citation checker needs to verify figures. */
+export function figureSentences(text: string): string {
+  return text
+    .split(/(?<=[.!?])\s+|\n+/)
+    .filter((s) => /\d/.test(s))
+    .join('\n');
+}
+
 type AgentRecord<T> = Partial<Record<Agent, T>>;
 const mergeRecords = <T>() =>
   Annotation<AgentRecord<T>>({ reducer: (a, b) => ({ ...a, ...b }), default: () => ({}) });
@@ -52,8 +64,8 @@ export const ResearchState = Annotation.Root({
   idea: Annotation<string>,
   depth: Annotation<Depth>,
   plan: Annotation<Plan | null>({ reducer: (_a, b) => b, default: () => null }),
-  hits: mergeRecords<SearchHit[]>(),
-  pages: mergeRecords<RetrievedSource[]>(),
+  hits: mergeRecords<Hit[]>(),
+  pages: mergeRecords<StoredSource[]>(),
   analyses: mergeRecords<AgentAnalysis[Agent]>(),
   failures: mergeRecords<string>(),
   usage: Annotation<UsageSnapshot>({ reducer: addUsage, default: emptyUsage }),
@@ -127,26 +139,36 @@ export function buildResearchGraph(deps: GraphDeps) {
     nodes[`${agent}_search`] = agentStep(agent, 'search', async (state, meter, signal) => {
       const profile = DEPTH_PROFILES[state.depth];
       const query = state.plan?.queries[agent] ?? state.idea;
-      const hits = await deps.search.search({ query, searchDepth: profile.searchDepth, maxResults: profile.maxResults }, meter, signal);
-      if (hits.length === 0) throw new ResearchError('the web search found nothing', 'no hits', false);
-      return { hits: { [agent]: hits } };
+      const found = await deps.search.search({ query, searchDepth: profile.searchDepth, maxResults: profile.maxResults }, meter, signal);
+      if (found.length === 0) throw new ResearchError('the web search found nothing', 'no hits', false);
+      // Snippets are not used downstream; keeping them out keeps every checkpoint small.
+      return { hits: { [agent]: found.map((h) => ({ url: h.url, title: h.title, score: h.score })) } };
     });
     nodes[`${agent}_extract`] = agentStep(agent, 'extract', async (state, meter, signal) => {
       const profile = DEPTH_PROFILES[state.depth];
+      const plan = state.plan!;
       const chosen = chooseUrls(state.hits[agent] ?? [], profile.urlsPerAgent);
       const { pages } = await deps.search.extract({ urls: chosen.map((h) => h.url), extractDepth: profile.extractDepth }, meter, signal);
       const titleOf = new Map(chosen.map((h) => [h.url, h.title]));
-      const sources: RetrievedSource[] = pages
-        .filter((p) => p.rawContent.trim().length > 0)
-        .map((p, i) => ({ id: `S${ID_OFFSET[agent] + i + 1}`, url: p.url, title: sanitizeText(p.title ?? titleOf.get(p.url) ?? p.url), text: p.rawContent }));
-      if (sources.length === 0) throw new ResearchError('none of the chosen pages could be read', 'extract returned no pages', false);
+      const read = pages.filter((p) => p.rawContent.trim().length > 0).map((p, i) => ({ id: `S${ID_OFFSET[agent] + i + 1}`, page: p }));
+      if (read.length === 0) throw new ResearchError('none of the chosen pages could be read', 'extract returned no pages', false);
+      // Whole pages never enter the state (it is checkpointed after every step): only the passages the
+      // analysis will read, and the sentences with figures the citation checker needs.
+      const query = `${plan.queries[agent]} ${plan.product} ${plan.category} ${plan.problem}`;
+      const passages = selectPassages(read.map((r) => ({ sourceId: r.id, text: r.page.rawContent })), query, PASSAGE_BUDGET[state.depth]);
+      const sources: StoredSource[] = read.map(({ id, page }) => ({
+        id,
+        url: page.url,
+        title: sanitizeText(page.title ?? titleOf.get(page.url) ?? page.url),
+        text: figureSentences(page.rawContent),
+        excerpt: passages.filter((p) => p.sourceId === id).map((p) => p.text).join('\n…\n'),
+      }));
       return { pages: { [agent]: sources } };
     });
     nodes[`${agent}_analysis`] = agentStep(agent, 'analysis', async (state, meter, signal) => {
       const plan = state.plan!;
       const sources = state.pages[agent] ?? [];
-      const query = `${plan.queries[agent]} ${plan.product} ${plan.category} ${plan.problem}`;
-      const passages = selectPassages(sources.map((s) => ({ sourceId: s.id, text: s.text })), query, PASSAGE_BUDGET[state.depth]);
+      const passages = sources.map((s, index) => ({ sourceId: s.id, index, text: s.excerpt, tokens: 0, score: 0 }));
       const { system, user } = agentPrompt(agent, plan, sources, passages);
       const analysis = await deps.llm.generate<AgentAnalysis[Agent]>({
         node: `${agent}_analysis`,

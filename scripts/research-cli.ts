@@ -1,0 +1,113 @@
+// `npm run research -- "idea" [--depth essential|standard|deep] [--out report.md] [--json]`
+// Runs one research from the terminal: a progress bar through the checkpoints, the report to a file,
+// a one-line summary. Exit codes: 0 done, 2 bad usage, 78 configuration, 1 research failed.
+import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { ConfigError, parseEnv, providerMode } from '../core/config/index.js';
+import { ENGINE_CHECKPOINTS, type CheckpointId } from '../core/research/checkpoints.js';
+import { ResearchError } from '../core/research/contract.js';
+import { DEFAULT_DEPTH, DEPTHS, isDepth } from '../core/research/depth.js';
+import { checkIdea } from '../core/research/idea.js';
+import { createResearchEngine, startSandboxForEnv } from '../core/research/index.js';
+import { connectMongo, createRedis } from '../core/storage/index.js';
+// The local servers' URLs (scripts/services.mjs), so the CLI works right after `npm run services -- up`.
+import { LOCAL } from './services.mjs';
+
+const USAGE = 'usage: npm run research -- "<product idea>" [--depth essential|standard|deep] [--out report.md] [--json]';
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+function bar(done: number, total: number, width = 24): string {
+  const filled = Math.round((done / total) * width);
+  return `${'▰'.repeat(filled)}${'▱'.repeat(width - filled)}`;
+}
+
+function clock(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = (() => {
+    try {
+      return parseArgs({
+        allowPositionals: true,
+        options: { depth: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+      });
+    } catch (err) {
+      return fail(`${(err as Error).message}\n${USAGE}`, 2);
+    }
+  })();
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const idea = checkIdea(positionals.join(' '));
+  if (!idea.ok) fail(`${idea.message}\n${USAGE}`, 2);
+  const depth = values.depth ?? DEFAULT_DEPTH;
+  if (!isDepth(depth)) fail(`Unknown depth "${depth}": choose one of ${DEPTHS.join(', ')}.`, 2);
+
+  let env;
+  try {
+    env = parseEnv({ REDIS_URL: LOCAL.redis.url, MONGO_URL: LOCAL.mongo.url, DATABASE_URL: LOCAL.postgres.url, ...process.env });
+    providerMode(env);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, 78);
+    throw err;
+  }
+
+  const sandbox = await startSandboxForEnv(env);
+  const redis = createRedis(env.REDIS_URL, 'research-cli');
+  const mongo = await connectMongo(env.MONGO_URL).catch((err: Error) =>
+    fail(`Cannot reach MongoDB at ${env.MONGO_URL}: ${err.message}\nStart the local servers with: npm run services -- up`, 1),
+  );
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+
+  const tty = process.stderr.isTTY && !values.json;
+  const t0 = Date.now();
+  const done = new Set<CheckpointId>();
+  const draw = (last?: CheckpointId) => {
+    if (!tty) return;
+    process.stderr.write(`\r${bar(done.size, ENGINE_CHECKPOINTS.length)} ${done.size}/${ENGINE_CHECKPOINTS.length} · ${clock(Date.now() - t0)} · ${last ?? 'starting'}\x1b[K`);
+  };
+  draw();
+  const ticker = tty ? setInterval(() => draw([...done].at(-1)), 1000) : undefined;
+
+  try {
+    const engine = createResearchEngine({ env, redis, mongo, ...(sandbox ? { providerUrls: sandbox.urls } : {}) });
+    const result = await engine.run(
+      { runId: `cli-${randomUUID()}`, idea: idea.idea, depth },
+      {
+        signal: controller.signal,
+        onCheckpoint: (id) => {
+          done.add(id);
+          draw(id);
+        },
+      },
+    );
+    if (tty) process.stderr.write('\n');
+    const out = values.out ?? (values.json ? undefined : `pmf-report-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.md`);
+    if (out) await writeFile(out, result.markdown, 'utf8');
+    const u = result.usage;
+    const s = result.report.score;
+    const summary =
+      `PMF ${s.total}/100 (${s.band}, confidence ${s.confidence}) · ${u.sourcesUsed} sources · ${u.tavilyCredits} credits (${u.cacheHits} cached) · ` +
+      `${(u.promptTokens + u.completionTokens).toLocaleString('en-US')} tokens · ${clock(u.durationMs)}${result.report.sandbox ? ' · SANDBOX (synthetic)' : ''}${out ? ` · ${out}` : ''}`;
+    if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else process.stdout.write(`${summary}\n`);
+  } catch (err) {
+    if (tty) process.stderr.write('\n');
+    if (err instanceof ResearchError) fail(`Research failed: ${err.userMessage}\n(${err.detail})`, 1);
+    throw err;
+  } finally {
+    clearInterval(ticker);
+    await Promise.allSettled([mongo.client.close(), redis.quit(), sandbox?.sandbox.close()]);
+  }
+}
+
+await main();
