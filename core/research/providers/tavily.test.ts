@@ -128,6 +128,17 @@ describe('cache', () => {
     expect(ttl).toBeLessThanOrEqual(123);
   });
 
+  it('treats a corrupt cache entry as a miss and overwrites it', async () => {
+    const cachePrefix = `${prefix}corrupt:`;
+    const req = { query: 'corrupt entry', searchDepth: 'basic' as const, maxResults: 3 };
+    const key = cacheKey(cachePrefix, 'search', normalizeSearch(req));
+    await redis.set(key, '{"not": "hits"', 'EX', 60);
+    const meter = new UsageMeter();
+    await expect(provider({ cachePrefix }).search(req, meter)).resolves.toHaveLength(3);
+    expect(meter.snapshot()).toMatchObject({ tavilyCalls: 1, cacheHits: 0 });
+    expect(JSON.parse((await redis.get(key))!)).toHaveLength(3);
+  });
+
   it('does not cache when the TTL is 0', async () => {
     const search = provider({ cacheTtlSeconds: 0 });
     const meter = new UsageMeter();

@@ -112,11 +112,12 @@ export function createTavilySearch(opts: TavilyOptions): SearchProvider {
   const timeoutSeconds = opts.timeoutMs / 1000;
   const policy = { ...DEFAULT_RETRY_POLICY, maxRetries: opts.maxRetries };
 
+  // The cache is an optimisation: a Redis error or a corrupt entry is a miss, never a failed research.
   async function cached<T>(key: string, schema: z.ZodType<T>): Promise<T | undefined> {
     if (opts.cacheTtlSeconds <= 0) return undefined;
-    const raw = await opts.redis.get(key);
-    if (raw === null) return undefined;
     try {
+      const raw = await opts.redis.get(key);
+      if (raw === null) return undefined;
       const parsed = schema.safeParse(JSON.parse(raw));
       return parsed.success ? parsed.data : undefined;
     } catch {
@@ -125,7 +126,8 @@ export function createTavilySearch(opts: TavilyOptions): SearchProvider {
   }
 
   async function store(key: string, value: unknown): Promise<void> {
-    if (opts.cacheTtlSeconds > 0) await opts.redis.set(key, JSON.stringify(value), 'EX', opts.cacheTtlSeconds);
+    if (opts.cacheTtlSeconds <= 0) return;
+    await opts.redis.set(key, JSON.stringify(value), 'EX', opts.cacheTtlSeconds).catch(() => undefined);
   }
 
   async function call<T>(what: 'search' | 'extract', fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
