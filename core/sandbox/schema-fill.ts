@@ -44,7 +44,7 @@ const LINE_MARKER = /^[ \t]*\[(S\d{1,3})\]/gm;
 /** A claim already attributed in the prompt (e.g. an agent's JSON analysis shown to the report writer). */
 const JSON_CLAIM =
   /"((?:[^"\\]|\\.){30,400})"\s*,\s*"(?:sources|citations|sourceIds|source_ids|refs)"\s*:\s*\[([^\]]*)\]/g;
-const INLINE_CLAIM = /([A-Z](?:[^.!?\n\[\]]|\.(?=\d)){29,300}?)\s*\[(S\d{1,3})\]/g;
+const INLINE_CLAIM = /([A-Z](?:[^.!?\n[\]]|\.(?=\d)){29,300}?)\s*\[(S\d{1,3})\]/g;
 
 /**
  * Finds the sources the user messages list and the text that follows each, plus the topic. Only the
