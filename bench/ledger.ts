@@ -11,8 +11,15 @@ import { runWithConcurrency } from '../core/credits/test-support.js';
 import { createPostgres, migrateLatest, type Db } from '../core/storage/index.js';
 import { LOCAL_URLS } from '../test/local-services.js';
 
-const CONCURRENCY = 16;
-const PHASE_MS = 5_000;
+// `npm run bench:ledger -- --concurrency 8 --seconds 10` to explore; the defaults are what gets reported.
+function flag(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  const value = at >= 0 ? Number(process.argv[at + 1]) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+  return value;
+}
+const CONCURRENCY = flag('concurrency', 8);
+const PHASE_MS = flag('seconds', 5) * 1000;
 const BENCH_DB = 'pmf_bench';
 
 function withDatabase(url: string, name: string): string {
@@ -37,7 +44,9 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Runs `pair` from CONCURRENCY loops until PHASE_MS passes; returns pairs/s and each reserve's latency. */
-async function phase(pair: (worker: number, reserveMs: number[]) => Promise<void>): Promise<{ perSecond: number; reserveMs: number[] }> {
+async function phase(
+  pair: (worker: number, reserveMs: number[]) => Promise<void>,
+): Promise<{ perSecond: number; reserveMs: number[] }> {
   const reserveMs: number[] = [];
   let pairs = 0;
   const start = performance.now();
@@ -63,7 +72,13 @@ async function reserveAndCapture(ledger: CreditLedger, workspaceId: string, rese
 }
 
 async function topUp(ledger: CreditLedger, workspaceId: string, amount: number): Promise<void> {
-  await ledger.grant({ workspaceId, amount, actor: 'bench', reason: 'benchmark credits', idempotencyKey: `bench-${randomUUID()}` });
+  await ledger.grant({
+    workspaceId,
+    amount,
+    actor: 'bench',
+    reason: 'benchmark credits',
+    idempotencyKey: `bench-${randomUUID()}`,
+  });
 }
 
 async function main(): Promise<void> {
@@ -74,14 +89,24 @@ async function main(): Promise<void> {
     await migrateLatest(db);
     const ledger = new CreditLedger(db);
     const load = loadavg()[0] ?? 0;
-    process.stdout.write(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (2-core box shared with other work)\n`);
+    process.stdout.write(
+      `load average before: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} (2-core box shared with other work)\n`,
+    );
 
     const baseline = await phase(async () => {
       await db.raw('SELECT 1');
     });
-    process.stdout.write(`baseline: ${baseline.perSecond.toFixed(0)} SELECT 1 round trips/s at concurrency ${CONCURRENCY}\n`);
+    process.stdout.write(
+      `baseline: ${baseline.perSecond.toFixed(0)} SELECT 1 round trips/s at concurrency ${CONCURRENCY}\n`,
+    );
 
-    const hot = await ledger.ensureWorkspace({ platform: 'console', externalId: `bench-hot-${randomUUID()}`, name: 'bench contended' });
+    const hot = await ledger.ensureWorkspace({
+      platform: 'console',
+      externalId: `bench-hot-${randomUUID()}`,
+      name: 'bench contended',
+    });
     await topUp(ledger, hot.id, 100_000_000);
     await phase(async (_w, ms) => reserveAndCapture(ledger, hot.id, ms)).then(() => undefined); // warm-up
     const contended = await phase(async (_w, ms) => reserveAndCapture(ledger, hot.id, ms));
@@ -89,7 +114,11 @@ async function main(): Promise<void> {
 
     const spreadWs = await Promise.all(
       Array.from({ length: 100 }, async (_, i) => {
-        const ws = await ledger.ensureWorkspace({ platform: 'console', externalId: `bench-spread-${randomUUID()}`, name: `bench spread ${i}` });
+        const ws = await ledger.ensureWorkspace({
+          platform: 'console',
+          externalId: `bench-spread-${randomUUID()}`,
+          name: `bench spread ${i}`,
+        });
         await topUp(ledger, ws.id, 10_000_000);
         return ws;
       }),
@@ -101,12 +130,18 @@ async function main(): Promise<void> {
     const all = [...contended.reserveMs, ...spread.reserveMs].sort((a, b) => a - b);
     const p50 = percentile(all, 50);
     const p99 = percentile(all, 99);
-    process.stdout.write(`reserve latency over ${all.length} reserves: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${(all.at(-1) ?? 0).toFixed(2)} ms\n`);
+    process.stdout.write(
+      `reserve latency over ${all.length} reserves: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${(all.at(-1) ?? 0).toFixed(2)} ms\n`,
+    );
 
     const invariant = await Promise.all([hot, ...spreadWs].map((ws) => ledger.checkInvariant(ws.id)));
     const broken = invariant.flatMap((r) => r.problems);
     if (broken.length) throw new Error(`ledger invariant broken after the benchmark:\n${broken.join('\n')}`);
-    process.stdout.write(`invariant ok on all ${invariant.length} benchmark workspaces; load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+    process.stdout.write(
+      `invariant ok on all ${invariant.length} benchmark workspaces; load average after: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}\n`,
+    );
 
     const round = (n: number, d = 0) => Number(n.toFixed(d));
     process.stdout.write(

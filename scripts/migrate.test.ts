@@ -22,7 +22,12 @@ describe('npx tsx scripts/migrate.ts', () => {
   });
 
   it('with a malformed DATABASE_URL names the problem the same way', () => {
-    const run = spawnSync('npx', ['tsx', 'scripts/migrate.ts'], { cwd: root, env: { ...process.env, DATABASE_URL: 'mysql://nope' }, encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync('npx', ['tsx', 'scripts/migrate.ts'], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: 'mysql://nope' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain('DATABASE_URL is invalid: must be a postgres:// URL');
     expect(run.stderr).not.toMatch(/^\s+at /m);

@@ -31,7 +31,15 @@ describe('one workspace hammered concurrently', () => {
     // The month is not opened beforehand, so the first burst also races the lazy month opening.
     const ws = await freshWorkspace(ledger, 'hammer');
     const results = await Promise.allSettled(
-      Array.from({ length: 1000 }, (_, i) => ledger.reserve({ workspaceId: ws.id, cost: 12, taskId: `hammer-${ws.id}-${i}`, depth: 'standard', actor: 'load' })),
+      Array.from({ length: 1000 }, (_, i) =>
+        ledger.reserve({
+          workspaceId: ws.id,
+          cost: 12,
+          taskId: `hammer-${ws.id}-${i}`,
+          depth: 'standard',
+          actor: 'load',
+        }),
+      ),
     );
     const ok = results.filter((r): r is PromiseFulfilledResult<Hold> => r.status === 'fulfilled');
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -46,15 +54,31 @@ describe('one workspace hammered concurrently', () => {
     const reserves = await ledger.transactions(ws.id, { type: 'reserve', pageSize: 200 });
     expect(reserves.total).toBe(83);
     // Every successful reserve saw a distinct balance: the chain 988, 976, … 4 has no gaps or repeats.
-    expect(reserves.items.map((t) => t.balanceAfter).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(Array.from({ length: 83 }, (_, i) => 4 + 12 * i));
+    expect(reserves.items.map((t) => t.balanceAfter).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(
+      Array.from({ length: 83 }, (_, i) => 4 + 12 * i),
+    );
     expect(await ledger.checkInvariant(ws.id)).toEqual({ ok: true, problems: [] });
   });
 });
 
 // ---- a seeded randomized run -----------------------------------------------------------------------
 
-type ModelHold = { taskId: string; workspaceId: string; cost: number; depth: Depth; key?: string; closes: Set<'captured' | 'released'> };
-type ModelGrant = { key: string; workspaceId: string; amount: number; reason: string; kind: 'grant' | 'deduct'; tx?: LedgerTransaction };
+type ModelHold = {
+  taskId: string;
+  workspaceId: string;
+  cost: number;
+  depth: Depth;
+  key?: string;
+  closes: Set<'captured' | 'released'>;
+};
+type ModelGrant = {
+  key: string;
+  workspaceId: string;
+  amount: number;
+  reason: string;
+  kind: 'grant' | 'deduct';
+  tx?: LedgerTransaction;
+};
 
 const SEED = Number(process.env.LEDGER_SEED ?? 20261122);
 const OPS = 5000;
@@ -65,7 +89,7 @@ const WAVE = 24;
 describe(`randomized run (seed ${SEED}; replay with LEDGER_SEED=${SEED})`, () => {
   it(`${OPS} mixed operations over ${WORKSPACES} workspaces keep every invariant`, async () => {
     const rand = seededRandom(SEED);
-    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     // A fixed instant keeps the whole run in one month whenever the suite happens to run.
     const ledger = new CreditLedger(db, { defaultAllowance: 300, now: () => new Date('2026-06-15T12:00:00Z') });
     const workspaces = await Promise.all(Array.from({ length: WORKSPACES }, () => freshWorkspace(ledger, 'rand')));
@@ -77,7 +101,8 @@ describe(`randomized run (seed ${SEED}; replay with LEDGER_SEED=${SEED})`, () =>
     let done = 0;
 
     const expectError = (op: string, err: unknown, ...allowed: (new (...args: never[]) => Error)[]) => {
-      if (!allowed.some((cls) => err instanceof cls)) unexpected.push(`${op}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+      if (!allowed.some((cls) => err instanceof cls))
+        unexpected.push(`${op}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
     };
 
     const makeOp = (): { n: number; run: () => Promise<void> } => {
@@ -88,17 +113,34 @@ describe(`randomized run (seed ${SEED}; replay with LEDGER_SEED=${SEED})`, () =>
       if (r < 0.35 || !anyHold) {
         count('reserve');
         const depth = pick(DEPTHS);
-        const hold: ModelHold = { taskId: `rand-${randomUUID()}`, workspaceId: ws.id, cost: PRICE[depth], depth, key: rand() < 0.5 ? `rk-${randomUUID()}` : undefined, closes: new Set() };
+        const hold: ModelHold = {
+          taskId: `rand-${randomUUID()}`,
+          workspaceId: ws.id,
+          cost: PRICE[depth],
+          depth,
+          key: rand() < 0.5 ? `rk-${randomUUID()}` : undefined,
+          closes: new Set(),
+        };
         return {
           n: 1,
           run: async () => {
             try {
-              const h = await ledger.reserve({ workspaceId: ws.id, cost: hold.cost, taskId: hold.taskId, depth, actor: 'user', idempotencyKey: hold.key });
-              if (h.amount !== hold.cost || h.status !== 'held') unexpected.push(`reserve returned ${JSON.stringify(h)}`);
+              const h = await ledger.reserve({
+                workspaceId: ws.id,
+                cost: hold.cost,
+                taskId: hold.taskId,
+                depth,
+                actor: 'user',
+                idempotencyKey: hold.key,
+              });
+              if (h.amount !== hold.cost || h.status !== 'held')
+                unexpected.push(`reserve returned ${JSON.stringify(h)}`);
               holds.push(hold);
             } catch (err) {
-              if (err instanceof InsufficientCreditsError && err.balance >= hold.cost) unexpected.push(`insufficient with balance ${err.balance} >= ${hold.cost}`);
-              if (err instanceof WorkspaceSuspendedError && !everSuspended.has(ws.id)) unexpected.push(`suspended error for active ${ws.id}`);
+              if (err instanceof InsufficientCreditsError && err.balance >= hold.cost)
+                unexpected.push(`insufficient with balance ${err.balance} >= ${hold.cost}`);
+              if (err instanceof WorkspaceSuspendedError && !everSuspended.has(ws.id))
+                unexpected.push(`suspended error for active ${ws.id}`);
               expectError('reserve', err, InsufficientCreditsError, WorkspaceSuspendedError);
             }
           },
@@ -110,8 +152,16 @@ describe(`randomized run (seed ${SEED}; replay with LEDGER_SEED=${SEED})`, () =>
         return {
           n: 1,
           run: async () => {
-            const again = await ledger.reserve({ workspaceId: h.workspaceId, cost: h.cost, taskId: h.taskId, depth: h.depth, actor: 'retry', idempotencyKey: h.key });
-            if (again.taskId !== h.taskId || again.amount !== h.cost) unexpected.push(`replay returned another hold ${JSON.stringify(again)}`);
+            const again = await ledger.reserve({
+              workspaceId: h.workspaceId,
+              cost: h.cost,
+              taskId: h.taskId,
+              depth: h.depth,
+              actor: 'retry',
+              idempotencyKey: h.key,
+            });
+            if (again.taskId !== h.taskId || again.amount !== h.cost)
+              unexpected.push(`replay returned another hold ${JSON.stringify(again)}`);
           },
         };
       }
@@ -121,7 +171,12 @@ describe(`randomized run (seed ${SEED}; replay with LEDGER_SEED=${SEED})`, () =>
         return {
           n: 1,
           run: async () => {
-            const err = await ledger.reserve({ workspaceId: h.workspaceId, cost: h.cost + 1, taskId: h.taskId, actor: 'retry' }).then(() => undefined, (e: unknown) => e);
+            const err = await ledger
+              .reserve({ workspaceId: h.workspaceId, cost: h.cost + 1, taskId: h.taskId, actor: 'retry' })
+              .then(
+                () => undefined,
+                (e: unknown) => e,
+              );
             expectError('reserve conflict', err, IdempotencyConflictError);
           },
         };
@@ -129,7 +184,10 @@ describe(`randomized run (seed ${SEED}; replay with LEDGER_SEED=${SEED})`, () =>
       if (r < 0.75) {
         const kind = r < 0.6 ? 'captured' : 'released';
         count(kind === 'captured' ? 'capture' : 'release');
-        const h = rand() < 0.8 ? (holds.filter((x) => x.closes.size === 0).at(-1 - Math.floor(rand() * 10)) ?? anyHold) : anyHold;
+        const h =
+          rand() < 0.8
+            ? (holds.filter((x) => x.closes.size === 0).at(-1 - Math.floor(rand() * 10)) ?? anyHold)
+            : anyHold;
         return { n: 1, run: () => close(h, kind) };
       }
       if (r < 0.85) {
@@ -139,12 +197,24 @@ describe(`randomized run (seed ${SEED}; replay with LEDGER_SEED=${SEED})`, () =>
       }
       if (r < 0.9) {
         count('grant');
-        const g: ModelGrant = { key: `gk-${randomUUID()}`, workspaceId: ws.id, amount: 1 + Math.floor(rand() * 40), reason: 'random top-up', kind: rand() < 0.7 ? 'grant' : 'deduct' };
+        const g: ModelGrant = {
+          key: `gk-${randomUUID()}`,
+          workspaceId: ws.id,
+          amount: 1 + Math.floor(rand() * 40),
+          reason: 'random top-up',
+          kind: rand() < 0.7 ? 'grant' : 'deduct',
+        };
         return {
           n: 1,
           run: async () => {
             try {
-              const change = { workspaceId: g.workspaceId, amount: g.amount, actor: 'admin', reason: g.reason, idempotencyKey: g.key };
+              const change = {
+                workspaceId: g.workspaceId,
+                amount: g.amount,
+                actor: 'admin',
+                reason: g.reason,
+                idempotencyKey: g.key,
+              };
               g.tx = g.kind === 'grant' ? await ledger.grant(change) : await ledger.deduct(change);
               grants.push(g);
             } catch (err) {
@@ -160,10 +230,17 @@ describe(`randomized run (seed ${SEED}; replay with LEDGER_SEED=${SEED})`, () =>
         return {
           n: 1,
           run: async () => {
-            const change = { workspaceId: g.workspaceId, amount: g.amount + (conflicting ? 1 : 0), actor: 'admin 2', reason: g.reason, idempotencyKey: g.key };
+            const change = {
+              workspaceId: g.workspaceId,
+              amount: g.amount + (conflicting ? 1 : 0),
+              actor: 'admin 2',
+              reason: g.reason,
+              idempotencyKey: g.key,
+            };
             try {
               const tx = g.kind === 'grant' ? await ledger.grant(change) : await ledger.deduct(change);
-              if (conflicting || tx.id !== g.tx?.id) unexpected.push(`replay of ${g.key} gave transaction ${tx.id}, first was ${g.tx?.id}`);
+              if (conflicting || tx.id !== g.tx?.id)
+                unexpected.push(`replay of ${g.key} gave transaction ${tx.id}, first was ${g.tx?.id}`);
             } catch (err) {
               if (conflicting) expectError('grant conflict', err, IdempotencyConflictError);
               else unexpected.push(`grant replay failed: ${String(err)}`);
@@ -178,7 +255,12 @@ describe(`randomized run (seed ${SEED}; replay with LEDGER_SEED=${SEED})`, () =>
         return {
           n: 1,
           run: async () => {
-            const change = { workspaceId: ws.id, actor: 'admin', reason: 'random', idempotencyKey: `sk-${randomUUID()}` };
+            const change = {
+              workspaceId: ws.id,
+              actor: 'admin',
+              reason: 'random',
+              idempotencyKey: `sk-${randomUUID()}`,
+            };
             await (suspend ? ledger.suspend(change) : ledger.resume(change));
           },
         };
@@ -195,7 +277,10 @@ describe(`randomized run (seed ${SEED}; replay with LEDGER_SEED=${SEED})`, () =>
 
     async function close(h: ModelHold, kind: 'captured' | 'released'): Promise<void> {
       try {
-        const closed = kind === 'captured' ? await ledger.capture({ taskId: h.taskId, actor: 'worker' }) : await ledger.release({ taskId: h.taskId, actor: 'worker', reason: 'failed' });
+        const closed =
+          kind === 'captured'
+            ? await ledger.capture({ taskId: h.taskId, actor: 'worker' })
+            : await ledger.release({ taskId: h.taskId, actor: 'worker', reason: 'failed' });
         if (closed.status !== kind) unexpected.push(`${kind} returned status ${closed.status}`);
         h.closes.add(kind);
       } catch (err) {
@@ -205,7 +290,7 @@ describe(`randomized run (seed ${SEED}; replay with LEDGER_SEED=${SEED})`, () =>
 
     while (done < OPS) {
       const wave: (() => Promise<void>)[] = [];
-      for (let n = 0; n < WAVE && done < OPS; ) {
+      for (let n = 0; n < WAVE && done < OPS;) {
         const op = makeOp();
         wave.push(op.run);
         n += op.n;
@@ -213,12 +298,33 @@ describe(`randomized run (seed ${SEED}; replay with LEDGER_SEED=${SEED})`, () =>
       }
       await Promise.all(wave.map((run) => run()));
       // Resume everything now and then so reserves keep flowing.
-      if (rand() < 0.1) await Promise.all(workspaces.map((w) => ledger.resume({ workspaceId: w.id, actor: 'admin', reason: 'tick', idempotencyKey: `tick-${randomUUID()}` })));
+      if (rand() < 0.1)
+        await Promise.all(
+          workspaces.map((w) =>
+            ledger.resume({
+              workspaceId: w.id,
+              actor: 'admin',
+              reason: 'tick',
+              idempotencyKey: `tick-${randomUUID()}`,
+            }),
+          ),
+        );
     }
 
     expect(unexpected).toEqual([]);
     // The mix really exercised what it claims to.
-    for (const name of ['reserve', 'reserve replay', 'reserve conflict', 'capture', 'release', 'capture/release race', 'grant', 'grant replay', 'grant conflict', 'suspend']) {
+    for (const name of [
+      'reserve',
+      'reserve replay',
+      'reserve conflict',
+      'capture',
+      'release',
+      'capture/release race',
+      'grant',
+      'grant replay',
+      'grant conflict',
+      'suspend',
+    ]) {
       expect(counts[name] ?? 0).toBeGreaterThan(10);
     }
     const refusedReserves = (counts.reserve ?? 0) - holds.length;
@@ -227,12 +333,22 @@ describe(`randomized run (seed ${SEED}; replay with LEDGER_SEED=${SEED})`, () =>
     // Each hold closed at most once, with the kind the callers saw succeed.
     for (const h of holds) expect(h.closes.size).toBeLessThanOrEqual(1);
     const stored = new Map(
-      ((await db('holds').whereIn('workspace_id', workspaces.map((w) => w.id)).select('task_id', 'status')) as { task_id: string; status: string }[]).map((r) => [r.task_id, r.status]),
+      (
+        (await db('holds')
+          .whereIn(
+            'workspace_id',
+            workspaces.map((w) => w.id),
+          )
+          .select('task_id', 'status')) as { task_id: string; status: string }[]
+      ).map((r) => [r.task_id, r.status]),
     );
     expect(stored.size).toBe(holds.length);
     for (const h of holds) expect(stored.get(h.taskId)).toBe([...h.closes][0] ?? 'held');
     const closes = (await db('transactions')
-      .whereIn('workspace_id', workspaces.map((w) => w.id))
+      .whereIn(
+        'workspace_id',
+        workspaces.map((w) => w.id),
+      )
       .whereIn('type', ['capture', 'release'])
       .groupBy('task_id')
       .havingRaw('count(*) > 1')
@@ -241,8 +357,12 @@ describe(`randomized run (seed ${SEED}; replay with LEDGER_SEED=${SEED})`, () =>
 
     // Every balance equals what the successful calls imply.
     for (const ws of workspaces) {
-      const kept = holds.filter((h) => h.workspaceId === ws.id && !h.closes.has('released')).reduce((s, h) => s + h.cost, 0);
-      const granted = grants.filter((g) => g.workspaceId === ws.id).reduce((s, g) => s + (g.kind === 'grant' ? g.amount : -g.amount), 0);
+      const kept = holds
+        .filter((h) => h.workspaceId === ws.id && !h.closes.has('released'))
+        .reduce((s, h) => s + h.cost, 0);
+      const granted = grants
+        .filter((g) => g.workspaceId === ws.id)
+        .reduce((s, g) => s + (g.kind === 'grant' ? g.amount : -g.amount), 0);
       expect(await ledger.balance(ws.id)).toMatchObject({ balance: 300 + granted - kept, used: kept });
       expect(await ledger.checkInvariant(ws.id)).toEqual({ ok: true, problems: [] });
     }

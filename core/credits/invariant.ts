@@ -65,7 +65,9 @@ const CHECKS: { name: string; sql: string }[] = [
 export async function checkInvariant(db: Db, workspaceId?: string): Promise<InvariantReport> {
   const problems: string[] = [];
   for (const check of CHECKS) {
-    const result = (await db.raw(`${check.sql} LIMIT ${MAX_PROBLEMS}`, { ws: workspaceId ?? null })) as { rows: { problem: string }[] };
+    const result = (await db.raw(`${check.sql} LIMIT ${MAX_PROBLEMS}`, { ws: workspaceId ?? null })) as {
+      rows: { problem: string }[];
+    };
     problems.push(...result.rows.map((r) => `${check.name}: ${r.problem}`));
   }
   return { ok: problems.length === 0, problems: problems.slice(0, MAX_PROBLEMS) };

@@ -13,7 +13,17 @@ import {
 import { checkInvariant } from './invariant.js';
 import { prepare, runPrepared, type Row } from './prepared.js';
 import { pgError, toHold, toTransaction, toWorkspace } from './rows.js';
-import { checkAmount, checkDepth, checkId, checkMonth, checkReason, isUuid, monthOf, payloadHash, remainingByDepth } from './rules.js';
+import {
+  checkAmount,
+  checkDepth,
+  checkId,
+  checkMonth,
+  checkReason,
+  isUuid,
+  monthOf,
+  payloadHash,
+  remainingByDepth,
+} from './rules.js';
 import type {
   AmountChange,
   BalanceView,
@@ -138,7 +148,8 @@ export class CreditLedger {
   // ---- workspaces -------------------------------------------------------------------------------
 
   async ensureWorkspace(input: { platform: Platform; externalId: string; name: string }): Promise<Workspace> {
-    if (!PLATFORMS.includes(input.platform)) throw new LedgerValidationError('platform', `must be one of ${PLATFORMS.join(', ')}`);
+    if (!PLATFORMS.includes(input.platform))
+      throw new LedgerValidationError('platform', `must be one of ${PLATFORMS.join(', ')}`);
     const externalId = checkId('externalId', input.externalId);
     const name = checkId('name', input.name);
     // Only a rename writes; the common case (workspace known, same name) takes no row lock.
@@ -172,7 +183,9 @@ export class CreditLedger {
     const month = monthOf(this.now());
     const q = this.db('workspaces as w')
       .leftJoin('balances as b', (j) => j.on('b.workspace_id', 'w.id').andOnVal('b.month', month))
-      .joinRaw('LEFT JOIN LATERAL (SELECT t.created_at AS last_at FROM transactions t WHERE t.workspace_id = w.id ORDER BY t.id DESC LIMIT 1) act ON true')
+      .joinRaw(
+        'LEFT JOIN LATERAL (SELECT t.created_at AS last_at FROM transactions t WHERE t.workspace_id = w.id ORDER BY t.id DESC LIMIT 1) act ON true',
+      )
       .select(
         'w.*',
         this.db.raw('COALESCE(b.balance, w.monthly_allowance) AS cur_balance'),
@@ -268,26 +281,45 @@ export class CreditLedger {
         // A concurrent reserve of the same task or key won the unique index; the explanation below finds it.
         if (pgError(err)?.code !== '23505') throw err;
       }
-      const outcome = await this.explainFailedReserve({ workspaceId: input.workspaceId, cost, taskId, depth, key, hash, month });
+      const outcome = await this.explainFailedReserve({
+        workspaceId: input.workspaceId,
+        cost,
+        taskId,
+        depth,
+        key,
+        hash,
+        month,
+      });
       if (outcome !== 'retry') return outcome;
     }
     throw new Error(`reserve for task ${taskId} did not settle after ${MAX_RESERVE_ROUNDS} rounds`);
   }
 
   /** Why the reserve statement changed nothing: a replay (return its hold), a typed error, or a race worth retrying. */
-  private async explainFailedReserve(r: { workspaceId: string; cost: number; taskId: string; depth: string | null; key: string | null; hash: string | null; month: Month }): Promise<Hold | 'retry'> {
+  private async explainFailedReserve(r: {
+    workspaceId: string;
+    cost: number;
+    taskId: string;
+    depth: string | null;
+    key: string | null;
+    hash: string | null;
+    month: Month;
+  }): Promise<Hold | 'retry'> {
     if (r.key !== null) {
       const prior = (await this.db('transactions').where({ idempotency_key: r.key }).first()) as Row | undefined;
       if (prior) {
-        if (prior.payload_hash !== r.hash || prior.type !== 'reserve' || typeof prior.task_id !== 'string') throw new IdempotencyConflictError(r.key);
+        if (prior.payload_hash !== r.hash || prior.type !== 'reserve' || typeof prior.task_id !== 'string')
+          throw new IdempotencyConflictError(r.key);
         return this.requireHold(prior.task_id);
       }
-      if (await this.db('workspace_events').where({ idempotency_key: r.key }).first()) throw new IdempotencyConflictError(r.key);
+      if (await this.db('workspace_events').where({ idempotency_key: r.key }).first())
+        throw new IdempotencyConflictError(r.key);
     }
     const existing = await this.getHold(r.taskId);
     if (existing) {
       // The task id is the natural idempotency key of a reserve: the same task may only ever hold once.
-      if (existing.workspaceId !== r.workspaceId || existing.amount !== r.cost || existing.depth !== r.depth) throw new IdempotencyConflictError(r.key ?? r.taskId);
+      if (existing.workspaceId !== r.workspaceId || existing.amount !== r.cost || existing.depth !== r.depth)
+        throw new IdempotencyConflictError(r.key ?? r.taskId);
       return existing;
     }
     const ws = await this.requireWorkspace(r.workspaceId);
@@ -369,7 +401,11 @@ export class CreditLedger {
    */
   async setAllowance(input: AmountChange): Promise<LedgerTransaction> {
     const amount = checkAmount('amount', input.amount, { allowZero: true });
-    return this.adminTransaction('allowance', input, amount, (balance, allowance) => ({ delta: Math.max(amount - allowance, -balance), allowance: amount, balance }));
+    return this.adminTransaction('allowance', input, amount, (balance, allowance) => ({
+      delta: Math.max(amount - allowance, -balance),
+      allowance: amount,
+      balance,
+    }));
   }
 
   private async adminTransaction(
@@ -390,16 +426,35 @@ export class CreditLedger {
       const tx = await this.db.transaction(async (trx) => {
         const ws = await trx('workspaces').where({ id: input.workspaceId }).forUpdate().first();
         if (!ws) throw new UnknownWorkspaceError(input.workspaceId);
-        if (type === 'allowance') await trx('workspaces').where({ id: input.workspaceId }).update({ monthly_allowance: amount });
+        if (type === 'allowance')
+          await trx('workspaces').where({ id: input.workspaceId }).update({ monthly_allowance: amount });
         await this.openMonth(trx, input.workspaceId, month);
-        const current = (await trx('balances').where({ workspace_id: input.workspaceId, month }).forUpdate().first()) as Row;
+        const current = (await trx('balances')
+          .where({ workspace_id: input.workspaceId, month })
+          .forUpdate()
+          .first()) as Row;
         const step = plan(Number(current.balance), Number(current.allowance));
         const balanceAfter = step.balance + step.delta;
         await trx('balances')
           .where({ workspace_id: input.workspaceId, month })
-          .update({ balance: balanceAfter, ...(step.allowance === null ? {} : { allowance: step.allowance }), updated_at: this.now() });
+          .update({
+            balance: balanceAfter,
+            ...(step.allowance === null ? {} : { allowance: step.allowance }),
+            updated_at: this.now(),
+          });
         const [row] = (await trx('transactions')
-          .insert({ workspace_id: input.workspaceId, month, type, amount: step.delta, balance_after: balanceAfter, actor, reason, idempotency_key: key, payload_hash: hash, created_at: this.now() })
+          .insert({
+            workspace_id: input.workspaceId,
+            month,
+            type,
+            amount: step.delta,
+            balance_after: balanceAfter,
+            actor,
+            reason,
+            idempotency_key: key,
+            payload_hash: hash,
+            created_at: this.now(),
+          })
           .returning('*')) as Row[];
         return toTransaction(row);
       });
@@ -421,7 +476,8 @@ export class CreditLedger {
       if (prior.payload_hash !== hash) throw new IdempotencyConflictError(key);
       return toTransaction(prior);
     }
-    if (await this.db('workspace_events').where({ idempotency_key: key }).first()) throw new IdempotencyConflictError(key);
+    if (await this.db('workspace_events').where({ idempotency_key: key }).first())
+      throw new IdempotencyConflictError(key);
     return undefined;
   }
 
@@ -442,7 +498,8 @@ export class CreditLedger {
     const replay = async (): Promise<Workspace | undefined> => {
       const prior = (await this.db('workspace_events').where({ idempotency_key: key }).first()) as Row | undefined;
       if (!prior) {
-        if (await this.db('transactions').where({ idempotency_key: key }).first()) throw new IdempotencyConflictError(key);
+        if (await this.db('transactions').where({ idempotency_key: key }).first())
+          throw new IdempotencyConflictError(key);
         return undefined;
       }
       if (prior.payload_hash !== hash) throw new IdempotencyConflictError(key);
@@ -457,7 +514,15 @@ export class CreditLedger {
           .update({ status: type === 'suspend' ? 'suspended' : 'active' })
           .returning('*')) as Row[];
         if (!row) throw new UnknownWorkspaceError(input.workspaceId);
-        await trx('workspace_events').insert({ workspace_id: input.workspaceId, type, actor, reason, idempotency_key: key, payload_hash: hash, created_at: this.now() });
+        await trx('workspace_events').insert({
+          workspace_id: input.workspaceId,
+          type,
+          actor,
+          reason,
+          idempotency_key: key,
+          payload_hash: hash,
+          created_at: this.now(),
+        });
         return toWorkspace(row);
       });
     } catch (err) {
@@ -478,8 +543,15 @@ export class CreditLedger {
     if (query.type) void q.where({ type: query.type });
     if (query.from) void q.where('created_at', '>=', query.from);
     if (query.to) void q.where('created_at', '<', query.to);
-    const found = (await q.clone().select('*', this.db.raw('count(*) OVER () AS total')).orderBy('id', 'desc').limit(pageSize).offset((page - 1) * pageSize)) as Row[];
-    const total = found[0] ? Number(found[0].total) : Number(((await q.clone().count<{ n: number }[]>('* as n'))[0] ?? { n: 0 }).n);
+    const found = (await q
+      .clone()
+      .select('*', this.db.raw('count(*) OVER () AS total'))
+      .orderBy('id', 'desc')
+      .limit(pageSize)
+      .offset((page - 1) * pageSize)) as Row[];
+    const total = found[0]
+      ? Number(found[0].total)
+      : Number(((await q.clone().count<{ n: number }[]>('* as n'))[0] ?? { n: 0 }).n);
     return { items: found.map(toTransaction), total, page, pageSize };
   }
 
@@ -501,6 +573,7 @@ function view(month: Month, balance: number, allowance: number, used: number): B
 
 function paging(query: { page?: number; pageSize?: number }): { page: number; pageSize: number } {
   const page = Number.isInteger(query.page) && (query.page ?? 0) >= 1 ? (query.page as number) : 1;
-  const pageSize = Number.isInteger(query.pageSize) && (query.pageSize ?? 0) >= 1 ? Math.min(query.pageSize as number, 200) : 50;
+  const pageSize =
+    Number.isInteger(query.pageSize) && (query.pageSize ?? 0) >= 1 ? Math.min(query.pageSize as number, 200) : 50;
   return { page, pageSize };
 }

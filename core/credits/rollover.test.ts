@@ -22,7 +22,13 @@ describe('month rollover', () => {
     const kept = `T-${randomUUID()}`;
     await ledger.reserve({ workspaceId: ws.id, cost: 18, taskId: late, depth: 'deep', actor: 'u' });
     await ledger.reserve({ workspaceId: ws.id, cost: 12, taskId: kept, depth: 'standard', actor: 'u' });
-    await ledger.grant({ workspaceId: ws.id, amount: 100, actor: 'admin', reason: 'January bonus', idempotencyKey: `k-${randomUUID()}` });
+    await ledger.grant({
+      workspaceId: ws.id,
+      amount: 100,
+      actor: 'admin',
+      reason: 'January bonus',
+      idempotencyKey: `k-${randomUUID()}`,
+    });
     expect(await ledger.balance(ws.id)).toMatchObject({ month: '2031-01', balance: 1070, used: 30 });
 
     // Midnight UTC: a new month, opened lazily with the allowance; January's leftovers do not roll over.
@@ -37,12 +43,24 @@ describe('month rollover', () => {
     expect(await ledger.balance(ws.id, '2031-01')).toMatchObject({ balance: 1088, used: 12 });
     expect(await ledger.balance(ws.id)).toMatchObject({ month: '2031-02', balance: 1000, used: 0 });
 
-    const feb = await ledger.reserve({ workspaceId: ws.id, cost: 6, taskId: `T-${randomUUID()}`, depth: 'essential', actor: 'u' });
+    const feb = await ledger.reserve({
+      workspaceId: ws.id,
+      cost: 6,
+      taskId: `T-${randomUUID()}`,
+      depth: 'essential',
+      actor: 'u',
+    });
     expect(feb.month).toBe('2031-02');
     expect(await ledger.balance(ws.id)).toMatchObject({ balance: 994, used: 6 });
 
     // An allowance change applies to February at once and to March when it opens.
-    await ledger.setAllowance({ workspaceId: ws.id, amount: 500, actor: 'admin', reason: 'plan change', idempotencyKey: `k-${randomUUID()}` });
+    await ledger.setAllowance({
+      workspaceId: ws.id,
+      amount: 500,
+      actor: 'admin',
+      reason: 'plan change',
+      idempotencyKey: `k-${randomUUID()}`,
+    });
     expect(await ledger.balance(ws.id)).toMatchObject({ balance: 494, allowance: 500 });
     expect(await ledger.balance(ws.id, '2031-03')).toMatchObject({ balance: 500, allowance: 500, used: 0 });
     expect(await ledger.balance(ws.id, '2030-12')).toMatchObject({ balance: 0, allowance: 0 });
@@ -50,7 +68,9 @@ describe('month rollover', () => {
     now = new Date('2031-03-01T00:00:00Z');
     expect(await ledger.balance(ws.id)).toMatchObject({ month: '2031-03', balance: 500, allowance: 500 });
     const march = await ledger.transactions(ws.id, { from: new Date('2031-03-01T00:00:00Z') });
-    expect(march.items.map((t) => [t.month, t.type, t.amount, t.balanceAfter])).toEqual([['2031-03', 'allowance', 500, 500]]);
+    expect(march.items.map((t) => [t.month, t.type, t.amount, t.balanceAfter])).toEqual([
+      ['2031-03', 'allowance', 500, 500],
+    ]);
     expect(await ledger.checkInvariant(ws.id)).toEqual({ ok: true, problems: [] });
   });
 
@@ -63,7 +83,13 @@ describe('month rollover', () => {
   it('many concurrent first requests of a month open it exactly once', async () => {
     const ledger = new CreditLedger(db, { now: () => new Date('2031-05-01T00:00:00Z') });
     const ws = await freshWorkspace(ledger, 'open-once');
-    await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? ledger.balance(ws.id) : ledger.reserve({ workspaceId: ws.id, cost: 6, taskId: `open-${ws.id}-${i}`, actor: 'u' }))));
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        i % 2
+          ? ledger.balance(ws.id)
+          : ledger.reserve({ workspaceId: ws.id, cost: 6, taskId: `open-${ws.id}-${i}`, actor: 'u' }),
+      ),
+    );
     expect((await ledger.transactions(ws.id, { type: 'allowance' })).total).toBe(1);
     expect(await ledger.balance(ws.id)).toMatchObject({ balance: 1000 - 20 * 6 });
     expect(await ledger.checkInvariant(ws.id)).toEqual({ ok: true, problems: [] });

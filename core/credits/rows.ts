@@ -19,7 +19,15 @@ const workspaceRow = z.object({
 
 export function toWorkspace(row: unknown): Workspace {
   const r = workspaceRow.parse(row);
-  return { id: r.id, platform: r.platform, externalId: r.external_id, name: r.name, monthlyAllowance: r.monthly_allowance, status: r.status, createdAt: r.created_at };
+  return {
+    id: r.id,
+    platform: r.platform,
+    externalId: r.external_id,
+    name: r.name,
+    monthlyAllowance: r.monthly_allowance,
+    status: r.status,
+    createdAt: r.created_at,
+  };
 }
 
 const holdRow = z.object({

@@ -40,21 +40,25 @@ export function isUuid(value: unknown): value is string {
 }
 
 export function checkAmount(field: string, value: unknown, { allowZero = false } = {}): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new LedgerValidationError(field, 'must be a whole number of credits');
-  if (value < 0 || (value === 0 && !allowZero)) throw new LedgerValidationError(field, allowZero ? 'must not be negative' : 'must be greater than zero');
+  if (typeof value !== 'number' || !Number.isInteger(value))
+    throw new LedgerValidationError(field, 'must be a whole number of credits');
+  if (value < 0 || (value === 0 && !allowZero))
+    throw new LedgerValidationError(field, allowZero ? 'must not be negative' : 'must be greater than zero');
   if (value > MAX_AMOUNT) throw new LedgerValidationError(field, `must be at most ${MAX_AMOUNT}`);
   return value;
 }
 
 export function checkReason(value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') throw new LedgerValidationError('reason', 'is required');
-  if (value.length > MAX_REASON_LENGTH) throw new LedgerValidationError('reason', `must be at most ${MAX_REASON_LENGTH} characters (got ${value.length})`);
+  if (value.length > MAX_REASON_LENGTH)
+    throw new LedgerValidationError('reason', `must be at most ${MAX_REASON_LENGTH} characters (got ${value.length})`);
   return value.trim();
 }
 
 export function checkId(field: string, value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') throw new LedgerValidationError(field, 'is required');
-  if (value.length > MAX_ID_LENGTH) throw new LedgerValidationError(field, `must be at most ${MAX_ID_LENGTH} characters`);
+  if (value.length > MAX_ID_LENGTH)
+    throw new LedgerValidationError(field, `must be at most ${MAX_ID_LENGTH} characters`);
   return value;
 }
 

@@ -7,7 +7,11 @@ import type { Workspace } from './types.js';
 // stores about one workspace so a test can prove that a refused request changed nothing.
 
 export async function freshWorkspace(ledger: CreditLedger, label = 'ws'): Promise<Workspace> {
-  return ledger.ensureWorkspace({ platform: 'console', externalId: `${label}-${randomUUID()}`, name: `${label} ${randomUUID().slice(0, 6)}` });
+  return ledger.ensureWorkspace({
+    platform: 'console',
+    externalId: `${label}-${randomUUID()}`,
+    name: `${label} ${randomUUID().slice(0, 6)}`,
+  });
 }
 
 export async function ledgerSnapshot(db: Db, workspaceId: string): Promise<unknown> {

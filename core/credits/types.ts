@@ -77,7 +77,13 @@ export type CaptureInput = { taskId: string; actor: string };
 export type ReleaseInput = { taskId: string; actor: string; reason: string };
 
 /** grant / deduct / setAllowance take an amount; suspend / resume do not. */
-export type AmountChange = { workspaceId: string; amount: number; actor: string; reason: string; idempotencyKey: string };
+export type AmountChange = {
+  workspaceId: string;
+  amount: number;
+  actor: string;
+  reason: string;
+  idempotencyKey: string;
+};
 export type StatusChange = { workspaceId: string; actor: string; reason: string; idempotencyKey: string };
 
 export type WorkspaceSort = 'name' | 'balance' | 'usage' | 'activity';
