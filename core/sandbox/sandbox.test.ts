@@ -143,6 +143,12 @@ describe('schema-driven structured output', () => {
     expect(withRefs.safeParse(refOut).error).toBeUndefined();
   });
 
+  it('terminates on recursive schemas', () => {
+    type Tree = { label: string; children: Tree[] };
+    const tree: z.ZodType<Tree> = z.lazy(() => z.object({ label: z.string(), children: z.array(tree) }));
+    expect(tree.safeParse(generateFromSchema(toJsonSchema(tree), context, prompt)).error).toBeUndefined();
+  });
+
   it('cites only listed sources, and quoted figures come from the first cited source', () => {
     const out = SCHEMAS.agent.parse(generateFromSchema(toJsonSchema(SCHEMAS.agent), context, prompt));
     let quotedFigures = 0;

@@ -201,6 +201,7 @@ function gen(raw: JsonSchema, field: string, ctx: Ctx, depth: number): unknown {
 }
 
 function genObject(s: JsonSchema, ctx: Ctx, depth: number): Record<string, unknown> {
+  if (depth > 12) return {};
   // Each object quotes one focus source, so its text and its citation field agree.
   const saved = ctx.focus;
   if (ctx.prompt.sources.length > 0) ctx.focus = ctx.rng.pick(ctx.prompt.sources);
@@ -228,9 +229,9 @@ function genArray(s: JsonSchema, field: string, ctx: Ctx, depth: number): unknow
   ) {
     return citationIds(itemSchema, min, max, ctx);
   }
-  const wanted = Math.min(max, Math.max(min, Math.min(max, ctx.rng.int(Math.max(min, 2), Math.max(min, 4)))));
+  // Two to four items unless the schema says otherwise; recursive schemas bottom out at depth 10.
+  const wanted = depth > 10 ? min : Math.min(max, ctx.rng.int(Math.max(min, 2), Math.max(min, 4)));
   const out: unknown[] = [];
-  if (depth > 10) return [];
   for (let i = 0; i < wanted; i++) {
     let item = gen(itemSchema, singular(field), ctx, depth + 1);
     // Lists read badly with repeats; a few re-draws usually find a distinct item.
