@@ -60,6 +60,11 @@ async function rows(db: Executor, sql: string, bindings: Record<string, unknown>
 // only while that statement runs, so a contended workspace serializes on a lock held for well under a
 // millisecond instead of for several client round trips. See docs/decisions/010-credit-ledger.md.
 
+// Named columns, not `*`: a prepared statement whose result shape changed under it (a later migration
+// adding a column) fails with "cached plan must not change result type".
+const HOLD_COLUMNS =
+  'task_id, workspace_id, month, amount, depth, status, actor, created_at, closed_at, closed_by, close_reason';
+
 const RESERVE = prepare(
   'ledger_reserve',
   `
@@ -83,7 +88,7 @@ WITH args AS (
 )
 INSERT INTO holds (task_id, workspace_id, month, amount, depth, status, actor, created_at)
 SELECT args.task, tx.workspace_id, tx.month, args.cost, args.depth, 'held', args.actor, args.now FROM tx, args
-RETURNING *`,
+RETURNING ${HOLD_COLUMNS}`,
 );
 
 const CAPTURE = prepare(
@@ -92,12 +97,12 @@ const CAPTURE = prepare(
 WITH h AS (
   UPDATE holds SET status = 'captured', closed_at = CAST(:now AS timestamptz), closed_by = CAST(:actor AS text)
   WHERE task_id = CAST(:task AS text) AND status = 'held'
-  RETURNING *
+  RETURNING ${HOLD_COLUMNS}
 ), tx AS (
   INSERT INTO transactions (workspace_id, month, type, amount, balance_after, task_id, depth, actor, created_at)
   SELECT workspace_id, month, 'capture', 0, NULL, task_id, depth, closed_by, closed_at FROM h
 )
-SELECT * FROM h`,
+SELECT ${HOLD_COLUMNS} FROM h`,
 );
 
 const RELEASE = prepare(
@@ -106,7 +111,7 @@ const RELEASE = prepare(
 WITH h AS (
   UPDATE holds SET status = 'released', closed_at = CAST(:now AS timestamptz), closed_by = CAST(:actor AS text), close_reason = CAST(:reason AS text)
   WHERE task_id = CAST(:task AS text) AND status = 'held'
-  RETURNING *
+  RETURNING ${HOLD_COLUMNS}
 ), b AS (
   UPDATE balances SET balance = balances.balance + h.amount, used = balances.used - h.amount, updated_at = h.closed_at
   FROM h
@@ -116,7 +121,7 @@ WITH h AS (
   INSERT INTO transactions (workspace_id, month, type, amount, balance_after, task_id, depth, actor, reason, created_at)
   SELECT workspace_id, month, 'release', amount, balance, task_id, depth, closed_by, close_reason, closed_at FROM b
 )
-SELECT * FROM h`,
+SELECT ${HOLD_COLUMNS} FROM h`,
 );
 
 // Opening a month is idempotent: the first caller inserts the balance row and its allowance transaction,
