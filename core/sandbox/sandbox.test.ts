@@ -212,6 +212,10 @@ describe('prompt parsing', () => {
     expect(out.queries.competitor).toMatch(/competitors/);
     expect(out.queries.customer).toMatch(/customer/);
     expect(new Set(out.competitors.map((c) => c.name)).size).toBe(4);
+    const hostile = schema.parse(
+      generateFromSchema(toJsonSchema(schema), parsePrompt('Idea: hostile test of a dog sitter app'), 'seed'),
+    );
+    expect(hostile.queries.market).toMatch(/\bhostile$/);
   });
 });
 

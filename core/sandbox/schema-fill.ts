@@ -335,7 +335,11 @@ function stringFor(s: JsonSchema, field: string, ctx: Ctx): string {
   if (/url|link/i.test(field))
     return ctx.focus?.url ?? `https://www.${ctx.prompt.topic[0] ?? 'market'}-insights.example/`;
   const within = (re: RegExp): boolean => re.test(field) || ctx.path.some((p) => re.test(p));
-  if (within(/quer/i) || /search query/i.test(ctx.description)) return `${topic} ${queryFacet(field, ctx.description)}`;
+  if (within(/quer/i) || /search query/i.test(ctx.description)) {
+    // An idea that says "hostile" keeps the word in its queries, so the sandbox search serves the hostile corpus.
+    const marker = /\bhostile\b/i.test(ctx.prompt.idea) ? ' hostile' : '';
+    return `${topic} ${queryFacet(field, ctx.description)}${marker}`;
+  }
   if (/^(id|key|slug)$/i.test(field)) return `${ctx.prompt.topic.join('-')}-${r.int(1, 99)}`;
   if (within(/segment|persona|audience/i) && /name|label|title/i.test(field)) {
     return r.pick([
