@@ -45,6 +45,14 @@ describe('workspaces', () => {
     expect(await ledger.getWorkspace('not-a-uuid')).toBeUndefined();
   });
 
+  it('concurrent first sightings of a workspace create it once', async () => {
+    const externalId = `G${randomUUID()}`;
+    const all = await Promise.all(
+      Array.from({ length: 20 }, () => ledger.ensureWorkspace({ platform: 'discord', externalId, name: 'Guild' })),
+    );
+    expect(new Set(all.map((w) => w.id)).size).toBe(1);
+  });
+
   it('uses the configured default allowance for new workspaces', async () => {
     const small = new CreditLedger(db, { defaultAllowance: 30 });
     const ws = await freshWorkspace(small);

@@ -157,7 +157,7 @@ export class CreditLedger {
       throw new LedgerValidationError('platform', `must be one of ${PLATFORMS.join(', ')}`);
     const externalId = checkId('externalId', input.externalId);
     const name = checkId('name', input.name);
-    // Only a rename writes; the common case (workspace known, same name) takes no row lock.
+    // Only a rename writes a new row version; a known workspace with the same name is returned as it is.
     const found = await rows(
       this.db,
       `INSERT INTO workspaces (platform, external_id, name, monthly_allowance, status, created_at)
@@ -199,12 +199,7 @@ export class CreditLedger {
         this.db.raw('act.last_at'),
         this.db.raw('count(*) OVER () AS total'),
       );
-    if (query.search?.trim()) {
-      const like = `%${query.search.trim().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      void q.where((w) => w.whereILike('w.name', like).orWhereILike('w.external_id', like));
-    }
-    if (query.platform) void q.where('w.platform', query.platform);
-    if (query.status) void q.where('w.status', query.status);
+    filterWorkspaces(q, query);
     switch (query.sort ?? 'name') {
       case 'name':
         void q.orderByRaw('lower(w.name), w.id');
@@ -235,12 +230,7 @@ export class CreditLedger {
   private async countWorkspaces(query: ListWorkspacesQuery): Promise<number> {
     // Only reached for a page past the end, where the window count has no row to ride on.
     const q = this.db('workspaces as w').count<{ n: string | number }[]>('* as n');
-    if (query.search?.trim()) {
-      const like = `%${query.search.trim().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      void q.where((w) => w.whereILike('w.name', like).orWhereILike('w.external_id', like));
-    }
-    if (query.platform) void q.where('w.platform', query.platform);
-    if (query.status) void q.where('w.status', query.status);
+    filterWorkspaces(q, query);
     const [row] = await q;
     return Number(row?.n ?? 0);
   }
@@ -570,6 +560,17 @@ export class CreditLedger {
     if (!ws) throw new UnknownWorkspaceError(workspaceId);
     return ws;
   }
+}
+
+/** The WHERE of listWorkspaces: search matches name or external id, case-insensitively, as plain text. */
+function filterWorkspaces(q: Knex.QueryBuilder, query: ListWorkspacesQuery): void {
+  const search = query.search?.trim();
+  if (search) {
+    const like = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    void q.where((w) => w.whereILike('w.name', like).orWhereILike('w.external_id', like));
+  }
+  if (query.platform) void q.where('w.platform', query.platform);
+  if (query.status) void q.where('w.status', query.status);
 }
 
 function view(month: Month, balance: number, allowance: number, used: number): BalanceView {

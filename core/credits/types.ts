@@ -88,6 +88,7 @@ export type StatusChange = { workspaceId: string; actor: string; reason: string;
 
 export type WorkspaceSort = 'name' | 'balance' | 'usage' | 'activity';
 
+/** Sorts: name A→Z, balance lowest first, usage highest first, activity most recent first. Pages of at most 200. */
 export type ListWorkspacesQuery = {
   search?: string;
   platform?: Platform;
@@ -106,6 +107,7 @@ export type WorkspaceSummary = Workspace & {
   lastActivityAt: Date | null;
 };
 
+/** Newest first; `from` is inclusive and `to` exclusive (on `createdAt`); pages of at most 200 (default 50). */
 export type TransactionsQuery = {
   type?: TransactionType;
   from?: Date;
