@@ -8,7 +8,7 @@
 // (Retry-After) and the call repeated, never dropped.
 import { WebClient, LogLevel, type WebClientOptions } from '@slack/web-api';
 import type { Env } from '../../core/config/index.js';
-import { checkRateLimits } from '../../core/limits/rate-limit.js';
+import { checkRateLimits, restampRateLimit } from '../../core/limits/rate-limit.js';
 import type { Logger } from '../../core/observability/logger.js';
 import { metrics } from '../../core/observability/metrics.js';
 import type { ResearchResult } from '../../core/research/contract.js';
@@ -94,19 +94,24 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
     }
   }
 
-  /** Waits for a chat.update slot in the workspace's shared window. `final` may use the whole budget. */
-  async function takeUpdateSlot(teamId: string, final: boolean, stillWanted: () => boolean): Promise<boolean> {
-    const rule = { key: `${prefix}updates:${teamId}`, limit: final ? budget.limit : progressLimit, windowSeconds: budget.windowMs / 1000 };
+  /**
+   * Waits for a chat.update slot in the workspace's shared window (`final` may use the whole budget) and
+   * returns a function that re-stamps the slot when the call is done; undefined when no longer wanted.
+   */
+  async function takeUpdateSlot(teamId: string, final: boolean, stillWanted: () => boolean): Promise<(() => Promise<void>) | undefined> {
+    const key = `${prefix}updates:${teamId}`;
+    const rule = { key, limit: final ? budget.limit : progressLimit, windowSeconds: budget.windowMs / 1000 };
     for (;;) {
-      if (!stillWanted()) return false;
+      if (!stillWanted()) return undefined;
       const decision = await checkRateLimits(redis, [rule]);
-      if (decision.allowed) return true;
+      if (decision.allowed) return () => restampRateLimit(redis, key, decision.member!).catch(() => undefined);
       await sleep(Math.min(decision.retryAfterMs, 1000) + Math.floor(Math.random() * 50));
     }
   }
 
   async function update(origin: SlackOrigin, ts: string, message: { text: string; blocks: unknown[] }, final: boolean, stillWanted: () => boolean = () => true) {
-    if (!(await takeUpdateSlot(origin.teamId, final, stillWanted))) return;
+    const done = await takeUpdateSlot(origin.teamId, final, stillWanted);
+    if (!done) return;
     const client = await clientFor(origin);
     try {
       await call('chat.update', () => client.chat.update({ channel: origin.channelId, ts, text: message.text, blocks: message.blocks as never }));
@@ -114,6 +119,8 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
       // Someone deleted the message: nothing to edit, and nothing worth failing the research over.
       if (slackErrorCode(error) === 'message_not_found') logger.warn({ channel: origin.channelId, ts }, 'slack message to edit is gone');
       else throw error;
+    } finally {
+      await done();
     }
   }
 

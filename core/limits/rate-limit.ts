@@ -14,6 +14,8 @@ export type RateLimitDecision = {
   retryAfterMs: number;
   /** The rule that refused, when refused. */
   refusedBy?: string;
+  /** The entry recorded for this request (when allowed), for `restampRateLimit`. */
+  member?: string;
 };
 
 // KEYS: one sorted set per rule (member = request id, score = ms). ARGV: member, then limit and window ms per key.
@@ -45,12 +47,27 @@ return {1, 0, 0}
 /** Checks every rule and, when all allow, counts the request against each. Atomic across processes. */
 export async function checkRateLimits(redis: Redis, rules: RateLimitRule[]): Promise<RateLimitDecision> {
   if (rules.length === 0) return { allowed: true, retryAfterSeconds: 0, retryAfterMs: 0 };
+  const member = randomUUID();
   const args = rules.flatMap((r) => [String(r.limit), String(Math.max(1, Math.round(r.windowSeconds * 1000)))]);
-  const raw = (await redis.eval(SCRIPT, rules.length, ...rules.map((r) => r.key), randomUUID(), ...args)) as [number, number, number];
+  const raw = (await redis.eval(SCRIPT, rules.length, ...rules.map((r) => r.key), member, ...args)) as [number, number, number];
   const [allowed, waitMs, refusedIndex] = raw;
-  if (allowed === 1) return { allowed: true, retryAfterSeconds: 0, retryAfterMs: 0 };
+  if (allowed === 1) return { allowed: true, retryAfterSeconds: 0, retryAfterMs: 0, member };
   const retryAfterMs = Math.max(1, waitMs);
   return { allowed: false, retryAfterSeconds: Math.ceil(retryAfterMs / 1000), retryAfterMs, refusedBy: rules[refusedIndex - 1]?.key };
+}
+
+const RESTAMP = `
+local t = redis.call('TIME')
+return redis.call('ZADD', KEYS[1], 'XX', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[1])
+`;
+
+/**
+ * Moves a recorded request to "now" (server time). A caller that spends its slot on a remote API calls this
+ * when the call has finished, so the window counts the call from when the remote side last saw it: a
+ * request delayed on the way does not let the next window start early.
+ */
+export async function restampRateLimit(redis: Redis, key: string, member: string): Promise<void> {
+  await redis.eval(RESTAMP, 1, key, member);
 }
 
 export async function checkRateLimit(redis: Redis, rule: RateLimitRule): Promise<RateLimitDecision> {

@@ -52,7 +52,7 @@ export type SlackHarness = {
   pressCancel(a: { teamId: string; userId: string; taskId: string; messageTs: string; threadTs?: string }): Promise<{ status: number }>;
   /** Ephemeral replies posted to a command's response_url. */
   responsesFor(responseId: string): string[];
-  waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs?: number): Promise<T>;
+  waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs?: number, everyMs?: number): Promise<T>;
   close(): Promise<void>;
 };
 
@@ -91,7 +91,8 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
     keyPrefix: `${prefix}slack:`,
   });
   const jobs = createJobs({
-    env: { ...TEST_JOBS_ENV, WORKER_CONCURRENCY: opts.workerConcurrency ?? 5 },
+    // A longer lock means fewer heartbeats: FerretDB on a busy 2-core machine is the bottleneck, not us.
+    env: { ...TEST_JOBS_ENV, WORKER_CONCURRENCY: opts.workerConcurrency ?? 5, JOB_LOCK_LIFETIME_MS: 15_000 },
     storage,
     ledger,
     engine: engine ?? { run: () => Promise.reject(new Error('no engine in this harness')) },
@@ -102,7 +103,7 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
       channel: `${prefix}agenda`,
       progressPrefix: `${prefix}progress:`,
       processEveryMs: 1000,
-      cancelPollMs: 200,
+      cancelPollMs: 2000,
       retryBaseMs: 200,
       progressIntervalMs: 200,
     },
@@ -127,13 +128,13 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
   const server = (await app.start(0)) as Server;
   const eventsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
 
-  const waitFor: SlackHarness['waitFor'] = async (what, fn, timeoutMs = 30_000) => {
+  const waitFor: SlackHarness['waitFor'] = async (what, fn, timeoutMs = 30_000, everyMs = 50) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const value = await fn();
       if (value) return value;
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 25));
+      await new Promise((r) => setTimeout(r, everyMs));
     }
   };
 

@@ -1,0 +1,136 @@
+// The Slack delivery against the fake Slack Web API and real Redis: the shared chat.update budget, 429s
+// waited out, permanent errors, and final deliveries that never repeat a step.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { WebClient } from '@slack/web-api';
+import { createLogger } from '../../core/observability/logger.js';
+import { CHECKPOINTS } from '../../core/research/checkpoints.js';
+import { PermanentDeliveryError } from '../../core/tasks/delivery.js';
+import type { Task } from '../../core/tasks/types.js';
+import { makeResult, makeTask } from '../../test/fakes/slack/fixtures.js';
+import { DEFAULT_TOKEN, startFakeSlack, type FakeSlack } from '../../test/fakes/slack/server.js';
+import { testRedis, uniquePrefix } from '../../test/helpers/storage.js';
+import { createSlackDelivery } from './delivery.js';
+import { singleTokenResolver } from './installation-store.js';
+
+const redis = testRedis();
+const logger = createLogger('slack-delivery-test', 'silent');
+let fake: FakeSlack;
+let client: WebClient;
+
+beforeAll(async () => {
+  fake = await startFakeSlack({ updateLimit: { limit: 20, windowMs: 3000 } });
+  client = new WebClient(DEFAULT_TOKEN, { slackApiUrl: fake.apiUrl });
+});
+afterAll(async () => {
+  await fake.close();
+  redis.disconnect();
+});
+
+function delivery(budget = { limit: 18, windowMs: 3000 }) {
+  return createSlackDelivery({
+    env: { SLACK_API_URL: fake.apiUrl, SLACK_UPDATES_PER_MINUTE: 45 },
+    redis,
+    logger,
+    tokenFor: singleTokenResolver(DEFAULT_TOKEN),
+    updateBudget: budget,
+    keyPrefix: uniquePrefix('slack_delivery'),
+  });
+}
+
+let seq = 0;
+/** A task whose parent and status reply exist in the fake, as after announce. */
+async function postedTask(channel: string, over: Partial<Task> = {}): Promise<Task> {
+  const parent = await client.chat.postMessage({ channel, text: 'parent' });
+  const status = await client.chat.postMessage({ channel, text: 'status', thread_ts: parent.ts });
+  return makeTask({
+    id: `R-T${++seq}`,
+    origin: { platform: 'slack', teamId: 'T1', channelId: channel, userId: 'U0MARIA', parentTs: parent.ts, statusTs: status.ts },
+    ...over,
+  });
+}
+
+const withCheckpoints = (t: Task, n: number): Task => ({ ...t, checkpoints: CHECKPOINTS.slice(0, n).map((id) => ({ id, at: new Date() })) });
+const lastBlocks = (channel: string, ts: string) => JSON.stringify(fake.message(channel, ts)?.edits.at(-1)?.blocks ?? null);
+
+describe('createSlackDelivery', () => {
+  it('keeps 30 concurrent researches in one workspace under the chat.update limit and shows every final state', async () => {
+    const d = delivery();
+    const tasks = await Promise.all(Array.from({ length: 30 }, () => postedTask('CMANY')));
+    const before = fake.rateLimited['chat.update'] ?? 0;
+    await Promise.all(
+      tasks.map(async (task) => {
+        // What the job layer does: progress at most every 100 ms here, one at a time, then the final state.
+        for (let n = 4; n <= 16; n += 4) {
+          await d.progress(withCheckpoints(task, n));
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await d.succeeded({ ...withCheckpoints(task, 16), status: 'succeeded', finishedAt: new Date() }, makeResult());
+      }),
+    );
+    expect((fake.rateLimited['chat.update'] ?? 0) - before).toBe(0);
+    for (const task of tasks) {
+      if (task.origin.platform !== 'slack') throw new Error('not slack');
+      expect(lastBlocks('CMANY', task.origin.statusTs!)).toContain('*17/17*');
+      expect(lastBlocks('CMANY', task.origin.statusTs!)).toContain('✅ done');
+      expect(lastBlocks('CMANY', task.origin.parentTs!)).toContain('✅ *PMF 68/100*');
+      const thread = fake.thread('CMANY', task.origin.parentTs!);
+      expect(thread.filter((m) => m.file?.filename === `pmf-${task.id}.md`)).toHaveLength(1);
+      expect(thread.filter((m) => m.file)[0]?.file?.content).toBe('# PMF report\n\nBody.');
+      expect(thread.filter((m) => JSON.stringify(m.blocks).includes('PMF 68/100'))).toHaveLength(1);
+    }
+  }, 120_000);
+
+  it('waits out a 429 per Retry-After instead of dropping the edit', async () => {
+    const d = delivery();
+    const task = await postedTask('C429');
+    fake.failNext('chat.update', { retryAfter: 1 }, 1);
+    const started = Date.now();
+    await d.failed({ ...task, status: 'failed', error: { userMessage: 'The search provider failed.', detail: 'x' }, refunded: 12, finishedAt: new Date() });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    if (task.origin.platform !== 'slack') throw new Error('not slack');
+    expect(lastBlocks('C429', task.origin.statusTs!)).toContain('❌ The search provider failed. · 12 credits returned');
+    expect(lastBlocks('C429', task.origin.parentTs!)).toContain('failed · 12 credits returned');
+  });
+
+  it('sends only the newest of the progress states that queued up behind the budget', async () => {
+    const d = delivery({ limit: 2, windowMs: 1500 });
+    const task = await postedTask('CLATEST');
+    if (task.origin.platform !== 'slack') throw new Error('not slack');
+    const updates = () => fake.callsOf('chat.update').filter((c) => c.args.ts === (task.origin as { statusTs: string }).statusTs && c.status === 200);
+    // progress may use 80% of a budget of 2, so one edit per window: the rest wait, newest wins.
+    await Promise.all([4, 5, 6, 7, 8].map((n) => d.progress(withCheckpoints(task, n))));
+    const seen = updates().map((c) => Number(/\*(\d+)\/17\*/.exec(JSON.stringify(c.args.blocks))?.[1]));
+    expect(seen[0]).toBe(4);
+    expect(seen.at(-1)).toBe(8);
+    expect(seen.length).toBeLessThanOrEqual(3);
+  });
+
+  it.each(['channel_not_found', 'is_archived', 'account_inactive', 'token_revoked'])('gives up for good on %s', async (error) => {
+    const d = delivery();
+    const task = await postedTask(`CGONE${error}`);
+    fake.setChannelError(`CGONE${error}`, error);
+    await expect(d.succeeded({ ...task, status: 'succeeded' }, makeResult())).rejects.toBeInstanceOf(PermanentDeliveryError);
+    await expect(d.failed({ ...task, status: 'failed', refunded: 12 })).rejects.toBeInstanceOf(PermanentDeliveryError);
+  });
+
+  it('does not upload or post twice when a final delivery is retried', async () => {
+    const d = delivery();
+    const task = await postedTask('CRETRY');
+    const done = { ...task, status: 'succeeded' as const, finishedAt: new Date() };
+    fake.failNext('chat.postMessage', 'internal_error', 1);
+    await expect(d.succeeded(done, makeResult())).rejects.toThrow();
+    await d.succeeded(done, makeResult());
+    if (task.origin.platform !== 'slack') throw new Error('not slack');
+    const thread = fake.thread('CRETRY', task.origin.parentTs!);
+    expect(thread.filter((m) => m.file)).toHaveLength(1);
+    expect(thread.filter((m) => JSON.stringify(m.blocks).includes('PMF 68/100'))).toHaveLength(1);
+    expect(lastBlocks('CRETRY', task.origin.parentTs!)).toContain('PMF 68/100');
+  });
+
+  it('ignores a task with no status reply yet and a message someone deleted', async () => {
+    const d = delivery();
+    await d.progress(makeTask({ origin: { platform: 'slack', teamId: 'T1', channelId: 'C1', userId: 'U1' } }));
+    const task = await postedTask('CDEL');
+    await d.progress({ ...withCheckpoints(task, 5), origin: { ...(task.origin as object), statusTs: '1.999' } as Task['origin'] });
+  });
+});
