@@ -139,6 +139,43 @@ describe('cache', () => {
     expect(JSON.parse((await redis.get(key))!)).toHaveLength(3);
   });
 
+  it('shares one call between identical concurrent requests; the others count a cache hit', async () => {
+    const search = provider();
+    sandbox.setLatency({ search: 150 });
+    try {
+      const before = sandbox.calls.search;
+      const meters = [new UsageMeter(), new UsageMeter(), new UsageMeter()];
+      const req = { query: 'concurrent twins', searchDepth: 'advanced' as const, maxResults: 5 };
+      const results = await Promise.all(meters.map((m) => search.search(req, m)));
+      expect(results[1]).toEqual(results[0]);
+      expect(sandbox.calls.search - before).toBe(1);
+      expect(meters.map((m) => m.snapshot().tavilyCredits).sort()).toEqual([0, 0, 2]);
+      expect(meters.map((m) => m.snapshot().cacheHits).sort()).toEqual([0, 1, 1]);
+    } finally {
+      sandbox.setLatency({ search: 0 });
+    }
+  });
+
+  it('lets a waiting request make its own call when the one it shared was aborted', async () => {
+    const search = provider();
+    sandbox.setLatency({ search: 300 });
+    try {
+      const before = sandbox.calls.search;
+      const req = { query: 'leader aborts', searchDepth: 'basic' as const, maxResults: 5 };
+      const controller = new AbortController();
+      const leader = search.search(req, new UsageMeter(), controller.signal);
+      const followerMeter = new UsageMeter();
+      const follower = search.search(req, followerMeter);
+      while (sandbox.calls.search === before) await new Promise((r) => setTimeout(r, 10));
+      controller.abort();
+      await expect(leader).rejects.toMatchObject({ name: 'AbortError' });
+      await expect(follower).resolves.toHaveLength(5);
+      expect(followerMeter.snapshot()).toMatchObject({ tavilyCalls: 1, tavilyCredits: 1, cacheHits: 0 });
+    } finally {
+      sandbox.setLatency({ search: 0 });
+    }
+  });
+
   it('does not cache when the TTL is 0', async () => {
     const search = provider({ cacheTtlSeconds: 0 });
     const meter = new UsageMeter();

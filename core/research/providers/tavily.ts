@@ -5,7 +5,7 @@ import { tavily } from '@tavily/core';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ResearchError } from '../contract.js';
-import { DEFAULT_RETRY_POLICY, raceAbort, withRetry, type FailureClass, type Sleep } from './retry.js';
+import { AbortedError, DEFAULT_RETRY_POLICY, raceAbort, withRetry, type FailureClass, type Sleep } from './retry.js';
 import type { UsageMeter } from './usage.js';
 
 export type SearchRequest = { query: string; searchDepth: 'basic' | 'advanced'; maxResults: number };
@@ -148,58 +148,85 @@ export function createTavilySearch(opts: TavilyOptions): SearchProvider {
     );
   }
 
-  return {
-    async search(req, meter, signal) {
-      const key = cacheKey(prefix, 'search', normalizeSearch(req));
-      const hit = await cached(key, cachedSearchSchema);
-      if (hit) {
+  // Identical requests in flight in this process share one Tavily call (decision 021): the first caller
+  // pays, the others count a cache hit. If the first caller aborts, the others make their own call.
+  const inflight = new Map<string, Promise<{ value: unknown; credits: number }>>();
+
+  async function once<T>(
+    key: string,
+    schema: z.ZodType<T>,
+    meter: UsageMeter,
+    signal: AbortSignal | undefined,
+    fetchFresh: () => Promise<{ value: T; credits: number }>,
+  ): Promise<T> {
+    const hit = await cached(key, schema);
+    if (hit) {
+      meter.recordTavily(0, true);
+      return hit;
+    }
+    const shared = inflight.get(key);
+    if (shared) {
+      try {
+        const { value } = await raceAbort(shared, signal);
         meter.recordTavily(0, true);
-        return hit;
+        return value as T;
+      } catch (err) {
+        if (!(err instanceof AbortedError) || signal?.aborted) throw err;
       }
-      const response = await call(
-        'search',
-        () =>
-          client.search(req.query, {
-            searchDepth: req.searchDepth,
-            maxResults: req.maxResults,
-            timeout: timeoutSeconds,
-          }),
-        signal,
-      );
-      meter.recordTavily(searchCredits(req.searchDepth), false);
-      const hits = response.results.map((r) => ({
-        url: r.url,
-        title: r.title ?? '',
-        content: r.content ?? '',
-        score: r.score ?? 0,
-      }));
-      await store(key, hits);
-      return hits;
+    }
+    const mine = fetchFresh().then(async (fresh) => {
+      await store(key, fresh.value);
+      return fresh;
+    });
+    inflight.set(key, mine);
+    try {
+      const { value, credits } = await mine;
+      meter.recordTavily(credits, false);
+      return value;
+    } finally {
+      if (inflight.get(key) === mine) inflight.delete(key);
+    }
+  }
+
+  return {
+    search(req, meter, signal) {
+      return once(cacheKey(prefix, 'search', normalizeSearch(req)), cachedSearchSchema, meter, signal, async () => {
+        const response = await call(
+          'search',
+          () =>
+            client.search(req.query, {
+              searchDepth: req.searchDepth,
+              maxResults: req.maxResults,
+              timeout: timeoutSeconds,
+            }),
+          signal,
+        );
+        const hits = response.results.map((r) => ({
+          url: r.url,
+          title: r.title ?? '',
+          content: r.content ?? '',
+          score: r.score ?? 0,
+        }));
+        return { value: hits, credits: searchCredits(req.searchDepth) };
+      });
     },
 
     async extract(req, meter, signal) {
       if (req.urls.length === 0) return { pages: [], failed: [] };
-      const key = cacheKey(prefix, 'extract', normalizeExtract(req));
-      const hit = await cached(key, cachedExtractSchema);
-      if (hit) {
-        meter.recordTavily(0, true);
-        return hit;
-      }
-      const response = await call(
-        'extract',
-        () => client.extract(req.urls, { extractDepth: req.extractDepth, timeout: timeoutSeconds }),
-        signal,
-      );
-      const pages = response.results.map((r) => ({
-        url: r.url,
-        ...(r.title ? { title: r.title } : {}),
-        rawContent: r.rawContent ?? '',
-      }));
-      const failed = response.failedResults.map((f) => f.url);
-      meter.recordTavily(extractCredits(req.extractDepth, pages.length), false);
-      const result = { pages, failed };
-      await store(key, result);
-      return result;
+      return once(cacheKey(prefix, 'extract', normalizeExtract(req)), cachedExtractSchema, meter, signal, async () => {
+        const response = await call(
+          'extract',
+          () => client.extract(req.urls, { extractDepth: req.extractDepth, timeout: timeoutSeconds }),
+          signal,
+        );
+        const pages = response.results.map((r) => ({
+          url: r.url,
+          ...(r.title ? { title: r.title } : {}),
+          rawContent: r.rawContent ?? '',
+        }));
+        const failed = response.failedResults.map((f) => f.url);
+        return { value: { pages, failed }, credits: extractCredits(req.extractDepth, pages.length) };
+      });
     },
   };
 }
