@@ -1,6 +1,7 @@
 // The ResearchEngine: runs the graph for one task on a MongoDB-persisted LangGraph thread (thread_id =
 // runId), so a second run() with the same runId continues where a crashed one stopped, and one that had
 // finished returns its report again without spending anything.
+import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
 import { MongoDBSaver } from '@langchain/langgraph-checkpoint-mongodb';
 import type { Redis } from 'ioredis';
 import type { Env } from '../config/env.js';
@@ -20,6 +21,8 @@ export type ResearchEngineDeps = {
   /** Ready-made providers (tests, benchmarks); otherwise built from env, at `providerUrls` when given (the sandbox's). */
   providers?: Providers;
   providerUrls?: { tavilyUrl?: string; openaiUrl?: string };
+  /** Another LangGraph checkpointer (the benchmark's in-memory baseline); defaults to MongoDBSaver on `mongo`. */
+  checkpointer?: BaseCheckpointSaver;
   /** Whether reports say they are synthetic; defaults to PMF_SANDBOX. */
   sandbox?: boolean;
   logger?: Logger;
@@ -72,15 +75,16 @@ export function usageOf(state: State, durationMs: number): ResearchUsage {
 export function createResearchEngine(deps: ResearchEngineDeps): ResearchEngine {
   const sandbox = deps.sandbox ?? deps.env.PMF_SANDBOX;
   let providers = deps.providers;
-  const checkpointer = new MongoDBSaver({
+  const mongoSaver = new MongoDBSaver({
     client: deps.mongo.client,
     dbName: deps.mongo.db.databaseName,
     checkpointCollectionName: CHECKPOINT_COLLECTION,
     checkpointWritesCollectionName: CHECKPOINT_WRITES_COLLECTION,
   });
+  const checkpointer = deps.checkpointer ?? mongoSaver;
   let setup: Promise<void> | undefined;
   const ensureSetup = () =>
-    (setup ??= checkpointer.setup().then((errors) => {
+    (setup ??= (deps.checkpointer ? Promise.resolve([]) : mongoSaver.setup()).then((errors) => {
       // Index creation failing is not fatal (lookups still work, only slower); say so once.
       if (errors.length) deps.logger?.warn({ errors: errors.map(String) }, 'research checkpointer indexes not created');
     }));
