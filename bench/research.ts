@@ -1,0 +1,94 @@
+// npm run bench:research — the engine's own overhead and its token appetite, on the sandbox providers with
+// fixed latencies (search 300 ms, extract 500 ms, LLM 800 ms per call), real Redis and real MongoDB/FerretDB.
+// Baseline, measured in the same run: the ideal critical path of the graph as executed — the planner's LLM
+// calls, then the slowest agent's search + extract + analysis calls, then the report's LLM calls, each at
+// its fixed latency. Overhead = wall time / ideal − 1.
+import { MemorySaver } from '@langchain/langgraph';
+import { randomUUID } from 'node:crypto';
+import { parseEnv } from '../core/config/index.js';
+import { DEPTHS, type Depth } from '../core/research/depth.js';
+import { createResearchEngine } from '../core/research/engine.js';
+import type { ResearchResult } from '../core/research/contract.js';
+import { startSandbox } from '../core/sandbox/index.js';
+import { connectMongo, createRedis } from '../core/storage/index.js';
+import { LOCAL } from '../scripts/services.mjs';
+import { sandboxProviders } from '../test/helpers/research.js';
+
+const LATENCY = { search: 300, extract: 500, llm: 800 };
+const env = parseEnv({ REDIS_URL: LOCAL.redis.url, MONGO_URL: LOCAL.mongo.url, DATABASE_URL: LOCAL.postgres.url, ...process.env, PMF_SANDBOX: '1' });
+
+const sandbox = await startSandbox({ latencyMs: LATENCY });
+const redis = createRedis(env.REDIS_URL, 'bench-research');
+const mongo = await connectMongo(env.MONGO_URL, `bench_research_${randomUUID().slice(0, 8)}`);
+
+/** Each run gets its own cache prefix and idea, so no call is served from cache (a hit would skip the latency). */
+function engine(checkpointer?: MemorySaver) {
+  const providers = sandboxProviders(sandbox, redis, { cachePrefix: `bench:research:${randomUUID()}:`, timeoutMs: 60_000, maxRetries: 2, cacheTtlSeconds: 600 });
+  return createResearchEngine({ env, redis, mongo, providers, sandbox: true, ...(checkpointer ? { checkpointer } : {}) });
+}
+
+const IDEAS = [
+  'An app that matches dog owners with vetted sitters in their neighbourhood',
+  'A B2B tool that reconciles freight invoices against carrier contracts',
+  'Meal kits for people managing type 2 diabetes',
+  'A marketplace for renting camping gear between neighbours',
+  'Bookkeeping automation for independent dental practices',
+];
+const idea = (i: number) => `${IDEAS[i % IDEAS.length]} (variant ${i})`;
+
+/** One planner call, the three agents' search → extract → analysis in parallel, one report call. */
+function idealCriticalPathMs(llmCalls: number, searchCalls: number, extractCalls: number): number {
+  // Calls beyond the clean count (retries) land on some path; charge them to the critical one.
+  const extraLlm = Math.max(0, llmCalls - 5);
+  const extraSearch = Math.max(0, searchCalls - 3);
+  const extraExtract = Math.max(0, extractCalls - 3);
+  return LATENCY.llm * (3 + extraLlm) + LATENCY.search * (1 + extraSearch) + LATENCY.extract * (1 + extraExtract);
+}
+
+async function timed(runs: number, depth: Depth, offset: number, memory = false): Promise<{ wallMs: number; idealMs: number; results: ResearchResult[] }> {
+  const before = { ...sandbox.calls };
+  const t0 = performance.now();
+  const results = await Promise.all(Array.from({ length: runs }, (_, i) => engine(memory ? new MemorySaver() : undefined).run({ runId: `bench-${randomUUID()}`, idea: idea(offset + i), depth })));
+  const wallMs = performance.now() - t0;
+  const d = { llm: sandbox.calls.llm - before.llm, search: sandbox.calls.search - before.search, extract: sandbox.calls.extract - before.extract };
+  const idealMs = idealCriticalPathMs(d.llm / runs, d.search / runs, d.extract / runs);
+  return { wallMs, idealMs, results };
+}
+
+const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+
+try {
+  // Warm-up: connections, index creation, JIT — not measured.
+  await timed(1, 'essential', 1000);
+
+  const single = await timed(1, 'standard', 0);
+  const overheadSingle = single.wallMs / single.idealMs - 1;
+  console.log(`standard alone: wall ${Math.round(single.wallMs)} ms, ideal critical path ${single.idealMs} ms, overhead ${(overheadSingle * 100).toFixed(1)}%`);
+
+  const mem = await timed(1, 'standard', 50, true);
+  console.log(`standard alone, in-memory checkpointer (graph + providers only): wall ${Math.round(mem.wallMs)} ms, overhead ${((mem.wallMs / mem.idealMs - 1) * 100).toFixed(1)}%`);
+
+  const many = await timed(20, 'standard', 100);
+  const overhead20 = many.wallMs / many.idealMs - 1;
+  console.log(`standard ×20 concurrent: wall ${Math.round(many.wallMs)} ms, ideal ${many.idealMs} ms, overhead ${(overhead20 * 100).toFixed(1)}%`);
+
+  const tokens: Record<Depth, number> = { essential: 0, standard: 0, deep: 0 };
+  for (const depth of DEPTHS) {
+    const r = (await timed(1, depth, 200 + DEPTHS.indexOf(depth))).results[0]!;
+    tokens[depth] = r.usage.promptTokens + r.usage.completionTokens;
+    console.log(`${depth}: ${tokens[depth]} tokens (${r.usage.promptTokens} prompt + ${r.usage.completionTokens} completion), ${r.usage.sourcesUsed} sources, ${r.usage.tavilyCredits} credits`);
+  }
+  console.log('targets: overhead ≤5% alone, ≤10% at 20 concurrent; standard ≤60,000 tokens');
+  console.log(
+    JSON.stringify({
+      overhead_single: round(overheadSingle),
+      overhead_20: round(overhead20),
+      tokens_essential: tokens.essential,
+      tokens_standard: tokens.standard,
+      tokens_deep: tokens.deep,
+    }),
+  );
+} finally {
+  await mongo.db.dropDatabase().catch(() => undefined);
+  await Promise.allSettled([mongo.client.close(), redis.quit(), sandbox.close()]);
+}
