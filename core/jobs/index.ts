@@ -10,7 +10,7 @@ import { TaskStore } from '../tasks/store.js';
 import type { Task } from '../tasks/types.js';
 import { createAgenda, RESEARCH_JOB, retryLaterBackoff, RetryLater, type ResearchJobData } from './agenda.js';
 import { PROGRESS_PREFIX, progressChannel, reviveTask } from './progress.js';
-import { failureSentence, ResearchRunner } from './research-job.js';
+import { cancelOutcome, failureSentence, ResearchRunner } from './research-job.js';
 import { JobsError, type Actor, type CreateJobsOptions, type Jobs, type JobsTuning, type SubmitOptions, type SubmitRequest, type SubmitResult } from './types.js';
 
 export type { Actor, CreateJobsOptions, Jobs, JobsEnv, JobsTuning, LedgerPort, SubmitOptions, SubmitRequest, SubmitResult } from './types.js';
@@ -109,7 +109,7 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
   async function failBeforeQueue(taskId: string, reason: string, detail: string): Promise<void> {
     const doc = await store.getDoc(taskId);
     if (!doc) return;
-    await store.finish(taskId, { status: 'failed', error: { userMessage: failureSentence(reason, doc.cost), detail }, refunded: doc.cost });
+    await store.decideOutcome(taskId, { status: 'failed', error: { userMessage: failureSentence(reason, doc.cost), detail }, refunded: doc.cost });
     await runner.settle(taskId).catch((err: unknown) => log.warn({ taskId, err: String(err) }, 'settling a task that failed before it was queued'));
   }
 
@@ -166,24 +166,23 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
     async cancelResearch(taskId, actor) {
       await ready();
       const doc = await loadForActor(taskId, actor);
-      if (doc.status === 'cancelled') return (await store.get(taskId))!;
-      if (doc.status !== 'queued' && doc.status !== 'running') {
-        throw new JobsError('not_cancellable', `${taskId} has already ${doc.status === 'succeeded' ? 'finished' : 'failed'}; there is nothing to cancel.`);
-      }
-      const marked = await store.requestCancel(taskId, actor.id);
+      const before = await store.outcomeOf(taskId);
+      if (before?.status === 'cancelled') return (await store.get(taskId))!;
+      if (before) throw new JobsError('not_cancellable', `${taskId} has already ${before.status === 'succeeded' ? 'finished' : 'failed'}; there is nothing to cancel.`);
+      await store.requestCancel(taskId, actor.id);
+      // A running worker hears this at once (and polls for it as a fallback).
       await storage.redis.publish(cancelChannel, taskId).catch(() => undefined);
-      if (marked?.status === 'queued') {
-        // Not started, and now it never will (a worker refuses to start a task with a cancel request):
-        // end it here so the requester hears at once instead of when a worker frees up.
-        await runner.finishCancelled(taskId);
-        try {
-          await runner.settle(taskId);
-          const settled = await store.getDoc(taskId);
-          if (settled?.deliveredAt && settled.jobId) await agenda.cancel({ id: settled.jobId });
-        } catch (err) {
-          // The job stays queued; the worker that picks it up finishes settling it.
-          if (!(err instanceof RetryLater)) log.warn({ taskId, err: String(err) }, 'settling a cancelled task');
-        }
+      const { outcome } = await store.decideOutcome(taskId, cancelOutcome(doc, actor.id));
+      if (outcome.status !== 'cancelled') {
+        throw new JobsError('not_cancellable', `${taskId} finished before it could be cancelled.`);
+      }
+      // Settle here so the requester hears at once instead of when a worker frees up; if this process cannot
+      // deliver to the task's platform, the queued job's worker finishes the settlement.
+      try {
+        await runner.settle(taskId);
+        if (doc.status === 'queued' && doc.jobId && (await store.isDelivered(taskId))) await agenda.cancel({ id: doc.jobId });
+      } catch (err) {
+        if (!(err instanceof RetryLater)) log.warn({ taskId, err: String(err) }, 'settling a cancelled task');
       }
       return (await store.get(taskId))!;
     },

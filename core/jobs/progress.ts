@@ -32,7 +32,7 @@ export class ProgressCoalescer {
   private closed = false;
 
   constructor(
-    private readonly send: (task: Task) => Promise<void>,
+    private readonly send: (task: Task, final: boolean) => Promise<void>,
     private readonly intervalMs: number,
     private readonly now: () => number = Date.now,
   ) {}
@@ -73,6 +73,6 @@ export class ProgressCoalescer {
     this.latest = undefined;
     this.sentCount = task.checkpoints.length;
     this.lastSentAt = this.now();
-    await this.send(task);
+    await this.send(task, final);
   }
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Job } from 'agenda';
 import type { Logger } from '../observability/logger.js';
 import { metrics } from '../observability/metrics.js';
@@ -5,7 +6,7 @@ import { ENGINE_CHECKPOINTS } from '../research/checkpoints.js';
 import { ResearchError, type ResearchEngine, type ResearchResult } from '../research/contract.js';
 import type { Redis } from '../storage/index.js';
 import { PermanentDeliveryError, type DeliveryResolver } from '../tasks/delivery.js';
-import { taskOf as toTask, type FinalOutcome, type TaskDoc, type TaskStore } from '../tasks/store.js';
+import { taskOf, type Outcome, type TaskDoc, type TaskStore } from '../tasks/store.js';
 import type { Task } from '../tasks/types.js';
 import { RetryLater, type ResearchJobData } from './agenda.js';
 import { ProgressCoalescer, progressChannel } from './progress.js';
@@ -28,6 +29,9 @@ export type RunnerDeps = {
 
 export type AbortReason = 'cancel' | 'shutdown';
 
+/** Retries of a job whose handler could not reach its stores; beyond this an operator has to look. */
+const MAX_INFRA_RETRIES = 30;
+
 const GENERIC_FAILURE = 'the research service ran into an unexpected problem';
 
 function resultOf(task: Task): ResearchResult | undefined {
@@ -49,6 +53,10 @@ export function cancelSentence(cost: number): string {
   return `The research was cancelled. Your ${cost} credits were returned; nothing was charged.`;
 }
 
+export function cancelOutcome(doc: Pick<TaskDoc, 'cost'>, by = 'unknown'): Outcome {
+  return { status: 'cancelled', error: { userMessage: cancelSentence(doc.cost), detail: `cancelled by ${by}` }, refunded: doc.cost };
+}
+
 export class ResearchRunner {
   /** Abort controllers of the jobs running in this process, by task id. */
   readonly running = new Map<string, AbortController>();
@@ -63,9 +71,10 @@ export class ResearchRunner {
   }
 
   coalescer(task: Task): ProgressCoalescer {
-    return new ProgressCoalescer(async (t) => {
+    return new ProgressCoalescer(async (t, final) => {
       const delivery = this.deps.deliveries(t);
-      if (!delivery) return;
+      // Once the final message is out (a cancel settled elsewhere), a late progress edit would undo it.
+      if (!delivery || (!final && (await this.deps.store.isDelivered(task.id)))) return;
       try {
         await delivery.progress(t);
       } catch (err) {
@@ -75,8 +84,41 @@ export class ResearchRunner {
     }, this.deps.tuning.progressIntervalMs);
   }
 
-  /** Agenda's handler for one research job. */
+  /**
+   * Agenda's handler for one research job. Anything unexpected (MongoDB or PostgreSQL unreachable) becomes
+   * a retry with a capped backoff, so a task is never left running with no job behind it.
+   */
   async handle(job: Job<ResearchJobData>): Promise<void> {
+    const heartbeat = this.heartbeat(job);
+    try {
+      await this.advance(job);
+    } catch (err) {
+      if (err instanceof RetryLater) throw err;
+      const failCount = job.attrs.failCount ?? 0;
+      this.deps.logger.warn({ taskId: job.attrs.data.taskId, err: messageOf(err), failCount }, 'research job hit an infrastructure error; retrying');
+      if (failCount >= MAX_INFRA_RETRIES) throw err;
+      throw new RetryLater(Math.min(this.deps.tuning.retryBaseMs * 2 ** failCount, 60_000), messageOf(err));
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  /**
+   * Keeps the job's lock fresh (JOB_LOCK_LIFETIME_MS is short so a dead worker's job is taken over fast).
+   * Once Agenda has given the lock up, touching stops: another worker may own the job, and the task's
+   * insert-only guards keep the overlap harmless.
+   */
+  private heartbeat(job: Job<ResearchJobData>): NodeJS.Timeout {
+    const timer: NodeJS.Timeout = setInterval(() => {
+      job.touch().catch((err: unknown) => {
+        if (job.getCanceledMessage()) clearInterval(timer);
+        this.deps.logger.warn({ taskId: job.attrs.data.taskId, err: messageOf(err) }, 'job heartbeat failed');
+      });
+    }, Math.max(100, Math.floor(this.deps.env.JOB_LOCK_LIFETIME_MS / 4)));
+    return timer;
+  }
+
+  private async advance(job: Job<ResearchJobData>): Promise<void> {
     const { taskId } = job.attrs.data;
     const { store, logger } = this.deps;
     const log = logger.child({ taskId });
@@ -85,21 +127,26 @@ export class ResearchRunner {
       log.warn('research job for a task that does not exist; dropping it');
       return;
     }
-    const progress = this.coalescer(toTask(doc));
-    if ((doc.status === 'queued' || doc.status === 'running') && !doc.cancelRequested) {
-      const started = await store.markStarted(taskId);
-      if (started) await this.run(job, started, progress, log);
-    } else if (doc.status === 'queued' || doc.status === 'running') {
-      await this.finishCancelled(taskId);
+    const progress = this.coalescer(taskOf(doc));
+    let outcome = await store.outcomeOf(taskId);
+    const cancel = outcome ? undefined : await store.cancelRequestOf(taskId);
+    if (cancel) outcome = (await store.decideOutcome(taskId, cancelOutcome(doc, cancel.by))).outcome;
+    let result: ResearchResult | undefined;
+    if (!outcome || (outcome.status === 'succeeded' && !doc.report)) {
+      // Not decided yet, or decided a success whose report a crash kept from being stored: (re)run; the
+      // engine resumes from its checkpoint for this runId.
+      const ran = await this.run(doc, progress, log);
+      outcome = ran.outcome;
+      result = ran.result;
     }
-    const after = await store.getDoc(taskId);
-    if (after?.cancelRequested && (after.status === 'queued' || after.status === 'running')) await this.finishCancelled(taskId);
+    await store.applyOutcome(taskId, outcome, outcome.status === 'succeeded' ? result : undefined);
     await this.settle(taskId, progress);
   }
 
-  private async run(job: Job<ResearchJobData>, doc: TaskDoc, progress: ProgressCoalescer, log: Logger): Promise<void> {
-    const { store, engine, env, tuning } = this.deps;
+  private async run(doc: TaskDoc, progress: ProgressCoalescer, log: Logger): Promise<{ outcome: Outcome; result?: ResearchResult }> {
+    const { store, engine, tuning } = this.deps;
     const taskId = doc.id;
+    await store.markStarted(taskId);
     const startedTask = await store.addCheckpoint(taskId, 'started');
     if (startedTask) {
       const queued = startedTask.checkpoints.find((c) => c.id === 'queued');
@@ -109,9 +156,6 @@ export class ResearchRunner {
     }
     const abort = new AbortController();
     this.running.set(taskId, abort);
-    const heartbeat = setInterval(() => {
-      job.touch().catch((err: unknown) => log.warn({ err: messageOf(err) }, 'job heartbeat failed'));
-    }, Math.max(200, Math.floor(env.JOB_LOCK_LIFETIME_MS / 3)));
     const cancelPoll = setInterval(() => {
       store
         .isCancelRequested(taskId)
@@ -124,6 +168,7 @@ export class ResearchRunner {
         {
           signal: abort.signal,
           onCheckpoint: async (id, at) => {
+            if (abort.signal.aborted) return;
             const t = await store.addCheckpoint(taskId, id, at);
             if (t) {
               this.publish(t);
@@ -134,25 +179,30 @@ export class ResearchRunner {
       );
       // A run resumed after a crash does not report the nodes it finished before; record them now.
       for (const id of ENGINE_CHECKPOINTS) await store.addCheckpoint(taskId, id);
-      const stored = await store.storeResult(taskId, result);
-      if (stored) metrics.researches.inc({ status: 'succeeded', depth: doc.depth });
+      const decided = await store.decideOutcome(taskId, { status: 'succeeded' });
+      if (decided.won) metrics.researches.inc({ status: 'succeeded', depth: doc.depth });
+      return decided.outcome.status === 'succeeded' ? { outcome: decided.outcome, result } : { outcome: decided.outcome };
     } catch (err) {
       const reason = abort.signal.aborted ? (abort.signal.reason as AbortReason) : undefined;
       if (reason === 'shutdown') {
         progress.close();
         throw new RetryLater(0, 'worker shut down before the research finished');
       }
-      if (reason === 'cancel' || (await store.isCancelRequested(taskId))) return;
-      await this.recordFailure(doc, err, log);
+      const cancel = await store.cancelRequestOf(taskId);
+      if (reason === 'cancel' || cancel) {
+        const decided = await store.decideOutcome(taskId, cancelOutcome(doc, cancel?.by));
+        if (decided.won) metrics.researches.inc({ status: 'cancelled', depth: doc.depth });
+        return { outcome: decided.outcome };
+      }
+      return { outcome: await this.recordFailure(doc, err, log) };
     } finally {
-      clearInterval(heartbeat);
       clearInterval(cancelPoll);
       this.running.delete(taskId);
     }
   }
 
   /** Transient failures are retried with exponential backoff up to JOB_MAX_ATTEMPTS; the rest end the task. */
-  private async recordFailure(doc: TaskDoc, err: unknown, log: Logger): Promise<void> {
+  private async recordFailure(doc: TaskDoc, err: unknown, log: Logger): Promise<Outcome> {
     const { store, env, tuning } = this.deps;
     const permanent = err instanceof ResearchError && !err.retryable;
     const detail = err instanceof ResearchError ? err.detail : messageOf(err);
@@ -164,58 +214,50 @@ export class ResearchRunner {
       throw new RetryLater(delayMs, detail);
     }
     log.error({ err: detail, failures, permanent }, 'research failed for good');
-    const outcome: FinalOutcome = {
+    const decided = await store.decideOutcome(doc.id, {
       status: 'failed',
       error: { userMessage: failureSentence(userReason, doc.cost, permanent ? undefined : failures), detail },
       refunded: doc.cost,
-    };
-    if (await store.finish(doc.id, outcome)) metrics.researches.inc({ status: 'failed', depth: doc.depth });
-  }
-
-  async finishCancelled(taskId: string): Promise<void> {
-    const doc = await this.deps.store.getDoc(taskId);
-    if (!doc) return;
-    const by = doc.cancelRequested?.by ?? 'unknown';
-    const outcome: FinalOutcome = {
-      status: 'cancelled',
-      error: { userMessage: cancelSentence(doc.cost), detail: `cancelled by ${by}` },
-      refunded: doc.cost,
-    };
-    if (await this.deps.store.finish(taskId, outcome)) metrics.researches.inc({ status: 'cancelled', depth: doc.depth });
+    });
+    if (decided.won) metrics.researches.inc({ status: 'failed', depth: doc.depth });
+    return decided.outcome;
   }
 
   /**
-   * Moves a finished task to fully settled: credits captured (success) or released (failure, cancel), then
-   * the final message delivered once. Safe to call any number of times from any process.
+   * Moves a task whose outcome is decided to fully settled: the outcome written on the task, credits
+   * captured (success) or released (failure, cancel), then the final message delivered once. Safe to call
+   * any number of times from any process; throws RetryLater while another run holds the delivery.
    */
   async settle(taskId: string, progress?: ProgressCoalescer): Promise<void> {
     const { store, ledger, tuning } = this.deps;
+    const outcome = await store.outcomeOf(taskId);
+    if (!outcome) return;
     let doc = await store.getDoc(taskId);
-    if (!doc || doc.status === 'queued' || doc.status === 'running') return;
+    if (!doc) return;
+    if (doc.status !== outcome.status) doc = (await store.applyOutcome(taskId, outcome)) ?? doc;
     if (!doc.credits?.captured && !doc.credits?.released) {
+      const actor = `worker:${tuning.workerName}`;
       try {
-        if (doc.status === 'succeeded') await ledger.capture({ taskId, actor: `worker:${tuning.workerName}` });
-        else await ledger.release({ taskId, actor: `worker:${tuning.workerName}`, reason: doc.status === 'cancelled' ? 'cancelled' : 'research failed' });
+        if (outcome.status === 'succeeded') await ledger.capture({ taskId, actor });
+        else await ledger.release({ taskId, actor, reason: outcome.status === 'cancelled' ? 'cancelled' : 'research failed' });
       } catch (err) {
         throw new RetryLater(tuning.retryBaseMs, `credit settlement failed: ${messageOf(err)}`);
       }
-      await store.markCredits(taskId, doc.status === 'succeeded' ? 'captured' : 'released');
+      await store.markCredits(taskId, outcome.status === 'succeeded' ? 'captured' : 'released');
     }
-    if (doc.deliveredAt) return;
+    if (await store.isDelivered(taskId)) return;
     const lease = Math.max(2 * this.deps.env.JOB_LOCK_LIFETIME_MS, 1000);
-    const claimed = await store.claimDelivery(taskId, tuning.workerName, lease);
-    if (!claimed) {
-      doc = await store.getDoc(taskId);
-      if (doc?.deliveredAt) return;
-      // Another worker is delivering (or died while doing so): look again when its claim has expired.
-      throw new RetryLater(lease, 'final delivery claimed by another worker');
+    if (!(await store.claimDelivery(taskId, `${tuning.workerName}:${randomUUID()}`, lease))) {
+      if (await store.isDelivered(taskId)) return;
+      // Another run is delivering (or died while doing so): look again once its claim has expired.
+      throw new RetryLater(lease, 'final delivery claimed by another run');
     }
-    await this.deliverFinal(claimed, progress ?? this.coalescer(toTask(claimed)));
+    const fresh = (await store.syncCheckpoints(taskId)) ?? taskOf(doc);
+    await this.deliverFinal({ ...fresh, status: outcome.status }, progress ?? this.coalescer(fresh));
   }
 
-  private async deliverFinal(doc: TaskDoc, progress: ProgressCoalescer): Promise<void> {
+  private async deliverFinal(task: Task, progress: ProgressCoalescer): Promise<void> {
     const { store, logger } = this.deps;
-    const task = toTask(doc);
     const delivery = this.deps.deliveries(task);
     let problem: string | undefined;
     if (!delivery) {
@@ -231,7 +273,7 @@ export class ResearchRunner {
     if (task.status === 'succeeded' && !problem) await store.addCheckpoint(task.id, 'delivered');
     const final = await store.markDelivered(task.id, problem);
     if (!final) return;
-    const finalTask = toTask(final);
+    const finalTask = taskOf(final);
     this.publish(finalTask);
     if (task.status === 'succeeded' && delivery) await progress.flush(finalTask);
     else progress.close();

@@ -7,7 +7,7 @@ import type { Delivery } from '../tasks/delivery.js';
 import type { Task } from '../tasks/types.js';
 import type { JobsEnv } from './types.js';
 
-export const TEST_JOBS_ENV: JobsEnv = { WORKER_CONCURRENCY: 5, JOB_LOCK_LIFETIME_MS: 2000, JOB_MAX_ATTEMPTS: 3, WORKER_DRAIN_TIMEOUT_MS: 2000 };
+export const TEST_JOBS_ENV: JobsEnv = { WORKER_CONCURRENCY: 5, JOB_LOCK_LIFETIME_MS: 3000, JOB_MAX_ATTEMPTS: 3, WORKER_DRAIN_TIMEOUT_MS: 2000 };
 
 export function fakeResult(input: ResearchInput): ResearchResult {
   return {

@@ -43,35 +43,48 @@ describe('TaskStore (FerretDB)', () => {
     expect(task).not.toHaveProperty('keywords');
   });
 
-  it('appends each checkpoint once and guards start, finish, credits and delivery', async () => {
+  it('records each checkpoint once, in completion order, even when written concurrently', async () => {
     const { task } = await store.create(newTask());
-    await store.addCheckpoint(task.id, 'credits_reserved');
-    expect(await store.addCheckpoint(task.id, 'credits_reserved')).toBeUndefined();
-    expect((await store.markStarted(task.id))?.status).toBe('running');
-    expect((await store.markStarted(task.id))?.attempts).toBe(2);
-    expect(await store.storeResult(task.id, fakeResult({ runId: task.id, idea: task.idea, depth: task.depth }))).toBeDefined();
-    expect(await store.storeResult(task.id, fakeResult({ runId: task.id, idea: task.idea, depth: task.depth }))).toBeUndefined();
-    expect(await store.finish(task.id, { status: 'failed', error: { userMessage: 'x', detail: 'y' }, refunded: 12 })).toBeUndefined();
-    expect(await store.markCredits(task.id, 'captured')).toBe(true);
-    expect(await store.markCredits(task.id, 'captured')).toBe(false);
-    expect(await store.markCredits(task.id, 'released')).toBe(false);
-    expect(await store.claimDelivery(task.id, 'w1', 60_000)).toBeDefined();
-    expect(await store.claimDelivery(task.id, 'w2', 60_000)).toBeUndefined();
-    expect(await store.claimDelivery(task.id, 'w2', 0)).toBeDefined();
-    expect(await store.markDelivered(task.id)).toBeDefined();
-    expect(await store.markDelivered(task.id)).toBeUndefined();
-    expect(await store.claimDelivery(task.id, 'w3', 0)).toBeUndefined();
+    const base = Date.now();
+    const ids = ['credits_reserved', 'queued', 'started', 'plan', 'queries', 'market_search', 'competitor_search', 'customer_search'] as const;
+    await Promise.all(ids.flatMap((id, i) => [store.addCheckpoint(task.id, id, new Date(base + i)), store.addCheckpoint(task.id, id, new Date(base + i))]));
     const stored = await store.get(task.id);
-    expect(stored?.status).toBe('succeeded');
-    expect(stored?.report?.json.score.total).toBe(64);
+    expect(stored?.checkpoints.map((c) => c.id)).toEqual(['received', ...ids]);
   });
 
-  it('refuses to start a task with a cancel request', async () => {
+  it('decides an outcome once among 30 concurrent contenders and writes it with the report', async () => {
     const { task } = await store.create(newTask());
-    expect(await store.requestCancel(task.id, 'U1')).toBeDefined();
-    expect(await store.requestCancel(task.id, 'U1')).toBeUndefined();
-    expect(await store.markStarted(task.id)).toBeUndefined();
+    const contenders = Array.from({ length: 30 }, (_, i) =>
+      store.decideOutcome(task.id, i % 2 ? { status: 'succeeded' } : { status: 'cancelled', error: { userMessage: 'c', detail: `${i}` }, refunded: 12 }),
+    );
+    const results = await Promise.all(contenders);
+    expect(results.filter((r) => r.won)).toHaveLength(1);
+    const winner = results.find((r) => r.won)!.outcome;
+    for (const r of results) expect(r.outcome).toEqual(winner);
+    await store.applyOutcome(task.id, { status: 'succeeded' }, fakeResult({ runId: task.id, idea: task.idea, depth: task.depth }));
+    expect((await store.get(task.id))?.report?.json.score.total).toBe(64);
+  });
+
+  it('lets exactly one of 30 concurrent runs claim the final delivery, and a dead claim be taken over once', async () => {
+    const { task } = await store.create(newTask());
+    const claims = await Promise.all(Array.from({ length: 30 }, (_, i) => store.claimDelivery(task.id, `run-${i}`, 60_000)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    // An hour later the first claim is stale: one of the late runs supersedes it, the others see its fresh claim.
+    const later = new TaskStore(mongo, { now: () => new Date(Date.now() + 3_600_000) });
+    const takeovers = await Promise.all(Array.from({ length: 30 }, (_, i) => later.claimDelivery(task.id, `late-${i}`, 60_000)));
+    expect(takeovers.filter(Boolean)).toHaveLength(1);
+    expect(await store.markDelivered(task.id)).toBeDefined();
+    expect(await store.markDelivered(task.id)).toBeUndefined();
+    expect(await store.claimDelivery(task.id, 'after', 0)).toBe(false);
+    expect((await store.getDoc(task.id))?.deliveredAt).toBeInstanceOf(Date);
+  });
+
+  it('records one cancel request', async () => {
+    const { task } = await store.create(newTask());
+    const results = await Promise.all(Array.from({ length: 10 }, () => store.requestCancel(task.id, 'U1')));
+    expect(results.filter(Boolean)).toHaveLength(1);
     expect(await store.isCancelRequested(task.id)).toBe(true);
+    expect((await store.get(task.id))?.cancelRequested?.by).toBe('U1');
   });
 
   it('searches by whole words and a prefix being typed, with filters, sort and pages', async () => {
@@ -79,8 +92,8 @@ describe('TaskStore (FerretDB)', () => {
     const a = (await store.create(newTask({ workspaceId: ws, idea: 'Marketplace for vintage guitars' }))).task;
     const b = (await store.create(newTask({ workspaceId: ws, idea: 'Guitar lessons over video', depth: 'deep', origin: { platform: 'discord', guildId: 'G', channelId: 'C', userId: 'U' } }))).task;
     await store.create(newTask({ workspaceId: ws, idea: 'Café booking for dog owners' }));
-    await store.markStarted(b.id);
-    await store.storeResult(b.id, { ...fakeResult({ runId: b.id, idea: b.idea, depth: 'deep' }), report: { ...fakeResult({ runId: b.id, idea: b.idea, depth: 'deep' }).report, title: 'Remote music teaching', score: { total: 81, band: 'exceptional', confidence: 'high', subScores: [] } } });
+    const result = fakeResult({ runId: b.id, idea: b.idea, depth: 'deep' });
+    await store.applyOutcome(b.id, { status: 'succeeded' }, { ...result, report: { ...result.report, title: 'Remote music teaching', score: { total: 81, band: 'exceptional', confidence: 'high', subScores: [] } } });
 
     const ids = async (q: Parameters<TaskStore['search']>[0]) => (await store.search({ workspaceId: ws, ...q })).items.map((t) => t.id);
     expect((await ids({ text: 'guit' })).sort()).toEqual([a.id, b.id].sort()); // `guitars` and `guitar`

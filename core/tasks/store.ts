@@ -1,15 +1,20 @@
-import { MongoServerError, type Collection, type Filter, type Sort } from 'mongodb';
+import { MongoServerError, type Collection, type Filter, type IndexDescription, type Sort } from 'mongodb';
 import type { CheckpointId } from '../research/checkpoints.js';
 import type { ResearchResult } from '../research/contract.js';
 import type { Depth } from '../research/depth.js';
 import type { Mongo } from '../storage/index.js';
 import { newTaskId } from './ids.js';
 import { keywordsOf, parseKeywordQuery, prefixPattern } from './keywords.js';
-import type { Origin, Platform, Task, TaskStatus } from './types.js';
+import type { Origin, Platform, Task, TaskCheckpoint, TaskStatus } from './types.js';
 
-// The `tasks` collection. Every state change that must happen once (start, finish, final delivery, credit
-// settlement) is one conditional update whose filter says "only if not already done", so two workers that
-// briefly overlap on the same job cannot both do it: the loser's update matches nothing.
+// The `tasks` collection, with two insert-only companions. FerretDB 1.24 applies an update as read, modify,
+// write of the whole document without a lock: concurrent conditional updates can all "win" and concurrent
+// updates of different fields can lose each other (docs/decisions/040). An insert against a unique `_id`
+// is atomic on FerretDB and MongoDB alike, so every decision that must happen once is an insert:
+//   task_guards  `<taskId>:outcome` (succeeded/failed/cancelled, decided once), `<taskId>:cancel`,
+//                `<taskId>:delivery:<n>` (claims on the final delivery), `<taskId>:delivered`
+//   task_events  `<taskId>:<checkpoint>` (each checkpoint once, in completion order)
+// The task document is the readable projection of those records; whoever settles a task writes it last.
 
 export const TASKS_COLLECTION = 'tasks';
 
@@ -29,8 +34,6 @@ export type TaskDoc = Task & {
   /** Transient failures so far; the job gives up after JOB_MAX_ATTEMPTS. */
   failures?: number;
   lastFailure?: string;
-  /** The worker that currently owns the final delivery, so an overlapping worker does not deliver twice. */
-  deliveryClaim?: { owner: string; at: Date };
   /** Set once the final message (report, failure or cancellation) has been delivered or given up on. */
   deliveredAt?: Date;
   credits?: { captured?: Date; released?: Date };
@@ -70,11 +73,25 @@ export type TaskSearch = {
 export type TaskPage = { items: Task[]; total: number; page: number; pageSize: number };
 
 export type FinalOutcome = { status: 'failed' | 'cancelled'; error: { userMessage: string; detail: string }; refunded: number };
+export type Outcome = { status: 'succeeded' } | FinalOutcome;
+
+type GuardDoc = { _id: string; taskId: string; at: Date; outcome?: Outcome; by?: string; owner?: string };
+type EventDoc = { _id: string; taskId: string; id: CheckpointId; at: Date; seq: number };
+
+const TASK_INDEXES: (IndexDescription & { name: string })[] = [
+  { key: { requestKey: 1 }, name: 'requestKey_unique', unique: true },
+  { key: { workspaceId: 1, createdAt: -1 }, name: 'workspace_time' },
+  { key: { status: 1, createdAt: -1 }, name: 'status_time' },
+  { key: { depth: 1, createdAt: -1 }, name: 'depth_time' },
+  { key: { createdAt: -1 }, name: 'time' },
+  { key: { keywords: 1 }, name: 'keywords' },
+  { key: { score: -1 }, name: 'score' },
+];
 
 const ACTIVE: TaskStatus[] = ['queued', 'running'];
 const MAX_PAGE_SIZE = 100;
 const INTERNAL_FIELDS = {
-  _id: 0, requestKey: 0, keywords: 0, checkpointIds: 0, score: 0, deliveryClaim: 0, failures: 0, lastFailure: 0, jobId: 0, attempts: 0, deliveredAt: 0, credits: 0,
+  _id: 0, requestKey: 0, keywords: 0, checkpointIds: 0, score: 0, failures: 0, lastFailure: 0, jobId: 0, attempts: 0, deliveredAt: 0, credits: 0,
 } as const;
 
 function isDuplicateKey(err: unknown): err is MongoServerError {
@@ -83,8 +100,8 @@ function isDuplicateKey(err: unknown): err is MongoServerError {
 
 /** The public Task of a stored document (search and guard fields left out). */
 export function taskOf(doc: TaskDoc): Task {
-  const { _id, requestKey, keywords, checkpointIds, score, deliveryClaim, failures, lastFailure, jobId, attempts, deliveredAt, credits, ...task } = doc;
-  void _id, void requestKey, void keywords, void checkpointIds, void score, void deliveryClaim, void failures, void lastFailure;
+  const { _id, requestKey, keywords, checkpointIds, score, failures, lastFailure, jobId, attempts, deliveredAt, credits, ...task } = doc;
+  void _id, void requestKey, void keywords, void checkpointIds, void score, void void failures, void lastFailure;
   void jobId, void attempts, void deliveredAt, void credits;
   return task;
 }
@@ -126,30 +143,39 @@ function sortOf(sort: TaskSort = 'newest'): Sort {
 
 export class TaskStore {
   readonly collection: Collection<TaskDoc>;
+  readonly guards: Collection<GuardDoc>;
+  readonly events: Collection<EventDoc>;
   private readonly now: () => Date;
+  /** Checkpoint writes of one task are serialised in this process so a slower write never regresses the list. */
+  private readonly checkpointChains = new Map<string, Promise<unknown>>();
+  private seq = 0;
 
   constructor(mongo: Mongo, opts: { collection?: string; now?: () => Date } = {}) {
-    this.collection = mongo.db.collection<TaskDoc>(opts.collection ?? TASKS_COLLECTION);
+    const name = opts.collection ?? TASKS_COLLECTION;
+    this.collection = mongo.db.collection<TaskDoc>(name);
+    this.guards = mongo.db.collection<GuardDoc>(`${name}_guards`);
+    this.events = mongo.db.collection<EventDoc>(`${name}_events`);
     this.now = opts.now ?? (() => new Date());
   }
 
+  /**
+   * Creates the indexes that are missing, one per command: FerretDB 1.24 drops the connection when one
+   * createIndexes command repeats several existing indexes (MongoDB treats that as a no-op).
+   */
   async ensureIndexes(): Promise<void> {
-    await this.collection.createIndexes([
-      { key: { requestKey: 1 }, name: 'requestKey_unique', unique: true },
-      { key: { workspaceId: 1, createdAt: -1 }, name: 'workspace_time' },
-      { key: { status: 1, createdAt: -1 }, name: 'status_time' },
-      { key: { depth: 1, createdAt: -1 }, name: 'depth_time' },
-      { key: { createdAt: -1 }, name: 'time' },
-      { key: { keywords: 1 }, name: 'keywords' },
-      { key: { score: -1 }, name: 'score' },
-    ]);
+    const ensure = async (collection: Collection<never>, indexes: (IndexDescription & { name: string })[]) => {
+      const existing = new Set((await collection.listIndexes().toArray().catch(() => [])).map((i: { name?: string }) => i.name));
+      for (const index of indexes.filter((i) => !existing.has(i.name))) await collection.createIndexes([index]);
+    };
+    await ensure(this.collection as unknown as Collection<never>, TASK_INDEXES);
+    await ensure(this.events as unknown as Collection<never>, [{ key: { taskId: 1, at: 1 }, name: 'task_time' }]);
   }
 
   async get(id: string): Promise<Task | undefined> {
     return toTask(await this.collection.findOne({ _id: id }));
   }
 
-  /** The stored document with its internal guards (for the job layer and tests). */
+  /** The stored document with its internal fields (for the job layer and tests). */
   async getDoc(id: string): Promise<TaskDoc | undefined> {
     return (await this.collection.findOne({ _id: id })) ?? undefined;
   }
@@ -159,8 +185,8 @@ export class TaskStore {
   }
 
   /**
-   * Creates the task with its `received` checkpoint, or returns the one already made for `requestKey`.
-   * Ids are drawn at random; an id collision (duplicate `_id`) draws again, a longer id after a few tries.
+   * Creates the task with its `received` checkpoint, or returns the one already made for `requestKey`
+   * (the unique index decides between concurrent creates). An id collision draws again, longer after a few.
    */
   async create(input: NewTask): Promise<{ task: Task; created: boolean }> {
     const existing = await this.getByRequestKey(input.requestKey);
@@ -181,6 +207,7 @@ export class TaskStore {
       };
       try {
         await this.collection.insertOne(doc);
+        await this.insertEvent(id, 'received', at);
         return { task: toTask(doc)!, created: true };
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
@@ -194,6 +221,7 @@ export class TaskStore {
   /** Deletes a task that never got credits (the reservation failed), so a retry of the same request starts clean. */
   async discardUnreserved(id: string): Promise<boolean> {
     const res = await this.collection.deleteOne({ _id: id, checkpointIds: { $ne: 'credits_reserved' } });
+    if (res.deletedCount === 1) await this.events.deleteMany({ taskId: id });
     return res.deletedCount === 1;
   }
 
@@ -230,135 +258,151 @@ export class TaskStore {
     return toTask(await this.collection.findOneAndUpdate({ _id: id }, { $set: set }, { returnDocument: 'after' }));
   }
 
-  /** Appends a checkpoint once; a repeat (a resumed run reporting it again) changes nothing. */
-  async addCheckpoint(id: string, checkpoint: CheckpointId, at: Date = this.now()): Promise<Task | undefined> {
-    const doc = await this.collection.findOneAndUpdate(
-      { _id: id, checkpointIds: { $ne: checkpoint } },
-      { $push: { checkpoints: { id: checkpoint, at }, checkpointIds: checkpoint } },
-      { returnDocument: 'after' },
+  // ---- insert-only records ------------------------------------------------------------------------
+
+  private async insertGuard(doc: GuardDoc): Promise<boolean> {
+    try {
+      await this.guards.insertOne(doc);
+      return true;
+    } catch (err) {
+      if (isDuplicateKey(err)) return false;
+      throw err;
+    }
+  }
+
+  private async insertEvent(taskId: string, id: CheckpointId, at: Date): Promise<boolean> {
+    try {
+      await this.events.insertOne({ _id: `${taskId}:${id}`, taskId, id, at, seq: ++this.seq });
+      return true;
+    } catch (err) {
+      if (isDuplicateKey(err)) return false;
+      throw err;
+    }
+  }
+
+  /** The checkpoints recorded for a task, in completion order. */
+  async checkpointsOf(taskId: string): Promise<TaskCheckpoint[]> {
+    const events = await this.events.find({ taskId }).sort({ at: 1, seq: 1 }).toArray();
+    return events.map((e) => ({ id: e.id, at: e.at }));
+  }
+
+  /** Records a checkpoint once (a repeat changes nothing and returns undefined) and refreshes the task's list. */
+  addCheckpoint(id: string, checkpoint: CheckpointId, at: Date = this.now()): Promise<Task | undefined> {
+    const run = async (): Promise<Task | undefined> => {
+      if (!(await this.insertEvent(id, checkpoint, at))) return undefined;
+      return this.syncCheckpoints(id);
+    };
+    const next = (this.checkpointChains.get(id) ?? Promise.resolve()).then(run, run);
+    this.checkpointChains.set(id, next);
+    void next.finally(() => {
+      if (this.checkpointChains.get(id) === next) this.checkpointChains.delete(id);
+    }).catch(() => undefined);
+    return next;
+  }
+
+  /** Copies the recorded checkpoints onto the task document. */
+  async syncCheckpoints(id: string): Promise<Task | undefined> {
+    const checkpoints = await this.checkpointsOf(id);
+    return toTask(
+      await this.collection.findOneAndUpdate(
+        { _id: id },
+        { $set: { checkpoints, checkpointIds: checkpoints.map((c) => c.id) } },
+        { returnDocument: 'after' },
+      ),
     );
-    return toTask(doc);
   }
 
   async setJobId(id: string, jobId: string): Promise<void> {
     await this.collection.updateOne({ _id: id }, { $set: { jobId } });
   }
 
-  /** queued → running (or a takeover of a running task). Undefined when the task is finished or cancelled. */
-  async markStarted(id: string): Promise<TaskDoc | undefined> {
-    const at = this.now();
-    const first = await this.collection.findOneAndUpdate(
-      { _id: id, status: 'queued', cancelRequested: { $exists: false } },
-      { $set: { status: 'running', startedAt: at }, $inc: { attempts: 1 } },
-      { returnDocument: 'after' },
-    );
-    if (first) return first;
-    return (
-      (await this.collection.findOneAndUpdate(
-        { _id: id, status: 'running', cancelRequested: { $exists: false } },
-        { $inc: { attempts: 1 } },
-        { returnDocument: 'after' },
-      )) ?? undefined
-    );
+  /** queued → running, counting the attempt. Not a guard: the outcome record decides what a task became. */
+  async markStarted(id: string): Promise<void> {
+    await this.collection.updateOne({ _id: id, status: 'queued' }, { $set: { status: 'running', startedAt: this.now() } });
+    await this.collection.updateOne({ _id: id }, { $inc: { attempts: 1 } });
   }
 
-  /** running → succeeded with the report, unless a cancel or another worker got there first. */
-  async storeResult(id: string, result: ResearchResult): Promise<TaskDoc | undefined> {
-    const at = this.now();
-    const doc = await this.collection.findOneAndUpdate(
-      { _id: id, status: 'running', cancelRequested: { $exists: false } },
-      {
-        $set: {
-          status: 'succeeded',
-          report: { markdown: result.markdown, json: result.report },
-          usage: result.usage,
-          score: result.report.score.total,
-          finishedAt: at,
-        },
-        $addToSet: { keywords: { $each: keywordsOf(result.report.title, result.report.summary) } },
-      },
-      { returnDocument: 'after' },
-    );
-    return doc ?? undefined;
-  }
-
-  /** queued/running → failed or cancelled, once. */
-  async finish(id: string, outcome: FinalOutcome): Promise<TaskDoc | undefined> {
-    const doc = await this.collection.findOneAndUpdate(
-      { _id: id, status: { $in: ACTIVE } },
-      { $set: { status: outcome.status, error: outcome.error, refunded: outcome.refunded, finishedAt: this.now() } },
-      { returnDocument: 'after' },
-    );
-    return doc ?? undefined;
-  }
-
-  /** Marks a queued or running task for cancellation, once. For a queued task this also ends it at once. */
-  async requestCancel(id: string, by: string): Promise<TaskDoc | undefined> {
-    const at = this.now();
-    const doc = await this.collection.findOneAndUpdate(
-      { _id: id, status: { $in: ACTIVE }, cancelRequested: { $exists: false } },
-      { $set: { cancelRequested: { by, at } } },
-      { returnDocument: 'after' },
-    );
-    return doc ?? undefined;
-  }
-
-  /** Counts a transient failure and returns how many there have been. */
+  /** Counts a transient failure and returns how many there have been (one worker runs a task at a time). */
   async recordFailure(id: string, detail: string): Promise<number> {
-    const doc = await this.collection.findOneAndUpdate(
-      { _id: id },
-      { $inc: { failures: 1 }, $set: { lastFailure: detail } },
-      { returnDocument: 'after', projection: { failures: 1 } },
-    );
+    const doc = await this.collection.findOneAndUpdate({ _id: id }, { $inc: { failures: 1 }, $set: { lastFailure: detail } }, { returnDocument: 'after' });
     return doc?.failures ?? 1;
   }
 
-  async isCancelRequested(id: string): Promise<boolean> {
-    const doc = await this.collection.findOne({ _id: id }, { projection: { cancelRequested: 1, status: 1 } });
-    return Boolean(doc?.cancelRequested) || doc?.status === 'cancelled';
+  /** Records a cancel request once; undefined when one was already recorded. */
+  async requestCancel(id: string, by: string): Promise<{ by: string; at: Date } | undefined> {
+    const at = this.now();
+    if (!(await this.insertGuard({ _id: `${id}:cancel`, taskId: id, by, at }))) return undefined;
+    await this.collection.updateOne({ _id: id }, { $set: { cancelRequested: { by, at } } });
+    return { by, at };
   }
 
-  /** Marks the credits of a task settled once; false if they already were (captured or released). */
-  async markCredits(id: string, how: 'captured' | 'released'): Promise<boolean> {
-    const res = await this.collection.updateOne(
-      { _id: id, 'credits.captured': { $exists: false }, 'credits.released': { $exists: false } },
-      { $set: { [`credits.${how}`]: this.now() } },
-    );
-    return res.modifiedCount === 1;
+  async cancelRequestOf(id: string): Promise<{ by: string; at: Date } | undefined> {
+    const g = await this.guards.findOne({ _id: `${id}:cancel` });
+    return g ? { by: g.by ?? 'unknown', at: g.at } : undefined;
+  }
+
+  async isCancelRequested(id: string): Promise<boolean> {
+    return Boolean(await this.cancelRequestOf(id));
+  }
+
+  /** Decides how a task ended, once: returns the outcome that won (this one or an earlier one). */
+  async decideOutcome(id: string, outcome: Outcome): Promise<{ outcome: Outcome; won: boolean }> {
+    if (await this.insertGuard({ _id: `${id}:outcome`, taskId: id, outcome, at: this.now() })) return { outcome, won: true };
+    return { outcome: (await this.outcomeOf(id))!, won: false };
+  }
+
+  async outcomeOf(id: string): Promise<Outcome | undefined> {
+    return (await this.guards.findOne({ _id: `${id}:outcome` }))?.outcome;
+  }
+
+  /** Writes the decided outcome (and, for a success, the report) onto the task document. Idempotent. */
+  async applyOutcome(id: string, outcome: Outcome, result?: ResearchResult): Promise<TaskDoc | undefined> {
+    const doc = await this.getDoc(id);
+    if (!doc) return undefined;
+    const set: Record<string, unknown> = { status: outcome.status, finishedAt: doc.finishedAt ?? this.now() };
+    if (outcome.status !== 'succeeded') Object.assign(set, { error: outcome.error, refunded: outcome.refunded });
+    if (result) {
+      Object.assign(set, {
+        report: { markdown: result.markdown, json: result.report },
+        usage: result.usage,
+        score: result.report.score.total,
+        keywords: [...new Set([...doc.keywords, ...keywordsOf(result.report.title, result.report.summary)])],
+      });
+    }
+    const cancel = await this.cancelRequestOf(id);
+    if (cancel) set.cancelRequested = cancel;
+    return (await this.collection.findOneAndUpdate({ _id: id }, { $set: set }, { returnDocument: 'after' })) ?? undefined;
+  }
+
+  /** Marks the task's credits settled (a marker for readers; the ledger itself makes settlement exactly-once). */
+  async markCredits(id: string, how: 'captured' | 'released'): Promise<void> {
+    await this.collection.updateOne({ _id: id }, { $set: { [`credits.${how}`]: this.now() } });
   }
 
   /**
-   * Claims the final delivery for `owner`. A claim older than `leaseMs` belongs to a worker presumed dead
-   * and may be taken over; a delivered task can never be claimed again.
+   * Claims the final delivery for one handler run (`owner` is unique per run). Claims are numbered inserts:
+   * a claim older than `leaseMs` belongs to a run presumed dead and is superseded by inserting the next one,
+   * which only one contender can do. Returns false while another live run holds it or once it is done.
    */
-  async claimDelivery(id: string, owner: string, leaseMs: number): Promise<TaskDoc | undefined> {
-    const at = this.now();
-    const doc = await this.collection.findOneAndUpdate(
-      {
-        _id: id,
-        deliveredAt: { $exists: false },
-        $or: [
-          { deliveryClaim: { $exists: false } },
-          { 'deliveryClaim.owner': owner },
-          { 'deliveryClaim.at': { $lt: new Date(at.getTime() - leaseMs) } },
-        ],
-      },
-      { $set: { deliveryClaim: { owner, at } } },
-      { returnDocument: 'after' },
-    );
-    return doc ?? undefined;
+  async claimDelivery(id: string, owner: string, leaseMs: number): Promise<boolean> {
+    if (await this.guards.findOne({ _id: `${id}:delivered` })) return false;
+    const claims = await this.guards.find({ taskId: id, owner: { $exists: true } }).toArray();
+    const latest = claims.sort((a, b) => b.at.getTime() - a.at.getTime())[0];
+    if (latest?.owner === owner) return true;
+    if (latest && latest.at.getTime() > this.now().getTime() - leaseMs) return false;
+    return this.insertGuard({ _id: `${id}:delivery:${claims.length}`, taskId: id, owner, at: this.now() });
+  }
+
+  async isDelivered(id: string): Promise<boolean> {
+    return Boolean(await this.guards.findOne({ _id: `${id}:delivered` }));
   }
 
   /** Records the final delivery (and, when it could never succeed, why), once. */
   async markDelivered(id: string, failedPermanently?: string): Promise<TaskDoc | undefined> {
+    if (!(await this.insertGuard({ _id: `${id}:delivered`, taskId: id, at: this.now() }))) return undefined;
     const set: Record<string, unknown> = { deliveredAt: this.now() };
     if (failedPermanently) set['delivery.failedPermanently'] = failedPermanently;
-    const doc = await this.collection.findOneAndUpdate(
-      { _id: id, deliveredAt: { $exists: false } },
-      { $set: set },
-      { returnDocument: 'after' },
-    );
-    return doc ?? undefined;
+    return (await this.collection.findOneAndUpdate({ _id: id }, { $set: set }, { returnDocument: 'after' })) ?? undefined;
   }
 
   async recordDeliveryProblem(id: string, failedPermanently: string): Promise<void> {

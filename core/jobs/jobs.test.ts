@@ -1,0 +1,219 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { InsufficientCreditsError } from '../credits/index.js';
+import { CHECKPOINTS } from '../research/checkpoints.js';
+import { ResearchError } from '../research/contract.js';
+import { PermanentDeliveryError } from '../tasks/delivery.js';
+import type { Task } from '../tasks/types.js';
+import type { SubmitRequest } from './index.js';
+import { FAKE_ORDER, FakeEngine } from './test-fixtures.js';
+import { openHarness, waitFor, type Harness } from './test-harness.js';
+
+// Job mechanics on the real servers with an engine double (the real engine + sandbox run in
+// jobs-engine.test.ts). Each test uses its own tasks; the worker is shared.
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await openHarness('jobs');
+  await h.jobs.startWorker();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+function request(over: Partial<SubmitRequest> = {}): SubmitRequest {
+  return {
+    requestKey: randomUUID(),
+    workspaceId: h.workspaceId,
+    requester: { id: 'U1', name: 'maria' },
+    origin: { platform: 'slack', teamId: 'T1', channelId: 'C1', userId: 'U1' },
+    idea: 'An app that matches dog owners with vetted sitters in their neighbourhood',
+    depth: 'standard',
+    ...over,
+  };
+}
+
+async function settled(taskId: string) {
+  return waitFor(`task ${taskId} settled`, async () => {
+    const doc = await h.jobs.tasks.getDoc(taskId);
+    return doc?.deliveredAt && (doc.credits?.captured || doc.credits?.released) ? doc : undefined;
+  });
+}
+
+async function ledgerRows(taskId: string) {
+  const all = await h.ledger.transactions(h.workspaceId, { pageSize: 100 });
+  return all.items.filter((t) => t.taskId === taskId);
+}
+
+describe('research jobs (engine double)', () => {
+  it('runs a submitted research to a stored, delivered report with 17 checkpoints and one capture', async () => {
+    h.engine.impl = new FakeEngine({ stepMs: 30 }); // the default for the tests below
+    const live: Task[] = [];
+    const { task, created } = await h.jobs.submitResearch(request());
+    expect(created).toBe(true);
+    const unsubscribe = await h.jobs.subscribeProgress(task.id, (t) => live.push(t));
+    const doc = await settled(task.id);
+    await unsubscribe();
+
+    expect(doc.status).toBe('succeeded');
+    expect(doc.checkpoints.map((c) => c.id)).toEqual(['received', 'credits_reserved', 'queued', 'started', ...FAKE_ORDER, 'delivered']);
+    expect(new Set(doc.checkpoints.map((c) => c.id))).toEqual(new Set(CHECKPOINTS));
+    const times = doc.checkpoints.map((c) => c.at.getTime());
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    expect(doc.report?.json.score.total).toBe(64);
+    expect(doc.usage?.tavilyCredits).toBe(6);
+
+    expect(h.delivery.of(task.id, 'succeeded')).toHaveLength(1);
+    expect(h.delivery.of(task.id, 'failed')).toHaveLength(0);
+    const progress = h.delivery.of(task.id, 'progress').map((c) => c.checkpoints);
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.at(-1)).toBe(17);
+    for (let i = 1; i < progress.length; i++) expect(progress[i]!).toBeGreaterThanOrEqual(progress[i - 1]!);
+
+    const rows = await ledgerRows(task.id);
+    expect(rows.filter((r) => r.type === 'reserve')).toHaveLength(1);
+    expect(rows.filter((r) => r.type === 'capture')).toHaveLength(1);
+    expect(rows.filter((r) => r.type === 'release')).toHaveLength(0);
+    expect(live.length).toBeGreaterThan(0);
+    expect(live.at(-1)?.status).toBe('succeeded');
+    expect((await h.ledger.checkInvariant(h.workspaceId)).ok).toBe(true);
+  });
+
+  it('makes one task and one hold from 50 concurrent submissions with the same request key', async () => {
+    const req = request();
+    const results = await Promise.all(Array.from({ length: 50 }, () => h.jobs.submitResearch(req)));
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    const ids = new Set(results.map((r) => r.task.id));
+    expect(ids.size).toBe(1);
+    const [taskId] = [...ids];
+    await settled(taskId!);
+    const rows = await ledgerRows(taskId!);
+    expect(rows.filter((r) => r.type === 'reserve')).toHaveLength(1);
+    expect(rows.filter((r) => r.type === 'capture')).toHaveLength(1);
+    expect(h.delivery.of(taskId!, 'succeeded')).toHaveLength(1);
+    expect(await h.jobs.tasks.collection.countDocuments({ requestKey: req.requestKey })).toBe(1);
+  });
+
+  it('stores the refs announce returns, and fails the task and returns the credits when announce throws', async () => {
+    const ok = await h.jobs.submitResearch(request(), { announce: async () => ({ parentTs: '100.1', statusTs: '100.2' }) });
+    expect(ok.task.origin).toMatchObject({ parentTs: '100.1', statusTs: '100.2' });
+    await settled(ok.task.id);
+
+    const req = request();
+    await expect(h.jobs.submitResearch(req, { announce: async () => Promise.reject(new Error('channel_not_found')) })).rejects.toThrow('channel_not_found');
+    const failed = (await h.jobs.tasks.getByRequestKey(req.requestKey))!;
+    const doc = await settled(failed.id);
+    expect(doc.status).toBe('failed');
+    expect(doc.error?.userMessage).toMatch(/credits were returned/);
+    expect((await ledgerRows(failed.id)).filter((r) => r.type === 'release')).toHaveLength(1);
+  });
+
+  it('refuses a research the workspace cannot pay for, leaving no task behind', async () => {
+    const poor = await h.ledger.ensureWorkspace({ platform: 'slack', externalId: `T-${randomUUID()}`, name: 'poor' });
+    await h.ledger.setAllowance({ workspaceId: poor.id, amount: 5, actor: 'test', reason: 'test', idempotencyKey: randomUUID() });
+    const req = request({ workspaceId: poor.id });
+    await expect(h.jobs.submitResearch(req)).rejects.toBeInstanceOf(InsufficientCreditsError);
+    expect(await h.jobs.tasks.getByRequestKey(req.requestKey)).toBeUndefined();
+  });
+
+  it('rejects an empty idea with a sentence the user can act on', async () => {
+    await expect(h.jobs.submitResearch(request({ idea: '   ' }))).rejects.toThrow(/Tell me the product idea/);
+  });
+
+  it('retries a transient failure with backoff and captures once on success', async () => {
+    const idea = h.engine.forIdea('transient failure idea', new FakeEngine({ stepMs: 5, failures: [new ResearchError('Search is busy.', 'tavily 503', true)] }));
+    const { task } = await h.jobs.submitResearch(request({ idea }));
+    const doc = await settled(task.id);
+    expect(doc.status).toBe('succeeded');
+    expect(doc.failures).toBe(1);
+    expect(doc.attempts).toBe(2);
+    expect((await ledgerRows(task.id)).filter((r) => r.type === 'capture')).toHaveLength(1);
+    expect(h.delivery.of(task.id, 'succeeded')).toHaveLength(1);
+  });
+
+  it('ends a permanent provider failure at once with a clear message and the credits returned', async () => {
+    const idea = h.engine.forIdea('permanent failure idea', new FakeEngine({ stepMs: 5, failures: [new ResearchError('The language model refused the request.', 'openai 400', false)] }));
+    const { task } = await h.jobs.submitResearch(request({ idea }));
+    const doc = await settled(task.id);
+    expect(doc.status).toBe('failed');
+    expect(doc.failures).toBe(1);
+    expect(doc.error?.userMessage).toBe('The research could not be finished: The language model refused the request. Your 12 credits were returned; nothing was charged. Try again in a few minutes.');
+    expect(doc.refunded).toBe(12);
+    expect(h.delivery.of(task.id, 'failed')).toHaveLength(1);
+    expect(h.delivery.of(task.id, 'succeeded')).toHaveLength(0);
+    const rows = await ledgerRows(task.id);
+    expect(rows.filter((r) => r.type === 'release')).toHaveLength(1);
+    expect(rows.filter((r) => r.type === 'capture')).toHaveLength(0);
+  });
+
+  it('gives up after JOB_MAX_ATTEMPTS transient failures', async () => {
+    const busy = () => new ResearchError('Web search kept timing out.', 'tavily timeout', true);
+    const idea = h.engine.forIdea('exhausted idea', new FakeEngine({ stepMs: 5, failures: [busy(), busy(), busy()] }));
+    const { task } = await h.jobs.submitResearch(request({ idea }));
+    const doc = await settled(task.id);
+    expect(doc.status).toBe('failed');
+    expect(doc.failures).toBe(3);
+    expect(doc.error?.userMessage).toMatch(/after 3 attempts: Web search kept timing out\./);
+    expect(h.delivery.of(task.id, 'failed')).toHaveLength(1);
+  });
+
+  it('records a delivery that can never succeed on the task without failing the research', async () => {
+    h.delivery.finalFailures = [new Error('socket hang up'), new PermanentDeliveryError('channel_not_found')];
+    const { task } = await h.jobs.submitResearch(request());
+    const doc = await settled(task.id);
+    expect(doc.status).toBe('succeeded');
+    expect(doc.delivery?.failedPermanently).toBe('channel_not_found');
+    expect(doc.checkpoints.map((c) => c.id)).not.toContain('delivered');
+    expect((await ledgerRows(task.id)).filter((r) => r.type === 'capture')).toHaveLength(1);
+  });
+
+  it('cancels a running research within about a second and returns the credits', async () => {
+    const idea = h.engine.forIdea('slow idea to cancel', new FakeEngine({ stepMs: 400 }));
+    const { task } = await h.jobs.submitResearch(request({ idea }));
+    await waitFor('plan checkpoint', async () => (await h.jobs.tasks.get(task.id))?.checkpoints.some((c) => c.id === 'plan'));
+    const requestedAt = Date.now();
+    const after = await h.jobs.cancelResearch(task.id, { id: 'U1', isAdmin: false });
+    expect(after.cancelRequested?.by).toBe('U1');
+    const doc = await settled(task.id);
+    expect(doc.status).toBe('cancelled');
+    expect(doc.finishedAt!.getTime() - requestedAt).toBeLessThan(1500);
+    expect(doc.error?.userMessage).toBe('The research was cancelled. Your 12 credits were returned; nothing was charged.');
+    expect(doc.checkpoints.map((c) => c.id)).not.toContain('report');
+    expect(h.delivery.of(task.id, 'failed')).toHaveLength(1);
+    const rows = await ledgerRows(task.id);
+    expect(rows.filter((r) => r.type === 'release')).toHaveLength(1);
+    expect(rows.filter((r) => r.type === 'capture')).toHaveLength(0);
+  });
+
+  it('cancels a queued research at once and removes its job', async () => {
+    // A second instance on its own queue collection that no worker serves: its jobs stay queued.
+    const idle = h.another({ tuning: { collection: 'idleJobs' } });
+    const { task } = await idle.submitResearch(request());
+    expect((await idle.tasks.get(task.id))?.status).toBe('queued');
+    await expect(idle.cancelResearch(task.id, { id: 'U2', isAdmin: false })).rejects.toThrow(/Only the person who asked/);
+    const after = await idle.cancelResearch(task.id, { id: 'admin', isAdmin: true });
+    expect(after.status).toBe('cancelled');
+    expect(after.refunded).toBe(12);
+    expect(h.delivery.of(task.id, 'failed')).toHaveLength(1);
+    expect((await ledgerRows(task.id)).filter((r) => r.type === 'release')).toHaveLength(1);
+    expect(await h.storage.mongo.db.collection('idleJobs').countDocuments({ 'data.taskId': task.id })).toBe(0);
+    await expect(idle.cancelResearch(task.id, { id: 'admin', isAdmin: true })).resolves.toMatchObject({ status: 'cancelled' });
+  });
+
+  it('retries a failed research as a new task with a new hold, once per failed task', async () => {
+    const idea = h.engine.forIdea('retry me idea', new FakeEngine({ stepMs: 5, failures: [new ResearchError('Bad input.', 'x', false)] }));
+    const { task } = await h.jobs.submitResearch(request({ idea }));
+    await settled(task.id);
+    const retry = await h.jobs.retryResearch(task.id, { id: 'U1', isAdmin: false });
+    const again = await h.jobs.retryResearch(task.id, { id: 'U1', isAdmin: false });
+    expect(again.id).toBe(retry.id);
+    expect(retry.id).not.toBe(task.id);
+    expect(retry.retryOf).toBe(task.id);
+    const doc = await settled(retry.id);
+    expect(doc.status).toBe('succeeded');
+    expect((await ledgerRows(retry.id)).filter((r) => r.type === 'capture')).toHaveLength(1);
+    await expect(h.jobs.retryResearch(retry.id, { id: 'U1', isAdmin: false })).rejects.toThrow(/Only a failed research/);
+    expect((await h.ledger.checkInvariant(h.workspaceId)).ok).toBe(true);
+  });
+});

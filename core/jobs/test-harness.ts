@@ -1,0 +1,112 @@
+// One Jobs instance on the real test servers, isolated by its own Mongo database, Redis channel names and
+// a fresh workspace. Used by the jobs tests and the benchmark.
+import { randomUUID } from 'node:crypto';
+import { CreditLedger } from '../credits/index.js';
+import { createLogger } from '../observability/logger.js';
+import type { ResearchEngine, ResearchHooks, ResearchInput } from '../research/contract.js';
+import { checkHealth, connectMongo, createPostgres, createRedis, type Db, type Mongo, type Redis, type Storage } from '../storage/index.js';
+import type { DeliveryResolver } from '../tasks/delivery.js';
+import { createJobs } from './index.js';
+import { FakeEngine, RecordingDelivery, TEST_JOBS_ENV } from './test-fixtures.js';
+import type { Jobs, JobsEnv, JobsTuning } from './types.js';
+
+/** Routes each run to the engine registered for its idea (so a late retry of one test's task cannot
+ *  consume another test's scripted failure), or to the default. */
+export class SwitchableEngine implements ResearchEngine {
+  private readonly byIdea = new Map<string, ResearchEngine>();
+  constructor(public impl: ResearchEngine = new FakeEngine()) {}
+  forIdea(idea: string, engine: ResearchEngine): string {
+    this.byIdea.set(idea, engine);
+    return idea;
+  }
+  run(input: ResearchInput, hooks?: ResearchHooks) {
+    return (this.byIdea.get(input.idea) ?? this.impl).run(input, hooks);
+  }
+}
+
+export type Harness = {
+  storage: Storage;
+  ledger: CreditLedger;
+  workspaceId: string;
+  engine: SwitchableEngine;
+  delivery: RecordingDelivery;
+  jobs: Jobs;
+  tuning: Partial<JobsTuning>;
+  env: JobsEnv;
+  /** Another Jobs instance on the same queue (another process, as far as the queue can tell). */
+  another(over?: { engine?: ResearchEngine; deliveries?: DeliveryResolver; tuning?: Partial<JobsTuning> }): Jobs;
+  close(): Promise<void>;
+};
+
+export function testTuning(label: string): Partial<JobsTuning> {
+  const prefix = `test:${label}:${randomUUID().slice(0, 8)}:`;
+  return {
+    processEveryMs: 500,
+    channel: `${prefix}agenda`,
+    progressPrefix: `${prefix}progress:`,
+    retryBaseMs: 100,
+    progressIntervalMs: 200,
+    cancelPollMs: 300,
+    deliveryAttempts: 3,
+  };
+}
+
+export async function openHarness(
+  label: string,
+  opts: { mongo?: Mongo; redis?: Redis; pg?: Db; env?: Partial<JobsEnv>; tuning?: Partial<JobsTuning>; engine?: ResearchEngine; allowance?: number } = {},
+): Promise<Harness> {
+  const mongo = opts.mongo ?? (await connectMongo(process.env.MONGO_URL!, `t_${label}_${randomUUID().slice(0, 8)}`));
+  const redis = opts.redis ?? createRedis(process.env.REDIS_URL!, 'test');
+  const pg = opts.pg ?? createPostgres(process.env.DATABASE_URL!, { max: 10 });
+  const storage: Storage = {
+    pg,
+    mongo,
+    redis,
+    health: () => checkHealth({ pg, mongo, redis }),
+    close: async () => undefined,
+  };
+  const ledger = new CreditLedger(pg, { defaultAllowance: opts.allowance ?? 1000 });
+  const ws = await ledger.ensureWorkspace({ platform: 'slack', externalId: `T-${randomUUID()}`, name: `jobs ${label}` });
+  const engine = new SwitchableEngine(opts.engine);
+  const delivery = new RecordingDelivery();
+  const env = { ...TEST_JOBS_ENV, ...opts.env };
+  const tuning = { ...testTuning(label), ...opts.tuning };
+  const logger = createLogger('jobs-test', process.env.JOBS_TEST_LOG ?? 'silent');
+  const instances: Jobs[] = [];
+  const make = (over: { engine?: ResearchEngine; deliveries?: DeliveryResolver; tuning?: Partial<JobsTuning> } = {}) => {
+    const jobs = createJobs({ env, storage, ledger, engine: over.engine ?? engine, deliveries: over.deliveries ?? (() => delivery), logger, tuning: { ...tuning, ...over.tuning } });
+    instances.push(jobs);
+    return jobs;
+  };
+  const jobs = make();
+  return {
+    storage,
+    ledger,
+    workspaceId: ws.id,
+    engine,
+    delivery,
+    jobs,
+    tuning,
+    env,
+    another: make,
+    async close() {
+      await Promise.allSettled(instances.map((j) => j.stop()));
+      if (!opts.mongo) {
+        await mongo.db.dropDatabase().catch(() => undefined);
+        await mongo.client.close();
+      }
+      if (!opts.redis) redis.disconnect();
+      if (!opts.pg) await pg.destroy();
+    },
+  };
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
