@@ -7,7 +7,8 @@ import type { ResearchEngine, ResearchHooks, ResearchInput } from '../research/c
 import { checkHealth, connectMongo, createPostgres, createRedis, type Db, type Mongo, type Redis, type Storage } from '../storage/index.js';
 import type { DeliveryResolver } from '../tasks/delivery.js';
 import { createJobs } from './index.js';
-import { FakeEngine, RecordingDelivery, TEST_JOBS_ENV } from './test-fixtures.js';
+import type { Collection } from 'mongodb';
+import { FakeEngine, RecordingDelivery, TEST_JOBS_ENV, type DeliveryCall } from './test-fixtures.js';
 import type { Jobs, JobsEnv, JobsTuning } from './types.js';
 
 /** Routes each run to the engine registered for its idea (so a late retry of one test's task cannot
@@ -53,7 +54,7 @@ export function testTuning(label: string): Partial<JobsTuning> {
 
 export async function openHarness(
   label: string,
-  opts: { mongo?: Mongo; redis?: Redis; pg?: Db; env?: Partial<JobsEnv>; tuning?: Partial<JobsTuning>; engine?: ResearchEngine; allowance?: number } = {},
+  opts: { mongo?: Mongo; redis?: Redis; pg?: Db; env?: Partial<JobsEnv>; tuning?: Partial<JobsTuning>; engine?: ResearchEngine; allowance?: number; deliverySink?: Collection<DeliveryCall> } = {},
 ): Promise<Harness> {
   const mongo = opts.mongo ?? (await connectMongo(process.env.MONGO_URL!, `t_${label}_${randomUUID().slice(0, 8)}`));
   const redis = opts.redis ?? createRedis(process.env.REDIS_URL!, 'test');
@@ -68,7 +69,7 @@ export async function openHarness(
   const ledger = new CreditLedger(pg, { defaultAllowance: opts.allowance ?? 1000 });
   const ws = await ledger.ensureWorkspace({ platform: 'slack', externalId: `T-${randomUUID()}`, name: `jobs ${label}` });
   const engine = new SwitchableEngine(opts.engine);
-  const delivery = new RecordingDelivery();
+  const delivery = new RecordingDelivery(opts.deliverySink);
   const env = { ...TEST_JOBS_ENV, ...opts.env };
   const tuning = { ...testTuning(label), ...opts.tuning };
   const logger = createLogger('jobs-test', process.env.JOBS_TEST_LOG ?? 'silent');

@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { connectMongo, type Mongo } from '../storage/index.js';
+import { sandboxEngine } from '../../test/helpers/research.js';
+import { CHECKPOINTS } from '../research/checkpoints.js';
+import type { DeliveryCall } from './test-fixtures.js';
+import { openHarness, waitFor, type Harness } from './test-harness.js';
+
+// A worker process is SIGKILLed at a random point of a running job while another worker (this process)
+// stays alive: the survivor takes the job over once the dead worker's short lock expires, and every task
+// still ends delivered once with its credits captured once. Real engine on the sandbox providers.
+
+const TRIALS = 20;
+const JOBS_PER_TRIAL = 2;
+const WORKER = fileURLToPath(new URL('./test-worker-process.ts', import.meta.url));
+
+let h: Harness;
+let mongo: Mongo;
+let sandbox: Sandbox;
+const children = new Set<ChildProcess>();
+const cachePrefix = `test:crash:${randomUUID().slice(0, 8)}:`;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ latencyMs: { search: 40, extract: 40, llm: 60 } });
+  const db = `t_jobs_crash_${randomUUID().slice(0, 8)}`;
+  mongo = await connectMongo(process.env.MONGO_URL!, db);
+  // The survivor learns of new jobs only by polling, so the child (on the Redis channel) starts them.
+  h = await openHarness('crash', {
+    mongo,
+    deliverySink: mongo.db.collection<DeliveryCall>('delivery_log'),
+    tuning: { notify: false, processEveryMs: 1000 },
+  });
+  h.engine.impl = sandboxEngine(sandbox, h.storage.redis, mongo, { cachePrefix });
+  await h.jobs.startWorker();
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await h?.close();
+  await sandbox?.close();
+  await mongo.db.dropDatabase().catch(() => undefined);
+  await mongo.client.close();
+});
+
+function spawnWorker(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
+    env: {
+      ...process.env,
+      WORKER_DB: mongo.db.databaseName,
+      WORKER_TUNING: JSON.stringify({ ...h.tuning, notify: true }),
+      WORKER_ENV: JSON.stringify(h.env),
+      WORKER_ENGINE: 'sandbox',
+      SANDBOX_TAVILY_URL: sandbox.tavilyUrl,
+      SANDBOX_OPENAI_URL: sandbox.openaiUrl,
+      WORKER_CACHE_PREFIX: cachePrefix,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (b: Buffer) => b.toString().includes('ready') && resolve(child));
+    child.on('exit', (code) => reject(new Error(`worker exited early (${code})`)));
+  });
+}
+
+const log = () => mongo.db.collection<DeliveryCall>('delivery_log');
+
+describe('a worker killed mid-job', () => {
+  it(`loses nothing and duplicates nothing over ${TRIALS} SIGKILLs`, async () => {
+    const taskIds: string[] = [];
+    let crashes = 0;
+    for (let trial = 0; crashes < TRIALS && trial < TRIALS * 2; trial++) {
+      const child = await spawnWorker();
+      const ids: string[] = [];
+      for (let j = 0; j < JOBS_PER_TRIAL; j++) {
+        const { task } = await h.jobs.submitResearch({
+          requestKey: randomUUID(),
+          workspaceId: h.workspaceId,
+          requester: { id: 'U1' },
+          origin: { platform: 'console', userId: 'U1' },
+          idea: `Crash trial ${trial}.${j}: a marketplace for renting camping gear between neighbours`,
+          depth: 'essential',
+        });
+        ids.push(task.id);
+      }
+      taskIds.push(...ids);
+      // Wait until the child has started one of them (its first progress call), then kill it at a random point.
+      const started = await waitFor('the child to start a job', async () => (await log().findOne({ taskId: { $in: ids }, pid: child.pid })) ?? undefined, 30_000).catch(() => undefined);
+      if (started) {
+        await new Promise((r) => setTimeout(r, Math.random() * 2500));
+        crashes++;
+      }
+      child.kill('SIGKILL');
+    }
+    expect(crashes).toBe(TRIALS);
+
+    for (const id of taskIds) {
+      const doc = await waitFor(`task ${id} delivered`, async () => {
+        const d = await h.jobs.tasks.getDoc(id);
+        return d?.deliveredAt ? d : undefined;
+      }, 120_000);
+      expect(doc.status).toBe('succeeded');
+      expect(new Set(doc.checkpoints.map((c) => c.id))).toEqual(new Set(CHECKPOINTS));
+      expect(doc.checkpoints).toHaveLength(17);
+      expect(await log().countDocuments({ taskId: id, kind: 'succeeded' })).toBe(1);
+      expect(await log().countDocuments({ taskId: id, kind: 'failed' })).toBe(0);
+      const hold = await h.ledger.getHold(id);
+      expect(hold?.status).toBe('captured');
+    }
+    const rows = (await h.ledger.transactions(h.workspaceId, { pageSize: 100, type: 'capture' })).items;
+    for (const id of taskIds) expect(rows.filter((r) => r.taskId === id)).toHaveLength(1);
+    expect(await h.ledger.checkInvariant(h.workspaceId)).toEqual({ ok: true, problems: [] });
+  }, 360_000);
+});

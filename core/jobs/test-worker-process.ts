@@ -1,0 +1,42 @@
+// A research worker in a process of its own, for the crash test (which SIGKILLs it) and the benchmark.
+// Configured by environment: the storage URLs, WORKER_DB (Mongo database), WORKER_TUNING and WORKER_ENV
+// (JSON), WORKER_ENGINE=fake|sandbox (+ SANDBOX_TAVILY_URL, SANDBOX_OPENAI_URL, WORKER_CACHE_PREFIX).
+// Prints `ready` once it takes jobs. Every delivery call is recorded in the `delivery_log` collection.
+import { CreditLedger } from '../credits/index.js';
+import { createLogger } from '../observability/logger.js';
+import type { ResearchEngine } from '../research/contract.js';
+import type { Sandbox } from '../sandbox/index.js';
+import { checkHealth, connectMongo, createPostgres, createRedis } from '../storage/index.js';
+import { sandboxEngine } from '../../test/helpers/research.js';
+import { createJobs } from './index.js';
+import { FakeEngine, RecordingDelivery, TEST_JOBS_ENV, type DeliveryCall } from './test-fixtures.js';
+import type { JobsEnv, JobsTuning } from './types.js';
+
+const mongo = await connectMongo(process.env.MONGO_URL!, process.env.WORKER_DB!);
+const redis = createRedis(process.env.REDIS_URL!, 'test-worker');
+const pg = createPostgres(process.env.DATABASE_URL!, { max: 5 });
+const tuning = JSON.parse(process.env.WORKER_TUNING ?? '{}') as Partial<JobsTuning>;
+const env: JobsEnv = { ...TEST_JOBS_ENV, ...(JSON.parse(process.env.WORKER_ENV ?? '{}') as Partial<JobsEnv>) };
+
+function engineFromEnv(): ResearchEngine {
+  if (process.env.WORKER_ENGINE !== 'sandbox') return new FakeEngine({ stepMs: Number(process.env.WORKER_STEP_MS ?? 100) });
+  const sandbox = { tavilyUrl: process.env.SANDBOX_TAVILY_URL!, openaiUrl: process.env.SANDBOX_OPENAI_URL! } as Sandbox;
+  return sandboxEngine(sandbox, redis, mongo, { cachePrefix: process.env.WORKER_CACHE_PREFIX ?? 'test:worker:' });
+}
+
+const delivery = new RecordingDelivery(mongo.db.collection<DeliveryCall>('delivery_log'));
+const jobs = createJobs({
+  env,
+  storage: { pg, mongo, redis, health: () => checkHealth({ pg, mongo, redis }), close: async () => undefined },
+  ledger: new CreditLedger(pg),
+  engine: engineFromEnv(),
+  deliveries: () => delivery,
+  logger: createLogger('test-worker', process.env.JOBS_TEST_LOG ?? 'silent'),
+  tuning,
+});
+await jobs.startWorker();
+process.stdout.write('ready\n');
+
+process.on('SIGTERM', () => {
+  void jobs.stop().finally(() => process.exit(0));
+});
