@@ -169,7 +169,7 @@ export function createTavilySearch(opts: TavilyOptions): SearchProvider {
       try {
         const { value } = await raceAbort(shared, signal);
         meter.recordTavily(0, true);
-        return value as T;
+        return schema.parse(value);
       } catch (err) {
         if (!(err instanceof AbortedError) || signal?.aborted) throw err;
       }
