@@ -25,11 +25,13 @@ export type StartConsoleOptions = {
   storage?: Storage;
   /** A job layer to use instead of creating one (tests that run a worker in-process). */
   jobs?: JobsPort;
+  /** Redis prefix of the job layer's progress channels, when a test runs it with its own. */
+  progressPrefix?: string;
   /** Vite dev middleware instead of the build (default: NODE_ENV === 'development'). */
   dev?: boolean;
 };
 
-export type ConsoleServer = { url: string; services: ConsoleServices; close(): Promise<void> };
+export type ConsoleServer = { url: string; services: ConsoleServices; indexReady: Promise<void>; close(): Promise<void> };
 
 export function consoleBuildExists(): boolean {
   return existsSync(SERVER_BUILD);
@@ -37,7 +39,7 @@ export function consoleBuildExists(): boolean {
 
 export async function startConsole(opts: StartConsoleOptions): Promise<ConsoleServer> {
   const logger = createLogger('console', opts.env.LOG_LEVEL);
-  const runtime = await createConsoleRuntime(opts.env, logger, { jobs: opts.jobs, storage: opts.storage });
+  const runtime = await createConsoleRuntime(opts.env, logger, { jobs: opts.jobs, storage: opts.storage, progressPrefix: opts.progressPrefix });
   const app = express();
   app.disable('x-powered-by');
   // Behind a reverse proxy on this machine (or in compose), trust its X-Forwarded-* for the client address.
@@ -88,6 +90,7 @@ export async function startConsole(opts: StartConsoleOptions): Promise<ConsoleSe
   return {
     url,
     services: runtime.services,
+    indexReady: runtime.indexReady,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -7,7 +7,9 @@ import { createJobs } from '../core/jobs/index.js';
 import type { Logger } from '../core/observability/logger.js';
 import type { ResearchEngine } from '../core/research/contract.js';
 import { openStorage, type Storage } from '../core/storage/index.js';
-import { TaskStore } from '../core/tasks/store.js';
+import { PROGRESS_PREFIX } from '../core/jobs/progress.js';
+import { TaskStore, TASKS_COLLECTION } from '../core/tasks/store.js';
+import { TaskIndex } from './app/lib/task-index.server.js';
 import type { ConsoleServices, JobsPort } from './app/lib/services.server.js';
 
 // The console enqueues researches; workers run them. Its job layer is never started as a worker, so the
@@ -24,14 +26,20 @@ function sandboxOn(env: Env): boolean {
   }
 }
 
-export type ConsoleRuntime = { services: ConsoleServices; storage: Storage; close(): Promise<void> };
+export type ConsoleRuntime = { services: ConsoleServices; storage: Storage; indexReady: Promise<void>; close(): Promise<void> };
 
-export async function createConsoleRuntime(env: Env, logger: Logger, opts: { jobs?: JobsPort; storage?: Storage } = {}): Promise<ConsoleRuntime> {
+/** A full rescan of the task index this often catches changes published while no console was listening. */
+const INDEX_RESCAN_MS = 10 * 60 * 1000;
+
+export async function createConsoleRuntime(
+  env: Env,
+  logger: Logger,
+  opts: { jobs?: JobsPort; storage?: Storage; progressPrefix?: string } = {},
+): Promise<ConsoleRuntime> {
   const ownStorage = !opts.storage;
   const storage = opts.storage ?? (await openStorage(env, 'pmf-console'));
   const ledger = new CreditLedger(storage.pg, { defaultAllowance: env.DEFAULT_MONTHLY_ALLOWANCE });
-  // Indexes are the job layer's to create (its ready step); a second createIndexes of the same batch makes
-  // FerretDB 1.24 drop the connection, so the console does not repeat it.
+  // Indexes are the job layer's to create (its ready step).
   const tasks = new TaskStore(storage.mongo);
   let jobs = opts.jobs;
   let stopJobs: (() => Promise<void>) | undefined;
@@ -44,6 +52,19 @@ export async function createConsoleRuntime(env: Env, logger: Logger, opts: { job
       logger.warn({ err }, 'job layer unavailable: playground, cancel and retry are disabled');
     }
   }
+  // The search/usage read model fills in the background; until then pages query the TaskStore directly.
+  const taskIndex = new TaskIndex();
+  const subscriber = storage.redis.duplicate();
+  const indexStarted = taskIndex
+    .start({
+      collection: storage.mongo.db.collection(TASKS_COLLECTION),
+      subscriber,
+      prefix: opts.progressPrefix ?? PROGRESS_PREFIX,
+      rescanMs: INDEX_RESCAN_MS,
+      onError: (err) => logger.warn({ err }, 'task index update failed'),
+    })
+    .then(() => logger.info({ tasks: taskIndex.size }, 'task index ready'))
+    .catch((err: unknown) => logger.warn({ err }, 'task index unavailable: search queries MongoDB directly'));
   const services: ConsoleServices = {
     db: storage.pg,
     redis: storage.redis,
@@ -51,6 +72,7 @@ export async function createConsoleRuntime(env: Env, logger: Logger, opts: { job
     ledger,
     tasks,
     jobs,
+    taskIndex,
     origin: env.CONSOLE_ORIGIN,
     sandbox: sandboxOn(env),
     now: () => new Date(),
@@ -58,7 +80,10 @@ export async function createConsoleRuntime(env: Env, logger: Logger, opts: { job
   return {
     services,
     storage,
+    indexReady: indexStarted,
     async close() {
+      await taskIndex.stop();
+      subscriber.disconnect();
       await stopJobs?.().catch(() => undefined);
       if (ownStorage) await storage.close();
     },

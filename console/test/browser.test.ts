@@ -66,7 +66,7 @@ beforeAll(async () => {
     tuning: { channel: `${prefix}agenda`, progressPrefix: `${prefix}progress:`, processEveryMs: 500 },
   });
   await jobs.startWorker();
-  server = await startConsole({ env, port: 0, storage, jobs, dev: false });
+  server = await startConsole({ env, port: 0, storage, jobs, dev: false, progressPrefix: `${prefix}progress:` });
   await createUser(storage.pg, { ...admin, role: 'admin' });
   await createUser(storage.pg, { ...viewer, role: 'viewer' });
   const ws = await ledger.ensureWorkspace({ platform: 'slack', externalId: `T-E2E-${suffix}`, name: `Paws & Co ${suffix}` });
@@ -87,6 +87,9 @@ beforeAll(async () => {
     ].join('\n\n'),
   });
   hostileId = hostile.id;
+  // The reports were written after the console's first scan: rescan so search sees them (live tasks arrive by pub/sub).
+  await server.indexReady;
+  await server.services.taskIndex?.load(storage.mongo.db.collection('tasks'));
   profileDir = mkdtempSync(join(tmpdir(), 'console-e2e-chromium-'));
   browser = await chromium.launchPersistentContext(profileDir, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, viewport: { width: 1360, height: 900 } });
   page = browser.pages()[0] ?? (await browser.newPage());
@@ -104,6 +107,8 @@ afterAll(async () => {
 
 describe('console in a browser', () => {
   it('logs in, grants credits and shows the ledger and balance change', async () => {
+    await page.goto(`${server.url}/login`);
+    await shot('login');
     await login(admin);
     await page.fill('input[name=q]', `paws & co ${suffix}`);
     await page.waitForURL(/q=paws/);
@@ -129,6 +134,10 @@ describe('console in a browser', () => {
     await page.goto(`${server.url}/audit`);
     expect(await page.textContent('table')).toContain('launch promotion');
     await shot('audit');
+    await page.goto(`${server.url}/users`);
+    await shot('users');
+    await page.goto(`${server.url}/usage`);
+    await shot('usage');
   });
 
   it('searches reports as you type, opens one, and renders a hostile report inert', async () => {

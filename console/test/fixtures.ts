@@ -60,6 +60,6 @@ export async function seedReport(
     cost: 12,
   });
   await tasks.markStarted(task.id);
-  await tasks.storeResult(task.id, sampleResult(input.idea, input.markdown ?? `# ${input.idea}\n\nBody.`, { depth, total: input.total }));
+  await tasks.applyOutcome(task.id, { status: 'succeeded' }, sampleResult(input.idea, input.markdown ?? `# ${input.idea}\n\nBody.`, { depth, total: input.total }));
   return (await tasks.get(task.id))!;
 }

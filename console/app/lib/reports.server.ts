@@ -1,6 +1,7 @@
 // Report search and the one report view, over the TaskStore (tasks collection in MongoDB).
 import type { Task } from '../../../core/tasks/types.js';
 import type { Mongo } from '../../../core/storage/mongo.js';
+import type { IndexedTask } from './task-index.server.js';
 
 /** What a result row shows: no Markdown body, so a page of results stays small on the wire. */
 export function reportRow(t: Task) {
@@ -19,12 +20,30 @@ export function reportRow(t: Task) {
   };
 }
 
+export function indexedRow(t: IndexedTask): ReturnType<typeof reportRow> {
+  return {
+    id: t.id,
+    idea: t.idea,
+    title: t.title,
+    summary: t.summary,
+    score: t.score,
+    band: t.band as ReturnType<typeof reportRow>['band'],
+    depth: t.depth,
+    status: t.status,
+    platform: t.platform,
+    workspaceId: t.workspaceId,
+    createdAt: new Date(t.createdAt),
+  };
+}
+
 const FINISHED = ['succeeded', 'failed', 'cancelled'];
 
 /** Deletes a finished task with its report; a queued or running one must be cancelled first. */
 export async function deleteReport(mongo: Mongo, taskId: string): Promise<boolean> {
   const res = await mongo.db.collection<{ _id: string; status: string }>('tasks').deleteOne({ _id: taskId, status: { $in: FINISHED } });
-  return res.deletedCount === 1;
+  if (res.deletedCount !== 1) return false;
+  await mongo.db.collection<{ taskId: string }>('tasks_events').deleteMany({ taskId });
+  return true;
 }
 
 export type TimelineStep = { id: string; at: string; sinceStartMs: number; stepMs: number };

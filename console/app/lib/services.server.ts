@@ -9,6 +9,7 @@ import type { Depth } from '../../../core/research/depth.js';
 import type { LedgerTransaction, ListWorkspacesQuery, Page, TransactionsQuery, WorkspaceSummary } from '../../../core/credits/types.js';
 import type { TaskPage, TaskSearch } from '../../../core/tasks/store.js';
 import type { Task } from '../../../core/tasks/types.js';
+import type { TaskIndex } from './task-index.server.js';
 
 export type { LedgerTransaction, Page, WorkspaceSummary, TaskPage, TaskSearch };
 
@@ -64,6 +65,8 @@ export type ConsoleServices = {
   mongo: Mongo;
   ledger: LedgerPort;
   tasks: TaskStorePort;
+  /** The in-memory read model for search and usage; routes fall back to TaskStore queries until it is ready. */
+  taskIndex?: TaskIndex;
   /** Absent when the console runs without the job layer: job actions and the playground say so. */
   jobs?: JobsPort;
   /** CONSOLE_ORIGIN: the one origin mutations may come from; without it, the request's own origin. */

@@ -2,6 +2,7 @@
 // unless it was refunded). Aggregated in code rather than with $dateToString, which FerretDB 1.24 lacks.
 import { DEPTHS, type Depth } from '../../../core/research/depth.js';
 import type { Mongo } from '../../../core/storage/mongo.js';
+import type { TaskIndex } from './task-index.server.js';
 
 export type UsageDay = { day: string; credits: Record<Depth, number>; researches: Record<Depth, number> };
 
@@ -27,9 +28,13 @@ export function bucketUsage(docs: Pick<UsageDoc, 'createdAt' | 'depth' | 'cost' 
   return out;
 }
 
-export async function usageByDay(mongo: Mongo, opts: { workspaceId?: string; days: number; now: Date }): Promise<UsageDay[]> {
+export async function usageByDay(mongo: Mongo, opts: { workspaceId?: string; days: number; now: Date; index?: TaskIndex }): Promise<UsageDay[]> {
   const today = Date.UTC(opts.now.getUTCFullYear(), opts.now.getUTCMonth(), opts.now.getUTCDate());
   const since = new Date(today - (opts.days - 1) * 86_400_000);
+  if (opts.index?.ready) {
+    const docs = opts.index.createdSince(since, opts.workspaceId).map((t) => ({ createdAt: new Date(t.createdAt), depth: t.depth, cost: t.cost, refunded: t.refunded }));
+    return bucketUsage(docs, since, opts.days);
+  }
   const filter: Record<string, unknown> = { createdAt: { $gte: since } };
   if (opts.workspaceId) filter.workspaceId = opts.workspaceId;
   const docs = await mongo.db
@@ -40,8 +45,14 @@ export async function usageByDay(mongo: Mongo, opts: { workspaceId?: string; day
 }
 
 /** Researches requested this month by each of some workspaces (the rows on one page of the list). */
-export async function researchCounts(mongo: Mongo, workspaceIds: string[], since: Date): Promise<Record<string, number>> {
+export async function researchCounts(mongo: Mongo, workspaceIds: string[], since: Date, index?: TaskIndex): Promise<Record<string, number>> {
   if (workspaceIds.length === 0) return {};
+  if (index?.ready) {
+    const wanted = new Set(workspaceIds);
+    const out: Record<string, number> = Object.fromEntries(workspaceIds.map((id) => [id, 0]));
+    for (const t of index.createdSince(since)) if (wanted.has(t.workspaceId)) out[t.workspaceId] = (out[t.workspaceId] ?? 0) + 1;
+    return out;
+  }
   const docs = await mongo.db
     .collection<UsageDoc>('tasks')
     .find({ workspaceId: { $in: workspaceIds }, createdAt: { $gte: since } }, { projection: { _id: 0, workspaceId: 1 } })

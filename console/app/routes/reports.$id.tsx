@@ -60,6 +60,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   if (!task) return json<ActionResult>({ ok: false, error: 'No such report' }, { status: 404 });
   const deleted = await deleteReport(context.services.mongo, id);
   if (!deleted) return json<ActionResult>({ ok: false, error: 'Only finished researches can be deleted; cancel it first' }, { status: 409 });
+  context.services.taskIndex?.remove(id);
   await writeAudit(context.services.db, {
     actor: { id: admin.id, email: admin.email },
     action: 'report.delete',

@@ -4,14 +4,20 @@ import { DebouncedSearchForm } from '../components/DebouncedSearchForm.js';
 import { Pager } from '../components/Pager.js';
 import { fmtDate } from '../lib/format.js';
 import { PLATFORMS, reportQuery, SORTS, TASK_STATUSES } from '../lib/report-filters.js';
-import { reportRow } from '../lib/reports.server.js';
+import { indexedRow, reportRow } from '../lib/reports.server.js';
 import { requireUser } from '../lib/session.server.js';
 
 const SORT_LABELS: Record<(typeof SORTS)[number], string> = { newest: 'newest', oldest: 'oldest', score_desc: 'score, high first', score_asc: 'score, low first' };
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireUser(request, context);
-  const result = await context.services.tasks.search(reportQuery(new URL(request.url).searchParams));
+  const query = reportQuery(new URL(request.url).searchParams);
+  const { taskIndex, tasks } = context.services;
+  if (taskIndex?.ready) {
+    const found = taskIndex.search(query);
+    return json({ ...found, items: found.items.map(indexedRow) });
+  }
+  const result = await tasks.search(query);
   return json({ items: result.items.map(reportRow), total: result.total, page: result.page, pageSize: result.pageSize });
 }
 

@@ -7,7 +7,7 @@ import { usageByDay } from '../lib/usage.server.js';
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireUser(request, context);
-  const [days, invariant] = await Promise.all([usageByDay(context.services.mongo, { days: 30, now: context.services.now() }), context.services.ledger.checkInvariant()]);
+  const [days, invariant] = await Promise.all([usageByDay(context.services.mongo, { days: 30, now: context.services.now(), index: context.services.taskIndex }), context.services.ledger.checkInvariant()]);
   return json({ days, invariant });
 }
 

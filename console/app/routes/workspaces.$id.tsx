@@ -18,7 +18,7 @@ const PAGE_SIZE = 50;
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const user = await requireUser(request, context);
   const id = params.id ?? '';
-  const { ledger, mongo, now } = context.services;
+  const { ledger, mongo, now, taskIndex } = context.services;
   const workspace = /^[0-9a-f-]{36}$/i.test(id) ? await ledger.getWorkspace(id) : undefined;
   if (!workspace) throw json({ error: 'No such workspace' }, { status: 404 });
   const p = new URL(request.url).searchParams;
@@ -26,7 +26,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     ledger.balance(id),
     ledger.checkInvariant(id),
     ledger.transactions(id, { ...ledgerFilters(p), page: int(p, 'page', 1, 1, 100_000), pageSize: PAGE_SIZE }),
-    usageByDay(mongo, { workspaceId: id, days: 30, now: now() }),
+    usageByDay(mongo, { workspaceId: id, days: 30, now: now(), index: taskIndex }),
   ]);
   return json({ workspace, balance, invariant, tx, usage, isAdmin: user.role === 'admin', pageKey: pageKey() });
 }

@@ -15,7 +15,7 @@ const PAGE_SIZE = 25;
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireUser(request, context);
   const p = new URL(request.url).searchParams;
-  const { ledger, mongo, now } = context.services;
+  const { ledger, mongo, now, taskIndex } = context.services;
   const result = await ledger.listWorkspaces({
     search: str(p, 'q', 100),
     platform: oneOf(p, 'platform', PLATFORMS),
@@ -26,7 +26,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   });
   const n = now();
   const monthStart = new Date(Date.UTC(n.getUTCFullYear(), n.getUTCMonth(), 1));
-  const researches = await researchCounts(mongo, result.items.map((w) => w.id), monthStart);
+  const researches = await researchCounts(mongo, result.items.map((w) => w.id), monthStart, taskIndex);
   return json({ ...result, researches });
 }
 
