@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../../core/config/index.js';
 import { createPostgres, migrateLatest } from '../../core/storage/index.js';
 import { writeAudit } from '../app/lib/audit.server.js';
-import { createUser, findUserByEmail, generatePassword, ROLES, type Role } from '../app/lib/users.server.js';
+import { createUser, emailSchema, findUserByEmail, generatePassword, passwordSchema, ROLES, type Role } from '../app/lib/users.server.js';
 
 const { values } = parseArgs({ options: { email: { type: 'string' }, password: { type: 'string' }, role: { type: 'string', default: 'admin' } } });
 if (!values.email) {
@@ -14,6 +14,14 @@ if (!values.email) {
 const role = values.role as Role;
 if (!ROLES.includes(role)) {
   process.stderr.write(`--role must be one of ${ROLES.join(', ')}\n`);
+  process.exit(64);
+}
+if (!emailSchema.safeParse(values.email).success) {
+  process.stderr.write(`--email: ${values.email} is not an email address\n`);
+  process.exit(64);
+}
+if (values.password !== undefined && !passwordSchema.safeParse(values.password).success) {
+  process.stderr.write('--password: at least 12 characters (or leave it out and one is generated)\n');
   process.exit(64);
 }
 const env = loadConfigOrExit(process.env, ['DATABASE_URL']);
