@@ -1,0 +1,228 @@
+// npm run bench:slack — how fast the Slack app acks `/pmf <idea>` under load, against a bare Bolt app.
+//
+// Signed slash commands go out open-loop at RATE per second for SECONDS (a request is sent on schedule
+// whether or not earlier ones were answered; latency counts from the scheduled time, so a stalled server
+// cannot hide its backlog). Each app runs in its own process: first a bare Bolt app that only acks, then
+// ours in HTTP mode on real PostgreSQL, Redis and MongoDB (credits reserved, tasks queued, no worker). The
+// fake Slack Web API both talk to runs here, in the load generator's process.
+// Last line: {"ack_p50_ms", "ack_p99_ms", "bare_ack_p99_ms", "ratio_p99", "max_ms", ...}.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import bolt from '@slack/bolt';
+import { CreditLedger } from '../core/credits/index.js';
+import { createJobs } from '../core/jobs/index.js';
+import { createLogger } from '../core/observability/logger.js';
+import { checkHealth, connectMongo, createPostgres, createRedis, type Storage } from '../core/storage/index.js';
+import { createSlackApp } from '../bot/slack/app.js';
+import { DEFAULT_TOKEN, startFakeSlack } from '../test/fakes/slack/server.js';
+import { signedHeaders, slashCommandBody } from '../test/fakes/slack/signer.js';
+import { applyLocalServiceDefaults } from '../test/local-services.js';
+
+const RATE = Number(process.env.BENCH_RATE ?? 200);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SECRET = 'bench-signing-secret';
+const WARMUP = 50;
+// A fresh workspace per run, so what the run reserved and queued can be counted exactly.
+const TEAM = process.env.BENCH_TEAM ?? `TB${randomUUID().slice(0, 8).toUpperCase()}`;
+
+type Role = 'bare' | 'ours';
+
+/** Child process: start one app, print its URL, serve until stdin closes, then print what it stored. */
+async function serve(role: Role, apiUrl: string): Promise<void> {
+  const logger = createLogger('bench-slack', process.env.BENCH_LOG_LEVEL ?? 'silent');
+  if (role === 'bare') {
+    const app = new bolt.App({ signingSecret: SECRET, token: DEFAULT_TOKEN, clientOptions: { slackApiUrl: apiUrl }, logLevel: bolt.LogLevel.ERROR });
+    app.command('/pmf', async ({ ack }) => ack());
+    const server = (await app.start(0)) as Server;
+    report({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events` });
+    await stdinClosed();
+    await app.stop();
+    report({ done: true });
+    return;
+  }
+  applyLocalServiceDefaults();
+  const pg = createPostgres(process.env.DATABASE_URL!, { max: 20 });
+  const redis = createRedis(process.env.REDIS_URL!, 'bench-slack');
+  const mongo = await connectMongo(process.env.MONGO_URL!, `bench_slack_${randomUUID().slice(0, 8)}`);
+  const storage: Storage = { pg, mongo, redis, health: () => checkHealth({ pg, mongo, redis }), close: async () => undefined };
+  const ledger = new CreditLedger(pg, { defaultAllowance: 10_000_000 });
+  const prefix = `bench:slack:${randomUUID().slice(0, 8)}:`;
+  const jobs = createJobs({
+    env: { WORKER_CONCURRENCY: 1, JOB_LOCK_LIFETIME_MS: 30_000, JOB_MAX_ATTEMPTS: 3, WORKER_DRAIN_TIMEOUT_MS: 1000 },
+    storage,
+    ledger,
+    engine: { run: () => Promise.reject(new Error('no worker in this benchmark')) },
+    deliveries: () => undefined,
+    logger,
+    tuning: { collection: 'agendaJobs', channel: `${prefix}agenda`, progressPrefix: `${prefix}progress:` },
+  });
+  const app = createSlackApp({
+    env: {
+      SLACK_BOT_TOKEN: DEFAULT_TOKEN, SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: apiUrl, SLACK_MODE: 'http', SLACK_PORT: 0,
+      SLACK_APP_TOKEN: undefined, SLACK_CLIENT_ID: undefined, SLACK_CLIENT_SECRET: undefined, SLACK_STATE_SECRET: undefined,
+      RATE_LIMIT_USER_PER_HOUR: 100_000, RATE_LIMIT_WORKSPACE_PER_HOUR: 1_000_000,
+    },
+    ledger,
+    jobs,
+    redis,
+    logger,
+    keyPrefix: prefix,
+  });
+  const server = (await app.start(0)) as Server;
+  report({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events` });
+  await stdinClosed();
+  const ws = await ledger.findWorkspace('slack', TEAM);
+  const tasks = ws ? await mongo.db.collection('tasks').countDocuments({ workspaceId: ws.id, checkpointIds: 'queued' }) : 0;
+  const reserved = ws ? (await ledger.balance(ws.id)).used : 0;
+  await app.stop();
+  await jobs.stop();
+  await mongo.db.dropDatabase().catch(() => undefined);
+  await Promise.allSettled([pg.destroy(), mongo.client.close(), redis.quit()]);
+  report({ done: true, tasks, reserved });
+}
+
+/** The child's answers to the parent, marked so that log lines on the same stdout are never mistaken for them. */
+const MARK = 'BENCH-SLACK ';
+function report(value: Record<string, unknown>): void {
+  process.stdout.write(`${MARK}${JSON.stringify(value)}\n`);
+}
+
+function stdinClosed(): Promise<void> {
+  return new Promise((resolve) => {
+    process.stdin.on('end', () => resolve());
+    process.stdin.on('close', () => resolve());
+    process.stdin.resume();
+  });
+}
+
+type Child = { url: string; finish(): Promise<Record<string, number | boolean>> };
+
+async function startChild(role: Role, apiUrl: string): Promise<Child> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', role, apiUrl], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, BENCH_TEAM: TEAM },
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const queue: string[] = [];
+  let waiting: ((line: string) => void) | undefined;
+  lines.on('line', (line) => {
+    if (!line.startsWith(MARK)) {
+      if (process.env.BENCH_LOG_LEVEL) process.stderr.write(`${line}\n`);
+      return;
+    }
+    const json = line.slice(MARK.length);
+    if (waiting) {
+      const w = waiting;
+      waiting = undefined;
+      w(json);
+    } else queue.push(json);
+  });
+  const next = () => new Promise<string>((resolve) => (queue.length ? resolve(queue.shift()!) : (waiting = resolve)));
+  const { url } = JSON.parse(await next()) as { url: string };
+  return {
+    url,
+    async finish() {
+      child.stdin!.end();
+      const last = JSON.parse(await next()) as Record<string, number | boolean>;
+      await new Promise((r) => child.once('exit', r));
+      return last;
+    },
+  };
+}
+
+async function load(url: string, label: string, responseUrl: string): Promise<{ latencies: number[]; errors: number }> {
+  const send = async (i: number, scheduled: number, latencies: number[] | undefined, errors: { n: number }) => {
+    const body = slashCommandBody({
+      text: `essential ${label} idea number ${i} for teams that plan trips together`,
+      teamId: TEAM,
+      userId: `UB${i % 500}`,
+      responseUrl,
+      triggerId: `${label}.${i}.${randomUUID()}`,
+    });
+    try {
+      const res = await fetch(url, { method: 'POST', headers: signedHeaders(SECRET, body), body });
+      await res.arrayBuffer();
+      if (res.status !== 200) errors.n++;
+    } catch {
+      errors.n++;
+    }
+    latencies?.push(performance.now() - scheduled);
+  };
+  const warm = { n: 0 };
+  await Promise.all(Array.from({ length: WARMUP }, (_, i) => send(-1 - i, performance.now(), undefined, warm)));
+
+  const latencies: number[] = [];
+  const errors = { n: 0 };
+  const total = RATE * SECONDS;
+  const interval = 1000 / RATE;
+  const start = performance.now() + 20;
+  const inflight: Promise<void>[] = [];
+  let i = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      while (i < total && start + i * interval <= now) {
+        inflight.push(send(i, start + i * interval, latencies, errors));
+        i++;
+      }
+      if (i >= total) return resolve();
+      setTimeout(tick, Math.max(0, start + i * interval - performance.now()));
+    };
+    setTimeout(tick, 20);
+  });
+  await Promise.all(inflight);
+  return { latencies, errors: errors.n };
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+const round = (n: number) => Math.round(n * 100) / 100;
+
+async function main(): Promise<void> {
+  const fake = await startFakeSlack();
+  const bare = await startChild('bare', fake.apiUrl);
+  const bareRun = await load(bare.url, 'bare', fake.responseUrl('bare'));
+  await bare.finish();
+
+  const ours = await startChild('ours', fake.apiUrl);
+  const ourRun = await load(ours.url, 'ours', fake.responseUrl('ours'));
+  // Let the work behind the acks (reserve, post, queue) finish before counting what was stored.
+  const expected = RATE * SECONDS;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && fake.callsOf('chat.postMessage').length < 2 * (expected + WARMUP)) await new Promise((r) => setTimeout(r, 200));
+  await new Promise((r) => setTimeout(r, 1000));
+  const stored = await ours.finish();
+  await fake.close();
+
+  const o = [...ourRun.latencies].sort((a, b) => a - b);
+  const b = [...bareRun.latencies].sort((a, b) => a - b);
+  const summary = {
+    ack_p50_ms: round(pct(o, 50)),
+    ack_p99_ms: round(pct(o, 99)),
+    bare_ack_p50_ms: round(pct(b, 50)),
+    bare_ack_p99_ms: round(pct(b, 99)),
+    ratio_p99: round(pct(o, 99) / Math.max(pct(b, 99), 0.001)),
+    max_ms: round(o.at(-1) ?? 0),
+    bare_max_ms: round(b.at(-1) ?? 0),
+    over_3s: o.filter((ms) => ms > 3000).length,
+    requests: o.length,
+    errors: ourRun.errors,
+    bare_errors: bareRun.errors,
+    tasks_queued: Number(stored.tasks ?? 0),
+    credits_reserved: Number(stored.reserved ?? 0),
+  };
+  console.error(`ours: p50 ${summary.ack_p50_ms} ms, p99 ${summary.ack_p99_ms} ms, max ${summary.max_ms} ms; bare: p50 ${summary.bare_ack_p50_ms} ms, p99 ${summary.bare_ack_p99_ms} ms; ${summary.tasks_queued} tasks queued`);
+  console.log(JSON.stringify(summary));
+}
+
+const serveAt = process.argv.indexOf('--serve');
+if (serveAt >= 0) {
+  await serve(process.argv[serveAt + 1] as Role, process.argv[serveAt + 2]!);
+  process.exit(0);
+} else {
+  await main();
+  process.exit(0);
+}
