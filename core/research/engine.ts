@@ -2,7 +2,6 @@
 // runId), so a second run() with the same runId continues where a crashed one stopped, and one that had
 // finished returns its report again without spending anything.
 import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
-import { MongoDBSaver } from '@langchain/langgraph-checkpoint-mongodb';
 import type { Redis } from 'ioredis';
 import type { Env } from '../config/env.js';
 import type { Logger } from '../observability/logger.js';
@@ -10,6 +9,7 @@ import type { Mongo } from '../storage/mongo.js';
 import type { CheckpointId } from './checkpoints.js';
 import { normalizeUrl } from './citations.js';
 import { ResearchError, type ResearchEngine, type ResearchHooks, type ResearchInput, type ResearchResult, type ResearchUsage } from './contract.js';
+import { ResearchCheckpointSaver } from './checkpointer.js';
 import { buildResearchGraph, type State } from './graph.js';
 import { createProviders, type Providers } from './providers/index.js';
 import { renderReportMarkdown } from './report-markdown.js';
@@ -21,7 +21,7 @@ export type ResearchEngineDeps = {
   /** Ready-made providers (tests, benchmarks); otherwise built from env, at `providerUrls` when given (the sandbox's). */
   providers?: Providers;
   providerUrls?: { tavilyUrl?: string; openaiUrl?: string };
-  /** Another LangGraph checkpointer (the benchmark's in-memory baseline); defaults to MongoDBSaver on `mongo`. */
+  /** Another LangGraph checkpointer (the benchmark's in-memory baseline); defaults to ResearchCheckpointSaver on `mongo`. */
   checkpointer?: BaseCheckpointSaver;
   /** Whether reports say they are synthetic; defaults to PMF_SANDBOX. */
   sandbox?: boolean;
@@ -29,16 +29,24 @@ export type ResearchEngineDeps = {
 };
 
 export const CHECKPOINT_COLLECTION = 'research_checkpoints';
-export const CHECKPOINT_WRITES_COLLECTION = 'research_checkpoint_writes';
 
 const CANCELLED = () => new ResearchError('The research was cancelled.', 'aborted by signal', false);
 
-/** Rejects as soon as the signal fires, whatever the wrapped work is doing (it is abandoned, not awaited). */
+/** After an abort, how long run() waits for the graph to stop writing before it returns anyway. */
+const ABORT_GRACE_MS = 800;
+
+/**
+ * Rejects promptly once the signal fires. It first gives the work up to ABORT_GRACE_MS to settle, so that
+ * the graph's last checkpoint writes land before the caller (say, a retry with the same runId) reads them.
+ */
 function abortable<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
   if (!signal) return work;
   work.catch(() => undefined);
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(CANCELLED());
+    const onAbort = () => {
+      const grace = setTimeout(() => reject(CANCELLED()), ABORT_GRACE_MS);
+      work.finally(() => (clearTimeout(grace), reject(CANCELLED()))).catch(() => undefined);
+    };
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(
@@ -75,19 +83,16 @@ export function usageOf(state: State, durationMs: number): ResearchUsage {
 export function createResearchEngine(deps: ResearchEngineDeps): ResearchEngine {
   const sandbox = deps.sandbox ?? deps.env.PMF_SANDBOX;
   let providers = deps.providers;
-  const mongoSaver = new MongoDBSaver({
-    client: deps.mongo.client,
-    dbName: deps.mongo.db.databaseName,
-    checkpointCollectionName: CHECKPOINT_COLLECTION,
-    checkpointWritesCollectionName: CHECKPOINT_WRITES_COLLECTION,
-  });
+  const mongoSaver = new ResearchCheckpointSaver(deps.mongo.db, CHECKPOINT_COLLECTION);
   const checkpointer = deps.checkpointer ?? mongoSaver;
   let setup: Promise<void> | undefined;
   const ensureSetup = () =>
-    (setup ??= (deps.checkpointer ? Promise.resolve([]) : mongoSaver.setup()).then((errors) => {
-      // Index creation failing is not fatal (lookups still work, only slower); say so once.
-      if (errors.length) deps.logger?.warn({ errors: errors.map(String) }, 'research checkpointer indexes not created');
-    }));
+    (setup ??= deps.checkpointer
+      ? Promise.resolve()
+      : mongoSaver.setup().catch((err: unknown) => {
+          // The index only serves list()/deleteThread(); the hot path reads by _id. Not fatal.
+          deps.logger?.warn({ err }, 'research checkpointer index not created');
+        }));
 
   return {
     async run(input: ResearchInput, hooks: ResearchHooks = {}): Promise<ResearchResult> {
@@ -108,12 +113,16 @@ export function createResearchEngine(deps: ResearchEngineDeps): ResearchEngine {
       try {
         await abortable(ensureSetup(), signal);
         const graph = buildResearchGraph({ ...providers, checkpointer, sandbox, onCheckpoint: emit });
-        const config = { configurable: { thread_id: input.runId }, signal, recursionLimit: 40 };
+        // durability "sync": a step's checkpoint is stored before the next step starts, so a process that dies
+        // mid-run never loses a finished search or extract (the async default can leave several steps unsaved).
+        const config = { configurable: { thread_id: input.runId }, signal, recursionLimit: 40, durability: 'sync' as const };
         const snapshot = await abortable(graph.getState(config), signal);
         const saved = snapshot.values as Partial<State>;
         // A resumed run first reports what the earlier attempt had already passed.
         for (const id of saved.done ?? []) await emit(id);
-        const resume = snapshot.next.length > 0;
+        // Any stored checkpoint means "continue": even with no next task listed (the last step finished but
+        // its writes were not folded into a checkpoint yet), invoking with null applies them and completes.
+        const resume = saved.idea !== undefined;
         const final: State = saved.result
           ? (saved as State)
           : ((await abortable(graph.invoke(resume ? null : { idea: input.idea, depth: input.depth }, config), signal)) as State);

@@ -102,6 +102,9 @@ export function buildResearchGraph(deps: GraphDeps) {
       const t0 = performance.now();
       const update = await body(state, meter, config.signal);
       meter.recordTime(node, performance.now() - t0);
+      // A resumed run may hold steps finished before the crash whose writes were not yet in the checkpoint
+      // the engine re-reported at start; report them first (the engine drops repeats).
+      for (const earlier of state.done) await deps.onCheckpoint(earlier);
       await deps.onCheckpoint(id);
       return { ...update, usage: meter.snapshot(), done: [...((update.done as CheckpointId[] | undefined) ?? []), id] };
     };
@@ -231,10 +234,11 @@ export function buildResearchGraph(deps: GraphDeps) {
       .addEdge(`${agent}_search`, `${agent}_extract`)
       .addEdge(`${agent}_extract`, `${agent}_analysis`);
   }
-  graph = graph.addEdge(
-    AGENTS.map((a) => `${a}_analysis`),
-    'report',
-  );
+  // Three plain edges, not a join edge: all analyses finish in the same superstep (every agent has the same
+  // number of steps, a failed agent still passes through its nodes), so `report` runs once, after all three.
+  // A join edge would be safer against uneven branches but LangGraph 1.7 does not fire it after a resume
+  // in which one side had finished before the crash (see checkpointer.test.ts).
+  for (const agent of AGENTS) graph = graph.addEdge(`${agent}_analysis`, 'report');
   graph = graph.addEdge('report', END);
   return graph.compile({ checkpointer: deps.checkpointer });
 }
