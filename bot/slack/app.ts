@@ -39,6 +39,11 @@ export type SlackAppDeps = {
   /** Redis key prefix for rate limits and duplicate detection (tests isolate with their own). */
   keyPrefix?: string;
   now?: () => Date;
+  /**
+   * Commands worked on at once after their acks (default 16); the rest wait in line. Without a bound, a burst
+   * of commands floods the storage pools and the event loop, and the acks of later commands wait behind it.
+   */
+  maxConcurrentWork?: number;
 };
 
 /** Channel errors that mean "the bot cannot post here": the requester can fix them with /invite. */
@@ -83,13 +88,15 @@ export function boltOptions(env: SlackAppEnv, installationStore?: InstallationSt
 export function createSlackApp(deps: SlackAppDeps): BoltApp {
   const app = new App(boltOptions(deps.env, deps.installationStore));
   const handlers = createHandlers(deps);
+  const work = createWorkLine(deps.maxConcurrentWork ?? 16);
 
   app.command('/pmf', async ({ command, ack, respond, client, context }) => {
     const parsed = parseCommand(command.text);
     if (!parsed.ok) return ack({ response_type: 'ephemeral', text: errorText(parsed.message) });
     if (parsed.command.kind === 'help') return ack({ response_type: 'ephemeral', text: helpText() });
     await ack();
-    await handlers.command(parsed.command, { command, respond, client, retryNum: context.retryNum }).catch(async (error: unknown) => {
+    const parsedCommand = parsed.command;
+    await work(() => handlers.command(parsedCommand, { command, respond, client, retryNum: context.retryNum })).catch(async (error: unknown) => {
       deps.logger.error({ err: error, team: command.team_id }, 'slack command failed');
       await respond({ response_type: 'ephemeral', text: internalErrorText() }).catch(() => undefined);
     });
@@ -103,7 +110,8 @@ export function createSlackApp(deps: SlackAppDeps): BoltApp {
       if (channel) await client.chat.postEphemeral({ channel, user: body.user.id, text, thread_ts: body.container?.thread_ts as string | undefined });
     };
     const teamId = body.team?.id ?? body.user.team_id ?? '';
-    await handlers.cancel(action.value, { teamId, userId: body.user.id, client, tell }).catch(async (error: unknown) => {
+    const taskId = action.value;
+    await work(() => handlers.cancel(taskId, { teamId, userId: body.user.id, client, tell })).catch(async (error: unknown) => {
       deps.logger.error({ err: error, team: teamId }, 'slack cancel failed');
       await tell(internalErrorText()).catch(() => undefined);
     });
@@ -251,6 +259,39 @@ function createHandlers(deps: SlackAppDeps) {
   }
 
   return { command, cancel };
+}
+
+/** Runs at most `limit` jobs at once, the rest in arrival order. */
+export function createWorkLine(limit: number): <T>(job: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  let head = 0;
+  const next = () => {
+    running--;
+    if (head < waiting.length) {
+      running++;
+      const start = waiting[head]!;
+      waiting[head++] = () => undefined;
+      // Drop the consumed prefix now and then so a long burst does not keep its closures alive.
+      if (head > 1024 && head * 2 > waiting.length) {
+        waiting.splice(0, head);
+        head = 0;
+      }
+      start();
+    }
+  };
+  return <T>(job: () => Promise<T>) =>
+    new Promise<T>((resolve, reject) => {
+      const start = () => {
+        job().then(resolve, reject).finally(next);
+      };
+      if (running < limit) {
+        running++;
+        start();
+      } else {
+        waiting.push(start);
+      }
+    });
 }
 
 function withSlash(url: string): string {
