@@ -70,7 +70,8 @@ describe('docker-compose.yml', () => {
 
 describe('ecosystem.config.js', () => {
   it('defines bot, worker and console, and waits for the worker drain before killing it', async () => {
-    const { apps } = (await import('../../ecosystem.config.js')) as { apps: { name: string; script: string; kill_timeout: number }[] };
+    const url = new URL('../../ecosystem.config.js', import.meta.url).href;
+    const { apps } = (await import(url)) as { apps: { name: string; script: string; kill_timeout: number }[] };
     expect(apps.map((a) => a.name)).toEqual(['bot', 'worker', 'console']);
     const worker = apps.find((a) => a.name === 'worker')!;
     expect(worker.kill_timeout).toBeGreaterThan(Number(process.env.WORKER_DRAIN_TIMEOUT_MS ?? 60_000));
