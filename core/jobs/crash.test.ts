@@ -7,7 +7,9 @@ import { connectMongo, type Mongo } from '../storage/index.js';
 import { sandboxEngine } from '../../test/helpers/research.js';
 import { CHECKPOINTS } from '../research/checkpoints.js';
 import type { DeliveryCall } from './test-fixtures.js';
+import { startPrivateFerretDb, type PrivateServer } from './private-servers.js';
 import { openHarness, waitFor, type Harness } from './test-harness.js';
+import type { Jobs } from './types.js';
 
 // A worker process is SIGKILLed at a random point of a running job while another worker (this process)
 // stays alive: the survivor takes the job over once the dead worker's short lock expires, and every task
@@ -18,15 +20,20 @@ const JOBS_PER_TRIAL = 2;
 const WORKER = fileURLToPath(new URL('./test-worker-process.ts', import.meta.url));
 
 let h: Harness;
+/** Submits and publishes on the Redis channel (the survivor worker itself does not listen to it). */
+let submitter: Jobs;
 let mongo: Mongo;
 let sandbox: Sandbox;
+let ferret: PrivateServer;
 const children = new Set<ChildProcess>();
 const cachePrefix = `test:crash:${randomUUID().slice(0, 8)}:`;
 
 beforeAll(async () => {
   sandbox = await startSandbox({ latencyMs: { search: 40, extract: 40, llm: 60 } });
   const db = `t_jobs_crash_${randomUUID().slice(0, 8)}`;
-  mongo = await connectMongo(process.env.MONGO_URL!, db);
+  // A private FerretDB: killing clients mid-write can crash FerretDB 1.24, and the shared one is everyone's.
+  ferret = await startPrivateFerretDb();
+  mongo = await connectMongo(ferret.url, db);
   // The survivor learns of new jobs only by polling, so the child (on the Redis channel) starts them.
   h = await openHarness('crash', {
     mongo,
@@ -35,20 +42,22 @@ beforeAll(async () => {
   });
   h.engine.impl = sandboxEngine(sandbox, h.storage.redis, mongo, { cachePrefix });
   await h.jobs.startWorker();
+  submitter = h.another({ tuning: { notify: true } });
 }, 60_000);
 
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
   await h?.close();
   await sandbox?.close();
-  await mongo.db.dropDatabase().catch(() => undefined);
   await mongo.client.close();
+  await ferret?.close();
 });
 
 function spawnWorker(): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
     env: {
       ...process.env,
+      MONGO_URL: ferret.url,
       WORKER_DB: mongo.db.databaseName,
       WORKER_TUNING: JSON.stringify({ ...h.tuning, notify: true }),
       WORKER_ENV: JSON.stringify(h.env),
@@ -77,7 +86,7 @@ describe('a worker killed mid-job', () => {
       const child = await spawnWorker();
       const ids: string[] = [];
       for (let j = 0; j < JOBS_PER_TRIAL; j++) {
-        const { task } = await h.jobs.submitResearch({
+        const { task } = await submitter.submitResearch({
           requestKey: randomUUID(),
           workspaceId: h.workspaceId,
           requester: { id: 'U1' },
@@ -95,6 +104,7 @@ describe('a worker killed mid-job', () => {
         crashes++;
       }
       child.kill('SIGKILL');
+      if (process.env.CRASH_TEST_VERBOSE) process.stderr.write(`trial ${trial}: ${started ? 'killed mid-job' : 'child never started a job'}\n`);
     }
     expect(crashes).toBe(TRIALS);
 

@@ -32,6 +32,10 @@ export const DEFAULT_TUNING: Omit<JobsTuning, 'workerName'> = {
 
 const MAX_REQUEST_KEY = 300;
 
+function isCode(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}
+
 function validate(req: SubmitRequest): SubmitRequest {
   const idea = checkIdea(req.idea);
   if (!idea.ok) throw new JobsError('invalid', idea.message);
@@ -117,16 +121,22 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
     const req = validate(raw);
     await ready();
     const cost = DEPTH_PROFILES[req.depth].credits;
-    const { task, created } = await store.create({ ...req, cost, ...(retryOf ? { retryOf } : {}) });
-    if (!created) return { task, created: false };
-    const taskId = task.id;
-    try {
-      await ledger.reserve({ workspaceId: req.workspaceId, cost, taskId, depth: req.depth, actor: req.requester.id, idempotencyKey: req.requestKey });
-    } catch (err) {
-      // Nothing was spent: forget the task so that the same request, retried later, starts clean.
-      await store.discardUnreserved(taskId);
-      throw err;
+    let task: Task | undefined;
+    for (let attempt = 1; !task; attempt++) {
+      const made = await store.create({ ...req, cost, ...(retryOf ? { retryOf } : {}) });
+      if (!made.created) return { task: made.task, created: false };
+      try {
+        await ledger.reserve({ workspaceId: req.workspaceId, cost, taskId: made.task.id, depth: req.depth, actor: req.requester.id, idempotencyKey: req.requestKey });
+        task = made.task;
+      } catch (err) {
+        // Nothing was spent: forget the task so that the same request, retried later, starts clean.
+        await store.discardUnreserved(made.task.id);
+        // The ledger already holds credits for a task with this id (tasks lost from MongoDB, or databases
+        // shared by tests): draw another id.
+        if (!isCode(err, 'idempotency_conflict') || attempt >= 3) throw err;
+      }
     }
+    const taskId = task.id;
     let current = (await store.addCheckpoint(taskId, 'credits_reserved')) ?? task;
     if (options.announce) {
       try {

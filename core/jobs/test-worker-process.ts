@@ -2,6 +2,7 @@
 // Configured by environment: the storage URLs, WORKER_DB (Mongo database), WORKER_TUNING and WORKER_ENV
 // (JSON), WORKER_ENGINE=fake|sandbox (+ SANDBOX_TAVILY_URL, SANDBOX_OPENAI_URL, WORKER_CACHE_PREFIX).
 // Prints `ready` once it takes jobs. Every delivery call is recorded in the `delivery_log` collection.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CreditLedger } from '../credits/index.js';
 import { createLogger } from '../observability/logger.js';
 import type { ResearchEngine } from '../research/contract.js';
@@ -21,7 +22,7 @@ const env: JobsEnv = { ...TEST_JOBS_ENV, ...(JSON.parse(process.env.WORKER_ENV ?
 function engineFromEnv(): ResearchEngine {
   if (process.env.WORKER_ENGINE !== 'sandbox') return new FakeEngine({ stepMs: Number(process.env.WORKER_STEP_MS ?? 100) });
   const sandbox = { tavilyUrl: process.env.SANDBOX_TAVILY_URL!, openaiUrl: process.env.SANDBOX_OPENAI_URL! } as Sandbox;
-  return sandboxEngine(sandbox, redis, mongo, { cachePrefix: process.env.WORKER_CACHE_PREFIX ?? 'test:worker:' });
+  return sandboxEngine(sandbox, redis, mongo, { cachePrefix: process.env.WORKER_CACHE_PREFIX ?? 'test:worker:', timeoutMs: 120_000 });
 }
 
 const delivery = new RecordingDelivery(mongo.db.collection<DeliveryCall>('delivery_log'));
@@ -34,9 +35,23 @@ const jobs = createJobs({
   logger: createLogger('test-worker', process.env.JOBS_TEST_LOG ?? 'silent'),
   tuning,
 });
+// WORKER_METRICS=1: measure this process's event-loop delay and peak RSS, printed as `metrics {…}` on SIGTERM.
+const lag = monitorEventLoopDelay({ resolution: 10 });
+let peakRss = process.memoryUsage().rss;
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}, 100);
+if (process.env.WORKER_METRICS) lag.enable();
+
 await jobs.startWorker();
 process.stdout.write('ready\n');
 
 process.on('SIGTERM', () => {
+  lag.disable();
+  clearInterval(sampler);
+  if (process.env.WORKER_METRICS) {
+    const metrics = { lagP99Ms: lag.percentile(99) / 1e6, lagMaxMs: lag.max / 1e6, peakRssMb: peakRss / 2 ** 20 };
+    process.stdout.write(`metrics ${JSON.stringify(metrics)}\n`);
+  }
   void jobs.stop().finally(() => process.exit(0));
 });
