@@ -27,6 +27,7 @@ import type { Redis } from '../../core/storage/index.js';
 import { normalizeTaskId } from '../../core/tasks/ids.js';
 import type { DiscordOrigin, Task } from '../../core/tasks/types.js';
 import { COMMAND_NAME } from './commands.js';
+import { Limiter } from './limiter.js';
 import { channelCapabilities } from './permissions.js';
 import {
   NO_PINGS,
@@ -64,6 +65,8 @@ export type DiscordBotOptions = {
   now?: () => Date;
   /** Redis key prefix of the research rate limits (tests isolate with their own). */
   rateLimitPrefix?: string;
+  /** Research submissions worked on at once in this process; the rest wait their turn (decision 065). */
+  maxConcurrentSubmissions?: number;
 };
 
 /** How the research is shown: a thread on the reply, or (threads not possible) everything under the reply. */
@@ -119,12 +122,14 @@ class InteractionHandler {
   private readonly recent = new RecentIds();
   private readonly workspaces = new Map<string, string>();
   private readonly now: () => Date;
+  private readonly submissions: Limiter;
 
   constructor(
     private readonly client: Client,
     private readonly opts: DiscordBotOptions,
   ) {
     this.now = opts.now ?? (() => new Date());
+    this.submissions = new Limiter(opts.maxConcurrentSubmissions ?? 8);
   }
 
   async handle(interaction: Interaction): Promise<void> {
@@ -163,7 +168,7 @@ class InteractionHandler {
     if (caps.missing.length) return this.replyNow(i, missingPermissionsText(caps.missing));
 
     await i.deferReply();
-    await this.research(i, idea.idea, depth, caps.threads, log);
+    await this.submissions.run(() => this.research(i, idea.idea, depth, caps.threads, log));
   }
 
   private async research(i: ChatInputCommandInteraction<'cached' | 'raw'>, idea: string, depth: Depth, threads: boolean, log: Logger): Promise<void> {

@@ -119,6 +119,7 @@ export class FakeDiscord {
   readonly users = new Map<string, FakeUser>();
   readonly messages = new Map<string, FakeMessage>();
   readonly interactions = new Map<string, Interaction>();
+  private readonly interactionsByToken = new Map<string, Interaction>();
   readonly requests: RequestRecord[] = [];
   readonly commands = { global: [] as unknown[], guild: new Map<string, unknown[]>() };
   readonly gatewayStats = { connections: 0, identifies: 0, resumes: 0, heartbeats: 0 };
@@ -296,6 +297,7 @@ export class FakeDiscord {
     if (!interaction) {
       interaction = { payload, createdAt: this.now(), responded: false, ephemeral: false, callbacks: [] };
       this.interactions.set(payload.id, interaction);
+      this.interactionsByToken.set(payload.token, interaction);
     }
     const record = interaction;
     const result = record.callback
@@ -524,7 +526,7 @@ export class FakeDiscord {
   }
 
   private interactionFor(token: string): Interaction {
-    const interaction = [...this.interactions.values()].find((i) => i.payload.token === token);
+    const interaction = this.interactionsByToken.get(token);
     if (!interaction) throw new HttpError(401, 50027, 'Invalid Webhook Token');
     if (this.now() - interaction.createdAt > this.interactionTokenLifetimeMs) throw new HttpError(401, 50027, 'Invalid Webhook Token');
     return interaction;
