@@ -77,7 +77,8 @@ async function serve(role: Role, apiUrl: string, token: string, guildId: string)
   await client.destroy();
   await jobs.stop();
   await mongo.db.dropDatabase().catch(() => undefined);
-  await Promise.allSettled([pg.destroy(), mongo.client.close(), redis.quit()]);
+  await Promise.allSettled([pg.destroy(), mongo.client.close()]);
+  redis.disconnect();
   console.log(JSON.stringify({ done: true, tasks, reserved }));
 }
 

@@ -300,6 +300,8 @@ class InteractionHandler {
 
   private async sayPrivately(i: Interaction, content: string): Promise<void> {
     if (!i.isRepliable()) return;
+    // A public "thinking…" placeholder must not stay behind an error.
+    if (i.deferred && !i.ephemeral) await i.deleteReply().catch(() => undefined);
     if (i.deferred || i.replied) await i.followUp({ content, flags: EPHEMERAL, allowedMentions: NO_PINGS });
     else await i.reply({ content, flags: EPHEMERAL, allowedMentions: NO_PINGS });
   }

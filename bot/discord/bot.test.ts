@@ -159,6 +159,15 @@ describe('Discord bot /pmf', () => {
     expect(JSON.stringify(h.fake.originalMessage(payload.id)!.embeds)).toContain('progress below');
   });
 
+  it('an unexpected failure answers privately, removes the placeholder and charges nothing', async () => {
+    const { guild, channel } = freshGuild();
+    jobs.failNext = new Error('task store unavailable');
+    const { payload, text } = await refusedPrivately('research', { idea: IDEA }, { channel });
+    expect(text).toContain('Something went wrong on our side. Nothing was charged.');
+    expect(h.fake.originalMessage(payload.id)).toBeUndefined();
+    expect((await ledger.balance((await workspaceOf(guild)).id)).used).toBe(0);
+  });
+
   it('in a DM explains that PMF Scout works in servers', async () => {
     const dm = h.fake.addChannel({ type: 1, name: 'dm' });
     const { text } = await refusedPrivately('research', { idea: IDEA }, { channel: dm });

@@ -88,6 +88,8 @@ export class MemoryJobs implements BotJobs {
   readonly byId = new Map<string, Task>();
   private readonly byKey = new Map<string, string>();
   readonly cancelled: { taskId: string; actor: { id: string; isAdmin: boolean } }[] = [];
+  /** The next submission throws this before anything is reserved (an outage of the task store, say). */
+  failNext?: Error;
 
   constructor(private readonly ledger: { reserve(a: { workspaceId: string; cost: number; taskId: string; actor: string }): Promise<unknown> }) {}
 
@@ -97,6 +99,9 @@ export class MemoryJobs implements BotJobs {
   } as BotJobs['tasks'];
 
   async submitResearch(req: SubmitRequest, opts: SubmitOptions = {}): Promise<SubmitResult> {
+    const failure = this.failNext;
+    this.failNext = undefined;
+    if (failure) throw failure;
     const existing = this.byKey.get(req.requestKey);
     if (existing) return { task: this.byId.get(existing)!, created: false };
     const id = newTaskId();
