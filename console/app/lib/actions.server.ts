@@ -26,7 +26,8 @@ export function describeError(err: unknown): { status: number; error: string } {
     const e = err as { code?: unknown; message?: unknown; userMessage?: unknown; name?: unknown };
     if (typeof e.userMessage === 'string') return { status: 409, error: e.userMessage };
     if (typeof e.code === 'string' && typeof e.message === 'string') {
-      const status = e.code.includes('UNKNOWN') || e.code.includes('NOT_FOUND') ? 404 : e.code.includes('VALIDATION') ? 400 : 409;
+      const code = e.code.toLowerCase();
+      const status = code.includes('unknown') || code.includes('not_found') ? 404 : code.includes('invalid') ? 400 : code === 'forbidden' ? 403 : 409;
       return { status, error: e.message };
     }
   }

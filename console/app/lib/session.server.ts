@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { json, redirect, type AppLoadContext } from '@remix-run/node';
 import type { Knex } from 'knex';
-import { getUser, type ConsoleUser } from './users.server.js';
+import type { ConsoleUser } from './users.server.js';
 
 export const SESSION_COOKIE = 'pmf_console_session';
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
@@ -52,14 +52,17 @@ export async function getSessionUser(request: Request, context: AppLoadContext):
   const token = parseCookies(request.headers.get('cookie'))[SESSION_COOKIE];
   if (!token) return undefined;
   const { db, now } = context.services;
-  const row = await db('console_sessions')
-    .where({ id: tokenId(token) })
-    .whereNull('revoked_at')
-    .where('expires_at', '>', now())
-    .first<{ user_id: string } | undefined>('user_id');
-  if (!row) return undefined;
-  const user = await getUser(db, row.user_id);
-  return user && !user.disabledAt ? user : undefined;
+  // One round trip per request: the session and its user together.
+  const row = (await db('console_sessions as s')
+    .join('console_users as u', 'u.id', 's.user_id')
+    .where('s.id', tokenId(token))
+    .whereNull('s.revoked_at')
+    .whereNull('u.disabled_at')
+    .where('s.expires_at', '>', now())
+    .first('u.id', 'u.email', 'u.role', 'u.disabled_at', 'u.created_at')) as
+    | { id: string; email: string; role: ConsoleUser['role']; disabled_at: Date | null; created_at: Date }
+    | undefined;
+  return row ? { id: row.id, email: row.email, role: row.role, disabledAt: row.disabled_at, createdAt: row.created_at } : undefined;
 }
 
 /** Every loader and action starts here: no session → the login page, remembering where the user was going. */

@@ -232,16 +232,30 @@ export class TaskIndex {
 
   /** Replaces the whole index with a fresh scan of the collection. */
   async load(collection: Collection, batchSize = 2000): Promise<void> {
-    const fresh = new TaskIndex();
     this.heardDuringScan = [];
-    const cursor = collection.find({}, { projection: INDEX_PROJECTION, batchSize });
-    for await (const doc of cursor) fresh.upsert(doc as unknown as TaskLike);
+    try {
+      const fresh = new TaskIndex();
+      const cursor = collection.find({}, { projection: INDEX_PROJECTION, batchSize });
+      for await (const doc of cursor) fresh.upsert(doc as unknown as TaskLike);
+      this.adopt(fresh);
+    } finally {
+      this.heardDuringScan = undefined;
+    }
+  }
+
+  /** Replaces the whole index with these tasks (a scan someone else did, or a benchmark's corpus). */
+  fill(tasks: Iterable<TaskLike>): void {
+    const fresh = new TaskIndex();
+    for (const t of tasks) fresh.upsert(t);
+    this.adopt(fresh);
+  }
+
+  private adopt(fresh: TaskIndex): void {
     this.byId = fresh.byId;
     this.postings = fresh.postings;
     this.vocabulary = undefined;
     this.sorted.clear();
-    for (const t of this.heardDuringScan) this.upsert(t);
-    this.heardDuringScan = undefined;
+    for (const t of this.heardDuringScan ?? []) this.upsert(t);
     this.loaded = true;
   }
 

@@ -2,12 +2,13 @@ import { json, type LoaderFunctionArgs } from '@remix-run/node';
 import { useLoaderData } from '@remix-run/react';
 import { UsageChart } from '../components/UsageChart.js';
 import { fmtNumber } from '../lib/format.js';
+import { invariantFor } from '../lib/invariant.server.js';
 import { requireUser } from '../lib/session.server.js';
 import { usageByDay } from '../lib/usage.server.js';
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireUser(request, context);
-  const [days, invariant] = await Promise.all([usageByDay(context.services.mongo, { days: 30, now: context.services.now(), index: context.services.taskIndex }), context.services.ledger.checkInvariant()]);
+  const [days, invariant] = await Promise.all([usageByDay(context.services.mongo, { days: 30, now: context.services.now(), index: context.services.taskIndex }), invariantFor(context.services.db, context.services.ledger)]);
   return json({ days, invariant });
 }
 

@@ -5,6 +5,7 @@ import { DebouncedSearchForm } from '../components/DebouncedSearchForm.js';
 import { Pager } from '../components/Pager.js';
 import { UsageChart } from '../components/UsageChart.js';
 import { fmtDate, fmtNumber } from '../lib/format.js';
+import { invariantFor } from '../lib/invariant.server.js';
 import { runLedgerAction } from '../lib/ledger-actions.server.js';
 import { requireAdminPost } from '../lib/origin.server.js';
 import { ledgerFilters, TX_TYPES } from '../lib/ledger-filters.js';
@@ -24,7 +25,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const p = new URL(request.url).searchParams;
   const [balance, invariant, tx, usage] = await Promise.all([
     ledger.balance(id),
-    ledger.checkInvariant(id),
+    invariantFor(context.services.db, ledger, id),
     ledger.transactions(id, { ...ledgerFilters(p), page: int(p, 'page', 1, 1, 100_000), pageSize: PAGE_SIZE }),
     usageByDay(mongo, { workspaceId: id, days: 30, now: now(), index: taskIndex }),
   ]);
