@@ -43,13 +43,25 @@ const writeKey = (task: string, idx: number) => `${task.replace(/[.$%]/g, (c) =>
 
 const bytes = (b: Binary) => b.value();
 
-/** Two concurrent upserts of one new _id: the loser gets E11000 and simply applies its update to the winner's document. */
+const BUSY_RETRIES = 8;
+
+/**
+ * One write, made robust to two things FerretDB does under concurrency: two upserts of one new _id (the loser
+ * gets E11000 and simply applies its update to the winner's document), and SQLite's writer lock
+ * ("database is locked", SQLITE_BUSY) when many runs write at once — retried with a short jittered backoff.
+ */
 async function upsert(op: () => Promise<unknown>): Promise<void> {
-  try {
-    await op();
-  } catch (err) {
-    if ((err as { code?: unknown }).code !== 11000) throw err;
-    await op();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await op();
+      return;
+    } catch (err) {
+      const e = err as { code?: unknown; message?: unknown };
+      if (e.code === 11000 && attempt === 0) continue;
+      const busy = typeof e.message === 'string' && /database is locked|SQLITE_BUSY/.test(e.message);
+      if (!busy || attempt >= BUSY_RETRIES) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** attempt) * (0.5 + Math.random() / 2)));
+    }
   }
 }
 
