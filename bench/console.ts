@@ -21,7 +21,9 @@ import * as reportsRoute from '../console/app/routes/reports._index.js';
 import * as workspaceRoute from '../console/app/routes/workspaces.$id.js';
 
 // `--reports N --transactions N` for a quick trial run; the defaults are the figures the targets are for.
-const { values: args } = parseArgs({ options: { reports: { type: 'string', default: '100000' }, transactions: { type: 'string', default: '50000' } } });
+const { values: args } = parseArgs({
+  options: { reports: { type: 'string', default: '100000' }, transactions: { type: 'string', default: '50000' } },
+});
 const REPORTS = Number(args.reports);
 const TRANSACTIONS = Number(args.transactions);
 const ORIGIN = 'http://console.bench';
@@ -54,10 +56,22 @@ function rng(seed: number): () => number {
     return s / 2 ** 32;
   };
 }
-const PRODUCTS = 'marketplace app platform service subscription tool assistant tracker network studio marketplace copilot dashboard kiosk delivery rental exchange club coach planner'.split(' ');
-const WHAT = 'dog sitting,meal prep,invoicing,language tutoring,bike repair,plant care,home cleaning,tax filing,wedding planning,music lessons,elder care,car sharing,coworking desks,vintage clothing,3d printing,solar panels,beekeeping,podcast editing,recipe boxes,furniture flipping,yoga classes,pet insurance,tool lending,event tickets,board games,coffee roasting,kids coding,resume review,moving help,garden design'.split(',');
-const WHO = 'freelancers,students,retirees,new parents,small restaurants,landlords,nurses,truck drivers,remote teams,artists,farmers,dentists,gamers,runners,expats,teachers,photographers,startups,nonprofits,hotels'.split(',');
-const WHERE = 'in rural towns,in big cities,across europe,near campuses,in suburbs,on weekends,at night,for busy families,with ai matching,with verified reviews'.split(',');
+const PRODUCTS =
+  'marketplace app platform service subscription tool assistant tracker network studio marketplace copilot dashboard kiosk delivery rental exchange club coach planner'.split(
+    ' ',
+  );
+const WHAT =
+  'dog sitting,meal prep,invoicing,language tutoring,bike repair,plant care,home cleaning,tax filing,wedding planning,music lessons,elder care,car sharing,coworking desks,vintage clothing,3d printing,solar panels,beekeeping,podcast editing,recipe boxes,furniture flipping,yoga classes,pet insurance,tool lending,event tickets,board games,coffee roasting,kids coding,resume review,moving help,garden design'.split(
+    ',',
+  );
+const WHO =
+  'freelancers,students,retirees,new parents,small restaurants,landlords,nurses,truck drivers,remote teams,artists,farmers,dentists,gamers,runners,expats,teachers,photographers,startups,nonprofits,hotels'.split(
+    ',',
+  );
+const WHERE =
+  'in rural towns,in big cities,across europe,near campuses,in suburbs,on weekends,at night,for busy families,with ai matching,with verified reviews'.split(
+    ',',
+  );
 const DEPTH_LIST: Depth[] = ['essential', 'standard', 'deep'];
 const STATUS_LIST: TaskStatus[] = ['succeeded', 'succeeded', 'succeeded', 'succeeded', 'failed', 'cancelled'];
 
@@ -83,13 +97,29 @@ function reportDoc(i: number, r: () => number, workspaces: string[]): TaskDoc {
     cost: { essential: 6, standard: 12, deep: 18 }[depth],
     status,
     checkpoints: [{ id: 'received', at: createdAt }],
-    keywords: keywordsOf(idea, status === 'succeeded' ? title : undefined, status === 'succeeded' ? summary : undefined),
+    keywords: keywordsOf(
+      idea,
+      status === 'succeeded' ? title : undefined,
+      status === 'succeeded' ? summary : undefined,
+    ),
     ...(status === 'succeeded'
       ? {
           score: total,
           report: {
             markdown: `# ${title}\n\n${summary}\n`,
-            json: { title, summary, idea, depth, sandbox: true, score: { total, band: total >= 60 ? 'strong' : total >= 40 ? 'moderate' : 'weak', confidence: 'medium', subScores: [] } },
+            json: {
+              title,
+              summary,
+              idea,
+              depth,
+              sandbox: true,
+              score: {
+                total,
+                band: total >= 60 ? 'strong' : total >= 40 ? 'moderate' : 'weak',
+                confidence: 'medium',
+                subScores: [],
+              },
+            },
           },
         }
       : {}),
@@ -98,7 +128,12 @@ function reportDoc(i: number, r: () => number, workspaces: string[]): TaskDoc {
   } as TaskDoc;
 }
 
-async function timeLoader(fn: (args: LoaderFunctionArgs) => Promise<unknown>, request: Request, context: AppLoadContext, params: Record<string, string> = {}): Promise<number> {
+async function timeLoader(
+  fn: (args: LoaderFunctionArgs) => Promise<unknown>,
+  request: Request,
+  context: AppLoadContext,
+  params: Record<string, string> = {},
+): Promise<number> {
   const t0 = performance.now();
   const res = (await fn({ request, context, params })) as Response;
   await res.text();
@@ -123,7 +158,16 @@ async function main(): Promise<void> {
     const ledger = new CreditLedger(db);
     const tasks = new TaskStore(mongo);
     await tasks.ensureIndexes();
-    const services: ConsoleServices = { db, redis, mongo, ledger, tasks, origin: ORIGIN, sandbox: false, now: () => new Date() };
+    const services: ConsoleServices = {
+      db,
+      redis,
+      mongo,
+      ledger,
+      tasks,
+      origin: ORIGIN,
+      sandbox: false,
+      now: () => new Date(),
+    };
     const context: AppLoadContext = { services, clientIp: '127.0.0.1' };
     const user = await createUser(db, { email: 'bench@console.bench', password: `pw-${randomUUID()}`, role: 'admin' });
     const cookie = (await createSession(db, new Request(`${ORIGIN}/login`), context, user)).split(';')[0]!;
@@ -131,7 +175,10 @@ async function main(): Promise<void> {
 
     // --- seed -------------------------------------------------------------------------------------
     const workspaces: string[] = [];
-    for (let i = 0; i < 50; i++) workspaces.push((await ledger.ensureWorkspace({ platform: 'slack', externalId: `T-B${i}`, name: `Bench ${i}` })).id);
+    for (let i = 0; i < 50; i++)
+      workspaces.push(
+        (await ledger.ensureWorkspace({ platform: 'slack', externalId: `T-B${i}`, name: `Bench ${i}` })).id,
+      );
     let t0 = performance.now();
     const r = rng(42);
     const BATCH = 2000;
@@ -151,12 +198,20 @@ async function main(): Promise<void> {
     indexMs = performance.now() - ti;
     services.taskIndex = taskIndex;
     const indexBuildMs = indexMs;
-    process.stderr.write(`seeded ${REPORTS} reports in ${Math.round(performance.now() - t0)} ms (indexing them: ${Math.round(indexMs)} ms)\n`);
+    process.stderr.write(
+      `seeded ${REPORTS} reports in ${Math.round(performance.now() - t0)} ms (indexing them: ${Math.round(indexMs)} ms)\n`,
+    );
 
     t0 = performance.now();
     const big = workspaces[0]!;
     await ledger.balance(big);
-    await ledger.grant({ workspaceId: big, amount: 10, actor: 'bench', reason: 'open the month', idempotencyKey: randomUUID() });
+    await ledger.grant({
+      workspaceId: big,
+      amount: 10,
+      actor: 'bench',
+      reason: 'open the month',
+      idempotencyKey: randomUUID(),
+    });
     const month = (await ledger.balance(big)).month;
     const base = (await ledger.balance(big)).balance;
     // Grants of 3 and adjustments of -1, alternating, with the balance_after chain the invariant checks.
@@ -168,22 +223,40 @@ async function main(): Promise<void> {
        FROM generate_series(1, :n) AS i ORDER BY i`,
       { ws: big, month, base, n: TRANSACTIONS },
     );
-    await db('balances').where({ workspace_id: big, month }).update({ balance: base + TRANSACTIONS });
+    await db('balances')
+      .where({ workspace_id: big, month })
+      .update({ balance: base + TRANSACTIONS });
     const inv = await ledger.checkInvariant(big);
     if (!inv.ok) throw new Error(`seeded ledger is inconsistent: ${inv.problems.join('; ')}`);
     process.stderr.write(`seeded ${TRANSACTIONS} transactions in ${Math.round(performance.now() - t0)} ms\n`);
 
     // --- measure ------------------------------------------------------------------------------------
-    const phrases = ['dog sitting for freelancers', 'marketplace invoicing', 'solar panels in rural towns', 'yoga classes', 'kids coding teachers', 'beekeeping', 'coffee roasting'];
+    const phrases = [
+      'dog sitting for freelancers',
+      'marketplace invoicing',
+      'solar panels in rural towns',
+      'yoga classes',
+      'kids coding teachers',
+      'beekeeping',
+      'coffee roasting',
+    ];
     const queries = phrases.flatMap(typed);
-    for (const q of queries.slice(0, 10)) await timeLoader(reportsRoute.loader, get(`/reports?q=${encodeURIComponent(q)}`), context); // warm-up
+    for (const q of queries.slice(0, 10))
+      await timeLoader(reportsRoute.loader, get(`/reports?q=${encodeURIComponent(q)}`), context); // warm-up
     const searchMs: number[] = [];
     for (let round_ = 0; round_ < 2; round_++) {
-      for (const q of queries) searchMs.push(await timeLoader(reportsRoute.loader, get(`/reports?q=${encodeURIComponent(q)}`), context));
+      for (const q of queries)
+        searchMs.push(await timeLoader(reportsRoute.loader, get(`/reports?q=${encodeURIComponent(q)}`), context));
     }
     searchMs.sort((a, b) => a - b);
 
-    const ledgerPaths = [`/workspaces/${big}`, `/workspaces/${big}?page=2`, `/workspaces/${big}?type=grant`, `/workspaces/${big}?page=500`, `/workspaces/${big}?type=adjust&page=100`];
+    const ledgerPaths = [
+      `/workspaces/${big}`,
+      `/workspaces/${big}?page=2`,
+      `/workspaces/${big}?type=grant`,
+      `/workspaces/${big}?page=500`,
+      `/workspaces/${big}?type=adjust&page=100`,
+    ];
     for (const p of ledgerPaths) await timeLoader(workspaceRoute.loader, get(p), context, { id: big }); // warm-up
     const ledgerMs: number[] = [];
     for (let i = 0; i < 60; i++) {
@@ -193,8 +266,12 @@ async function main(): Promise<void> {
     ledgerMs.sort((a, b) => a - b);
 
     console.log(`task index: ${taskIndex.size} reports indexed in ${Math.round(indexBuildMs)} ms`);
-    console.log(`report search (${REPORTS} reports, ${searchMs.length} prefix queries): p50 ${round(percentile(searchMs, 50))} ms, p95 ${round(percentile(searchMs, 95))} ms, max ${round(searchMs.at(-1) ?? 0)} ms`);
-    console.log(`workspace ledger page (${TRANSACTIONS} transactions, ${ledgerMs.length} loads): p50 ${round(percentile(ledgerMs, 50))} ms, p95 ${round(percentile(ledgerMs, 95))} ms, max ${round(ledgerMs.at(-1) ?? 0)} ms`);
+    console.log(
+      `report search (${REPORTS} reports, ${searchMs.length} prefix queries): p50 ${round(percentile(searchMs, 50))} ms, p95 ${round(percentile(searchMs, 95))} ms, max ${round(searchMs.at(-1) ?? 0)} ms`,
+    );
+    console.log(
+      `workspace ledger page (${TRANSACTIONS} transactions, ${ledgerMs.length} loads): p50 ${round(percentile(ledgerMs, 50))} ms, p95 ${round(percentile(ledgerMs, 95))} ms, max ${round(ledgerMs.at(-1) ?? 0)} ms`,
+    );
     console.log(
       JSON.stringify({
         index_build_ms: Math.round(indexBuildMs),
@@ -207,7 +284,10 @@ async function main(): Promise<void> {
   } finally {
     await db?.destroy();
     // Collection first, then the (now small) database: FerretDB unlinks the database file on drop.
-    await mongo.db.collection('tasks').drop().catch(() => undefined);
+    await mongo.db
+      .collection('tasks')
+      .drop()
+      .catch(() => undefined);
     await mongo.db.dropDatabase().catch(() => undefined);
     await mongo.client.close();
     await redis.quit();

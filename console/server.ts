@@ -31,7 +31,12 @@ export type StartConsoleOptions = {
   dev?: boolean;
 };
 
-export type ConsoleServer = { url: string; services: ConsoleServices; indexReady: Promise<void>; close(): Promise<void> };
+export type ConsoleServer = {
+  url: string;
+  services: ConsoleServices;
+  indexReady: Promise<void>;
+  close(): Promise<void>;
+};
 
 export function consoleBuildExists(): boolean {
   return existsSync(SERVER_BUILD);
@@ -39,7 +44,11 @@ export function consoleBuildExists(): boolean {
 
 export async function startConsole(opts: StartConsoleOptions): Promise<ConsoleServer> {
   const logger = createLogger('console', opts.env.LOG_LEVEL);
-  const runtime = await createConsoleRuntime(opts.env, logger, { jobs: opts.jobs, storage: opts.storage, progressPrefix: opts.progressPrefix });
+  const runtime = await createConsoleRuntime(opts.env, logger, {
+    jobs: opts.jobs,
+    storage: opts.storage,
+    progressPrefix: opts.progressPrefix,
+  });
   const app = express();
   app.disable('x-powered-by');
   // Behind a reverse proxy on this machine (or in compose), trust its X-Forwarded-* for the client address.
@@ -60,7 +69,10 @@ export async function startConsole(opts: StartConsoleOptions): Promise<ConsoleSe
   let build: ServerBuild | (() => Promise<ServerBuild>);
   if (dev) {
     const vite = await import('vite');
-    const server = await vite.createServer({ configFile: `${consoleDir}vite.config.ts`, server: { middlewareMode: true } });
+    const server = await vite.createServer({
+      configFile: `${consoleDir}vite.config.ts`,
+      server: { middlewareMode: true },
+    });
     closeVite = () => server.close();
     app.use(server.middlewares);
     build = () => server.ssrLoadModule('virtual:remix/server-build') as Promise<ServerBuild>;

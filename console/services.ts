@@ -26,7 +26,12 @@ function sandboxOn(env: Env): boolean {
   }
 }
 
-export type ConsoleRuntime = { services: ConsoleServices; storage: Storage; indexReady: Promise<void>; close(): Promise<void> };
+export type ConsoleRuntime = {
+  services: ConsoleServices;
+  storage: Storage;
+  indexReady: Promise<void>;
+  close(): Promise<void>;
+};
 
 /** A full rescan of the task index this often catches changes published while no console was listening. */
 const INDEX_RESCAN_MS = 10 * 60 * 1000;
@@ -45,7 +50,14 @@ export async function createConsoleRuntime(
   let stopJobs: (() => Promise<void>) | undefined;
   if (!jobs) {
     try {
-      const created = createJobs({ env, storage, ledger, engine: notInThisProcess, deliveries: () => undefined, logger });
+      const created = createJobs({
+        env,
+        storage,
+        ledger,
+        engine: notInThisProcess,
+        deliveries: () => undefined,
+        logger,
+      });
       jobs = created;
       stopJobs = () => created.stop();
     } catch (err) {

@@ -1,6 +1,17 @@
 import type { LinksFunction, LoaderFunctionArgs } from '@remix-run/node';
 import { json } from '@remix-run/node';
-import { Form, Links, Meta, NavLink, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useLoaderData, useRouteError } from '@remix-run/react';
+import {
+  Form,
+  Links,
+  Meta,
+  NavLink,
+  Outlet,
+  Scripts,
+  ScrollRestoration,
+  isRouteErrorResponse,
+  useLoaderData,
+  useRouteError,
+} from '@remix-run/react';
 import type { ReactNode } from 'react';
 import stylesHref from './styles.css?url';
 import { getSessionUser } from './lib/session.server.js';
@@ -74,7 +85,11 @@ export default function App() {
           </div>
         </nav>
         <main className="main">
-          {sandbox ? <div className="banner">Sandbox mode: research runs on the built-in sandbox providers — sources and analysis are not real.</div> : null}
+          {sandbox ? (
+            <div className="banner">
+              Sandbox mode: research runs on the built-in sandbox providers — sources and analysis are not real.
+            </div>
+          ) : null}
           <Outlet />
         </main>
       </div>
@@ -85,7 +100,9 @@ export default function App() {
 export function ErrorBoundary() {
   const error = useRouteError();
   const status = isRouteErrorResponse(error) ? error.status : 500;
-  const message = isRouteErrorResponse(error) ? ((error.data as { error?: string } | null)?.error ?? error.statusText) : 'Something went wrong.';
+  const message = isRouteErrorResponse(error)
+    ? ((error.data as { error?: string } | null)?.error ?? error.statusText)
+    : 'Something went wrong.';
   return (
     <Document>
       <div className="login card">

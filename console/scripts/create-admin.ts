@@ -4,11 +4,23 @@ import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../../core/config/index.js';
 import { createPostgres, migrateLatest } from '../../core/storage/index.js';
 import { writeAudit } from '../app/lib/audit.server.js';
-import { createUser, emailSchema, findUserByEmail, generatePassword, passwordSchema, ROLES, type Role } from '../app/lib/users.server.js';
+import {
+  createUser,
+  emailSchema,
+  findUserByEmail,
+  generatePassword,
+  passwordSchema,
+  ROLES,
+  type Role,
+} from '../app/lib/users.server.js';
 
-const { values } = parseArgs({ options: { email: { type: 'string' }, password: { type: 'string' }, role: { type: 'string', default: 'admin' } } });
+const { values } = parseArgs({
+  options: { email: { type: 'string' }, password: { type: 'string' }, role: { type: 'string', default: 'admin' } },
+});
 if (!values.email) {
-  process.stderr.write('usage: npm run console:create-admin -- --email you@example.com [--password …] [--role admin|viewer]\n');
+  process.stderr.write(
+    'usage: npm run console:create-admin -- --email you@example.com [--password …] [--role admin|viewer]\n',
+  );
   process.exit(64);
 }
 const role = values.role as Role;
@@ -34,9 +46,16 @@ try {
   } else {
     const password = values.password ?? generatePassword();
     const user = await createUser(db, { email: values.email, password, role, createdBy: 'cli' });
-    await writeAudit(db, { actor: { id: user.id, email: 'cli' }, action: 'user.create', targetType: 'user', targetId: user.id, details: { email: user.email, role } });
+    await writeAudit(db, {
+      actor: { id: user.id, email: 'cli' },
+      action: 'user.create',
+      targetType: 'user',
+      targetId: user.id,
+      details: { email: user.email, role },
+    });
     process.stdout.write(`created ${role} ${user.email}\n`);
-    if (!values.password) process.stdout.write(`password: ${password}\n(shown once; store it in your password manager)\n`);
+    if (!values.password)
+      process.stdout.write(`password: ${password}\n(shown once; store it in your password manager)\n`);
   }
 } catch (err) {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);

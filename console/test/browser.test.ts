@@ -21,7 +21,16 @@ import { consoleBuildExists, startConsole, type ConsoleServer } from '../server.
 import { seedReport } from './fixtures.js';
 
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'console');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let storage: Storage;
 let server: ConsoleServer;
@@ -51,10 +60,19 @@ beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   if (!consoleBuildExists()) execFileSync('npm', ['run', 'console:build'], { stdio: 'ignore', timeout: 300_000 });
   const env = parseEnv({ ...process.env, PMF_SANDBOX: '1', LOG_LEVEL: 'silent' });
-  storage = await openStorage({ ...env, MONGO_URL: `mongodb://127.0.0.1:27019/t_console_e2e_${suffix}` }, 'console-e2e');
+  storage = await openStorage(
+    { ...env, MONGO_URL: `mongodb://127.0.0.1:27019/t_console_e2e_${suffix}` },
+    'console-e2e',
+  );
   const ledger = new CreditLedger(storage.pg);
   sandbox = await startSandbox({ port: 0 });
-  const engine = createResearchEngine({ env, redis: storage.redis, mongo: storage.mongo, providerUrls: { tavilyUrl: sandbox.tavilyUrl, openaiUrl: sandbox.openaiUrl }, sandbox: true });
+  const engine = createResearchEngine({
+    env,
+    redis: storage.redis,
+    mongo: storage.mongo,
+    providerUrls: { tavilyUrl: sandbox.tavilyUrl, openaiUrl: sandbox.openaiUrl },
+    sandbox: true,
+  });
   const prefix = uniquePrefix('console-e2e');
   jobs = createJobs({
     env,
@@ -69,10 +87,18 @@ beforeAll(async () => {
   server = await startConsole({ env, port: 0, storage, jobs, dev: false, progressPrefix: `${prefix}progress:` });
   await createUser(storage.pg, { ...admin, role: 'admin' });
   await createUser(storage.pg, { ...viewer, role: 'viewer' });
-  const ws = await ledger.ensureWorkspace({ platform: 'slack', externalId: `T-E2E-${suffix}`, name: `Paws & Co ${suffix}` });
+  const ws = await ledger.ensureWorkspace({
+    platform: 'slack',
+    externalId: `T-E2E-${suffix}`,
+    name: `Paws & Co ${suffix}`,
+  });
   workspaceId = ws.id;
   const tasks = new TaskStore(storage.mongo);
-  await seedReport(tasks, { workspaceId, idea: 'an app that matches dog owners with vetted sitters in their neighbourhood', total: 72 });
+  await seedReport(tasks, {
+    workspaceId,
+    idea: 'an app that matches dog owners with vetted sitters in their neighbourhood',
+    total: 72,
+  });
   await seedReport(tasks, { workspaceId, idea: 'invoicing for freelance translators', total: 41, depth: 'essential' });
   const hostile = await seedReport(tasks, {
     workspaceId,
@@ -91,7 +117,12 @@ beforeAll(async () => {
   await server.indexReady;
   await server.services.taskIndex?.load(storage.mongo.db.collection('tasks'));
   profileDir = mkdtempSync(join(tmpdir(), 'console-e2e-chromium-'));
-  browser = await chromium.launchPersistentContext(profileDir, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, viewport: { width: 1360, height: 900 } });
+  browser = await chromium.launchPersistentContext(profileDir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1360, height: 900 },
+  });
   page = browser.pages()[0] ?? (await browser.newPage());
 }, 300_000);
 
@@ -125,7 +156,13 @@ describe('console in a browser', () => {
     await grant.locator('button[type=submit]').click();
     await page.locator('.flash.ok', { hasText: 'Granted 250 credits' }).waitFor();
     // The flash can show while the page's loaders are still revalidating: wait for the new balance to land.
-    await page.waitForFunction((want) => document.querySelector('[data-testid=balance]')?.textContent?.replace(/,/g, '') === String(want), before + 250, { timeout: 10_000 }).catch(() => undefined);
+    await page
+      .waitForFunction(
+        (want) => document.querySelector('[data-testid=balance]')?.textContent?.replace(/,/g, '') === String(want),
+        before + 250,
+        { timeout: 10_000 },
+      )
+      .catch(() => undefined);
     expect(Number((await page.textContent('[data-testid=balance]'))?.replace(/,/g, ''))).toBe(before + 250);
     const row = page.locator('[data-testid=ledger] tbody tr').first();
     expect(await row.textContent()).toContain('launch promotion');
@@ -162,9 +199,19 @@ describe('console in a browser', () => {
     await page.locator('[data-testid=report-body]').waitFor();
     expect(await page.textContent('[data-testid=report-body]')).toContain('Plain text survives.');
     expect(await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned)).toBeUndefined();
-    expect(await page.locator('[data-testid=report-body] script, [data-testid=report-body] [onerror], [data-testid=report-body] a[href^="javascript:"]').count()).toBe(0);
+    expect(
+      await page
+        .locator(
+          '[data-testid=report-body] script, [data-testid=report-body] [onerror], [data-testid=report-body] a[href^="javascript:"]',
+        )
+        .count(),
+    ).toBe(0);
     const links = page.locator('[data-testid=report-body] a');
-    for (let i = 0; i < (await links.count()); i++) await links.nth(i).click({ timeout: 2000 }).catch(() => undefined);
+    for (let i = 0; i < (await links.count()); i++)
+      await links
+        .nth(i)
+        .click({ timeout: 2000 })
+        .catch(() => undefined);
     expect(await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned)).toBeUndefined();
     await shot('report-hostile');
   });
@@ -172,7 +219,10 @@ describe('console in a browser', () => {
   it('runs a playground research and shows it complete', async () => {
     await page.goto(`${server.url}/playground`);
     expect(await page.textContent('body')).toContain('sandbox');
-    await page.fill('textarea[name=idea]', 'A marketplace that matches retired engineers with hardware startups for mentoring');
+    await page.fill(
+      'textarea[name=idea]',
+      'A marketplace that matches retired engineers with hardware startups for mentoring',
+    );
     await page.check('input[name=depth][value=essential]');
     await Promise.all([page.waitForURL(/playground\?task=/), page.click('text=Run research')]);
     await shot('playground-running');

@@ -3,7 +3,11 @@ import type { Depth } from '../../core/research/depth.js';
 import type { TaskStore } from '../../core/tasks/store.js';
 import type { Task } from '../../core/tasks/types.js';
 
-export function sampleResult(idea: string, markdown: string, opts: { depth?: Depth; total?: number; title?: string } = {}): ResearchResult {
+export function sampleResult(
+  idea: string,
+  markdown: string,
+  opts: { depth?: Depth; total?: number; title?: string } = {},
+): ResearchResult {
   const total = opts.total ?? 68;
   return {
     markdown,
@@ -47,19 +51,33 @@ export function sampleResult(idea: string, markdown: string, opts: { depth?: Dep
 /** A succeeded task with a report, as the job layer leaves it. */
 export async function seedReport(
   tasks: TaskStore,
-  input: { workspaceId: string; idea: string; markdown?: string; depth?: Depth; total?: number; platform?: 'slack' | 'discord' | 'console' },
+  input: {
+    workspaceId: string;
+    idea: string;
+    markdown?: string;
+    depth?: Depth;
+    total?: number;
+    platform?: 'slack' | 'discord' | 'console';
+  },
 ): Promise<Task> {
   const depth = input.depth ?? 'standard';
   const { task } = await tasks.create({
     requestKey: `seed:${Math.random()}`,
     workspaceId: input.workspaceId,
     requester: { id: 'U1', name: 'maria' },
-    origin: input.platform === 'slack' || !input.platform ? { platform: 'slack', teamId: 'T1', channelId: 'C1', userId: 'U1' } : { platform: 'console', userId: 'u' },
+    origin:
+      input.platform === 'slack' || !input.platform
+        ? { platform: 'slack', teamId: 'T1', channelId: 'C1', userId: 'U1' }
+        : { platform: 'console', userId: 'u' },
     idea: input.idea,
     depth,
     cost: 12,
   });
   await tasks.markStarted(task.id);
-  await tasks.applyOutcome(task.id, { status: 'succeeded' }, sampleResult(input.idea, input.markdown ?? `# ${input.idea}\n\nBody.`, { depth, total: input.total }));
+  await tasks.applyOutcome(
+    task.id,
+    { status: 'succeeded' },
+    sampleResult(input.idea, input.markdown ?? `# ${input.idea}\n\nBody.`, { depth, total: input.total }),
+  );
   return (await tasks.get(task.id))!;
 }

@@ -31,7 +31,17 @@ export async function createHarness(label: string, opts: { jobs?: JobsPort } = {
   const ledger = new CreditLedger(db, { defaultAllowance: 100 });
   const tasks = new TaskStore(mongo);
   await tasks.ensureIndexes();
-  const services: ConsoleServices = { db, redis, mongo, ledger, tasks, jobs: opts.jobs, origin: ORIGIN, sandbox: true, now: () => new Date() };
+  const services: ConsoleServices = {
+    db,
+    redis,
+    mongo,
+    ledger,
+    tasks,
+    jobs: opts.jobs,
+    origin: ORIGIN,
+    sandbox: true,
+    now: () => new Date(),
+  };
   // A client address of its own, so login failures of earlier runs do not rate-limit this one.
   const context: AppLoadContext = { services, clientIp: `10.${randomInt(256)}.${randomInt(256)}.${randomInt(256)}` };
   return {
@@ -42,7 +52,11 @@ export async function createHarness(label: string, opts: { jobs?: JobsPort } = {
     ledger,
     async user(role) {
       const password = `pw-${randomUUID()}`;
-      const user = await createUser(db, { email: `${role}-${randomUUID().slice(0, 8)}@${label.replace(/[^a-z0-9]/gi, '-')}.test`, password, role });
+      const user = await createUser(db, {
+        email: `${role}-${randomUUID().slice(0, 8)}@${label.replace(/[^a-z0-9]/gi, '-')}.test`,
+        password,
+        role,
+      });
       const setCookie = await createSession(db, new Request(`${ORIGIN}/login`), context, user);
       return { user, cookie: setCookie.split(';')[0]!, password };
     },

@@ -24,9 +24,23 @@ let admin: { cookie: string };
 beforeAll(async () => {
   h = await createHarness('console_jobs');
   const env = parseEnv({ ...process.env });
-  const storage: Storage = { pg: h.services.db, mongo: h.mongo, redis: h.services.redis, health: async () => ({ ok: true, dependencies: [] }), close: async () => undefined };
+  const storage: Storage = {
+    pg: h.services.db,
+    mongo: h.mongo,
+    redis: h.services.redis,
+    health: async () => ({ ok: true, dependencies: [] }),
+    close: async () => undefined,
+  };
   const prefix = uniquePrefix('console-jobs');
-  jobs = createJobs({ env, storage, ledger: h.ledger, engine: neverRuns, deliveries: () => undefined, logger: createLogger('console-jobs', 'silent'), tuning: { channel: `${prefix}agenda`, progressPrefix: `${prefix}progress:` } });
+  jobs = createJobs({
+    env,
+    storage,
+    ledger: h.ledger,
+    engine: neverRuns,
+    deliveries: () => undefined,
+    logger: createLogger('console-jobs', 'silent'),
+    tuning: { channel: `${prefix}agenda`, progressPrefix: `${prefix}progress:` },
+  });
   h.services.jobs = jobs;
   admin = await h.user('admin');
 });
@@ -41,7 +55,11 @@ const call = (fn: Fn, request: Request) => respond(() => fn({ request, context: 
 describe('playground and jobs actions', () => {
   it('submits once per idempotency key, charges the console workspace, and cancels with an audit row', async () => {
     const key = randomUUID();
-    const form = { idea: 'A marketplace that rents out camping gear between neighbours', depth: 'essential', idempotencyKey: key };
+    const form = {
+      idea: 'A marketplace that rents out camping gear between neighbours',
+      depth: 'essential',
+      idempotencyKey: key,
+    };
     const first = await call(playgroundRoute.action as Fn, h.post('/playground', form, { cookie: admin.cookie }));
     const second = await call(playgroundRoute.action as Fn, h.post('/playground', form, { cookie: admin.cookie }));
     expect(first.status).toBe(302);
@@ -54,20 +72,38 @@ describe('playground and jobs actions', () => {
     const holds = (await h.ledger.transactions(ws!.id, { type: 'reserve' })).items.filter((t) => t.taskId === taskId);
     expect(holds).toHaveLength(1);
 
-    const page = (await (await call(playgroundRoute.loader as Fn, h.get(`/playground?task=${taskId}`, admin.cookie))).json()) as { task: { id: string; checkpoints: string[] } };
+    const page = (await (
+      await call(playgroundRoute.loader as Fn, h.get(`/playground?task=${taskId}`, admin.cookie))
+    ).json()) as { task: { id: string; checkpoints: string[] } };
     expect(page.task.id).toBe(taskId);
     expect(page.task.checkpoints).toEqual(expect.arrayContaining(['received', 'credits_reserved', 'queued']));
 
-    const jobsPage = (await (await call(jobsRoute.loader as Fn, h.get('/jobs', admin.cookie))).json()) as { sections: { status: string; items: { id: string }[] }[] };
+    const jobsPage = (await (await call(jobsRoute.loader as Fn, h.get('/jobs', admin.cookie))).json()) as {
+      sections: { status: string; items: { id: string }[] }[];
+    };
     expect(jobsPage.sections.find((s) => s.status === 'queued')?.items.map((i) => i.id)).toContain(taskId);
 
-    const cancel = await call(jobsRoute.action as Fn, h.post('/jobs', { intent: 'cancel', taskId, reason: 'testing cancel', idempotencyKey: randomUUID() }, { cookie: admin.cookie }));
+    const cancel = await call(
+      jobsRoute.action as Fn,
+      h.post(
+        '/jobs',
+        { intent: 'cancel', taskId, reason: 'testing cancel', idempotencyKey: randomUUID() },
+        { cookie: admin.cookie },
+      ),
+    );
     expect(await cancel.json()).toEqual({ ok: true, message: `Cancelling ${taskId}` });
     expect((await h.tasks.get(taskId))?.status).toBe('cancelled');
     const audit = await h.services.db('console_audit_log').where({ target_id: taskId }).orderBy('id');
     expect(audit.map((a: { action: string }) => a.action)).toEqual(['playground.submit', 'task.cancel']);
 
-    const again = await call(jobsRoute.action as Fn, h.post('/jobs', { intent: 'retry', taskId: 'R-NOPE', reason: 'no such task', idempotencyKey: randomUUID() }, { cookie: admin.cookie }));
+    const again = await call(
+      jobsRoute.action as Fn,
+      h.post(
+        '/jobs',
+        { intent: 'retry', taskId: 'R-NOPE', reason: 'no such task', idempotencyKey: randomUUID() },
+        { cookie: admin.cookie },
+      ),
+    );
     expect(again.status).toBe(404);
     expect(((await again.json()) as { ok: boolean }).ok).toBe(false);
   });

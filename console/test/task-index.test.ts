@@ -23,7 +23,12 @@ beforeAll(async () => {
   ];
   let i = 0;
   for (const idea of ideas) {
-    await seedReport(h.tasks, { workspaceId: ws[i % 2]!, idea, total: (i * 37) % 101, depth: (['essential', 'standard', 'deep'] as const)[i % 3] });
+    await seedReport(h.tasks, {
+      workspaceId: ws[i % 2]!,
+      idea,
+      total: (i * 37) % 101,
+      depth: (['essential', 'standard', 'deep'] as const)[i % 3],
+    });
     i++;
   }
 });
@@ -58,7 +63,11 @@ describe('TaskIndex', () => {
     for (const q of queries) {
       const fromStore = await h.tasks.search(q);
       const fromIndex = index.search(q);
-      expect({ q, ids: fromIndex.items.map((t) => t.id), total: fromIndex.total }).toEqual({ q, ids: fromStore.items.map((t) => t.id), total: fromStore.total });
+      expect({ q, ids: fromIndex.items.map((t) => t.id), total: fromIndex.total }).toEqual({
+        q,
+        ids: fromStore.items.map((t) => t.id),
+        total: fromStore.total,
+      });
     }
   });
 
@@ -68,13 +77,36 @@ describe('TaskIndex', () => {
     const prefix = uniquePrefix('console-index');
     const index = new TaskIndex();
     try {
-      await index.start({ collection: h.mongo.db.collection('tasks'), subscriber, prefix, rescanMs: 0, onError: () => undefined });
+      await index.start({
+        collection: h.mongo.db.collection('tasks'),
+        subscriber,
+        prefix,
+        rescanMs: 0,
+        onError: () => undefined,
+      });
       expect(index.search({ text: 'quokka' }).total).toBe(0);
-      const task = { id: 'R-QKKA', idea: 'quokka photo tours', depth: 'essential', status: 'running', origin: { platform: 'slack' }, workspaceId: ws[0], createdAt: new Date().toISOString(), cost: 6, checkpoints: [] };
+      const task = {
+        id: 'R-QKKA',
+        idea: 'quokka photo tours',
+        depth: 'essential',
+        status: 'running',
+        origin: { platform: 'slack' },
+        workspaceId: ws[0],
+        createdAt: new Date().toISOString(),
+        cost: 6,
+        checkpoints: [],
+      };
       await redis.publish(`${prefix}R-QKKA`, JSON.stringify(task));
       await waitFor(() => index.search({ text: 'quok' }).total === 1);
       expect(index.search({ text: 'quok' }).items[0]).toMatchObject({ id: 'R-QKKA', status: 'running' });
-      await redis.publish(`${prefix}R-QKKA`, JSON.stringify({ ...task, status: 'succeeded', report: { json: { title: 'Wallaby tours', summary: 'Marsupials', score: { total: 55, band: 'moderate' } } } }));
+      await redis.publish(
+        `${prefix}R-QKKA`,
+        JSON.stringify({
+          ...task,
+          status: 'succeeded',
+          report: { json: { title: 'Wallaby tours', summary: 'Marsupials', score: { total: 55, band: 'moderate' } } },
+        }),
+      );
       await waitFor(() => index.search({ text: 'wallaby' }).total === 1);
       expect(index.search({ text: 'quokka' }).items[0]).toMatchObject({ status: 'succeeded', score: 55 });
       index.remove('R-QKKA');

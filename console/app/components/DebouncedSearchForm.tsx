@@ -6,7 +6,15 @@ import { useEffect, useRef, type ReactNode } from 'react';
  * with it, typing submits after a short pause (replacing the history entry so Back is not a letter-by-letter
  * replay) and the filters submit as soon as they change.
  */
-export function DebouncedSearchForm({ children, delayMs = 250, id }: { children: ReactNode; delayMs?: number; id?: string }) {
+export function DebouncedSearchForm({
+  children,
+  delayMs = 250,
+  id,
+}: {
+  children: ReactNode;
+  delayMs?: number;
+  id?: string;
+}) {
   const submit = useSubmit();
   const timer = useRef<ReturnType<typeof setTimeout>>();
   useEffect(() => () => clearTimeout(timer.current), []);
@@ -22,7 +30,10 @@ export function DebouncedSearchForm({ children, delayMs = 250, id }: { children:
         if (page instanceof HTMLInputElement) page.value = '1';
         clearTimeout(timer.current);
         const typing = target.type === 'search' || target.type === 'text' || target.type === 'number';
-        timer.current = setTimeout(() => submit(form, { replace: true, preventScrollReset: true }), typing ? delayMs : 0);
+        timer.current = setTimeout(
+          () => submit(form, { replace: true, preventScrollReset: true }),
+          typing ? delayMs : 0,
+        );
       }}
     >
       {children}

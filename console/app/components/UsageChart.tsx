@@ -15,7 +15,9 @@ export function UsageChart({ days }: { days: UsageDay[] }) {
   const bw = (W - pad.l - pad.r) / Math.max(1, days.length);
   const y = (v: number) => pad.t + (H - pad.t - pad.b) * (1 - v / maxC);
   const yr = (v: number) => pad.t + (H - pad.t - pad.b) * (1 - v / maxR);
-  const line = researches.map((r, i) => `${i === 0 ? 'M' : 'L'}${(pad.l + bw * i + bw / 2).toFixed(1)},${yr(r).toFixed(1)}`).join(' ');
+  const line = researches
+    .map((r, i) => `${i === 0 ? 'M' : 'L'}${(pad.l + bw * i + bw / 2).toFixed(1)},${yr(r).toFixed(1)}`)
+    .join(' ');
   return (
     <div className="chart">
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label="Credits and researches per day">
@@ -37,7 +39,17 @@ export function UsageChart({ days }: { days: UsageDay[] }) {
                 const top = y(acc + v);
                 const h = y(acc) - top;
                 acc += v;
-                return <rect key={k} x={pad.l + bw * i + 2} width={Math.max(1, bw - 4)} y={top} height={h} fill={COLORS[k]} rx="2" />;
+                return (
+                  <rect
+                    key={k}
+                    x={pad.l + bw * i + 2}
+                    width={Math.max(1, bw - 4)}
+                    y={top}
+                    height={h}
+                    fill={COLORS[k]}
+                    rx="2"
+                  />
+                );
               })}
               {i % Math.ceil(days.length / 8) === 0 ? (
                 <text x={pad.l + bw * i + bw / 2} y={H - 6} fontSize="10" textAnchor="middle" fill="#5d6778">

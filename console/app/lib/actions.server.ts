@@ -27,7 +27,14 @@ export function describeError(err: unknown): { status: number; error: string } {
     if (typeof e.userMessage === 'string') return { status: 409, error: e.userMessage };
     if (typeof e.code === 'string' && typeof e.message === 'string') {
       const code = e.code.toLowerCase();
-      const status = code.includes('unknown') || code.includes('not_found') ? 404 : code.includes('invalid') ? 400 : code === 'forbidden' ? 403 : 409;
+      const status =
+        code.includes('unknown') || code.includes('not_found')
+          ? 404
+          : code.includes('invalid')
+            ? 400
+            : code === 'forbidden'
+              ? 403
+              : 409;
       return { status, error: e.message };
     }
   }

@@ -53,7 +53,15 @@ export async function writeAudit(db: Knex, e: AuditInput): Promise<boolean> {
   return rows.length > 0;
 }
 
-export type AuditQuery = { action?: string; actor?: string; target?: string; from?: Date; to?: Date; page: number; pageSize: number };
+export type AuditQuery = {
+  action?: string;
+  actor?: string;
+  target?: string;
+  from?: Date;
+  to?: Date;
+  page: number;
+  pageSize: number;
+};
 
 export async function listAudit(db: Knex, q: AuditQuery): Promise<{ items: AuditEntry[]; total: number }> {
   const base = db('console_audit_log').where((b) => {
@@ -64,11 +72,26 @@ export async function listAudit(db: Knex, q: AuditQuery): Promise<{ items: Audit
     if (q.to) b.where('at', '<', q.to);
   });
   const [rows, count] = await Promise.all([
-    base.clone().select<AuditRow[]>('*').orderBy('at', 'desc').orderBy('id', 'desc').limit(q.pageSize).offset((q.page - 1) * q.pageSize),
+    base
+      .clone()
+      .select<AuditRow[]>('*')
+      .orderBy('at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(q.pageSize)
+      .offset((q.page - 1) * q.pageSize),
     base.clone().count<{ count: number }[]>({ count: '*' }),
   ]);
   return {
-    items: rows.map((r) => ({ id: r.id, at: r.at, actorEmail: r.actor_email, action: r.action, targetType: r.target_type, targetId: r.target_id, details: r.details, reason: r.reason })),
+    items: rows.map((r) => ({
+      id: r.id,
+      at: r.at,
+      actorEmail: r.actor_email,
+      action: r.action,
+      targetType: r.target_type,
+      targetId: r.target_id,
+      details: r.details,
+      reason: r.reason,
+    })),
     total: Number(count[0]?.count ?? 0),
   };
 }

@@ -1,6 +1,18 @@
 import type { LedgerTransaction } from '../../../core/credits/types.js';
 
-export const LEDGER_CSV_HEADER = ['id', 'created_at', 'month', 'type', 'amount', 'balance_after', 'depth', 'task_id', 'actor', 'reason', 'idempotency_key'];
+export const LEDGER_CSV_HEADER = [
+  'id',
+  'created_at',
+  'month',
+  'type',
+  'amount',
+  'balance_after',
+  'depth',
+  'task_id',
+  'actor',
+  'reason',
+  'idempotency_key',
+];
 
 /** RFC 4180 quoting, and a leading ' before = + - @ in text so a spreadsheet never evaluates a reason as a formula. */
 export function csvCell(v: unknown): string {
@@ -11,5 +23,19 @@ export function csvCell(v: unknown): string {
 }
 
 export function ledgerCsvRow(t: LedgerTransaction): string {
-  return [t.id, t.createdAt, t.month, t.type, t.amount, t.balanceAfter, t.depth, t.taskId, t.actor, t.reason, t.idempotencyKey].map(csvCell).join(',');
+  return [
+    t.id,
+    t.createdAt,
+    t.month,
+    t.type,
+    t.amount,
+    t.balanceAfter,
+    t.depth,
+    t.taskId,
+    t.actor,
+    t.reason,
+    t.idempotencyKey,
+  ]
+    .map(csvCell)
+    .join(',');
 }

@@ -16,12 +16,20 @@ export type LedgerIntent = (typeof LEDGER_INTENTS)[number];
 const schemas = {
   grant: baseActionSchema.extend({ intent: z.literal('grant'), amount }),
   deduct: baseActionSchema.extend({ intent: z.literal('deduct'), amount }),
-  set_allowance: baseActionSchema.extend({ intent: z.literal('set_allowance'), amount: z.coerce.number().int().min(0).max(MAX_AMOUNT) }),
+  set_allowance: baseActionSchema.extend({
+    intent: z.literal('set_allowance'),
+    amount: z.coerce.number().int().min(0).max(MAX_AMOUNT),
+  }),
   suspend: baseActionSchema.extend({ intent: z.literal('suspend') }),
   resume: baseActionSchema.extend({ intent: z.literal('resume') }),
 };
 
-export async function runLedgerAction(context: AppLoadContext, admin: ConsoleUser, workspaceId: string, form: FormData) {
+export async function runLedgerAction(
+  context: AppLoadContext,
+  admin: ConsoleUser,
+  workspaceId: string,
+  form: FormData,
+) {
   const intent = form.get('intent');
   if (typeof intent !== 'string' || !(LEDGER_INTENTS as readonly string[]).includes(intent)) {
     return json<ActionResult>({ ok: false, error: 'Unknown action' }, { status: 400 });

@@ -24,4 +24,3 @@ export function reportQuery(p: URLSearchParams): TaskSearch {
     pageSize: REPORTS_PAGE_SIZE,
   };
 }
-

@@ -40,7 +40,9 @@ const FINISHED = ['succeeded', 'failed', 'cancelled'];
 
 /** Deletes a finished task with its report; a queued or running one must be cancelled first. */
 export async function deleteReport(mongo: Mongo, taskId: string): Promise<boolean> {
-  const res = await mongo.db.collection<{ _id: string; status: string }>('tasks').deleteOne({ _id: taskId, status: { $in: FINISHED } });
+  const res = await mongo.db
+    .collection<{ _id: string; status: string }>('tasks')
+    .deleteOne({ _id: taskId, status: { $in: FINISHED } });
   if (res.deletedCount !== 1) return false;
   await mongo.db.collection<{ taskId: string }>('tasks_events').deleteMany({ taskId });
   return true;

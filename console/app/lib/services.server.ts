@@ -6,7 +6,13 @@ import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Mongo } from '../../../core/storage/mongo.js';
 import type { Depth } from '../../../core/research/depth.js';
-import type { LedgerTransaction, ListWorkspacesQuery, Page, TransactionsQuery, WorkspaceSummary } from '../../../core/credits/types.js';
+import type {
+  LedgerTransaction,
+  ListWorkspacesQuery,
+  Page,
+  TransactionsQuery,
+  WorkspaceSummary,
+} from '../../../core/credits/types.js';
 import type { TaskPage, TaskSearch } from '../../../core/tasks/store.js';
 import type { Task } from '../../../core/tasks/types.js';
 import type { TaskIndex } from './task-index.server.js';
@@ -25,9 +31,21 @@ export type WorkspaceView = {
   createdAt: Date;
 };
 
-export type BalanceView = { month: string; balance: number; allowance: number; used: number; remaining: Record<Depth, number> };
+export type BalanceView = {
+  month: string;
+  balance: number;
+  allowance: number;
+  used: number;
+  remaining: Record<Depth, number>;
+};
 
-export type LedgerMutation = { workspaceId: string; amount?: number; actor: string; reason: string; idempotencyKey: string };
+export type LedgerMutation = {
+  workspaceId: string;
+  amount?: number;
+  actor: string;
+  reason: string;
+  idempotencyKey: string;
+};
 
 export interface LedgerPort {
   ensureWorkspace(w: { platform: Platform; externalId: string; name: string }): Promise<WorkspaceView>;
@@ -51,9 +69,14 @@ export interface TaskStorePort {
 export type ConsoleActor = { id: string; isAdmin: boolean };
 
 export interface JobsPort {
-  submitResearch(
-    req: { requestKey: string; workspaceId: string; requester: { id: string; name?: string }; origin: { platform: 'console'; userId: string }; idea: string; depth: Depth },
-  ): Promise<{ task: Task; created: boolean }>;
+  submitResearch(req: {
+    requestKey: string;
+    workspaceId: string;
+    requester: { id: string; name?: string };
+    origin: { platform: 'console'; userId: string };
+    idea: string;
+    depth: Depth;
+  }): Promise<{ task: Task; created: boolean }>;
   cancelResearch(taskId: string, actor: ConsoleActor): Promise<Task>;
   retryResearch(taskId: string, actor: ConsoleActor): Promise<Task>;
 }

@@ -27,7 +27,12 @@ function cookieAttributes(request: Request, origin: string | undefined, maxAgeSe
   return `Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSeconds}${secure ? '; Secure' : ''}`;
 }
 
-export async function createSession(db: Knex, request: Request, context: AppLoadContext, user: ConsoleUser): Promise<string> {
+export async function createSession(
+  db: Knex,
+  request: Request,
+  context: AppLoadContext,
+  user: ConsoleUser,
+): Promise<string> {
   const token = randomBytes(32).toString('base64url');
   await db('console_sessions').insert({
     id: tokenId(token),
@@ -45,7 +50,10 @@ export function clearSessionCookie(request: Request, context: AppLoadContext): s
 
 export async function revokeSession(db: Knex, request: Request): Promise<void> {
   const token = parseCookies(request.headers.get('cookie'))[SESSION_COOKIE];
-  if (token) await db('console_sessions').where({ id: tokenId(token) }).update({ revoked_at: db.fn.now() });
+  if (token)
+    await db('console_sessions')
+      .where({ id: tokenId(token) })
+      .update({ revoked_at: db.fn.now() });
 }
 
 export async function getSessionUser(request: Request, context: AppLoadContext): Promise<ConsoleUser | undefined> {
@@ -60,9 +68,10 @@ export async function getSessionUser(request: Request, context: AppLoadContext):
     .whereNull('u.disabled_at')
     .where('s.expires_at', '>', now())
     .first('u.id', 'u.email', 'u.role', 'u.disabled_at', 'u.created_at')) as
-    | { id: string; email: string; role: ConsoleUser['role']; disabled_at: Date | null; created_at: Date }
-    | undefined;
-  return row ? { id: row.id, email: row.email, role: row.role, disabledAt: row.disabled_at, createdAt: row.created_at } : undefined;
+    { id: string; email: string; role: ConsoleUser['role']; disabled_at: Date | null; created_at: Date } | undefined;
+  return row
+    ? { id: row.id, email: row.email, role: row.role, disabledAt: row.disabled_at, createdAt: row.created_at }
+    : undefined;
 }
 
 /** Every loader and action starts here: no session → the login page, remembering where the user was going. */

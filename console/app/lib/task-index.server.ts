@@ -182,7 +182,8 @@ export class TaskIndex {
         else hi = mid;
       }
       const union = new Set<string>();
-      for (let i = lo; i < vocab.length && vocab[i]!.startsWith(prefix); i++) for (const id of this.postings.get(vocab[i]!)!) union.add(id);
+      for (let i = lo; i < vocab.length && vocab[i]!.startsWith(prefix); i++)
+        for (const id of this.postings.get(vocab[i]!)!) union.add(id);
       sets.push(union);
     }
     if (sets.length === 0) return undefined;
@@ -202,7 +203,10 @@ export class TaskIndex {
     const start = (page - 1) * pageSize;
     const items: IndexedTask[] = [];
     let total = 0;
-    const candidates = text && text.size < this.byId.size / 8 ? [...text].map((id) => this.byId.get(id)!).sort(compare(q.sort ?? 'newest')) : this.inOrder(q.sort ?? 'newest');
+    const candidates =
+      text && text.size < this.byId.size / 8
+        ? [...text].map((id) => this.byId.get(id)!).sort(compare(q.sort ?? 'newest'))
+        : this.inOrder(q.sort ?? 'newest');
     for (const t of candidates) {
       if (text && !text.has(t.id)) continue;
       if (q.workspaceId && t.workspaceId !== q.workspaceId) continue;
@@ -263,7 +267,13 @@ export class TaskIndex {
    * Follows every task change the job layer publishes (`<prefix>*`), rescans every `rescanMs`, and returns
    * once the first scan is done. `subscriber` must be a connection of its own (it enters subscriber mode).
    */
-  async start(opts: { collection: Collection; subscriber: Redis; prefix: string; rescanMs: number; onError: (err: unknown) => void }): Promise<void> {
+  async start(opts: {
+    collection: Collection;
+    subscriber: Redis;
+    prefix: string;
+    rescanMs: number;
+    onError: (err: unknown) => void;
+  }): Promise<void> {
     const pattern = `${opts.prefix}*`;
     const onMessage = (_pattern: string, _channel: string, message: string) => {
       try {

@@ -10,7 +10,11 @@ type UsageDoc = { createdAt: Date; depth: Depth; cost: number; refunded?: number
 
 const zero = (): Record<Depth, number> => ({ essential: 0, standard: 0, deep: 0 });
 
-export function bucketUsage(docs: Pick<UsageDoc, 'createdAt' | 'depth' | 'cost' | 'refunded'>[], since: Date, days: number): UsageDay[] {
+export function bucketUsage(
+  docs: Pick<UsageDoc, 'createdAt' | 'depth' | 'cost' | 'refunded'>[],
+  since: Date,
+  days: number,
+): UsageDay[] {
   const out: UsageDay[] = [];
   const index = new Map<string, UsageDay>();
   for (let i = 0; i < days; i++) {
@@ -28,11 +32,16 @@ export function bucketUsage(docs: Pick<UsageDoc, 'createdAt' | 'depth' | 'cost' 
   return out;
 }
 
-export async function usageByDay(mongo: Mongo, opts: { workspaceId?: string; days: number; now: Date; index?: TaskIndex }): Promise<UsageDay[]> {
+export async function usageByDay(
+  mongo: Mongo,
+  opts: { workspaceId?: string; days: number; now: Date; index?: TaskIndex },
+): Promise<UsageDay[]> {
   const today = Date.UTC(opts.now.getUTCFullYear(), opts.now.getUTCMonth(), opts.now.getUTCDate());
   const since = new Date(today - (opts.days - 1) * 86_400_000);
   if (opts.index?.ready) {
-    const docs = opts.index.createdSince(since, opts.workspaceId).map((t) => ({ createdAt: new Date(t.createdAt), depth: t.depth, cost: t.cost, refunded: t.refunded }));
+    const docs = opts.index
+      .createdSince(since, opts.workspaceId)
+      .map((t) => ({ createdAt: new Date(t.createdAt), depth: t.depth, cost: t.cost, refunded: t.refunded }));
     return bucketUsage(docs, since, opts.days);
   }
   const filter: Record<string, unknown> = { createdAt: { $gte: since } };
@@ -45,17 +54,26 @@ export async function usageByDay(mongo: Mongo, opts: { workspaceId?: string; day
 }
 
 /** Researches requested this month by each of some workspaces (the rows on one page of the list). */
-export async function researchCounts(mongo: Mongo, workspaceIds: string[], since: Date, index?: TaskIndex): Promise<Record<string, number>> {
+export async function researchCounts(
+  mongo: Mongo,
+  workspaceIds: string[],
+  since: Date,
+  index?: TaskIndex,
+): Promise<Record<string, number>> {
   if (workspaceIds.length === 0) return {};
   if (index?.ready) {
     const wanted = new Set(workspaceIds);
     const out: Record<string, number> = Object.fromEntries(workspaceIds.map((id) => [id, 0]));
-    for (const t of index.createdSince(since)) if (wanted.has(t.workspaceId)) out[t.workspaceId] = (out[t.workspaceId] ?? 0) + 1;
+    for (const t of index.createdSince(since))
+      if (wanted.has(t.workspaceId)) out[t.workspaceId] = (out[t.workspaceId] ?? 0) + 1;
     return out;
   }
   const docs = await mongo.db
     .collection<UsageDoc>('tasks')
-    .find({ workspaceId: { $in: workspaceIds }, createdAt: { $gte: since } }, { projection: { _id: 0, workspaceId: 1 } })
+    .find(
+      { workspaceId: { $in: workspaceIds }, createdAt: { $gte: since } },
+      { projection: { _id: 0, workspaceId: 1 } },
+    )
     .toArray();
   const out: Record<string, number> = Object.fromEntries(workspaceIds.map((id) => [id, 0]));
   for (const d of docs) out[d.workspaceId] = (out[d.workspaceId] ?? 0) + 1;

@@ -10,7 +10,14 @@ export type Role = (typeof ROLES)[number];
 
 export type ConsoleUser = { id: string; email: string; role: Role; disabledAt: Date | null; createdAt: Date };
 
-type UserRow = { id: string; email: string; password_hash: string; role: Role; disabled_at: Date | null; created_at: Date };
+type UserRow = {
+  id: string;
+  email: string;
+  password_hash: string;
+  role: Role;
+  disabled_at: Date | null;
+  created_at: Date;
+};
 
 export const emailSchema = z.string().trim().toLowerCase().email().max(254);
 export const passwordSchema = z.string().min(12, 'at least 12 characters').max(256);
@@ -24,11 +31,19 @@ export function generatePassword(): string {
   return randomBytes(24).toString('base64url');
 }
 
-export async function createUser(db: Knex, input: { email: string; password: string; role: Role; createdBy?: string }): Promise<ConsoleUser> {
+export async function createUser(
+  db: Knex,
+  input: { email: string; password: string; role: Role; createdBy?: string },
+): Promise<ConsoleUser> {
   const email = emailSchema.parse(input.email);
   const password = passwordSchema.parse(input.password);
   const [row] = await db<UserRow>('console_users')
-    .insert({ email, password_hash: await hash(password), role: input.role, created_by: input.createdBy ?? null } as never)
+    .insert({
+      email,
+      password_hash: await hash(password),
+      role: input.role,
+      created_by: input.createdBy ?? null,
+    } as never)
     .returning('*');
   return toUser(row as UserRow);
 }
@@ -49,9 +64,12 @@ export async function listUsers(db: Knex): Promise<ConsoleUser[]> {
 }
 
 export async function setUserDisabled(db: Knex, id: string, disabled: boolean): Promise<void> {
-  await db('console_users').where({ id }).update({ disabled_at: disabled ? db.fn.now() : null });
+  await db('console_users')
+    .where({ id })
+    .update({ disabled_at: disabled ? db.fn.now() : null });
   // A disabled user is logged out everywhere at once.
-  if (disabled) await db('console_sessions').where({ user_id: id }).whereNull('revoked_at').update({ revoked_at: db.fn.now() });
+  if (disabled)
+    await db('console_sessions').where({ user_id: id }).whereNull('revoked_at').update({ revoked_at: db.fn.now() });
 }
 
 // Verified against when the email is unknown, so a wrong email costs the same time as a wrong password.

@@ -15,7 +15,15 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const page = int(p, 'page', 1, 1, 10_000);
   const { db } = context.services;
   const [result, actions] = await Promise.all([
-    listAudit(db, { action: str(p, 'action'), actor: str(p, 'actor'), target: str(p, 'target'), from: day(p, 'from'), to: day(p, 'to', true), page, pageSize: PAGE_SIZE }),
+    listAudit(db, {
+      action: str(p, 'action'),
+      actor: str(p, 'actor'),
+      target: str(p, 'target'),
+      from: day(p, 'from'),
+      to: day(p, 'to', true),
+      page,
+      pageSize: PAGE_SIZE,
+    }),
     auditActions(db),
   ]);
   return json({ ...result, actions, page, pageSize: PAGE_SIZE });
@@ -84,7 +92,13 @@ export default function Audit() {
                     <span className="badge info">{e.action}</span>
                   </td>
                   <td className="mono">
-                    {e.targetType === 'workspace' ? <a href={`/workspaces/${e.targetId}`}>{e.targetId}</a> : e.targetType === 'task' ? <a href={`/reports/${e.targetId}`}>{e.targetId}</a> : `${e.targetType} ${e.targetId}`}
+                    {e.targetType === 'workspace' ? (
+                      <a href={`/workspaces/${e.targetId}`}>{e.targetId}</a>
+                    ) : e.targetType === 'task' ? (
+                      <a href={`/reports/${e.targetId}`}>{e.targetId}</a>
+                    ) : (
+                      `${e.targetType} ${e.targetId}`
+                    )}
                   </td>
                   <td className="mono">{JSON.stringify(e.details)}</td>
                   <td>{e.reason ?? '—'}</td>

@@ -17,8 +17,17 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await requireUser(request, context);
   const { tasks } = context.services;
   const pages = await Promise.all(SECTIONS.map((status) => tasks.search({ status, sort: 'newest', pageSize: 25 })));
-  const sections = SECTIONS.map((status, i) => ({ status, total: pages[i]!.total, items: pages[i]!.items.map(jobRow) }));
-  return json({ sections, isAdmin: user.role === 'admin', jobsAvailable: Boolean(context.services.jobs), pageKey: pageKey() });
+  const sections = SECTIONS.map((status, i) => ({
+    status,
+    total: pages[i]!.total,
+    items: pages[i]!.items.map(jobRow),
+  }));
+  return json({
+    sections,
+    isAdmin: user.role === 'admin',
+    jobsAvailable: Boolean(context.services.jobs),
+    pageKey: pageKey(),
+  });
 }
 
 // Cancel and retry are not double-submit hazards (a second cancel of a cancelling task is refused by the job
@@ -34,10 +43,17 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const admin = await requireAdminPost(request, context);
   const input = parseForm(jobActionSchema, await request.formData());
   const { jobs, db } = context.services;
-  if (!jobs) return json<ActionResult>({ ok: false, error: 'The job layer is not available in this console process' }, { status: 503 });
+  if (!jobs)
+    return json<ActionResult>(
+      { ok: false, error: 'The job layer is not available in this console process' },
+      { status: 503 },
+    );
   const actor = { id: `console:${admin.email}`, isAdmin: true };
   try {
-    const task = input.intent === 'cancel' ? await jobs.cancelResearch(input.taskId, actor) : await jobs.retryResearch(input.taskId, actor);
+    const task =
+      input.intent === 'cancel'
+        ? await jobs.cancelResearch(input.taskId, actor)
+        : await jobs.retryResearch(input.taskId, actor);
     await writeAudit(db, {
       actor: { id: admin.id, email: admin.email },
       action: `task.${input.intent}`,
@@ -47,20 +63,40 @@ export async function action({ request, context }: ActionFunctionArgs) {
       reason: input.reason,
       idempotencyKey: input.idempotencyKey,
     });
-    return json<ActionResult>({ ok: true, message: input.intent === 'cancel' ? `Cancelling ${task.id}` : `${task.id} queued again` });
+    return json<ActionResult>({
+      ok: true,
+      message: input.intent === 'cancel' ? `Cancelling ${task.id}` : `${task.id} queued again`,
+    });
   } catch (err) {
     const { status, error } = describeError(err);
     return json<ActionResult>({ ok: false, error }, { status });
   }
 }
 
-function JobAction({ intent, taskId, label, pageKey: key }: { intent: 'cancel' | 'retry'; taskId: string; label: string; pageKey: string }) {
+function JobAction({
+  intent,
+  taskId,
+  label,
+  pageKey: key,
+}: {
+  intent: 'cancel' | 'retry';
+  taskId: string;
+  label: string;
+  pageKey: string;
+}) {
   return (
     <Form method="post" className="row-gap">
       <input type="hidden" name="intent" value={intent} />
       <input type="hidden" name="taskId" value={taskId} />
       <input type="hidden" name="idempotencyKey" value={`${key}:${intent}:${taskId}`} />
-      <input name="reason" placeholder="Reason" required minLength={3} style={{ width: 130 }} aria-label={`Reason to ${intent}`} />
+      <input
+        name="reason"
+        placeholder="Reason"
+        required
+        minLength={3}
+        style={{ width: 130 }}
+        aria-label={`Reason to ${intent}`}
+      />
       <button type="submit" className={intent === 'cancel' ? 'danger' : 'secondary'}>
         {label}
       </button>
@@ -78,11 +114,19 @@ export default function Jobs() {
       <div className="page-head">
         <div>
           <h1>Jobs</h1>
-          <div className="sub">Researches in flight and the ones that did not finish. {live ? 'Updating live.' : ''}</div>
+          <div className="sub">
+            Researches in flight and the ones that did not finish. {live ? 'Updating live.' : ''}
+          </div>
         </div>
       </div>
-      {!jobsAvailable ? <div className="flash bad">The job layer is not connected to this console process: cancel and retry are unavailable.</div> : null}
-      {result ? <div className={`flash ${result.ok ? 'ok' : 'bad'}`}>{result.ok ? result.message : result.error}</div> : null}
+      {!jobsAvailable ? (
+        <div className="flash bad">
+          The job layer is not connected to this console process: cancel and retry are unavailable.
+        </div>
+      ) : null}
+      {result ? (
+        <div className={`flash ${result.ok ? 'ok' : 'bad'}`}>{result.ok ? result.message : result.error}</div>
+      ) : null}
       {sections.map((s) => (
         <div className="card" key={s.status}>
           <h2>
@@ -100,15 +144,29 @@ export default function Jobs() {
                       <div className="small muted">
                         <span className="mono">{j.id}</span> · {j.depth} · {j.platform} · {fmtDate(j.createdAt)}
                       </div>
-                      {j.error ? <div className="small" style={{ color: 'var(--bad)' }}>{j.error}</div> : null}
+                      {j.error ? (
+                        <div className="small" style={{ color: 'var(--bad)' }}>
+                          {j.error}
+                        </div>
+                      ) : null}
                     </td>
                     <td>
                       <CheckpointProgress done={j.checkpoints} />
-                      <div className="small muted">now: {j.current ?? '—'}{j.cancelRequested ? ' · cancel requested' : ''}</div>
+                      <div className="small muted">
+                        now: {j.current ?? '—'}
+                        {j.cancelRequested ? ' · cancel requested' : ''}
+                      </div>
                     </td>
                     <td style={{ textAlign: 'right' }}>
-                      {isAdmin && jobsAvailable && (j.status === 'running' || j.status === 'queued') && !j.cancelRequested ? <JobAction intent="cancel" taskId={j.id} label="Cancel" pageKey={key} /> : null}
-                      {isAdmin && jobsAvailable && j.status === 'failed' ? <JobAction intent="retry" taskId={j.id} label="Retry" pageKey={key} /> : null}
+                      {isAdmin &&
+                      jobsAvailable &&
+                      (j.status === 'running' || j.status === 'queued') &&
+                      !j.cancelRequested ? (
+                        <JobAction intent="cancel" taskId={j.id} label="Cancel" pageKey={key} />
+                      ) : null}
+                      {isAdmin && jobsAvailable && j.status === 'failed' ? (
+                        <JobAction intent="retry" taskId={j.id} label="Retry" pageKey={key} />
+                      ) : null}
                     </td>
                   </tr>
                 ))}

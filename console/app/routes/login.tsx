@@ -11,7 +11,9 @@ export const TOO_MANY = 'Too many failed attempts. Wait 15 minutes and try again
 
 /** Only paths on this console: `//evil.example` and absolute URLs fall back to the home page. */
 function safeRedirect(to: FormDataEntryValue | string | null): string {
-  return typeof to === 'string' && to.startsWith('/') && !to.startsWith('//') && !to.startsWith('/\\') ? to : '/workspaces';
+  return typeof to === 'string' && to.startsWith('/') && !to.startsWith('//') && !to.startsWith('/\\')
+    ? to
+    : '/workspaces';
 }
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
@@ -22,7 +24,9 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 export async function action({ request, context }: ActionFunctionArgs) {
   assertSameOrigin(request, context);
   const form = await request.formData();
-  const email = String(form.get('email') ?? '').trim().toLowerCase();
+  const email = String(form.get('email') ?? '')
+    .trim()
+    .toLowerCase();
   const password = String(form.get('password') ?? '');
   const { db, now } = context.services;
   const ip = context.clientIp ?? 'unknown';

@@ -14,9 +14,6 @@ import { pageKey } from '../lib/page-key.server.js';
 import { timeline } from '../lib/reports.server.js';
 import { requireAdmin } from '../lib/session.server.js';
 
-
-
-
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireAdmin(request, context);
   const { ledger, tasks } = context.services;
@@ -50,7 +47,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const admin = await requireAdminPost(request, context);
   const input = parseForm(submitSchema, await request.formData());
   const { jobs, ledger, db } = context.services;
-  if (!jobs) return json<ActionResult>({ ok: false, error: 'The job layer is not available in this console process' }, { status: 503 });
+  if (!jobs)
+    return json<ActionResult>(
+      { ok: false, error: 'The job layer is not available in this console process' },
+      { status: 503 },
+    );
   const workspace = await ledger.ensureWorkspace(CONSOLE_WORKSPACE);
   try {
     const { task, created } = await jobs.submitResearch({
@@ -82,7 +83,10 @@ export default function Playground() {
   const { balance, recent, task, html, score, jobsAvailable, sandbox, pageKey: key } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const nav = useNavigation();
-  useLivePolling(Boolean(task && (task.status === 'queued' || task.status === 'running' || (task.status === 'succeeded' && !html))), 1000);
+  useLivePolling(
+    Boolean(task && (task.status === 'queued' || task.status === 'running' || (task.status === 'succeeded' && !html))),
+    1000,
+  );
   return (
     <>
       <div className="page-head">
@@ -97,19 +101,32 @@ export default function Playground() {
       {result && !result.ok ? <div className="flash bad">{result.error}</div> : null}
       <div className="grid" style={{ gridTemplateColumns: 'minmax(0, 2fr) minmax(0, 1fr)' }}>
         <div className="card">
-          <Form method="post">
+          {/* Remounted per task so a submitted idea does not linger in the box for an accidental second run. */}
+          <Form method="post" key={task?.id ?? 'new'}>
             <input type="hidden" name="idempotencyKey" value={key} />
             <label className="muted small" htmlFor="idea">
               Product idea
             </label>
-            <textarea id="idea" name="idea" required minLength={10} maxLength={2000} placeholder="An app that matches dog owners with vetted sitters in their neighbourhood" />
+            <textarea
+              id="idea"
+              name="idea"
+              required
+              minLength={10}
+              maxLength={2000}
+              placeholder="An app that matches dog owners with vetted sitters in their neighbourhood"
+            />
             <div className="row-gap" style={{ marginTop: 10 }}>
               {DEPTHS.map((d) => (
                 <label key={d} className="row-gap">
-                  <input type="radio" name="depth" value={d} defaultChecked={d === 'standard'} /> {DEPTH_PROFILES[d].label} · {DEPTH_PROFILES[d].credits} credits
+                  <input type="radio" name="depth" value={d} defaultChecked={d === 'standard'} />{' '}
+                  {DEPTH_PROFILES[d].label} · {DEPTH_PROFILES[d].credits} credits
                 </label>
               ))}
-              <button type="submit" disabled={!jobsAvailable || nav.state === 'submitting'} style={{ marginLeft: 'auto' }}>
+              <button
+                type="submit"
+                disabled={!jobsAvailable || nav.state === 'submitting'}
+                style={{ marginLeft: 'auto' }}
+              >
                 {nav.state === 'submitting' ? 'Submitting…' : 'Run research'}
               </button>
             </div>
@@ -120,7 +137,8 @@ export default function Playground() {
           {recent.length === 0 ? <div className="muted small">Nothing yet.</div> : null}
           {recent.map((r) => (
             <div key={r.id} className="small" style={{ marginBottom: 6 }}>
-              <Link to={`/playground?task=${r.id}`}>{r.idea.slice(0, 60)}</Link> <span className="badge">{r.status}</span>
+              <Link to={`/playground?task=${r.id}`}>{r.idea.slice(0, 60)}</Link>{' '}
+              <span className="badge">{r.status}</span>
               <div className="muted">{fmtDate(r.createdAt)}</div>
             </div>
           ))}
@@ -133,7 +151,11 @@ export default function Playground() {
               <h2 style={{ marginBottom: 4 }}>{task.idea}</h2>
               <div className="small muted">
                 <span className="mono">{task.id}</span> · {task.depth} ·{' '}
-                <span className={`badge ${task.status === 'succeeded' ? 'ok' : task.status === 'failed' ? 'bad' : 'info'}`}>{task.status}</span>
+                <span
+                  className={`badge ${task.status === 'succeeded' ? 'ok' : task.status === 'failed' ? 'bad' : 'info'}`}
+                >
+                  {task.status}
+                </span>
               </div>
             </div>
             <Link className="button secondary" to={`/reports/${task.id}`}>
@@ -144,13 +166,19 @@ export default function Playground() {
           <div className="small muted" style={{ marginTop: 6 }}>
             {task.timeline.map((s) => `${s.id} +${fmtDuration(s.sinceStartMs)}`).join(' · ')}
           </div>
-          {task.error ? <div className="flash bad" style={{ marginTop: 10 }}>{task.error}</div> : null}
+          {task.error ? (
+            <div className="flash bad" style={{ marginTop: 10 }}>
+              {task.error}
+            </div>
+          ) : null}
           {score ? (
             <p>
               <b>PMF {score.total}/100</b> — {score.band} (confidence {score.confidence})
             </p>
           ) : null}
-          {html ? <div className="markdown" data-testid="playground-report" dangerouslySetInnerHTML={{ __html: html }} /> : null}
+          {html ? (
+            <div className="markdown" data-testid="playground-report" dangerouslySetInnerHTML={{ __html: html }} />
+          ) : null}
         </div>
       ) : null}
     </>

@@ -59,14 +59,22 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const task = await context.services.tasks.get(id);
   if (!task) return json<ActionResult>({ ok: false, error: 'No such report' }, { status: 404 });
   const deleted = await deleteReport(context.services.mongo, id);
-  if (!deleted) return json<ActionResult>({ ok: false, error: 'Only finished researches can be deleted; cancel it first' }, { status: 409 });
+  if (!deleted)
+    return json<ActionResult>(
+      { ok: false, error: 'Only finished researches can be deleted; cancel it first' },
+      { status: 409 },
+    );
   context.services.taskIndex?.remove(id);
   await writeAudit(context.services.db, {
     actor: { id: admin.id, email: admin.email },
     action: 'report.delete',
     targetType: 'task',
     targetId: id,
-    details: { idea: task.idea.slice(0, 200), workspaceId: task.workspaceId, score: task.report?.json.score.total ?? null },
+    details: {
+      idea: task.idea.slice(0, 200),
+      workspaceId: task.workspaceId,
+      score: task.report?.json.score.total ?? null,
+    },
     reason: input.reason,
     idempotencyKey: input.idempotencyKey,
   });
@@ -88,9 +96,12 @@ export default function ReportPage() {
           </div>
           <h1>{report?.title ?? task.idea}</h1>
           <div className="row-gap small muted">
-            <span className={`badge ${task.status === 'succeeded' ? 'ok' : task.status === 'failed' ? 'bad' : 'info'}`}>{task.status}</span>
-            <span>{task.depth}</span>·<span>{task.cost} credits</span>·<span>{task.platform}</span>·<span>by {task.requester}</span>·
-            <Link to={`/workspaces/${task.workspaceId}`}>workspace</Link>·<span>{fmtDate(task.createdAt)}</span>
+            <span className={`badge ${task.status === 'succeeded' ? 'ok' : task.status === 'failed' ? 'bad' : 'info'}`}>
+              {task.status}
+            </span>
+            <span>{task.depth}</span>·<span>{task.cost} credits</span>·<span>{task.platform}</span>·
+            <span>by {task.requester}</span>·<Link to={`/workspaces/${task.workspaceId}`}>workspace</Link>·
+            <span>{fmtDate(task.createdAt)}</span>
             {report?.sandbox ? <span className="badge warn">sandbox</span> : null}
           </div>
         </div>
@@ -132,7 +143,11 @@ export default function ReportPage() {
       ) : null}
       <div className="grid" style={{ gridTemplateColumns: 'minmax(0, 2fr) minmax(0, 1fr)' }}>
         <div className="card">
-          {html ? <div className="markdown" data-testid="report-body" dangerouslySetInnerHTML={{ __html: html }} /> : <div className="empty">No report (yet).</div>}
+          {html ? (
+            <div className="markdown" data-testid="report-body" dangerouslySetInnerHTML={{ __html: html }} />
+          ) : (
+            <div className="empty">No report (yet).</div>
+          )}
         </div>
         <div>
           <div className="card">
@@ -159,13 +174,40 @@ export default function ReportPage() {
               <h2>Usage and cost</h2>
               <table>
                 <tbody>
-                  <tr><td>Credits charged</td><td className="num">{task.cost - task.refunded}</td></tr>
-                  <tr><td>Tavily calls / credits</td><td className="num">{usage.tavilyCalls} / {usage.tavilyCredits}</td></tr>
-                  <tr><td>Cache hits</td><td className="num">{usage.cacheHits}</td></tr>
-                  <tr><td>LLM tokens (prompt + completion)</td><td className="num">{fmtNumber(usage.promptTokens)} + {fmtNumber(usage.completionTokens)}</td></tr>
-                  <tr><td>Sources used</td><td className="num">{usage.sourcesUsed}</td></tr>
-                  <tr><td>Citations removed / figures flagged</td><td className="num">{usage.citationsRemoved} / {usage.figuresFlagged}</td></tr>
-                  <tr><td>Duration</td><td className="num">{fmtDuration(usage.durationMs)}</td></tr>
+                  <tr>
+                    <td>Credits charged</td>
+                    <td className="num">{task.cost - task.refunded}</td>
+                  </tr>
+                  <tr>
+                    <td>Tavily calls / credits</td>
+                    <td className="num">
+                      {usage.tavilyCalls} / {usage.tavilyCredits}
+                    </td>
+                  </tr>
+                  <tr>
+                    <td>Cache hits</td>
+                    <td className="num">{usage.cacheHits}</td>
+                  </tr>
+                  <tr>
+                    <td>LLM tokens (prompt + completion)</td>
+                    <td className="num">
+                      {fmtNumber(usage.promptTokens)} + {fmtNumber(usage.completionTokens)}
+                    </td>
+                  </tr>
+                  <tr>
+                    <td>Sources used</td>
+                    <td className="num">{usage.sourcesUsed}</td>
+                  </tr>
+                  <tr>
+                    <td>Citations removed / figures flagged</td>
+                    <td className="num">
+                      {usage.citationsRemoved} / {usage.figuresFlagged}
+                    </td>
+                  </tr>
+                  <tr>
+                    <td>Duration</td>
+                    <td className="num">{fmtDuration(usage.durationMs)}</td>
+                  </tr>
                 </tbody>
               </table>
             </div>
@@ -191,7 +233,14 @@ export default function ReportPage() {
           ) : null}
           {isAdmin && ['succeeded', 'failed', 'cancelled'].includes(task.status) ? (
             <div className="actions">
-              <ActionForm intent="delete" title="Delete this report" confirmText="Delete it for good" submitLabel="Delete report" danger pageKey={key} />
+              <ActionForm
+                intent="delete"
+                title="Delete this report"
+                confirmText="Delete it for good"
+                submitLabel="Delete report"
+                danger
+                pageKey={key}
+              />
             </div>
           ) : null}
         </div>

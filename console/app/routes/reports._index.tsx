@@ -7,7 +7,12 @@ import { PLATFORMS, reportQuery, SORTS, TASK_STATUSES } from '../lib/report-filt
 import { indexedRow, reportRow } from '../lib/reports.server.js';
 import { requireUser } from '../lib/session.server.js';
 
-const SORT_LABELS: Record<(typeof SORTS)[number], string> = { newest: 'newest', oldest: 'oldest', score_desc: 'score, high first', score_asc: 'score, low first' };
+const SORT_LABELS: Record<(typeof SORTS)[number], string> = {
+  newest: 'newest',
+  oldest: 'oldest',
+  score_desc: 'score, high first',
+  score_asc: 'score, low first',
+};
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireUser(request, context);
@@ -18,7 +23,12 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     return json({ ...found, items: found.items.map(indexedRow) });
   }
   const result = await tasks.search(query);
-  return json({ items: result.items.map(reportRow), total: result.total, page: result.page, pageSize: result.pageSize });
+  return json({
+    items: result.items.map(reportRow),
+    total: result.total,
+    page: result.page,
+    pageSize: result.pageSize,
+  });
 }
 
 function bandClass(band: string | null): string {
@@ -37,13 +47,22 @@ export default function Reports() {
           <h1>Reports</h1>
           <div className="sub">Every research, searchable by idea, title and summary as you type.</div>
         </div>
-        {nav.state === 'loading' && nav.location.pathname === '/reports' ? <span className="muted small">searching…</span> : null}
+        {nav.state === 'loading' && nav.location.pathname === '/reports' ? (
+          <span className="muted small">searching…</span>
+        ) : null}
       </div>
       <DebouncedSearchForm>
         <input type="hidden" name="page" value="1" />
         <label>
           Search
-          <input type="search" name="q" defaultValue={p('q')} placeholder="dog sitters, invoicing…" aria-label="Search reports" autoFocus />
+          <input
+            type="search"
+            name="q"
+            defaultValue={p('q')}
+            placeholder="dog sitters, invoicing…"
+            aria-label="Search reports"
+            autoFocus
+          />
         </label>
         <label>
           Depth
@@ -87,9 +106,25 @@ export default function Reports() {
         <label>
           Score
           <span className="row-gap">
-            <input type="number" name="scoreMin" min={0} max={100} defaultValue={p('scoreMin')} style={{ width: 70 }} aria-label="Minimum score" />
+            <input
+              type="number"
+              name="scoreMin"
+              min={0}
+              max={100}
+              defaultValue={p('scoreMin')}
+              style={{ width: 70 }}
+              aria-label="Minimum score"
+            />
             –
-            <input type="number" name="scoreMax" min={0} max={100} defaultValue={p('scoreMax')} style={{ width: 70 }} aria-label="Maximum score" />
+            <input
+              type="number"
+              name="scoreMax"
+              min={0}
+              max={100}
+              defaultValue={p('scoreMax')}
+              style={{ width: 70 }}
+              aria-label="Maximum score"
+            />
           </span>
         </label>
         <label>
@@ -127,10 +162,16 @@ export default function Reports() {
                       <span className="mono">{r.id}</span> · {r.summary ?? r.idea}
                     </div>
                   </td>
-                  <td className="num">{r.score === null ? '—' : <span className={`badge ${bandClass(r.band)}`}>{r.score}</span>}</td>
+                  <td className="num">
+                    {r.score === null ? '—' : <span className={`badge ${bandClass(r.band)}`}>{r.score}</span>}
+                  </td>
                   <td>{r.depth}</td>
                   <td>
-                    <span className={`badge ${r.status === 'succeeded' ? 'ok' : r.status === 'failed' ? 'bad' : r.status === 'running' ? 'info' : ''}`}>{r.status}</span>
+                    <span
+                      className={`badge ${r.status === 'succeeded' ? 'ok' : r.status === 'failed' ? 'bad' : r.status === 'running' ? 'info' : ''}`}
+                    >
+                      {r.status}
+                    </span>
                   </td>
                   <td>{r.platform}</td>
                   <td className="small">{fmtDate(r.createdAt)}</td>

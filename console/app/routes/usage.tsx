@@ -8,7 +8,10 @@ import { usageByDay } from '../lib/usage.server.js';
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireUser(request, context);
-  const [days, invariant] = await Promise.all([usageByDay(context.services.mongo, { days: 30, now: context.services.now(), index: context.services.taskIndex }), invariantFor(context.services.db, context.services.ledger)]);
+  const [days, invariant] = await Promise.all([
+    usageByDay(context.services.mongo, { days: 30, now: context.services.now(), index: context.services.taskIndex }),
+    invariantFor(context.services.db, context.services.ledger),
+  ]);
   return json({ days, invariant });
 }
 
@@ -44,7 +47,8 @@ export default function Usage() {
         <div className="card stat">
           <div className="label">By depth</div>
           <div className="small" style={{ marginTop: 6 }}>
-            Essential <b>{sum((d) => d.researches.essential)}</b> · Standard <b>{sum((d) => d.researches.standard)}</b> · Deep <b>{sum((d) => d.researches.deep)}</b>
+            Essential <b>{sum((d) => d.researches.essential)}</b> · Standard <b>{sum((d) => d.researches.standard)}</b>{' '}
+            · Deep <b>{sum((d) => d.researches.deep)}</b>
           </div>
         </div>
       </div>

@@ -51,7 +51,8 @@ export default function WorkspacePage() {
             <Link to="/workspaces">Workspaces</Link> / {workspace.platform}
           </div>
           <h1>
-            {workspace.name} <span className={`badge ${workspace.status === 'active' ? 'ok' : 'bad'}`}>{workspace.status}</span>
+            {workspace.name}{' '}
+            <span className={`badge ${workspace.status === 'active' ? 'ok' : 'bad'}`}>{workspace.status}</span>
           </h1>
           <div className="mono muted">
             {workspace.id} · {workspace.externalId}
@@ -67,7 +68,9 @@ export default function WorkspacePage() {
           </div>
         )}
       </div>
-      {result ? <div className={`flash ${result.ok ? 'ok' : 'bad'}`}>{result.ok ? result.message : result.error}</div> : null}
+      {result ? (
+        <div className={`flash ${result.ok ? 'ok' : 'bad'}`}>{result.ok ? result.message : result.error}</div>
+      ) : null}
       <div className="grid c4">
         <div className="card stat">
           <div className="label">Balance ({balance.month})</div>
@@ -86,7 +89,8 @@ export default function WorkspacePage() {
         <div className="card stat">
           <div className="label">Researches left</div>
           <div className="small" style={{ marginTop: 6 }}>
-            Essential <b>{balance.remaining.essential}</b> · Standard <b>{balance.remaining.standard}</b> · Deep <b>{balance.remaining.deep}</b>
+            Essential <b>{balance.remaining.essential}</b> · Standard <b>{balance.remaining.standard}</b> · Deep{' '}
+            <b>{balance.remaining.deep}</b>
           </div>
         </div>
       </div>
@@ -98,19 +102,80 @@ export default function WorkspacePage() {
         <div className="card">
           <h2>Actions</h2>
           <div className="actions">
-            <ActionForm intent="grant" title="Grant credits" confirmText="Add these credits" submitLabel="Grant" formKey={formKey} pageKey={key}>
-              <input name="amount" type="number" min={1} step={1} placeholder="Credits" required aria-label="Credits to grant" />
+            <ActionForm
+              intent="grant"
+              title="Grant credits"
+              confirmText="Add these credits"
+              submitLabel="Grant"
+              formKey={formKey}
+              pageKey={key}
+            >
+              <input
+                name="amount"
+                type="number"
+                min={1}
+                step={1}
+                placeholder="Credits"
+                required
+                aria-label="Credits to grant"
+              />
             </ActionForm>
-            <ActionForm intent="deduct" title="Deduct credits" confirmText="Take these credits away" submitLabel="Deduct" danger formKey={formKey} pageKey={key}>
-              <input name="amount" type="number" min={1} step={1} placeholder="Credits" required aria-label="Credits to deduct" />
+            <ActionForm
+              intent="deduct"
+              title="Deduct credits"
+              confirmText="Take these credits away"
+              submitLabel="Deduct"
+              danger
+              formKey={formKey}
+              pageKey={key}
+            >
+              <input
+                name="amount"
+                type="number"
+                min={1}
+                step={1}
+                placeholder="Credits"
+                required
+                aria-label="Credits to deduct"
+              />
             </ActionForm>
-            <ActionForm intent="set_allowance" title="Monthly allowance" confirmText="Change the allowance" submitLabel="Set allowance" formKey={formKey} pageKey={key}>
-              <input name="amount" type="number" min={0} step={1} defaultValue={workspace.monthlyAllowance} required aria-label="Monthly allowance" />
+            <ActionForm
+              intent="set_allowance"
+              title="Monthly allowance"
+              confirmText="Change the allowance"
+              submitLabel="Set allowance"
+              formKey={formKey}
+              pageKey={key}
+            >
+              <input
+                name="amount"
+                type="number"
+                min={0}
+                step={1}
+                defaultValue={workspace.monthlyAllowance}
+                required
+                aria-label="Monthly allowance"
+              />
             </ActionForm>
             {workspace.status === 'active' ? (
-              <ActionForm intent="suspend" title="Suspend" confirmText="Stop all new researches" submitLabel="Suspend" danger formKey={formKey} pageKey={key} />
+              <ActionForm
+                intent="suspend"
+                title="Suspend"
+                confirmText="Stop all new researches"
+                submitLabel="Suspend"
+                danger
+                formKey={formKey}
+                pageKey={key}
+              />
             ) : (
-              <ActionForm intent="resume" title="Resume" confirmText="Allow researches again" submitLabel="Resume" formKey={formKey} pageKey={key} />
+              <ActionForm
+                intent="resume"
+                title="Resume"
+                confirmText="Allow researches again"
+                submitLabel="Resume"
+                formKey={formKey}
+                pageKey={key}
+              />
             )}
           </div>
         </div>
@@ -161,7 +226,10 @@ export default function WorkspacePage() {
                 <td>
                   <span className="badge">{t.type}</span>
                 </td>
-                <td className="num" style={{ color: t.amount < 0 ? 'var(--bad)' : t.amount > 0 ? 'var(--ok)' : undefined }}>
+                <td
+                  className="num"
+                  style={{ color: t.amount < 0 ? 'var(--bad)' : t.amount > 0 ? 'var(--ok)' : undefined }}
+                >
                   {t.amount > 0 ? '+' : ''}
                   {fmtNumber(t.amount)}
                 </td>

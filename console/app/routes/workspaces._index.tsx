@@ -26,7 +26,12 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   });
   const n = now();
   const monthStart = new Date(Date.UTC(n.getUTCFullYear(), n.getUTCMonth(), 1));
-  const researches = await researchCounts(mongo, result.items.map((w) => w.id), monthStart, taskIndex);
+  const researches = await researchCounts(
+    mongo,
+    result.items.map((w) => w.id),
+    monthStart,
+    taskIndex,
+  );
   return json({ ...result, researches });
 }
 
@@ -45,7 +50,13 @@ export default function Workspaces() {
         <input type="hidden" name="page" value="1" />
         <label>
           Search
-          <input type="search" name="q" defaultValue={params.get('q') ?? ''} placeholder="name or id" aria-label="Search workspaces" />
+          <input
+            type="search"
+            name="q"
+            defaultValue={params.get('q') ?? ''}
+            placeholder="name or id"
+            aria-label="Search workspaces"
+          />
         </label>
         <label>
           Platform
