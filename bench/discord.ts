@@ -48,7 +48,13 @@ async function serve(role: Role, apiUrl: string, token: string, guildId: string)
   const pg = createPostgres(process.env.DATABASE_URL!, { max: 20 });
   const redis = createRedis(process.env.REDIS_URL!, 'bench-discord');
   const mongo = await connectMongo(process.env.MONGO_URL!, `bench_discord_${randomUUID().slice(0, 8)}`);
-  const storage: Storage = { pg, mongo, redis, health: () => checkHealth({ pg, mongo, redis }), close: async () => undefined };
+  const storage: Storage = {
+    pg,
+    mongo,
+    redis,
+    health: () => checkHealth({ pg, mongo, redis }),
+    close: async () => undefined,
+  };
   const ledger = new CreditLedger(pg, { defaultAllowance: 10_000_000 });
   const prefix = `bench:discord:${randomUUID().slice(0, 8)}:`;
   const jobs = createJobs({
@@ -72,7 +78,9 @@ async function serve(role: Role, apiUrl: string, token: string, guildId: string)
   console.log(JSON.stringify({ ready: true }));
   await stdinClosed();
   const ws = await ledger.findWorkspace('discord', guildId);
-  const tasks = ws ? await mongo.db.collection('tasks').countDocuments({ workspaceId: ws.id, checkpointIds: 'queued' }) : 0;
+  const tasks = ws
+    ? await mongo.db.collection('tasks').countDocuments({ workspaceId: ws.id, checkpointIds: 'queued' })
+    : 0;
   const reserved = ws ? (await ledger.balance(ws.id)).used : 0;
   await client.destroy();
   await jobs.stop();
@@ -95,10 +103,14 @@ type Child = { finish(): Promise<Record<string, number | boolean>> };
 async function startChild(role: Role, fake: FakeDiscord, guildId: string): Promise<Child> {
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each bot process there (for finding what delays a deferral).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child: ChildProcess = spawn(process.execPath, [...prof, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', role, fake.apiUrl, fake.token, guildId], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: process.env,
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...prof, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', role, fake.apiUrl, fake.token, guildId],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: process.env,
+    },
+  );
   const lines = createInterface({ input: child.stdout! });
   const queue: string[] = [];
   let waiting: ((line: string) => void) | undefined;
@@ -122,11 +134,19 @@ async function startChild(role: Role, fake: FakeDiscord, guildId: string): Promi
   };
 }
 
-async function load(fake: FakeDiscord, channels: FakeChannel[], users: FakeUser[], label: string): Promise<{ latencies: number[]; errors: number }> {
+async function load(
+  fake: FakeDiscord,
+  channels: FakeChannel[],
+  users: FakeUser[],
+  label: string,
+): Promise<{ latencies: number[]; errors: number }> {
   const send = async (i: number, latencies: number[] | undefined, errors: { n: number }) => {
     const k = Math.abs(i);
     const ctx = fake.context({ channel: channels[k % channels.length]!, user: users[k % users.length]! });
-    const payload = fake.slashCommand(ctx, 'research', { idea: `${label} idea number ${i} for teams that plan trips together`, depth: 'essential' });
+    const payload = fake.slashCommand(ctx, 'research', {
+      idea: `${label} idea number ${i} for teams that plan trips together`,
+      depth: 'essential',
+    });
     const sentAt = performance.now();
     const callback = await fake.dispatchInteraction(payload);
     if (callback.type !== 5) errors.n++;
@@ -160,12 +180,16 @@ async function load(fake: FakeDiscord, channels: FakeChannel[], users: FakeUser[
   return { latencies, errors: errors.n + (total - latencies.length) };
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 const round = (n: number) => Math.round(n * 100) / 100;
 
 function world(fake: FakeDiscord) {
   const guild = fake.addGuild('Bench');
-  const channels = [fake.channel(guild.channelId), ...Array.from({ length: CHANNELS - 1 }, (_, n) => fake.addChannel({ guildId: guild.id, name: `bench-${n}` }))];
+  const channels = [
+    fake.channel(guild.channelId),
+    ...Array.from({ length: CHANNELS - 1 }, (_, n) => fake.addChannel({ guildId: guild.id, name: `bench-${n}` })),
+  ];
   const users = Array.from({ length: USERS }, (_, n) => fake.addUser(`bench-${n}`));
   return { guild, channels, users };
 }
@@ -186,11 +210,14 @@ async function main(): Promise<void> {
   const ourRun = await load(fake, ourWorld.channels, ourWorld.users, 'ours');
   // Let the work behind the deferrals (reserve, queue, reply, thread, status) finish before counting.
   const expected = RATE * SECONDS + WARMUP;
-  const statusPosts = () => fake.requests.filter((r) => r.route === 'POST /channels/:id/messages' && r.status === 200).length;
+  const statusPosts = () =>
+    fake.requests.filter((r) => r.route === 'POST /channels/:id/messages' && r.status === 200).length;
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline && statusPosts() < expected) await new Promise((r) => setTimeout(r, 250));
   const stored = await ours.finish();
-  const threads = fake.requests.filter((r) => r.route === 'POST /channels/:id/messages/:id/threads' && r.status === 201).length;
+  const threads = fake.requests.filter(
+    (r) => r.route === 'POST /channels/:id/messages/:id/threads' && r.status === 201,
+  ).length;
   await fake.close();
 
   const o = [...ourRun.latencies].sort((a, b) => a - b);
@@ -220,7 +247,12 @@ async function main(): Promise<void> {
 
 const serveAt = process.argv.indexOf('--serve');
 if (serveAt >= 0) {
-  await serve(process.argv[serveAt + 1] as Role, process.argv[serveAt + 2]!, process.argv[serveAt + 3]!, process.argv[serveAt + 4]!);
+  await serve(
+    process.argv[serveAt + 1] as Role,
+    process.argv[serveAt + 2]!,
+    process.argv[serveAt + 3]!,
+    process.argv[serveAt + 4]!,
+  );
   process.exit(0);
 } else {
   await main();

@@ -54,7 +54,9 @@ import {
 } from './render.js';
 
 export type BotLedger = Pick<CreditLedger, 'ensureWorkspace' | 'balance'>;
-export type BotJobs = Pick<Jobs, 'submitResearch' | 'cancelResearch'> & { tasks: Pick<Jobs['tasks'], 'get' | 'listByWorkspace'> };
+export type BotJobs = Pick<Jobs, 'submitResearch' | 'cancelResearch'> & {
+  tasks: Pick<Jobs['tasks'], 'get' | 'listByWorkspace'>;
+};
 
 export type DiscordBotOptions = {
   env: Pick<Env, 'DISCORD_API_URL' | 'RATE_LIMIT_USER_PER_HOUR' | 'RATE_LIMIT_WORKSPACE_PER_HOUR'>;
@@ -111,7 +113,9 @@ export async function startDiscordBot(client: Client, token: string): Promise<Cl
 }
 
 function ledgerCode(err: unknown): string | undefined {
-  return err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string' ? (err as { code: string }).code : undefined;
+  return err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string'
+    ? (err as { code: string }).code
+    : undefined;
 }
 
 function isAlreadyAcknowledged(err: unknown): boolean {
@@ -136,7 +140,8 @@ class InteractionHandler {
     if (!this.recent.add(interaction.id)) return;
     const log = this.opts.logger.child({ interactionId: interaction.id, guildId: interaction.guildId ?? undefined });
     try {
-      if (interaction.isChatInputCommand() && interaction.commandName === COMMAND_NAME) await this.command(interaction, log);
+      if (interaction.isChatInputCommand() && interaction.commandName === COMMAND_NAME)
+        await this.command(interaction, log);
       else if (interaction.isButton() && parseCancelId(interaction.customId)) await this.cancelButton(interaction, log);
     } catch (err) {
       if (isAlreadyAcknowledged(err)) {
@@ -144,7 +149,9 @@ class InteractionHandler {
         return;
       }
       log.error({ err }, 'discord interaction failed');
-      await this.sayPrivately(interaction, internalErrorText()).catch((e: unknown) => log.warn({ err: e }, 'could not report the failure'));
+      await this.sayPrivately(interaction, internalErrorText()).catch((e: unknown) =>
+        log.warn({ err: e }, 'could not report the failure'),
+      );
     }
   }
 
@@ -171,16 +178,40 @@ class InteractionHandler {
     await this.submissions.run(() => this.research(i, idea.idea, depth, caps.threads, log));
   }
 
-  private async research(i: ChatInputCommandInteraction<'cached' | 'raw'>, idea: string, depth: Depth, threads: boolean, log: Logger): Promise<void> {
-    const limit = await checkResearchRateLimit(this.opts.redis, this.opts.env, { platform: 'discord', workspace: i.guildId, user: i.user.id }, this.opts.rateLimitPrefix);
+  private async research(
+    i: ChatInputCommandInteraction<'cached' | 'raw'>,
+    idea: string,
+    depth: Depth,
+    threads: boolean,
+    log: Logger,
+  ): Promise<void> {
+    const limit = await checkResearchRateLimit(
+      this.opts.redis,
+      this.opts.env,
+      { platform: 'discord', workspace: i.guildId, user: i.user.id },
+      this.opts.rateLimitPrefix,
+    );
     if (!limit.allowed) return this.refuseAfterDefer(i, rateLimitedText(limit));
     const workspaceId = await this.workspace(i);
-    const origin: DiscordOrigin = { platform: 'discord', guildId: i.guildId, channelId: i.channelId, userId: i.user.id, applicationId: i.applicationId };
+    const origin: DiscordOrigin = {
+      platform: 'discord',
+      guildId: i.guildId,
+      channelId: i.channelId,
+      userId: i.user.id,
+      applicationId: i.applicationId,
+    };
     // Once the reply shows the request, a failure must be shown there too (not as a vanishing ephemeral).
     const progress = { replyEdited: false };
     try {
       const { task, created } = await this.opts.jobs.submitResearch(
-        { requestKey: `discord:${i.id}`, workspaceId, requester: { id: i.user.id, name: i.user.username }, origin, idea, depth },
+        {
+          requestKey: `discord:${i.id}`,
+          workspaceId,
+          requester: { id: i.user.id, name: i.user.username },
+          origin,
+          idea,
+          depth,
+        },
         { announce: (t) => this.announce(i, t, threads, progress) },
       );
       log.info({ taskId: task.id, created }, 'research submitted');
@@ -199,7 +230,12 @@ class InteractionHandler {
   }
 
   /** Turns the deferred reply into the request message, opens its thread and posts the status there. */
-  private async announce(i: ChatInputCommandInteraction<'cached' | 'raw'>, task: Task, threads: boolean, progress: { replyEdited: boolean }): Promise<Partial<DiscordOrigin>> {
+  private async announce(
+    i: ChatInputCommandInteraction<'cached' | 'raw'>,
+    task: Task,
+    threads: boolean,
+    progress: { replyEdited: boolean },
+  ): Promise<Partial<DiscordOrigin>> {
     const reply = await this.editOriginal(i, requestMessage(task, { threaded: threads }));
     progress.replyEdited = true;
     let threadId: string | undefined;
@@ -210,8 +246,12 @@ class InteractionHandler {
         })) as RESTPostAPIChannelThreadsResult;
         threadId = thread.id;
       } catch (err) {
-        if (!(err instanceof DiscordAPIError && typeof err.code === 'number' && NO_THREAD_CODES.has(err.code))) throw err;
-        this.opts.logger.warn({ taskId: task.id, code: err.code }, 'no thread possible here; delivering under the reply');
+        if (!(err instanceof DiscordAPIError && typeof err.code === 'number' && NO_THREAD_CODES.has(err.code)))
+          throw err;
+        this.opts.logger.warn(
+          { taskId: task.id, code: err.code },
+          'no thread possible here; delivering under the reply',
+        );
         await this.editOriginal(i, requestMessage(task, { threaded: false }));
       }
     }
@@ -229,10 +269,17 @@ class InteractionHandler {
   }
 
   private async editOriginal(i: ChatInputCommandInteraction, body: MessageBody): Promise<APIMessage> {
-    return (await this.client.rest.patch(Routes.webhookMessage(i.applicationId, i.token), { body, auth: false })) as APIMessage;
+    return (await this.client.rest.patch(Routes.webhookMessage(i.applicationId, i.token), {
+      body,
+      auth: false,
+    })) as APIMessage;
   }
 
-  private async readOnly(sub: string, i: ChatInputCommandInteraction<'cached' | 'raw'>, workspaceId: string): Promise<string> {
+  private async readOnly(
+    sub: string,
+    i: ChatInputCommandInteraction<'cached' | 'raw'>,
+    workspaceId: string,
+  ): Promise<string> {
     switch (sub) {
       case 'balance':
         return balanceText(await this.opts.ledger.balance(workspaceId));
@@ -243,7 +290,12 @@ class InteractionHandler {
         return task ? statusText(task, this.now()) : notFoundText(i.options.getString('id') ?? '');
       }
       case 'cancel':
-        return this.cancel(i.options.getString('id') ?? '', workspaceId, i.user.id, i.memberPermissions.has(PermissionFlagsBits.ManageGuild));
+        return this.cancel(
+          i.options.getString('id') ?? '',
+          workspaceId,
+          i.user.id,
+          i.memberPermissions.has(PermissionFlagsBits.ManageGuild),
+        );
       default:
         return helpText();
     }
@@ -253,7 +305,12 @@ class InteractionHandler {
     await i.deferReply({ flags: EPHEMERAL });
     if (!i.inGuild()) return void (await i.editReply({ content: dmText(), allowedMentions: NO_PINGS }));
     const workspaceId = await this.workspace(i);
-    const text = await this.cancel(parseCancelId(i.customId)!, workspaceId, i.user.id, i.memberPermissions.has(PermissionFlagsBits.ManageGuild));
+    const text = await this.cancel(
+      parseCancelId(i.customId)!,
+      workspaceId,
+      i.user.id,
+      i.memberPermissions.has(PermissionFlagsBits.ManageGuild),
+    );
     log.info({ taskId: parseCancelId(i.customId) }, 'cancel button');
     await i.editReply({ content: text, allowedMentions: NO_PINGS });
   }
@@ -262,7 +319,8 @@ class InteractionHandler {
     const task = await this.findTask(rawId, workspaceId);
     if (!task) return notFoundText(rawId);
     if (task.requester.id !== userId && !isAdmin) return cancelRefusedText(task.requester.id);
-    if (task.status === 'succeeded' || task.status === 'failed' || task.status === 'cancelled') return alreadyFinishedText(task);
+    if (task.status === 'succeeded' || task.status === 'failed' || task.status === 'cancelled')
+      return alreadyFinishedText(task);
     try {
       const updated = await this.opts.jobs.cancelResearch(task.id, { id: userId, isAdmin });
       return cancelRequestedText(updated);
@@ -280,10 +338,16 @@ class InteractionHandler {
   }
 
   /** The workspace of the guild, created on first use (Workspace = guild; see decision 061). */
-  private async workspace(i: ChatInputCommandInteraction<'cached' | 'raw'> | ButtonInteraction<'cached' | 'raw'>): Promise<string> {
+  private async workspace(
+    i: ChatInputCommandInteraction<'cached' | 'raw'> | ButtonInteraction<'cached' | 'raw'>,
+  ): Promise<string> {
     const known = this.workspaces.get(i.guildId);
     if (known) return known;
-    const ws = await this.opts.ledger.ensureWorkspace({ platform: 'discord', externalId: i.guildId, name: i.guild?.name ?? `Discord server ${i.guildId}` });
+    const ws = await this.opts.ledger.ensureWorkspace({
+      platform: 'discord',
+      externalId: i.guildId,
+      name: i.guild?.name ?? `Discord server ${i.guildId}`,
+    });
     this.workspaces.set(i.guildId, ws.id);
     return ws.id;
   }

@@ -50,7 +50,11 @@ describe('Discord bot /pmf', () => {
     expect(callback.type).toBe(5);
     expect(Number(callback.data.flags ?? 0) & 64).toBe(0);
 
-    const task = await h.fake.waitFor(() => [...jobs.byId.values()].find((t) => (t.origin as DiscordOrigin).statusMessageId && t.idea === IDEA && t.requester.id === user.id));
+    const task = await h.fake.waitFor(() =>
+      [...jobs.byId.values()].find(
+        (t) => (t.origin as DiscordOrigin).statusMessageId && t.idea === IDEA && t.requester.id === user.id,
+      ),
+    );
     const origin = task.origin as DiscordOrigin;
     const reply = h.fake.originalMessage(payload.id)!;
     expect(origin.replyMessageId).toBe(reply.id);
@@ -78,17 +82,28 @@ describe('Discord bot /pmf', () => {
       const user = h.fake.addUser('twice');
       const payload = h.fake.slashCommand(h.fake.context({ channel, user }), 'research', { idea: `${IDEA} twice` });
       await Promise.all([h.fake.dispatchInteraction(payload), h.fake.dispatchInteraction(payload)]);
-      await h.fake.waitFor(() => [...jobs.byId.values()].find((t) => t.requester.id === user.id && (t.origin as DiscordOrigin).statusMessageId));
+      await h.fake.waitFor(() =>
+        [...jobs.byId.values()].find((t) => t.requester.id === user.id && (t.origin as DiscordOrigin).statusMessageId),
+      );
       await new Promise((r) => setTimeout(r, 300));
       expect([...jobs.byId.values()].filter((t) => t.requester.id === user.id)).toHaveLength(1);
       expect(h.fake.channelMessages(channel.id).filter((m) => m.threadId)).toHaveLength(1);
-      expect(h.fake.requests.filter((r) => r.route === 'POST /interactions/:id/:token/callback' && r.path.includes(payload.id) && r.status === 204)).toHaveLength(1);
+      expect(
+        h.fake.requests.filter(
+          (r) =>
+            r.route === 'POST /interactions/:id/:token/callback' && r.path.includes(payload.id) && r.status === 204,
+        ),
+      ).toHaveLength(1);
     } finally {
       await second.destroy();
     }
   });
 
-  async function refusedPrivately(sub: string, options: Record<string, string | undefined>, as: Parameters<DiscordHarness['command']>[2] = {}) {
+  async function refusedPrivately(
+    sub: string,
+    options: Record<string, string | undefined>,
+    as: Parameters<DiscordHarness['command']>[2] = {},
+  ) {
     const { payload } = await h.command(sub, options, as);
     return { payload, text: await h.privateText(payload) };
   }
@@ -108,7 +123,13 @@ describe('Discord bot /pmf', () => {
   it('refuses when the server has no credits left, deleting the public placeholder', async () => {
     const { guild, channel } = freshGuild();
     const ws = await workspaceOf(guild);
-    await ledger.setAllowance({ workspaceId: ws.id, amount: 5, actor: 'test', reason: 'test', idempotencyKey: randomUUID() });
+    await ledger.setAllowance({
+      workspaceId: ws.id,
+      amount: 5,
+      actor: 'test',
+      reason: 'test',
+      idempotencyKey: randomUUID(),
+    });
     const { payload, text } = await refusedPrivately('research', { idea: IDEA, depth: 'essential' }, { channel });
     expect(text).toContain('Not enough credits');
     expect(text).toContain('Nothing was charged');
@@ -139,7 +160,11 @@ describe('Discord bot /pmf', () => {
 
   it('refuses where it cannot attach the report, naming the missing permission', async () => {
     const { guild } = freshGuild();
-    const locked = h.fake.addChannel({ guildId: guild.id, name: 'locked', botPermissions: BOT_DEFAULT_PERMISSIONS & ~PERMISSIONS.ATTACH_FILES });
+    const locked = h.fake.addChannel({
+      guildId: guild.id,
+      name: 'locked',
+      botPermissions: BOT_DEFAULT_PERMISSIONS & ~PERMISSIONS.ATTACH_FILES,
+    });
     const { text } = await refusedPrivately('research', { idea: IDEA }, { channel: locked });
     expect(text).toContain('**Attach Files**');
     expect(await ledger.findWorkspace('discord', guild.id)).toBeUndefined();
@@ -147,10 +172,16 @@ describe('Discord bot /pmf', () => {
 
   it('without thread permission, runs under the reply instead of in a thread', async () => {
     const { guild } = freshGuild();
-    const plain = h.fake.addChannel({ guildId: guild.id, name: 'no-threads', botPermissions: BOT_DEFAULT_PERMISSIONS & ~PERMISSIONS.CREATE_PUBLIC_THREADS });
+    const plain = h.fake.addChannel({
+      guildId: guild.id,
+      name: 'no-threads',
+      botPermissions: BOT_DEFAULT_PERMISSIONS & ~PERMISSIONS.CREATE_PUBLIC_THREADS,
+    });
     const user = h.fake.addUser('plain');
     const { payload } = await h.command('research', { idea: IDEA }, { user, channel: plain });
-    const task = await h.fake.waitFor(() => [...jobs.byId.values()].find((t) => t.requester.id === user.id && (t.origin as DiscordOrigin).statusMessageId));
+    const task = await h.fake.waitFor(() =>
+      [...jobs.byId.values()].find((t) => t.requester.id === user.id && (t.origin as DiscordOrigin).statusMessageId),
+    );
     const origin = task.origin as DiscordOrigin;
     expect(origin.threadId).toBeUndefined();
     const status = h.fake.message(origin.statusMessageId!);
@@ -187,7 +218,9 @@ describe('Discord bot /pmf', () => {
     expect((await refusedPrivately('status', { id: 'R-ZZZZ' }, { channel })).text).toContain('No research');
     // Another server cannot see it.
     const other = freshGuild();
-    expect((await refusedPrivately('status', { id: task.id }, { channel: other.channel })).text).toContain('No research');
+    expect((await refusedPrivately('status', { id: task.id }, { channel: other.channel })).text).toContain(
+      'No research',
+    );
     expect((await ledger.balance((await workspaceOf(guild)).id)).used).toBe(6);
   });
 
@@ -197,19 +230,33 @@ describe('Discord bot /pmf', () => {
     const stranger = h.fake.addUser('stranger');
     const admin = h.fake.addUser('admin');
     const { payload } = await h.command('research', { idea: IDEA }, { user: owner, channel });
-    const task = await h.fake.waitFor(() => [...jobs.byId.values()].find((t) => t.requester.id === owner.id && (t.origin as DiscordOrigin).statusMessageId));
+    const task = await h.fake.waitFor(() =>
+      [...jobs.byId.values()].find((t) => t.requester.id === owner.id && (t.origin as DiscordOrigin).statusMessageId),
+    );
     void payload;
     const refused = await refusedPrivately('cancel', { id: task.id }, { user: stranger, channel });
     expect(refused.text).toContain('Only the requester');
     expect(jobs.cancelled.filter((c) => c.taskId === task.id)).toHaveLength(0);
 
-    const click = h.fake.button(h.fake.context({ channel: h.fake.channel((task.origin as DiscordOrigin).threadId!), user: stranger }), cancelCustomId(task.id), (task.origin as DiscordOrigin).statusMessageId!);
+    const click = h.fake.button(
+      h.fake.context({ channel: h.fake.channel((task.origin as DiscordOrigin).threadId!), user: stranger }),
+      cancelCustomId(task.id),
+      (task.origin as DiscordOrigin).statusMessageId!,
+    );
     await h.fake.dispatchInteraction(click);
     expect(await h.privateText(click)).toContain('Only the requester');
 
-    const byAdmin = await refusedPrivately('cancel', { id: task.id }, { user: admin, channel, memberPermissions: PERMISSIONS.MANAGE_GUILD | PERMISSIONS.VIEW_CHANNEL });
+    const byAdmin = await refusedPrivately(
+      'cancel',
+      { id: task.id },
+      { user: admin, channel, memberPermissions: PERMISSIONS.MANAGE_GUILD | PERMISSIONS.VIEW_CHANNEL },
+    );
     expect(byAdmin.text).toContain('Cancelling');
-    const ownClick = h.fake.button(h.fake.context({ channel: h.fake.channel((task.origin as DiscordOrigin).threadId!), user: owner }), cancelCustomId(task.id), (task.origin as DiscordOrigin).statusMessageId!);
+    const ownClick = h.fake.button(
+      h.fake.context({ channel: h.fake.channel((task.origin as DiscordOrigin).threadId!), user: owner }),
+      cancelCustomId(task.id),
+      (task.origin as DiscordOrigin).statusMessageId!,
+    );
     await h.fake.dispatchInteraction(ownClick);
     expect(await h.privateText(ownClick)).toContain('Cancelling');
     expect(jobs.cancelled.filter((c) => c.taskId === task.id).map((c) => c.actor)).toEqual([

@@ -6,7 +6,13 @@ import type { ResearchResult } from '../../core/research/contract.js';
 import { createLogger } from '../../core/observability/logger.js';
 import { PermanentDeliveryError, type Delivery } from '../../core/tasks/delivery.js';
 import type { DiscordOrigin, Task } from '../../core/tasks/types.js';
-import { BOT_DEFAULT_PERMISSIONS, PERMISSIONS, startFakeDiscord, type FakeDiscord, type FakeGuild } from '../../test/fakes/discord/index.js';
+import {
+  BOT_DEFAULT_PERMISSIONS,
+  PERMISSIONS,
+  startFakeDiscord,
+  type FakeDiscord,
+  type FakeGuild,
+} from '../../test/fakes/discord/index.js';
 import { createDiscordDelivery } from './delivery.js';
 
 const USER = '123456789012345678';
@@ -14,19 +20,39 @@ const USER = '123456789012345678';
 function result(): ResearchResult {
   return {
     markdown: '# PMF report\n\nDemand is strong [1].',
-    usage: { tavilyCalls: 6, tavilyCredits: 12, cacheHits: 1, promptTokens: 10, completionTokens: 10, durationMs: 95_000, sourcesUsed: 2, citationsRemoved: 0, figuresFlagged: 0, perNode: {} },
+    usage: {
+      tavilyCalls: 6,
+      tavilyCredits: 12,
+      cacheHits: 1,
+      promptTokens: 10,
+      completionTokens: 10,
+      durationMs: 95_000,
+      sourcesUsed: 2,
+      citationsRemoved: 0,
+      figuresFlagged: 0,
+      perNode: {},
+    },
     report: {
       title: 'Dog sitters',
       idea: 'dog sitters',
       depth: 'standard',
       sandbox: true,
       summary: 's',
-      keyFindings: [{ text: 'Owners pay for trust', citations: [1] }, { text: 'Incumbents are national', citations: [2] }, { text: 'Pain is acute at holidays', citations: [1, 2] }],
+      keyFindings: [
+        { text: 'Owners pay for trust', citations: [1] },
+        { text: 'Incumbents are national', citations: [2] },
+        { text: 'Pain is acute at holidays', citations: [1, 2] },
+      ],
       score: {
         total: 68,
         band: 'strong',
         confidence: 'medium',
-        subScores: (['demand', 'growth', 'whitespace', 'pain', 'willingness_to_pay'] as const).map((key) => ({ key, label: key, score: 13, rationale: '' })),
+        subScores: (['demand', 'growth', 'whitespace', 'pain', 'willingness_to_pay'] as const).map((key) => ({
+          key,
+          label: key,
+          score: 13,
+          rationale: '',
+        })),
       },
       missingSections: [],
       citations: [
@@ -60,9 +86,22 @@ describe('createDiscordDelivery', () => {
     const channelId = opts.channelId ?? guild.channelId;
     const reply = (await rest.post(Routes.channelMessages(channelId), { body: { content: 'request' } })) as APIMessage;
     let threadId: string | undefined;
-    if (opts.threaded) threadId = ((await rest.post(Routes.threads(channelId, reply.id), { body: { name: 'PMF' } })) as { id: string }).id;
-    const status = (await rest.post(Routes.channelMessages(threadId ?? channelId), { body: { content: 'status' } })) as APIMessage;
-    const origin: DiscordOrigin = { platform: 'discord', guildId: guild.id, channelId, userId: USER, replyMessageId: reply.id, statusMessageId: status.id, interactionToken: 'expired-long-ago', ...(threadId ? { threadId } : {}) };
+    if (opts.threaded)
+      threadId = ((await rest.post(Routes.threads(channelId, reply.id), { body: { name: 'PMF' } })) as { id: string })
+        .id;
+    const status = (await rest.post(Routes.channelMessages(threadId ?? channelId), {
+      body: { content: 'status' },
+    })) as APIMessage;
+    const origin: DiscordOrigin = {
+      platform: 'discord',
+      guildId: guild.id,
+      channelId,
+      userId: USER,
+      replyMessageId: reply.id,
+      statusMessageId: status.id,
+      interactionToken: 'expired-long-ago',
+      ...(threadId ? { threadId } : {}),
+    };
     const t0 = new Date('2026-01-01T00:00:00Z');
     return {
       id: `R-T${++seq}AB`,
@@ -79,7 +118,10 @@ describe('createDiscordDelivery', () => {
     };
   }
 
-  const upTo = (task: Task, n: number): Task => ({ ...task, checkpoints: CHECKPOINTS.slice(0, n).map((id: CheckpointId) => ({ id, at: task.createdAt })) });
+  const upTo = (task: Task, n: number): Task => ({
+    ...task,
+    checkpoints: CHECKPOINTS.slice(0, n).map((id: CheckpointId) => ({ id, at: task.createdAt })),
+  });
 
   it('edits the status in checkpoint order, then posts the report, the summary and the final score — all with the bot token', async () => {
     const task = await announced({ threaded: true });
@@ -87,7 +129,11 @@ describe('createDiscordDelivery', () => {
     fake.advanceClock(20 * 60_000); // long past the interaction token's life: nothing here may need it
     const before = fake.requests.length;
     for (const n of [3, 4, 7, 12, 16]) await delivery.progress(upTo(task, n));
-    const done = { ...upTo(task, 16), status: 'succeeded' as const, finishedAt: new Date(task.createdAt.getTime() + 95_000) };
+    const done = {
+      ...upTo(task, 16),
+      status: 'succeeded' as const,
+      finishedAt: new Date(task.createdAt.getTime() + 95_000),
+    };
     await delivery.succeeded(done, result());
 
     const status = fake.message(origin.statusMessageId!);
@@ -118,15 +164,28 @@ describe('createDiscordDelivery', () => {
   it('says why a research stopped and what came back', async () => {
     const task = await announced({ threaded: true });
     const origin = task.origin as DiscordOrigin;
-    await delivery.failed({ ...upTo(task, 8), status: 'cancelled', refunded: 12, cancelRequested: { by: USER, at: new Date() } });
+    await delivery.failed({
+      ...upTo(task, 8),
+      status: 'cancelled',
+      refunded: 12,
+      cancelRequested: { by: USER, at: new Date() },
+    });
     const notice = fake.channelMessages(origin.threadId!).find((m) => m.content.includes('cancelled'))!;
     expect(notice.content).toContain('12 credits returned');
     expect(JSON.stringify(fake.message(origin.replyMessageId!).embeds)).toContain('cancelled · 12 credits returned');
     expect(fake.message(origin.statusMessageId!).components).toEqual([]);
 
     const failing = await announced({ threaded: true });
-    await delivery.failed({ ...upTo(failing, 6), status: 'failed', refunded: 12, error: { userMessage: 'The web search kept timing out.', detail: 'x' } });
-    const text = fake.channelMessages((failing.origin as DiscordOrigin).threadId!).map((m) => m.content).join('\n');
+    await delivery.failed({
+      ...upTo(failing, 6),
+      status: 'failed',
+      refunded: 12,
+      error: { userMessage: 'The web search kept timing out.', detail: 'x' },
+    });
+    const text = fake
+      .channelMessages((failing.origin as DiscordOrigin).threadId!)
+      .map((m) => m.content)
+      .join('\n');
     expect(text).toContain('failed: The web search kept timing out. 12 credits returned');
   });
 
@@ -157,6 +216,8 @@ describe('createDiscordDelivery', () => {
     const hidden = fake.addChannel({ guildId: guild.id, name: 'hidden' });
     const lost = await announced({ threaded: false, channelId: hidden.id });
     fake.setBotPermissions(hidden.id, BOT_DEFAULT_PERMISSIONS & ~PERMISSIONS.VIEW_CHANNEL);
-    await expect(delivery.succeeded({ ...upTo(lost, 16), status: 'succeeded' }, result())).rejects.toBeInstanceOf(PermanentDeliveryError);
+    await expect(delivery.succeeded({ ...upTo(lost, 16), status: 'succeeded' }, result())).rejects.toBeInstanceOf(
+      PermanentDeliveryError,
+    );
   });
 });

@@ -9,7 +9,14 @@ import type { Logger } from '../../core/observability/logger.js';
 import type { ResearchResult } from '../../core/research/contract.js';
 import { PermanentDeliveryError, type Delivery } from '../../core/tasks/delivery.js';
 import type { DiscordOrigin, Task } from '../../core/tasks/types.js';
-import { failureMessage, reportFileName, requestMessage, statusMessage, summaryMessage, type MessageBody } from './render.js';
+import {
+  failureMessage,
+  reportFileName,
+  requestMessage,
+  statusMessage,
+  summaryMessage,
+  type MessageBody,
+} from './render.js';
 
 export type DiscordDeliveryOptions = {
   /** A REST client with the bot token (`createDiscordRest`), or a logged-in Client's `rest`. */
@@ -39,7 +46,13 @@ function where(task: Task): Where | undefined {
 /** The status as of delivery: the final state counts `delivered`, which the job records only afterwards. */
 function finalTask(task: Task, status: Task['status']): Task {
   const delivered = task.checkpoints.some((c) => c.id === 'delivered');
-  return { ...task, status, checkpoints: delivered ? task.checkpoints : [...task.checkpoints, { id: 'delivered', at: task.finishedAt ?? new Date() }] };
+  return {
+    ...task,
+    status,
+    checkpoints: delivered
+      ? task.checkpoints
+      : [...task.checkpoints, { id: 'delivered', at: task.finishedAt ?? new Date() }],
+  };
 }
 
 export function createDiscordDelivery(opts: DiscordDeliveryOptions): Delivery {
@@ -52,7 +65,8 @@ export function createDiscordDelivery(opts: DiscordDeliveryOptions): Delivery {
     } catch (err) {
       if (!(err instanceof DiscordAPIError)) throw err;
       metrics.platformApiErrors.inc({ platform: 'discord', method: what, code: String(err.code) });
-      if (typeof err.code === 'number' && PERMANENT_CODES.has(err.code)) throw new PermanentDeliveryError(`discord ${what} for ${task.id}: ${err.code} ${err.message}`);
+      if (typeof err.code === 'number' && PERMANENT_CODES.has(err.code))
+        throw new PermanentDeliveryError(`discord ${what} for ${task.id}: ${err.code} ${err.message}`);
       if (err.code === UNKNOWN_MESSAGE) {
         logger.warn({ taskId: task.id, what }, 'discord message to edit is gone; skipping this edit');
         return undefined;
@@ -62,10 +76,19 @@ export function createDiscordDelivery(opts: DiscordDeliveryOptions): Delivery {
   }
 
   const edit = (task: Task, what: string, channelId: string, messageId: string | undefined, body: MessageBody) =>
-    messageId ? call(task, what, () => rest.patch(Routes.channelMessage(channelId, messageId), { body })) : Promise.resolve(undefined);
+    messageId
+      ? call(task, what, () => rest.patch(Routes.channelMessage(channelId, messageId), { body }))
+      : Promise.resolve(undefined);
 
   /** Posts in the thread, or (no thread) as a reply to the request message. A nonce makes a retry post once. */
-  const post = (task: Task, w: Where, what: string, nonce: string, body: MessageBody, files: { name: string; data: Buffer }[] = []) =>
+  const post = (
+    task: Task,
+    w: Where,
+    what: string,
+    nonce: string,
+    body: MessageBody,
+    files: { name: string; data: Buffer }[] = [],
+  ) =>
     call(task, what, () =>
       rest.post(Routes.channelMessages(w.statusChannelId), {
         body: {
@@ -73,7 +96,9 @@ export function createDiscordDelivery(opts: DiscordDeliveryOptions): Delivery {
           nonce,
           enforce_nonce: true,
           ...(files.length ? { attachments: files.map((f, id) => ({ id, filename: f.name })) } : {}),
-          ...(!w.threaded && w.origin.replyMessageId ? { message_reference: { message_id: w.origin.replyMessageId, fail_if_not_exists: false } } : {}),
+          ...(!w.threaded && w.origin.replyMessageId
+            ? { message_reference: { message_id: w.origin.replyMessageId, fail_if_not_exists: false } }
+            : {}),
         },
         files,
       }),
@@ -94,7 +119,13 @@ export function createDiscordDelivery(opts: DiscordDeliveryOptions): Delivery {
       await post(task, w, 'report.post', `rpt-${task.id}`, summaryMessage(done, result), [file]);
       await edit(task, 'status.final', w.statusChannelId, w.origin.statusMessageId, statusMessage(done, now()));
       const score = { total: result.report.score.total, band: result.report.score.band };
-      await edit(task, 'reply.final', w.origin.channelId, w.origin.replyMessageId, requestMessage({ ...done, score }, { threaded: w.threaded }));
+      await edit(
+        task,
+        'reply.final',
+        w.origin.channelId,
+        w.origin.replyMessageId,
+        requestMessage({ ...done, score }, { threaded: w.threaded }),
+      );
       logger.info({ taskId: task.id, threaded: w.threaded }, 'discord delivery: report posted');
     },
 
@@ -105,7 +136,13 @@ export function createDiscordDelivery(opts: DiscordDeliveryOptions): Delivery {
       const done: Task = { ...task, status };
       await post(task, w, 'failure.post', `end-${task.id}`, failureMessage(done));
       await edit(task, 'status.final', w.statusChannelId, w.origin.statusMessageId, statusMessage(done, now()));
-      await edit(task, 'reply.final', w.origin.channelId, w.origin.replyMessageId, requestMessage(done, { threaded: w.threaded }));
+      await edit(
+        task,
+        'reply.final',
+        w.origin.channelId,
+        w.origin.replyMessageId,
+        requestMessage(done, { threaded: w.threaded }),
+      );
     },
   };
 }

@@ -8,7 +8,11 @@ const REQUIRED_AFTER_SEND: [bigint, string][] = [
   [PermissionFlagsBits.AttachFiles, 'Attach Files'],
 ];
 
-const THREAD_CHANNEL_TYPES: ReadonlySet<ChannelType> = new Set([ChannelType.PublicThread, ChannelType.PrivateThread, ChannelType.AnnouncementThread]);
+const THREAD_CHANNEL_TYPES: ReadonlySet<ChannelType> = new Set([
+  ChannelType.PublicThread,
+  ChannelType.PrivateThread,
+  ChannelType.AnnouncementThread,
+]);
 
 export type ChannelCapabilities = { missing: string[]; threads: boolean };
 
@@ -31,7 +35,9 @@ export function channelCapabilities(appPermissions: bigint, channelType: Channel
     ...(canSend ? [] : [inThread ? 'Send Messages in Threads' : 'Send Messages']),
     ...REQUIRED_AFTER_SEND.filter(([bit]) => !has(bit)).map(([, name]) => name),
   ];
-  const threadable = channelType === undefined || channelType === ChannelType.GuildText || channelType === ChannelType.GuildAnnouncement;
-  const threads = threadable && has(PermissionFlagsBits.CreatePublicThreads) && has(PermissionFlagsBits.SendMessagesInThreads);
+  const threadable =
+    channelType === undefined || channelType === ChannelType.GuildText || channelType === ChannelType.GuildAnnouncement;
+  const threads =
+    threadable && has(PermissionFlagsBits.CreatePublicThreads) && has(PermissionFlagsBits.SendMessagesInThreads);
   return { missing, threads };
 }

@@ -8,8 +8,14 @@ import { PMF_COMMANDS } from './commands.js';
 
 export type Registration = { scope: 'guild' | 'global'; commands: string[] };
 
-export async function registerCommands(opts: { rest: REST; applicationId: string; guildId?: string }): Promise<Registration> {
-  const route = opts.guildId ? Routes.applicationGuildCommands(opts.applicationId, opts.guildId) : Routes.applicationCommands(opts.applicationId);
+export async function registerCommands(opts: {
+  rest: REST;
+  applicationId: string;
+  guildId?: string;
+}): Promise<Registration> {
+  const route = opts.guildId
+    ? Routes.applicationGuildCommands(opts.applicationId, opts.guildId)
+    : Routes.applicationCommands(opts.applicationId);
   const saved = (await opts.rest.put(route, { body: PMF_COMMANDS })) as { name: string }[];
   return { scope: opts.guildId ? 'guild' : 'global', commands: saved.map((c) => c.name) };
 }
@@ -17,14 +23,25 @@ export async function registerCommands(opts: { rest: REST; applicationId: string
 async function main(): Promise<void> {
   const { config } = await import('dotenv');
   config({ quiet: true });
-  const env = loadConfigOrExit(process.env, ['DISCORD_TOKEN', 'DISCORD_APPLICATION_ID', 'DISCORD_GUILD_ID', 'DISCORD_API_URL']);
+  const env = loadConfigOrExit(process.env, [
+    'DISCORD_TOKEN',
+    'DISCORD_APPLICATION_ID',
+    'DISCORD_GUILD_ID',
+    'DISCORD_API_URL',
+  ]);
   const missing = (['DISCORD_TOKEN', 'DISCORD_APPLICATION_ID'] as const).filter((k) => !env[k]);
   if (missing.length) {
-    process.stderr.write(`Cannot register the Discord command: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set (see README, "Set up Discord").\n`);
+    process.stderr.write(
+      `Cannot register the Discord command: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set (see README, "Set up Discord").\n`,
+    );
     process.exit(78);
   }
   const rest = new REST(env.DISCORD_API_URL ? { api: env.DISCORD_API_URL } : {}).setToken(env.DISCORD_TOKEN!);
-  const result = await registerCommands({ rest, applicationId: env.DISCORD_APPLICATION_ID!, ...(env.DISCORD_GUILD_ID ? { guildId: env.DISCORD_GUILD_ID } : {}) });
+  const result = await registerCommands({
+    rest,
+    applicationId: env.DISCORD_APPLICATION_ID!,
+    ...(env.DISCORD_GUILD_ID ? { guildId: env.DISCORD_GUILD_ID } : {}),
+  });
   process.stdout.write(
     result.scope === 'guild'
       ? `Registered /${result.commands.join(', /')} in server ${env.DISCORD_GUILD_ID} (available now).\n`

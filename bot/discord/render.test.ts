@@ -40,14 +40,28 @@ function result(over: { citations?: number; findingText?: string } = {}): Resear
   const n = over.citations ?? 14;
   return {
     markdown: '# Report',
-    usage: { tavilyCalls: 6, tavilyCredits: 12, cacheHits: 0, promptTokens: 1, completionTokens: 1, durationMs: 112_000, sourcesUsed: n, citationsRemoved: 0, figuresFlagged: 0, perNode: {} },
+    usage: {
+      tavilyCalls: 6,
+      tavilyCredits: 12,
+      cacheHits: 0,
+      promptTokens: 1,
+      completionTokens: 1,
+      durationMs: 112_000,
+      sourcesUsed: n,
+      citationsRemoved: 0,
+      figuresFlagged: 0,
+      perNode: {},
+    },
     report: {
       title: 'Dog sitters',
       idea: 'dog sitters',
       depth: 'standard',
       sandbox: true,
       summary: 'ok',
-      keyFindings: [1, 2, 3, 4].map((i) => ({ text: over.findingText ?? `Finding number ${i} @everyone`, citations: [i] })),
+      keyFindings: [1, 2, 3, 4].map((i) => ({
+        text: over.findingText ?? `Finding number ${i} @everyone`,
+        citations: [i],
+      })),
       score: {
         total: 68,
         band: 'strong',
@@ -61,7 +75,12 @@ function result(over: { citations?: number; findingText?: string } = {}): Resear
         ],
       },
       missingSections: [],
-      citations: Array.from({ length: n }, (_, i) => ({ n: i + 1, url: `https://example.com/article-${i + 1}-${'x'.repeat(60)}`, title: `Source ${i + 1} about the [market] <@${USER}>`, domain: 'example.com' })),
+      citations: Array.from({ length: n }, (_, i) => ({
+        n: i + 1,
+        url: `https://example.com/article-${i + 1}-${'x'.repeat(60)}`,
+        title: `Source ${i + 1} about the [market] <@${USER}>`,
+        domain: 'example.com',
+      })),
     },
   };
 }
@@ -109,7 +128,12 @@ describe('inert', () => {
 
 describe('messages', () => {
   it('every body refuses to ping', () => {
-    const bodies = [requestMessage(task(), { threaded: true }), statusMessage(task(), t0), summaryMessage(task(), result()), failureMessage(task({ status: 'failed', refunded: 12 }))];
+    const bodies = [
+      requestMessage(task(), { threaded: true }),
+      statusMessage(task(), t0),
+      summaryMessage(task(), result()),
+      failureMessage(task({ status: 'failed', refunded: 12 })),
+    ];
     for (const b of bodies) expect(b.allowed_mentions).toEqual({ parse: [] });
   });
 
@@ -120,19 +144,34 @@ describe('messages', () => {
     expect(running.content).toContain(`<@${USER}>`);
     expect(running.content).toContain('R-7KQ2');
     expect(running.embeds[0]?.description).toBe('> Dogs @\u200beveryone');
-    const done = requestMessage({ ...task({ status: 'succeeded' }), score: { total: 68, band: 'strong' } }, { threaded: true });
+    const done = requestMessage(
+      { ...task({ status: 'succeeded' }), score: { total: 68, band: 'strong' } },
+      { threaded: true },
+    );
     expect(done.embeds[0]?.fields?.[0]?.value).toContain('PMF 68/100');
   });
 
   it('a 2,000-character idea still fits the embed and content limits', () => {
-    const idea = Array.from({ length: 400 }, (_, i) => `word${i}`).join(' ').slice(0, 2000);
+    const idea = Array.from({ length: 400 }, (_, i) => `word${i}`)
+      .join(' ')
+      .slice(0, 2000);
     const m = requestMessage(task({ idea }), { threaded: true });
     expect(m.embeds[0]!.description!.length).toBeLessThanOrEqual(MAX_EMBED_DESCRIPTION);
     expect(m.content.length).toBeLessThanOrEqual(MAX_CONTENT);
   });
 
   it('the status message has a progress bar, agents on their own rows, elapsed time and Cancel while running', () => {
-    const done: CheckpointId[] = ['received', 'credits_reserved', 'queued', 'started', 'plan', 'queries', 'market_search', 'market_extract', 'competitor_search'];
+    const done: CheckpointId[] = [
+      'received',
+      'credits_reserved',
+      'queued',
+      'started',
+      'plan',
+      'queries',
+      'market_search',
+      'market_extract',
+      'competitor_search',
+    ];
     const m = statusMessage(task({}, done), new Date(t0.getTime() + 48_000));
     const text = m.embeds[0]!.description!;
     expect(text).toContain('▰▰▰▰▰▰▰▰▰▱▱▱▱▱▱▱▱  9/17 · 0:48');
@@ -144,7 +183,10 @@ describe('messages', () => {
   });
 
   it('the final status has no Cancel button and shows all checkpoints', () => {
-    const m = statusMessage(task({ status: 'succeeded', finishedAt: new Date(t0.getTime() + 112_000) }, [...CHECKPOINTS]), new Date(t0.getTime() + 999_000));
+    const m = statusMessage(
+      task({ status: 'succeeded', finishedAt: new Date(t0.getTime() + 112_000) }, [...CHECKPOINTS]),
+      new Date(t0.getTime() + 999_000),
+    );
     expect(m.components).toEqual([]);
     expect(m.embeds[0]!.description).toContain('17/17 · 1:52');
   });
@@ -170,10 +212,14 @@ describe('messages', () => {
   });
 
   it('failure and cancel say why and what came back', () => {
-    const failed = failureMessage(task({ status: 'failed', refunded: 12, error: { userMessage: 'The web search kept timing out.', detail: 'x' } }));
+    const failed = failureMessage(
+      task({ status: 'failed', refunded: 12, error: { userMessage: 'The web search kept timing out.', detail: 'x' } }),
+    );
     expect(failed.content).toContain('The web search kept timing out.');
     expect(failed.content).toContain('12 credits returned');
-    const cancelled = failureMessage(task({ status: 'cancelled', refunded: 12, cancelRequested: { by: USER, at: t0 } }));
+    const cancelled = failureMessage(
+      task({ status: 'cancelled', refunded: 12, cancelRequested: { by: USER, at: t0 } }),
+    );
     expect(cancelled.content).toContain('cancelled');
     expect(cancelled.content).toContain('12 credits returned');
   });

@@ -122,7 +122,10 @@ function body(parts: Partial<Omit<MessageBody, 'allowed_mentions'>>): MessageBod
 
 // --- The request message (the deferred reply, edited) --------------------------------------------------
 
-export type RequestView = Pick<Task, 'id' | 'idea' | 'depth' | 'cost' | 'requester' | 'status' | 'refunded' | 'error'> & {
+export type RequestView = Pick<
+  Task,
+  'id' | 'idea' | 'depth' | 'cost' | 'requester' | 'status' | 'refunded' | 'error'
+> & {
   score?: { total: number; band: string };
 };
 
@@ -130,7 +133,9 @@ function requestStateLine(t: RequestView, threaded: boolean): string {
   const where = threaded ? 'in the thread' : 'below';
   switch (t.status) {
     case 'succeeded':
-      return t.score ? `✅ **PMF ${t.score.total}/100** (${t.score.band}) · report ${where}` : `✅ done · report ${where}`;
+      return t.score
+        ? `✅ **PMF ${t.score.total}/100** (${t.score.band}) · report ${where}`
+        : `✅ done · report ${where}`;
     case 'failed':
       return `❌ failed · ${credits(t.refunded ?? 0)} returned`;
     case 'cancelled':
@@ -141,7 +146,14 @@ function requestStateLine(t: RequestView, threaded: boolean): string {
 }
 
 export function requestMessage(t: RequestView, opts: { threaded: boolean }): MessageBody {
-  const color = t.status === 'succeeded' ? COLOR.ok : t.status === 'failed' ? COLOR.failed : t.status === 'cancelled' ? COLOR.cancelled : COLOR.running;
+  const color =
+    t.status === 'succeeded'
+      ? COLOR.ok
+      : t.status === 'failed'
+        ? COLOR.failed
+        : t.status === 'cancelled'
+          ? COLOR.cancelled
+          : COLOR.running;
   return body({
     content: `🔎 **PMF research** · ${depthLabel(t.depth)} · ${credits(t.cost)} · requested by ${mention(t.requester.id)} · \`${t.id}\``,
     embeds: [
@@ -204,22 +216,50 @@ export function statusMessage(task: Task, now: Date): MessageBody {
   const running = !isFinal(task);
   const since = task.startedAt ?? task.createdAt;
   const until = task.finishedAt ?? now;
-  const lines = [`${progressBar(done.size)}  ${done.size}/${CHECKPOINTS.length} · ${formatDuration(until.getTime() - since.getTime())}`, ...checkpointLines(done, running)];
+  const lines = [
+    `${progressBar(done.size)}  ${done.size}/${CHECKPOINTS.length} · ${formatDuration(until.getTime() - since.getTime())}`,
+    ...checkpointLines(done, running),
+  ];
   if (task.status === 'failed') lines.push(`❌ ${inert(task.error?.userMessage ?? 'The research failed.')}`);
   if (task.status === 'cancelled') lines.push('🛑 cancelled');
   if (task.status === 'succeeded') lines.push('✅ done');
-  const color = task.status === 'succeeded' ? COLOR.ok : task.status === 'failed' ? COLOR.failed : task.status === 'cancelled' ? COLOR.cancelled : COLOR.running;
+  const color =
+    task.status === 'succeeded'
+      ? COLOR.ok
+      : task.status === 'failed'
+        ? COLOR.failed
+        : task.status === 'cancelled'
+          ? COLOR.cancelled
+          : COLOR.running;
   return body({
     embeds: [{ title: `Research ${task.id}`, description: fit(lines.join('\n'), MAX_EMBED_DESCRIPTION), color }],
     components: running
-      ? [{ type: ComponentType.ActionRow, components: [{ type: ComponentType.Button, style: ButtonStyle.Danger, label: 'Cancel', custom_id: cancelCustomId(task.id) }] }]
+      ? [
+          {
+            type: ComponentType.ActionRow,
+            components: [
+              {
+                type: ComponentType.Button,
+                style: ButtonStyle.Danger,
+                label: 'Cancel',
+                custom_id: cancelCustomId(task.id),
+              },
+            ],
+          },
+        ]
       : [],
   });
 }
 
 // --- The summary and the report ------------------------------------------------------------------------
 
-const SUB_LABEL: Record<string, string> = { demand: 'Demand', growth: 'Growth', whitespace: 'Whitespace', pain: 'Pain', willingness_to_pay: 'Willingness to pay' };
+const SUB_LABEL: Record<string, string> = {
+  demand: 'Demand',
+  growth: 'Growth',
+  whitespace: 'Whitespace',
+  pain: 'Pain',
+  willingness_to_pay: 'Willingness to pay',
+};
 
 /** A masked link to a retrieved source: only http(s); the characters that end a link are percent-encoded. */
 export function sourceLink(url: string, title: string): string {
@@ -238,12 +278,17 @@ export function summaryMessage(task: Task, result: ResearchResult): MessageBody 
     return `• ${fit(inert(f.text), 700)}${refs ? ` ${refs}` : ''}`;
   });
   const head = [`${subs}  (each /20)`, '', '**Key findings**', ...findings];
-  if (report.missingSections.length) head.push('', ...report.missingSections.map((m) => `⚠️ ${m.section}: ${fit(inert(m.reason), 300)}`));
+  if (report.missingSections.length)
+    head.push('', ...report.missingSections.map((m) => `⚠️ ${m.section}: ${fit(inert(m.reason), 300)}`));
   if (report.sandbox) head.push('', '🧪 Sandbox run: sources and analysis are synthetic, not real research.');
   head.push('', '**Sources**');
   const headText = head.join('\n');
   const sourceLines = report.citations.map((c) => `[${c.n}] ${sourceLink(c.url, c.title)}`);
-  const sources = fitLines(sourceLines, MAX_EMBED_DESCRIPTION - headText.length - 1, (n) => `…and ${n} more in the report`);
+  const sources = fitLines(
+    sourceLines,
+    MAX_EMBED_DESCRIPTION - headText.length - 1,
+    (n) => `…and ${n} more in the report`,
+  );
   const seconds = usage.durationMs;
   return body({
     content: `📎 Report for \`${task.id}\` attached: **${reportFileName(task.id)}**`,
@@ -252,7 +297,9 @@ export function summaryMessage(task: Task, result: ResearchResult): MessageBody 
         title: fit(`PMF ${score.total}/100 — ${score.band} (confidence: ${score.confidence})`, MAX_EMBED_TITLE),
         description: fit(`${headText}\n${sources}`, MAX_EMBED_DESCRIPTION),
         color: COLOR.ok,
-        footer: { text: `${report.citations.length} sources · ${credits(task.cost)} · ${formatDuration(seconds)}${usage.cacheHits ? ` · ${usage.cacheHits} cache hits` : ''}` },
+        footer: {
+          text: `${report.citations.length} sources · ${credits(task.cost)} · ${formatDuration(seconds)}${usage.cacheHits ? ` · ${usage.cacheHits} cache hits` : ''}`,
+        },
       },
     ],
   });
@@ -270,7 +317,10 @@ export function failureMessage(task: Task): MessageBody {
 
 /** The request was shown but the research could not be queued (the job layer released the hold). */
 export const notStartedMessage = (): MessageBody =>
-  body({ content: '❌ This research could not start because of a problem on our side. Nothing was charged. Please try `/pmf research` again in a minute.' });
+  body({
+    content:
+      '❌ This research could not start because of a problem on our side. Nothing was charged. Please try `/pmf research` again in a minute.',
+  });
 
 // --- Ephemeral replies ---------------------------------------------------------------------------------
 
@@ -290,26 +340,41 @@ export function helpText(): string {
   ].join('\n');
 }
 
-export type BalanceView = { month: string; balance: number; allowance: number; used: number; remaining: Record<Depth, number> };
+export type BalanceView = {
+  month: string;
+  balance: number;
+  allowance: number;
+  used: number;
+  remaining: Record<Depth, number>;
+};
 
 export function balanceText(b: BalanceView): string {
   const runs = DEPTHS.map((d) => `${b.remaining[d]} ${d}`).join(' · ');
   return `**${b.balance} credits** left for ${b.month} (allowance ${b.allowance}, used ${b.used}). Enough for ${runs}.`;
 }
 
-export function insufficientText(e: { balance: number; cost: number; remaining: Record<Depth, number> }, depth: Depth): string {
+export function insufficientText(
+  e: { balance: number; cost: number; remaining: Record<Depth, number> },
+  depth: Depth,
+): string {
   const cheaper = DEPTHS.filter((d) => d !== depth && e.remaining[d] > 0);
-  const hint = cheaper.length ? ` You can still run ${cheaper.map((d) => `\`${d}\``).join(' or ')}.` : ' Ask your admin to top up the workspace.';
+  const hint = cheaper.length
+    ? ` You can still run ${cheaper.map((d) => `\`${d}\``).join(' or ')}.`
+    : ' Ask your admin to top up the workspace.';
   return `Not enough credits: a ${depth} research costs ${e.cost} and this server has ${e.balance} left. Nothing was charged.${hint}`;
 }
 
-export const suspendedText = () => 'This server’s PMF Scout workspace is suspended, so no research can start. Nothing was charged. Ask your admin to contact support.';
-export const dmText = () => 'PMF Scout works in servers: credits belong to a server. Run `/pmf` in a server channel where the bot is installed. Nothing was charged.';
-export const internalErrorText = () => 'Something went wrong on our side. Nothing was charged. Please try again in a minute.';
+export const suspendedText = () =>
+  'This server’s PMF Scout workspace is suspended, so no research can start. Nothing was charged. Ask your admin to contact support.';
+export const dmText = () =>
+  'PMF Scout works in servers: credits belong to a server. Run `/pmf` in a server channel where the bot is installed. Nothing was charged.';
+export const internalErrorText = () =>
+  'Something went wrong on our side. Nothing was charged. Please try again in a minute.';
 
 export function rateLimitedText(r: { scope: 'user' | 'workspace'; limit: number; retryAfterSeconds: number }): string {
   const who = r.scope === 'user' ? 'you have' : 'this server has';
-  const wait = r.retryAfterSeconds >= 120 ? `${Math.ceil(r.retryAfterSeconds / 60)} minutes` : `${r.retryAfterSeconds} seconds`;
+  const wait =
+    r.retryAfterSeconds >= 120 ? `${Math.ceil(r.retryAfterSeconds / 60)} minutes` : `${r.retryAfterSeconds} seconds`;
   return `Slow down: ${who} started ${r.limit} researches in the last hour. Try again in ${wait}. Nothing was charged.`;
 }
 
@@ -330,10 +395,17 @@ export function listText(tasks: Task[]): string {
 export function statusText(t: Task, now: Date): string {
   const done = new Set(t.checkpoints.map((c) => c.id));
   const since = t.startedAt ?? t.createdAt;
-  return [taskLine(t), `${progressBar(done.size)}  ${done.size}/${CHECKPOINTS.length} · ${formatDuration((t.finishedAt ?? now).getTime() - since.getTime())}`, ...checkpointLines(done, !isFinal(t))].join('\n');
+  return [
+    taskLine(t),
+    `${progressBar(done.size)}  ${done.size}/${CHECKPOINTS.length} · ${formatDuration((t.finishedAt ?? now).getTime() - since.getTime())}`,
+    ...checkpointLines(done, !isFinal(t)),
+  ].join('\n');
 }
 
-export const notFoundText = (id: string) => `No research \`${inert(id).slice(0, 40)}\` in this server. \`/pmf list\` shows the latest ids.`;
-export const cancelRefusedText = (requesterId: string) => `Only the requester (${mention(requesterId)}) or someone with **Manage Server** can cancel this research.`;
-export const alreadyFinishedText = (t: Task) => `Research \`${t.id}\` has already ${t.status === 'succeeded' ? 'finished' : t.status}; nothing to cancel.`;
+export const notFoundText = (id: string) =>
+  `No research \`${inert(id).slice(0, 40)}\` in this server. \`/pmf list\` shows the latest ids.`;
+export const cancelRefusedText = (requesterId: string) =>
+  `Only the requester (${mention(requesterId)}) or someone with **Manage Server** can cancel this research.`;
+export const alreadyFinishedText = (t: Task) =>
+  `Research \`${t.id}\` has already ${t.status === 'succeeded' ? 'finished' : t.status}; nothing to cancel.`;
 export const cancelRequestedText = (t: Task) => `Cancelling \`${t.id}\`… unspent credits come back to the server.`;

@@ -39,19 +39,34 @@ describe('Discord end to end', () => {
     redis = testRedis();
     sandbox = await startSandbox({ latencyMs: { search: 20, extract: 20, llm: 40 } });
     ledger = new CreditLedger(pg);
-    const storage: Storage = { pg, mongo, redis, health: () => checkHealth({ pg, mongo, redis }), close: async () => undefined };
+    const storage: Storage = {
+      pg,
+      mongo,
+      redis,
+      health: () => checkHealth({ pg, mongo, redis }),
+      close: async () => undefined,
+    };
     const engine = sandboxEngine(sandbox, redis, mongo, { cachePrefix: uniquePrefix('discord-flow-cache') });
     const tuning = testTuning('discord_flow');
     // Chosen after the harness exists: the delivery needs the fake's URL and token.
-    let delivery: ReturnType<typeof createDiscordDelivery> | undefined;
-    const deliveries = (t: Task) => (t.origin.platform === 'discord' ? delivery : undefined);
+    const delivery: { current?: ReturnType<typeof createDiscordDelivery> } = {};
+    const deliveries = (t: Task) => (t.origin.platform === 'discord' ? delivery.current : undefined);
     // A lock longer than any test research: this file tests Discord, not lock takeover.
-    const make = () => createJobs({ env: { ...TEST_JOBS_ENV, JOB_LOCK_LIFETIME_MS: 60_000 }, storage, ledger, engine, deliveries, logger, tuning });
+    const make = () =>
+      createJobs({
+        env: { ...TEST_JOBS_ENV, JOB_LOCK_LIFETIME_MS: 60_000 },
+        storage,
+        ledger,
+        engine,
+        deliveries,
+        logger,
+        tuning,
+      });
     // The bot process only submits; workers are separate instances (processes, as far as the queue knows).
     submitter = make();
     makeWorker = make;
     h = await startDiscordHarness({ ledger, jobs: submitter, redis });
-    delivery = createDiscordDelivery({ rest: new REST({ api: h.fake.apiUrl }).setToken(h.fake.token), logger });
+    delivery.current = createDiscordDelivery({ rest: new REST({ api: h.fake.apiUrl }).setToken(h.fake.token), logger });
     worker = make();
     await worker.startWorker();
   });
@@ -74,7 +89,12 @@ describe('Discord end to end', () => {
 
   async function taskOf(userId: string): Promise<Task> {
     for (let i = 0; i < 200; i++) {
-      const found = (await submitter.tasks.search({ workspaceId: (await ledger.findWorkspace('discord', h.guild.id))?.id ?? 'none', pageSize: 50 })).items.find((t) => t.requester.id === userId && (t.origin as DiscordOrigin).statusMessageId);
+      const found = (
+        await submitter.tasks.search({
+          workspaceId: (await ledger.findWorkspace('discord', h.guild.id))?.id ?? 'none',
+          pageSize: 50,
+        })
+      ).items.find((t) => t.requester.id === userId && (t.origin as DiscordOrigin).statusMessageId);
       if (found) return found;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -87,9 +107,16 @@ describe('Discord end to end', () => {
       const t = await submitter.tasks.get(taskId);
       // A success counts `delivered`; a failure or cancel is final once its notice is in the thread.
       if (t?.status === 'succeeded' && t.checkpoints.some((c) => c.id === 'delivered')) return t;
-      if ((t?.status === 'failed' || t?.status === 'cancelled') && h.fake.channelMessages((t.origin as DiscordOrigin).threadId ?? '').some((m) => m.content.includes('returned'))) return t;
+      if (
+        (t?.status === 'failed' || t?.status === 'cancelled') &&
+        h.fake.channelMessages((t.origin as DiscordOrigin).threadId ?? '').some((m) => m.content.includes('returned'))
+      )
+        return t;
       if (Date.now() > deadline) {
-        if (process.env.DISCORD_TEST_LOG) console.log(JSON.stringify({ task: t, requests: h.fake.requests.slice(-15).map((r) => [r.route, r.status]) }, null, 1));
+        if (process.env.DISCORD_TEST_LOG)
+          console.log(
+            JSON.stringify({ task: t, requests: h.fake.requests.slice(-15).map((r) => [r.route, r.status]) }, null, 1),
+          );
         throw new Error(`task ${taskId} did not settle (status ${t?.status})`);
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -98,7 +125,9 @@ describe('Discord end to end', () => {
 
   /** The N/17 counts a status message showed, edit by edit. */
   function shownCounts(status: FakeMessage): number[] {
-    return status.history.map((e) => Number(/(\d+)\/17/.exec(JSON.stringify(e.body))?.[1] ?? NaN)).filter((n) => !Number.isNaN(n));
+    return status.history
+      .map((e) => Number(/(\d+)\/17/.exec(JSON.stringify(e.body))?.[1] ?? NaN))
+      .filter((n) => !Number.isNaN(n));
   }
 
   it('a research that waited in the queue past the 15-minute token life still completes through channel messages', async () => {
@@ -172,7 +201,9 @@ describe('Discord end to end', () => {
     const counts = shownCounts(status());
     expect([...counts].sort((a, b) => a - b)).toEqual(counts);
     expect(counts.at(-1)).toBe(17);
-    expect(h.fake.channelMessages((done.origin as DiscordOrigin).threadId!).filter((m) => m.attachments.length)).toHaveLength(1);
+    expect(
+      h.fake.channelMessages((done.origin as DiscordOrigin).threadId!).filter((m) => m.attachments.length),
+    ).toHaveLength(1);
   }, 180_000);
 
   it('the Cancel button stops a running research and returns its credits', async () => {
@@ -181,15 +212,26 @@ describe('Discord end to end', () => {
       const { user } = await research(`${IDEA} (cancel)`);
       const task = await taskOf(user.id);
       const origin = task.origin as DiscordOrigin;
-      await h.fake.waitFor(() => shownCounts(h.fake.message(origin.statusMessageId!)).some((n) => n >= 4), 60_000, 'the job to start');
-      const click = h.fake.button(h.fake.context({ channel: h.fake.channel(origin.threadId!), user }), cancelCustomId(task.id), origin.statusMessageId!);
+      await h.fake.waitFor(
+        () => shownCounts(h.fake.message(origin.statusMessageId!)).some((n) => n >= 4),
+        60_000,
+        'the job to start',
+      );
+      const click = h.fake.button(
+        h.fake.context({ channel: h.fake.channel(origin.threadId!), user }),
+        cancelCustomId(task.id),
+        origin.statusMessageId!,
+      );
       await h.fake.dispatchInteraction(click);
       expect(await h.privateText(click)).toContain('Cancelling');
       const done = await settled(task.id);
       expect(done.status).toBe('cancelled');
       expect(done.refunded).toBe(6);
       expect((await ledger.getHold(task.id))?.status).toBe('released');
-      const notice = h.fake.channelMessages(origin.threadId!).map((m) => m.content).join('\n');
+      const notice = h.fake
+        .channelMessages(origin.threadId!)
+        .map((m) => m.content)
+        .join('\n');
       expect(notice).toContain('6 credits returned');
     } finally {
       sandbox.setLatency({ llm: 40 });

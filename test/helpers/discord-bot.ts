@@ -9,7 +9,16 @@ import { newTaskId } from '../../core/tasks/ids.js';
 import type { Task } from '../../core/tasks/types.js';
 import type { SubmitOptions, SubmitRequest, SubmitResult } from '../../core/jobs/index.js';
 import { DEPTH_PROFILES } from '../../core/research/depth.js';
-import { startFakeDiscord, type CallbackRecord, type FakeChannel, type FakeDiscord, type FakeDiscordOptions, type FakeGuild, type FakeUser, type InteractionPayload } from '../fakes/discord/index.js';
+import {
+  startFakeDiscord,
+  type CallbackRecord,
+  type FakeChannel,
+  type FakeDiscord,
+  type FakeDiscordOptions,
+  type FakeGuild,
+  type FakeUser,
+  type InteractionPayload,
+} from '../fakes/discord/index.js';
 import { uniquePrefix } from './storage.js';
 
 export type DiscordHarness = {
@@ -18,7 +27,11 @@ export type DiscordHarness = {
   channel: FakeChannel;
   client: Client;
   /** Dispatches `/pmf <sub>` from `user` (in the guild channel unless `channel` says otherwise). */
-  command(sub: string, options?: Record<string, string | undefined>, as?: { user?: FakeUser; channel?: FakeChannel; memberPermissions?: bigint }): Promise<{ payload: InteractionPayload; callback: CallbackRecord }>;
+  command(
+    sub: string,
+    options?: Record<string, string | undefined>,
+    as?: { user?: FakeUser; channel?: FakeChannel; memberPermissions?: bigint },
+  ): Promise<{ payload: InteractionPayload; callback: CallbackRecord }>;
   /** The ephemeral text the bot ended up showing for an interaction (reply, deferred edit or followup). */
   privateText(payload: InteractionPayload): Promise<string>;
   close(): Promise<void>;
@@ -36,7 +49,11 @@ export async function startDiscordHarness(deps: {
   const guild = fake.addGuild(`Guild ${randomUUID().slice(0, 6)}`);
   const channel = fake.channel(guild.channelId);
   const client = createDiscordBot({
-    env: { DISCORD_API_URL: fake.apiUrl, RATE_LIMIT_USER_PER_HOUR: deps.env?.RATE_LIMIT_USER_PER_HOUR ?? 100, RATE_LIMIT_WORKSPACE_PER_HOUR: deps.env?.RATE_LIMIT_WORKSPACE_PER_HOUR ?? 1000 },
+    env: {
+      DISCORD_API_URL: fake.apiUrl,
+      RATE_LIMIT_USER_PER_HOUR: deps.env?.RATE_LIMIT_USER_PER_HOUR ?? 100,
+      RATE_LIMIT_WORKSPACE_PER_HOUR: deps.env?.RATE_LIMIT_WORKSPACE_PER_HOUR ?? 1000,
+    },
     ledger: deps.ledger,
     jobs: deps.jobs,
     redis: deps.redis,
@@ -53,7 +70,11 @@ export async function startDiscordHarness(deps: {
     channel,
     client,
     async command(sub, options = {}, as = {}) {
-      const ctx = fake.context({ channel: as.channel ?? channel, user: as.user ?? defaultUser, ...(as.memberPermissions !== undefined ? { memberPermissions: as.memberPermissions } : {}) });
+      const ctx = fake.context({
+        channel: as.channel ?? channel,
+        user: as.user ?? defaultUser,
+        ...(as.memberPermissions !== undefined ? { memberPermissions: as.memberPermissions } : {}),
+      });
       const payload = fake.slashCommand(ctx, sub, options);
       const callback = await fake.dispatchInteraction(payload);
       return { payload, callback };
@@ -91,11 +112,19 @@ export class MemoryJobs implements BotJobs {
   /** The next submission throws this before anything is reserved (an outage of the task store, say). */
   failNext?: Error;
 
-  constructor(private readonly ledger: { reserve(a: { workspaceId: string; cost: number; taskId: string; actor: string }): Promise<unknown> }) {}
+  constructor(
+    private readonly ledger: {
+      reserve(a: { workspaceId: string; cost: number; taskId: string; actor: string }): Promise<unknown>;
+    },
+  ) {}
 
   readonly tasks = {
     get: async (id: string) => this.byId.get(id),
-    listByWorkspace: async (workspaceId: string, limit = 10) => [...this.byId.values()].filter((t) => t.workspaceId === workspaceId).slice(-limit).reverse(),
+    listByWorkspace: async (workspaceId: string, limit = 10) =>
+      [...this.byId.values()]
+        .filter((t) => t.workspaceId === workspaceId)
+        .slice(-limit)
+        .reverse(),
   } as BotJobs['tasks'];
 
   async submitResearch(req: SubmitRequest, opts: SubmitOptions = {}): Promise<SubmitResult> {
@@ -107,10 +136,26 @@ export class MemoryJobs implements BotJobs {
     const id = newTaskId();
     const now = new Date();
     this.byKey.set(req.requestKey, id);
-    let task: Task = { id, workspaceId: req.workspaceId, requester: req.requester, origin: req.origin, idea: req.idea, depth: req.depth, cost: DEPTH_PROFILES[req.depth].credits, status: 'queued', checkpoints: [{ id: 'received', at: now }], createdAt: now };
+    let task: Task = {
+      id,
+      workspaceId: req.workspaceId,
+      requester: req.requester,
+      origin: req.origin,
+      idea: req.idea,
+      depth: req.depth,
+      cost: DEPTH_PROFILES[req.depth].credits,
+      status: 'queued',
+      checkpoints: [{ id: 'received', at: now }],
+      createdAt: now,
+    };
     this.byId.set(id, task);
     try {
-      await this.ledger.reserve({ workspaceId: req.workspaceId, cost: task.cost, taskId: id, actor: `discord:${req.requester.id}` });
+      await this.ledger.reserve({
+        workspaceId: req.workspaceId,
+        cost: task.cost,
+        taskId: id,
+        actor: `discord:${req.requester.id}`,
+      });
     } catch (err) {
       this.byId.delete(id);
       this.byKey.delete(req.requestKey);
@@ -118,7 +163,11 @@ export class MemoryJobs implements BotJobs {
     }
     task = { ...task, checkpoints: [...task.checkpoints, { id: 'credits_reserved', at: new Date() }] };
     const refs = opts.announce ? await opts.announce(task) : {};
-    task = { ...task, origin: { ...task.origin, ...refs } as Task['origin'], checkpoints: [...task.checkpoints, { id: 'queued', at: new Date() }] };
+    task = {
+      ...task,
+      origin: { ...task.origin, ...refs } as Task['origin'],
+      checkpoints: [...task.checkpoints, { id: 'queued', at: new Date() }],
+    };
     this.byId.set(id, task);
     return { task, created: true };
   }

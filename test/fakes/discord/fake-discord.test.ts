@@ -1,6 +1,15 @@
 // The fake must be faithful enough that the real discord.js client works against it unchanged.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { AttachmentBuilder, Client, DiscordAPIError, Events, GatewayIntentBits, REST, Routes, type Interaction } from 'discord.js';
+import {
+  AttachmentBuilder,
+  Client,
+  DiscordAPIError,
+  Events,
+  GatewayIntentBits,
+  REST,
+  Routes,
+  type Interaction,
+} from 'discord.js';
 import { startFakeDiscord, type FakeDiscord, type FakeGuild } from './index.js';
 
 describe('fake Discord with the real discord.js client', () => {
@@ -56,11 +65,18 @@ describe('fake Discord with the real discord.js client', () => {
 
   it('starts a thread on a message and takes attachments over multipart', async () => {
     const rest = new REST({ api: fake.apiUrl }).setToken(fake.token);
-    const parent = (await rest.post(Routes.channelMessages(guild.channelId), { body: { content: 'parent' } })) as { id: string };
-    const thread = (await rest.post(Routes.threads(guild.channelId, parent.id), { body: { name: 'research', auto_archive_duration: 1440 } })) as { id: string; type: number };
+    const parent = (await rest.post(Routes.channelMessages(guild.channelId), { body: { content: 'parent' } })) as {
+      id: string;
+    };
+    const thread = (await rest.post(Routes.threads(guild.channelId, parent.id), {
+      body: { name: 'research', auto_archive_duration: 1440 },
+    })) as { id: string; type: number };
     expect(thread.type).toBe(11);
     const file = new AttachmentBuilder(Buffer.from('# report'), { name: 'pmf-R-1.md' });
-    await rest.post(Routes.channelMessages(thread.id), { body: { content: 'report' }, files: [{ name: file.name!, data: Buffer.from('# report') }] });
+    await rest.post(Routes.channelMessages(thread.id), {
+      body: { content: 'report' },
+      files: [{ name: file.name!, data: Buffer.from('# report') }],
+    });
     const [msg] = fake.channelMessages(thread.id);
     expect(msg?.attachments[0]?.filename).toBe('pmf-R-1.md');
     expect(msg?.attachments[0]?.data.toString()).toBe('# report');
@@ -79,7 +95,9 @@ describe('fake Discord with the real discord.js client', () => {
     const rest = new REST({ api: fake.apiUrl }).setToken(fake.token);
     const gone = fake.addChannel({ guildId: guild.id, name: 'gone' });
     fake.deleteChannel(gone.id);
-    await expect(rest.post(Routes.channelMessages(gone.id), { body: { content: 'x' } })).rejects.toMatchObject({ code: 10003 });
+    await expect(rest.post(Routes.channelMessages(gone.id), { body: { content: 'x' } })).rejects.toMatchObject({
+      code: 10003,
+    });
   });
 
   it('rejects an interaction token once it has expired on the simulated clock', async () => {

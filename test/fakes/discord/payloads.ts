@@ -2,7 +2,14 @@
 // READY, GUILD_CREATE and INTERACTION_CREATE for slash commands and button clicks.
 import { snowflake } from './snowflake.js';
 
-export type FakeUser = { id: string; username: string; global_name: string | null; discriminator: string; avatar: null; bot?: boolean };
+export type FakeUser = {
+  id: string;
+  username: string;
+  global_name: string | null;
+  discriminator: string;
+  avatar: null;
+  bot?: boolean;
+};
 
 export type FakeChannel = {
   id: string;
@@ -41,7 +48,8 @@ export const BOT_DEFAULT_PERMISSIONS =
   PERMISSIONS.SEND_MESSAGES_IN_THREADS;
 
 /** What an ordinary member may do: talk, not manage the server. */
-export const MEMBER_DEFAULT_PERMISSIONS = PERMISSIONS.VIEW_CHANNEL | PERMISSIONS.SEND_MESSAGES | PERMISSIONS.READ_MESSAGE_HISTORY;
+export const MEMBER_DEFAULT_PERMISSIONS =
+  PERMISSIONS.VIEW_CHANNEL | PERMISSIONS.SEND_MESSAGES | PERMISSIONS.READ_MESSAGE_HISTORY;
 
 export function userPayload(id: string, username: string, bot = false): FakeUser {
   return { id, username, global_name: username, discriminator: '0', avatar: null, ...(bot ? { bot: true } : {}) };
@@ -49,20 +57,41 @@ export function userPayload(id: string, username: string, bot = false): FakeUser
 
 export function channelPayload(c: FakeChannel): Record<string, unknown> {
   const base: Record<string, unknown> = { id: c.id, type: c.type, name: c.name, flags: 0 };
-  if (c.guildId) Object.assign(base, { guild_id: c.guildId, position: 0, permission_overwrites: [], nsfw: false, topic: null, last_message_id: null, rate_limit_per_user: 0, parent_id: c.parentId ?? null });
+  if (c.guildId)
+    Object.assign(base, {
+      guild_id: c.guildId,
+      position: 0,
+      permission_overwrites: [],
+      nsfw: false,
+      topic: null,
+      last_message_id: null,
+      rate_limit_per_user: 0,
+      parent_id: c.parentId ?? null,
+    });
   if (c.type === 11) {
     Object.assign(base, {
       owner_id: c.ownerId,
       message_count: 0,
       member_count: 1,
-      thread_metadata: { archived: false, auto_archive_duration: 1440, archive_timestamp: new Date().toISOString(), locked: false },
+      thread_metadata: {
+        archived: false,
+        auto_archive_duration: 1440,
+        archive_timestamp: new Date().toISOString(),
+        locked: false,
+      },
       total_message_sent: 0,
     });
   }
   return base;
 }
 
-export function readyPayload(bot: FakeUser, applicationId: string, guildIds: string[], sessionId: string, resumeUrl: string) {
+export function readyPayload(
+  bot: FakeUser,
+  applicationId: string,
+  guildIds: string[],
+  sessionId: string,
+  resumeUrl: string,
+) {
   return {
     v: 10,
     user: { ...bot, verified: true, mfa_enabled: false, flags: 0 },
@@ -97,7 +126,21 @@ export function guildCreatePayload(guild: FakeGuild, bot: FakeUser, channels: Fa
     verification_level: 0,
     default_message_notifications: 0,
     explicit_content_filter: 0,
-    roles: [{ id: guild.id, name: '@everyone', permissions: MEMBER_DEFAULT_PERMISSIONS.toString(), position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0, icon: null, unicode_emoji: null }],
+    roles: [
+      {
+        id: guild.id,
+        name: '@everyone',
+        permissions: MEMBER_DEFAULT_PERMISSIONS.toString(),
+        position: 0,
+        color: 0,
+        hoist: false,
+        managed: false,
+        mentionable: false,
+        flags: 0,
+        icon: null,
+        unicode_emoji: null,
+      },
+    ],
     emojis: [],
     stickers: [],
     features: [],
@@ -120,7 +163,21 @@ export function guildCreatePayload(guild: FakeGuild, bot: FakeUser, channels: Fa
     unavailable: false,
     member_count: 2,
     voice_states: [],
-    members: [{ user: bot, roles: [], joined_at: joinedAt, deaf: false, mute: false, flags: 0, nick: null, avatar: null, premium_since: null, pending: false, communication_disabled_until: null }],
+    members: [
+      {
+        user: bot,
+        roles: [],
+        joined_at: joinedAt,
+        deaf: false,
+        mute: false,
+        flags: 0,
+        nick: null,
+        avatar: null,
+        premium_since: null,
+        pending: false,
+        communication_disabled_until: null,
+      },
+    ],
     channels: channels.filter((c) => c.type !== 11).map(channelPayload),
     threads: [],
     presences: [],
@@ -129,7 +186,12 @@ export function guildCreatePayload(guild: FakeGuild, bot: FakeUser, channels: Fa
   };
 }
 
-export type CommandOption = { type: number; name: string; value?: string | number | boolean; options?: CommandOption[] };
+export type CommandOption = {
+  type: number;
+  name: string;
+  value?: string | number | boolean;
+  options?: CommandOption[];
+};
 
 export type InteractionContext = {
   applicationId: string;
@@ -161,7 +223,12 @@ function memberOrUser(ctx: InteractionContext): Record<string, unknown> {
   };
 }
 
-function envelope(ctx: InteractionContext, type: number, data: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+function envelope(
+  ctx: InteractionContext,
+  type: number,
+  data: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+) {
   return {
     id: snowflake(),
     application_id: ctx.applicationId,
@@ -171,7 +238,9 @@ function envelope(ctx: InteractionContext, type: number, data: Record<string, un
     data,
     channel_id: ctx.channel.id,
     channel: channelPayload(ctx.channel),
-    ...(ctx.guildId ? { guild_id: ctx.guildId, guild: { id: ctx.guildId, locale: 'en-US', features: [] }, guild_locale: 'en-US' } : {}),
+    ...(ctx.guildId
+      ? { guild_id: ctx.guildId, guild: { id: ctx.guildId, locale: 'en-US', features: [] }, guild_locale: 'en-US' }
+      : {}),
     ...memberOrUser(ctx),
     app_permissions: ctx.channel.botPermissions.toString(),
     locale: 'en-US',
@@ -186,7 +255,12 @@ function envelope(ctx: InteractionContext, type: number, data: Record<string, un
 export type InteractionPayload = ReturnType<typeof envelope>;
 
 /** `/name subcommand opt:value …` as Discord sends it (APPLICATION_COMMAND, CHAT_INPUT). */
-export function slashCommandPayload(ctx: InteractionContext, name: string, subcommand: string, options: Record<string, string | undefined> = {}): InteractionPayload {
+export function slashCommandPayload(
+  ctx: InteractionContext,
+  name: string,
+  subcommand: string,
+  options: Record<string, string | undefined> = {},
+): InteractionPayload {
   const opts: CommandOption[] = Object.entries(options)
     .filter((e): e is [string, string] => e[1] !== undefined)
     .map(([n, value]) => ({ type: 3, name: n, value }));
@@ -194,6 +268,10 @@ export function slashCommandPayload(ctx: InteractionContext, name: string, subco
 }
 
 /** A button press on `message` (MESSAGE_COMPONENT). */
-export function buttonPayload(ctx: InteractionContext, customId: string, message: Record<string, unknown>): InteractionPayload {
+export function buttonPayload(
+  ctx: InteractionContext,
+  customId: string,
+  message: Record<string, unknown>,
+): InteractionPayload {
   return envelope(ctx, 3, { custom_id: customId, component_type: 2 }, { message });
 }

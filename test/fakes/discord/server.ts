@@ -24,7 +24,15 @@ import {
 } from './payloads.js';
 import { snowflake } from './snowflake.js';
 
-export type FakeAttachment = { id: string; filename: string; size: number; content_type: string; url: string; proxy_url: string; data: Buffer };
+export type FakeAttachment = {
+  id: string;
+  filename: string;
+  size: number;
+  content_type: string;
+  url: string;
+  proxy_url: string;
+  data: Buffer;
+};
 
 export type FakeMessage = {
   id: string;
@@ -47,9 +55,22 @@ export type FakeMessage = {
   interactionId?: string;
 };
 
-export type CallbackRecord = { interactionId: string; type: number; data: Record<string, unknown>; status: number; at: number };
+export type CallbackRecord = {
+  interactionId: string;
+  type: number;
+  data: Record<string, unknown>;
+  status: number;
+  at: number;
+};
 
-export type RequestRecord = { method: string; path: string; route: string; status: number; body: unknown; auth: 'bot' | 'none' };
+export type RequestRecord = {
+  method: string;
+  path: string;
+  route: string;
+  status: number;
+  body: unknown;
+  auth: 'bot' | 'none';
+};
 
 type Interaction = {
   payload: InteractionPayload;
@@ -61,7 +82,13 @@ type Interaction = {
   callback?: CallbackRecord;
 };
 
-type Session = { id: string; seq: number; sent: { s: number; t: string; d: unknown }[]; socket?: WebSocket; ended: boolean };
+type Session = {
+  id: string;
+  seq: number;
+  sent: { s: number; t: string; d: unknown }[];
+  socket?: WebSocket;
+  ended: boolean;
+};
 
 type Bucket = { limit: number; windowMs: number; used: number; resetAt: number };
 
@@ -89,7 +116,9 @@ const unknownMessage = () => new HttpError(404, 10008, 'Unknown Message');
 const missingAccess = () => new HttpError(403, 50001, 'Missing Access');
 const missingPermissions = () => new HttpError(403, 50013, 'Missing Permissions');
 
-async function readBody(req: IncomingMessage): Promise<{ json: Record<string, unknown>; files: { name: string; filename: string; type: string; data: Buffer }[] }> {
+async function readBody(
+  req: IncomingMessage,
+): Promise<{ json: Record<string, unknown>; files: { name: string; filename: string; type: string; data: Buffer }[] }> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const raw = Buffer.concat(chunks);
@@ -101,7 +130,8 @@ async function readBody(req: IncomingMessage): Promise<{ json: Record<string, un
     let json: Record<string, unknown> = {};
     for (const [name, value] of form.entries()) {
       if (name === 'payload_json' && typeof value === 'string') json = JSON.parse(value) as Record<string, unknown>;
-      else if (typeof value !== 'string') files.push({ name, filename: value.name, type: value.type, data: Buffer.from(await value.arrayBuffer()) });
+      else if (typeof value !== 'string')
+        files.push({ name, filename: value.name, type: value.type, data: Buffer.from(await value.arrayBuffer()) });
     }
     return { json, files };
   }
@@ -189,7 +219,13 @@ export class FakeDiscord {
     return guild;
   }
 
-  addChannel(c: { guildId?: string; name?: string; type?: number; parentId?: string; botPermissions?: bigint }): FakeChannel {
+  addChannel(c: {
+    guildId?: string;
+    name?: string;
+    type?: number;
+    parentId?: string;
+    botPermissions?: bigint;
+  }): FakeChannel {
     const channel: FakeChannel = {
       id: snowflake(),
       type: c.type ?? (c.guildId ? 0 : 1),
@@ -279,7 +315,11 @@ export class FakeDiscord {
     };
   }
 
-  slashCommand(ctx: InteractionContext, subcommand: string, options: Record<string, string | undefined> = {}): InteractionPayload {
+  slashCommand(
+    ctx: InteractionContext,
+    subcommand: string,
+    options: Record<string, string | undefined> = {},
+  ): InteractionPayload {
     return slashCommandPayload(ctx, 'pmf', subcommand, options);
   }
 
@@ -371,7 +411,11 @@ export class FakeDiscord {
         this.gatewayStats.identifies++;
         session = { id: randomUUID().replace(/-/g, ''), seq: 0, sent: [], socket: ws, ended: false };
         this.sessions.set(session.id, session);
-        this.sendDispatch(session, 'READY', readyPayload(this.botUser, this.applicationId, [...this.guilds.keys()], session.id, this.gatewayUrl));
+        this.sendDispatch(
+          session,
+          'READY',
+          readyPayload(this.botUser, this.applicationId, [...this.guilds.keys()], session.id, this.gatewayUrl),
+        );
         for (const guild of this.guilds.values()) {
           const channels = [...this.channels.values()].filter((c) => c.guildId === guild.id);
           this.sendDispatch(session, 'GUILD_CREATE', guildCreatePayload(guild, this.botUser, channels));
@@ -386,7 +430,8 @@ export class FakeDiscord {
         this.gatewayStats.resumes++;
         session = known;
         session.socket = ws;
-        for (const e of session.sent.filter((x) => x.s > (d.seq ?? 0))) ws.send(JSON.stringify({ op: 0, t: e.t, s: e.s, d: e.d }));
+        for (const e of session.sent.filter((x) => x.s > (d.seq ?? 0)))
+          ws.send(JSON.stringify({ op: 0, t: e.t, s: e.s, d: e.d }));
         this.sendDispatch(session, 'RESUMED', {});
       }
       this.changed();
@@ -412,8 +457,18 @@ export class FakeDiscord {
       .replace(/\d{17,20}/g, ':id');
     const template = `${method} ${route}`;
     const isBotAuth = req.headers.authorization === `Bot ${this.token}`;
-    let body: { json: Record<string, unknown>; files: { name: string; filename: string; type: string; data: Buffer }[] } = { json: {}, files: [] };
-    const record: RequestRecord = { method, path, route: template, status: 0, body: undefined, auth: isBotAuth ? 'bot' : 'none' };
+    let body: {
+      json: Record<string, unknown>;
+      files: { name: string; filename: string; type: string; data: Buffer }[];
+    } = { json: {}, files: [] };
+    const record: RequestRecord = {
+      method,
+      path,
+      route: template,
+      status: 0,
+      body: undefined,
+      auth: isBotAuth ? 'bot' : 'none',
+    };
     this.requests.push(record);
     const send = (status: number, payload?: unknown, headers: Record<string, string> = {}) => {
       record.status = status;
@@ -429,7 +484,11 @@ export class FakeDiscord {
       const limited = this.rateLimit(template, path, usesWebhookAuth && route.startsWith('/interactions/'));
       if (limited.retryAfterMs !== undefined) {
         const retryAfter = limited.retryAfterMs / 1000;
-        return send(429, { message: 'You are being rate limited.', retry_after: retryAfter, global: false }, { ...limited.headers, 'retry-after': String(retryAfter), 'x-ratelimit-scope': 'user' });
+        return send(
+          429,
+          { message: 'You are being rate limited.', retry_after: retryAfter, global: false },
+          { ...limited.headers, 'retry-after': String(retryAfter), 'x-ratelimit-scope': 'user' },
+        );
       }
       const result = await this.route(method, route, path, url, body);
       send(result.status ?? (result.payload === undefined ? 204 : 200), result.payload, limited.headers);
@@ -439,11 +498,23 @@ export class FakeDiscord {
     }
   }
 
-  private rateLimit(template: string, path: string, burst: boolean): { headers: Record<string, string>; retryAfterMs?: number } {
+  private rateLimit(
+    template: string,
+    path: string,
+    burst: boolean,
+  ): { headers: Record<string, string>; retryAfterMs?: number } {
     const forced = this.forced429.get(template);
     if (forced && forced.times > 0) {
       forced.times--;
-      return { headers: { 'x-ratelimit-limit': '1', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset-after': String(forced.retryAfterMs / 1000), 'x-ratelimit-bucket': this.bucketHash(template) }, retryAfterMs: forced.retryAfterMs };
+      return {
+        headers: {
+          'x-ratelimit-limit': '1',
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset-after': String(forced.retryAfterMs / 1000),
+          'x-ratelimit-bucket': this.bucketHash(template),
+        },
+        retryAfterMs: forced.retryAfterMs,
+      };
     }
     if (burst) return { headers: {} };
     const major = /^\/(?:channels|guilds|webhooks)\/(\d+)/.exec(path)?.[1] ?? 'global';
@@ -485,7 +556,13 @@ export class FakeDiscord {
       case 'GET /gateway':
         return { payload: { url: this.gatewayUrl } };
       case 'GET /gateway/bot':
-        return { payload: { url: this.gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 86_400_000, max_concurrency: 1 } } };
+        return {
+          payload: {
+            url: this.gatewayUrl,
+            shards: 1,
+            session_start_limit: { total: 1000, remaining: 999, reset_after: 86_400_000, max_concurrency: 1 },
+          },
+        };
       case 'GET /users/@me':
         return { payload: this.botUser };
       case 'PUT /applications/:id/commands':
@@ -528,7 +605,8 @@ export class FakeDiscord {
   private interactionFor(token: string): Interaction {
     const interaction = this.interactionsByToken.get(token);
     if (!interaction) throw new HttpError(401, 50027, 'Invalid Webhook Token');
-    if (this.now() - interaction.createdAt > this.interactionTokenLifetimeMs) throw new HttpError(401, 50027, 'Invalid Webhook Token');
+    if (this.now() - interaction.createdAt > this.interactionTokenLifetimeMs)
+      throw new HttpError(401, 50027, 'Invalid Webhook Token');
     return interaction;
   }
 
@@ -550,21 +628,40 @@ export class FakeDiscord {
     let message: FakeMessage | undefined;
     // 4/5 create the response message; 6/7 (component update) act on the clicked message.
     if (type === 4 || type === 5) {
-      message = this.newMessage(interaction.payload.channel_id, type === 5 ? { ...data, flags: flags | 128 } : data, body.files, 'callback');
+      message = this.newMessage(
+        interaction.payload.channel_id,
+        type === 5 ? { ...data, flags: flags | 128 } : data,
+        body.files,
+        'callback',
+      );
       message.interactionId = id;
       interaction.originalMessageId = message.id;
     } else if (type === 7) {
       const clicked = (interaction.payload as { message?: { id: string } }).message;
       if (clicked) this.applyEdit(this.message(clicked.id), data, body.files, 'callback');
     }
-    const record: CallbackRecord = { interactionId: id, type, data, status: withResponse ? 200 : 204, at: performance.now() };
+    const record: CallbackRecord = {
+      interactionId: id,
+      type,
+      data,
+      status: withResponse ? 200 : 204,
+      at: performance.now(),
+    };
     interaction.callback = record;
     for (const resolve of interaction.callbacks.splice(0)) resolve(record);
     if (!withResponse) return {};
-    return { payload: { interaction: { id, type: interaction.payload.type }, ...(message ? { resource: { type, message: this.messageJson(message) } } : {}) } };
+    return {
+      payload: {
+        interaction: { id, type: interaction.payload.type },
+        ...(message ? { resource: { type, message: this.messageJson(message) } } : {}),
+      },
+    };
   }
 
-  private followup(token: string, body: { json: Record<string, unknown>; files: { name: string; filename: string; type: string; data: Buffer }[] }): FakeMessage {
+  private followup(
+    token: string,
+    body: { json: Record<string, unknown>; files: { name: string; filename: string; type: string; data: Buffer }[] },
+  ): FakeMessage {
     const interaction = this.interactionFor(token);
     if (!interaction.responded) throw new HttpError(404, 10015, 'Unknown Webhook');
     const message = this.newMessage(interaction.payload.channel_id, body.json, body.files, 'followup');
@@ -608,7 +705,10 @@ export class FakeDiscord {
     return channel.botPermissions;
   }
 
-  private createChannelMessage(channelId: string, body: { json: Record<string, unknown>; files: { name: string; filename: string; type: string; data: Buffer }[] }): FakeMessage {
+  private createChannelMessage(
+    channelId: string,
+    body: { json: Record<string, unknown>; files: { name: string; filename: string; type: string; data: Buffer }[] },
+  ): FakeMessage {
     const channel = this.visibleChannel(channelId);
     const perms = this.permissionsIn(channel);
     const needed = channel.type === 11 ? PERMISSIONS.SEND_MESSAGES_IN_THREADS : PERMISSIONS.SEND_MESSAGES;
@@ -630,10 +730,16 @@ export class FakeDiscord {
     return message;
   }
 
-  private editChannelMessage(channelId: string, messageId: string, body: { json: Record<string, unknown>; files: { name: string; filename: string; type: string; data: Buffer }[] }): FakeMessage {
+  private editChannelMessage(
+    channelId: string,
+    messageId: string,
+    body: { json: Record<string, unknown>; files: { name: string; filename: string; type: string; data: Buffer }[] },
+  ): FakeMessage {
     const message = this.channelMessage(channelId, messageId);
-    if (message.author.id !== this.botUser.id) throw new HttpError(403, 50005, 'Cannot edit a message authored by another user');
-    if (body.files.length > 0 && (this.permissionsIn(this.channel(channelId)) & PERMISSIONS.ATTACH_FILES) === 0n) throw missingPermissions();
+    if (message.author.id !== this.botUser.id)
+      throw new HttpError(403, 50005, 'Cannot edit a message authored by another user');
+    if (body.files.length > 0 && (this.permissionsIn(this.channel(channelId)) & PERMISSIONS.ATTACH_FILES) === 0n)
+      throw missingPermissions();
     this.applyEdit(message, body.json, body.files, 'channel');
     return message;
   }
@@ -645,13 +751,27 @@ export class FakeDiscord {
     const message = this.channelMessage(channelId, messageId);
     if (message.threadId) throw new HttpError(400, 160004, 'A thread has already been created for this message');
     // Discord gives a message's thread the message's id.
-    const thread: FakeChannel = { id: message.id, type: 11, name: String(json.name ?? 'thread').slice(0, 100), guildId: parent.guildId!, parentId: parent.id, botPermissions: parent.botPermissions, deleted: false, ownerId: this.botUser.id };
+    const thread: FakeChannel = {
+      id: message.id,
+      type: 11,
+      name: String(json.name ?? 'thread').slice(0, 100),
+      guildId: parent.guildId!,
+      parentId: parent.id,
+      botPermissions: parent.botPermissions,
+      deleted: false,
+      ownerId: this.botUser.id,
+    };
     this.channels.set(thread.id, thread);
     message.threadId = thread.id;
     return thread;
   }
 
-  private newMessage(channelId: string, json: Record<string, unknown>, files: { name: string; filename: string; type: string; data: Buffer }[], via: string): FakeMessage {
+  private newMessage(
+    channelId: string,
+    json: Record<string, unknown>,
+    files: { name: string; filename: string; type: string; data: Buffer }[],
+    via: string,
+  ): FakeMessage {
     const id = snowflake(this.now());
     const ref = json.message_reference as { message_id?: string } | undefined;
     const message: FakeMessage = {
@@ -674,14 +794,22 @@ export class FakeDiscord {
     return message;
   }
 
-  private applyEdit(message: FakeMessage, json: Record<string, unknown>, files: { name: string; filename: string; type: string; data: Buffer }[], via: string, creating = false): void {
+  private applyEdit(
+    message: FakeMessage,
+    json: Record<string, unknown>,
+    files: { name: string; filename: string; type: string; data: Buffer }[],
+    via: string,
+    creating = false,
+  ): void {
     if (typeof json.content === 'string') {
-      if (json.content.length > 2000) throw new HttpError(400, 50035, 'Invalid Form Body: content must be 2000 or fewer in length.');
+      if (json.content.length > 2000)
+        throw new HttpError(400, 50035, 'Invalid Form Body: content must be 2000 or fewer in length.');
       message.content = json.content;
     }
     if (Array.isArray(json.embeds)) {
       for (const e of json.embeds as { description?: string }[]) {
-        if ((e.description?.length ?? 0) > 4096) throw new HttpError(400, 50035, 'Invalid Form Body: embeds.description must be 4096 or fewer in length.');
+        if ((e.description?.length ?? 0) > 4096)
+          throw new HttpError(400, 50035, 'Invalid Form Body: embeds.description must be 4096 or fewer in length.');
       }
       message.embeds = json.embeds;
     }
@@ -689,10 +817,20 @@ export class FakeDiscord {
     if (typeof json.flags === 'number') message.flags = json.flags;
     if (json.allowed_mentions !== undefined) message.allowed_mentions = json.allowed_mentions;
     // An edit that names `attachments` keeps only those it names; new files come in as files[n].
-    const kept = Array.isArray(json.attachments) ? message.attachments.filter((a) => (json.attachments as { id: unknown }[]).some((x) => String(x.id) === a.id)) : message.attachments;
+    const kept = Array.isArray(json.attachments)
+      ? message.attachments.filter((a) => (json.attachments as { id: unknown }[]).some((x) => String(x.id) === a.id))
+      : message.attachments;
     const added = files.map((f) => {
       const aid = snowflake(this.now());
-      return { id: aid, filename: f.filename, size: f.data.length, content_type: f.type, url: `${this.apiUrl}/attachments/${aid}/${f.filename}`, proxy_url: `${this.apiUrl}/attachments/${aid}/${f.filename}`, data: f.data };
+      return {
+        id: aid,
+        filename: f.filename,
+        size: f.data.length,
+        content_type: f.type,
+        url: `${this.apiUrl}/attachments/${aid}/${f.filename}`,
+        proxy_url: `${this.apiUrl}/attachments/${aid}/${f.filename}`,
+        data: f.data,
+      };
     });
     message.attachments = [...kept, ...added];
     if (!creating) {
