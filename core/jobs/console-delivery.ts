@@ -1,4 +1,3 @@
-import type { ResearchResult } from '../research/contract.js';
 import type { Redis } from '../storage/index.js';
 import type { Delivery } from '../tasks/delivery.js';
 import type { Task } from '../tasks/types.js';
@@ -20,10 +19,8 @@ export function createConsoleDelivery(redis: Redis, prefix = CONSOLE_DELIVERY_PR
   };
   return {
     progress: (task: Task) => send({ kind: 'progress', task }),
-    succeeded: (task: Task, result: ResearchResult) => {
-      void result;
-      return send({ kind: 'succeeded', task });
-    },
+    // The report is on the task (MongoDB); the page loads it from there.
+    succeeded: (task: Task) => send({ kind: 'succeeded', task }),
     failed: (task: Task) => send({ kind: 'failed', task }),
   };
 }

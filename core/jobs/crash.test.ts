@@ -82,8 +82,10 @@ describe('a worker killed mid-job', () => {
   it(`loses nothing and duplicates nothing over ${TRIALS} SIGKILLs`, async () => {
     const taskIds: string[] = [];
     let crashes = 0;
+    // Two worker processes are up at a time (tsx start-up takes seconds): whichever starts one of the
+    // trial's jobs is killed at a random point of it, and a fresh one warms up in its place.
+    const pool = await Promise.all([spawnWorker(), spawnWorker()]);
     for (let trial = 0; crashes < TRIALS && trial < TRIALS * 2; trial++) {
-      const child = await spawnWorker();
       const ids: string[] = [];
       for (let j = 0; j < JOBS_PER_TRIAL; j++) {
         const { task } = await submitter.submitResearch({
@@ -97,15 +99,18 @@ describe('a worker killed mid-job', () => {
         ids.push(task.id);
       }
       taskIds.push(...ids);
-      // Wait until the child has started one of them (its first progress call), then kill it at a random point.
-      const started = await waitFor('the child to start a job', async () => (await log().findOne({ taskId: { $in: ids }, pid: child.pid })) ?? undefined, 30_000).catch(() => undefined);
-      if (started) {
+      const pids = pool.map((c) => c.pid);
+      const started = await waitFor('a worker process to start a job', async () => (await log().findOne({ taskId: { $in: ids }, pid: { $in: pids.filter((p): p is number => p !== undefined) } })) ?? undefined, 30_000).catch(() => undefined);
+      const victim = pool.findIndex((c) => c.pid === started?.pid);
+      if (victim >= 0) {
         await new Promise((r) => setTimeout(r, Math.random() * 2500));
+        pool[victim]!.kill('SIGKILL');
         crashes++;
+        pool[victim] = await spawnWorker();
       }
-      child.kill('SIGKILL');
-      if (process.env.CRASH_TEST_VERBOSE) process.stderr.write(`trial ${trial}: ${started ? 'killed mid-job' : 'child never started a job'}\n`);
+      if (process.env.CRASH_TEST_VERBOSE) process.stderr.write(`${new Date().toISOString()} trial ${trial}: ${victim >= 0 ? 'killed mid-job' : 'no worker process started a job'}\n`);
     }
+    for (const c of pool) c.kill('SIGKILL');
     expect(crashes).toBe(TRIALS);
 
     for (const id of taskIds) {

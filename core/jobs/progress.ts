@@ -26,7 +26,7 @@ export function reviveTask(json: string): Task {
 export class ProgressCoalescer {
   private latest: Task | undefined;
   private sentCount = 0;
-  private lastSentAt = 0;
+  private lastSentAt = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> = Promise.resolve();
   private closed = false;

@@ -1,0 +1,134 @@
+// npm run bench:jobs — job pickup latency (enqueue → handler start) with the Redis notification channel
+// against Agenda polling with its default settings, measured in the same run; then one worker process
+// running 100 concurrent sandbox researches (the real engine on the sandbox providers): its event-loop
+// lag p99 and peak RSS. Runs on a private FerretDB so the shared one's load does not skew (or suffer from)
+// the numbers; PostgreSQL (ledger) and Redis are the shared ones, isolated by fresh workspaces and prefixes.
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { applyLocalServiceDefaults } from '../test/local-services.js';
+import { startSandbox } from '../core/sandbox/index.js';
+import { connectMongo } from '../core/storage/index.js';
+import { startPrivateFerretDb } from '../core/jobs/private-servers.js';
+import { FakeEngine } from '../core/jobs/test-fixtures.js';
+import { openHarness, waitFor, type Harness } from '../core/jobs/test-harness.js';
+import type { Jobs } from '../core/jobs/types.js';
+
+applyLocalServiceDefaults();
+
+const PICKUP_JOBS = Number(process.env.BENCH_PICKUP_JOBS ?? 40);
+const POLLING_JOBS = Number(process.env.BENCH_POLLING_JOBS ?? 12);
+const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 100);
+const WORKER = fileURLToPath(new URL('../core/jobs/test-worker-process.ts', import.meta.url));
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+const round = (n: number) => Math.round(n * 10) / 10;
+
+function request(h: Harness, idea: string) {
+  return { requestKey: randomUUID(), workspaceId: h.workspaceId, requester: { id: 'bench' }, origin: { platform: 'console' as const, userId: 'bench' }, idea, depth: 'essential' as const };
+}
+
+/** Submits `n` jobs one after another (random gaps, so polling phase is not aligned) and returns queued → started per job. */
+async function pickupLatencies(h: Harness, submitter: Jobs, n: number, gapMs: number): Promise<number[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    ids.push((await submitter.submitResearch(request(h, `Pickup probe ${i}: a tool that schedules dog walkers`))).task.id);
+    await new Promise((r) => setTimeout(r, Math.random() * gapMs));
+  }
+  const out: number[] = [];
+  for (const id of ids) {
+    const task = await waitFor(`task ${id} started`, async () => {
+      const t = await h.jobs.tasks.get(id);
+      return t?.checkpoints.some((c) => c.id === 'started') ? t : undefined;
+    }, 120_000, 100);
+    const at = (cp: string) => task.checkpoints.find((c) => c.id === cp)!.at.getTime();
+    out.push(at('started') - at('queued'));
+  }
+  return out;
+}
+
+async function measurePickup(mongoUrl: string, notify: boolean, n: number, gapMs: number): Promise<number[]> {
+  const mongo = await connectMongo(mongoUrl, `bench_jobs_${notify ? 'notify' : 'poll'}_${randomUUID().slice(0, 6)}`);
+  // With the channel: our production polling interval as the safety net. Without: Agenda's defaults.
+  const h = await openHarness('bench', { mongo, engine: new FakeEngine({ stepMs: 1 }), env: { WORKER_CONCURRENCY: 5, JOB_LOCK_LIFETIME_MS: 30_000 }, tuning: notify ? { notify: true, processEveryMs: 5000 } : { notify: false, processEveryMs: 5000 } });
+  await h.jobs.startWorker();
+  const submitter = h.another();
+  try {
+    return await pickupLatencies(h, submitter, n, gapMs);
+  } finally {
+    await h.close();
+    await mongo.client.close();
+  }
+}
+
+async function measureConcurrent(mongoUrl: string): Promise<{ lagP99Ms: number; peakRssMb: number; seconds: number }> {
+  const sandbox = await startSandbox({ latencyMs: { search: 300, extract: 400, llm: 500 } });
+  const dbName = `bench_jobs_load_${randomUUID().slice(0, 6)}`;
+  const mongo = await connectMongo(mongoUrl, dbName);
+  const h = await openHarness('bench_load', { mongo, allowance: CONCURRENT * 6 + 100 });
+  const cachePrefix = `bench:jobs:${randomUUID().slice(0, 8)}:`;
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
+    env: {
+      ...process.env,
+      MONGO_URL: mongoUrl,
+      WORKER_DB: dbName,
+      WORKER_TUNING: JSON.stringify({ ...h.tuning, processEveryMs: 1000, progressIntervalMs: 1000, cancelPollMs: 5000 }),
+      WORKER_ENV: JSON.stringify({ WORKER_CONCURRENCY: CONCURRENT, JOB_LOCK_LIFETIME_MS: 30_000, JOB_MAX_ATTEMPTS: 3, WORKER_DRAIN_TIMEOUT_MS: 10_000 }),
+      WORKER_ENGINE: 'sandbox',
+      WORKER_METRICS: '1',
+      SANDBOX_TAVILY_URL: sandbox.tavilyUrl,
+      SANDBOX_OPENAI_URL: sandbox.openaiUrl,
+      WORKER_CACHE_PREFIX: cachePrefix,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
+  try {
+    await waitFor('worker ready', async () => output.includes('ready'), 60_000, 100);
+    const t0 = Date.now();
+    const ids = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => h.jobs.submitResearch(request(h, `Load research ${i}: a marketplace for renting camping gear between neighbours in ${i} towns`)).then((r) => r.task.id)));
+    for (const id of ids) {
+      await waitFor(`research ${id} finished`, async () => (await h.jobs.tasks.getDoc(id))?.deliveredAt, 600_000, 500);
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    const failed = (await Promise.all(ids.map((id) => h.jobs.tasks.get(id)))).filter((t) => t?.status !== 'succeeded').length;
+    if (failed) process.stderr.write(`${failed} of ${CONCURRENT} researches did not succeed\n`);
+    child.kill('SIGTERM');
+    await waitFor('worker metrics', async () => output.includes('metrics '), 30_000, 100);
+    const metrics = JSON.parse(output.split('metrics ')[1]!.split('\n')[0]!) as { lagP99Ms: number; peakRssMb: number };
+    return { ...metrics, seconds };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await h.close();
+    await mongo.client.close();
+    await sandbox.close();
+  }
+}
+
+const ferret = await startPrivateFerretDb();
+try {
+  const notified = await measurePickup(ferret.url, true, PICKUP_JOBS, 150);
+  process.stderr.write(`pickup with Redis channel (${PICKUP_JOBS} jobs): p50 ${round(percentile(notified, 50))} ms, p95 ${round(percentile(notified, 95))} ms\n`);
+  const polled = await measurePickup(ferret.url, false, POLLING_JOBS, 700);
+  process.stderr.write(`pickup with Agenda polling, default processEvery 5 s (${POLLING_JOBS} jobs): p50 ${round(percentile(polled, 50))} ms, p95 ${round(percentile(polled, 95))} ms\n`);
+  const load = await measureConcurrent(ferret.url);
+  process.stderr.write(`${CONCURRENT} concurrent sandbox researches in one worker: ${round(load.seconds)} s, event-loop lag p99 ${round(load.lagP99Ms)} ms, peak RSS ${round(load.peakRssMb)} MB\n`);
+  process.stdout.write(
+    JSON.stringify({
+      pickup_p50_ms: round(percentile(notified, 50)),
+      pickup_p95_ms: round(percentile(notified, 95)),
+      polling_pickup_p50_ms: round(percentile(polled, 50)),
+      polling_pickup_p95_ms: round(percentile(polled, 95)),
+      lag_p99_ms_100_jobs: round(load.lagP99Ms),
+      rss_mb_100_jobs: round(load.peakRssMb),
+    }) + '\n',
+  );
+} finally {
+  await ferret.close();
+}
+process.exit(0);

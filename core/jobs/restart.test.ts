@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { connectMongo, createRedis, type Mongo, type Redis } from '../storage/index.js';
+import { startPrivateFerretDb, startPrivateRedis, type PrivateServer } from './private-servers.js';
+import { FakeEngine } from './test-fixtures.js';
+import { openHarness, waitFor, type Harness } from './test-harness.js';
+
+// Redis, then MongoDB (FerretDB), restarted while researches run: every task still reaches a final state
+// the user hears about once, and no credit is lost. Private servers: the shared ones are never touched.
+
+let ferret: PrivateServer;
+let redisServer: PrivateServer;
+let mongo: Mongo;
+let redis: Redis;
+let h: Harness;
+
+beforeAll(async () => {
+  [ferret, redisServer] = await Promise.all([startPrivateFerretDb(), startPrivateRedis()]);
+  mongo = await connectMongo(ferret.url, 't_jobs_restart');
+  redis = createRedis(redisServer.url, 'test-restart');
+  redis.on('error', () => undefined);
+  h = await openHarness('restart', { mongo, redis, engine: new FakeEngine({ stepMs: 250 }), tuning: { retryBaseMs: 500 } });
+  await h.jobs.startWorker();
+}, 60_000);
+
+afterAll(async () => {
+  await h?.close();
+  redis?.disconnect();
+  await mongo?.client.close().catch(() => undefined);
+  await Promise.allSettled([ferret?.close(), redisServer?.close()]);
+});
+
+async function submit(n: number, label: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const { task } = await h.jobs.submitResearch({
+      requestKey: randomUUID(),
+      workspaceId: h.workspaceId,
+      requester: { id: 'U1' },
+      origin: { platform: 'console', userId: 'U1' },
+      idea: `${label} ${i}: a booking tool for community sports halls`,
+      depth: 'essential',
+    });
+    ids.push(task.id);
+  }
+  return ids;
+}
+
+async function expectSettledOnce(ids: string[]) {
+  for (const id of ids) {
+    const doc = await waitFor(`task ${id} settled`, async () => {
+      const d = await h.jobs.tasks.getDoc(id).catch(() => undefined);
+      return d?.deliveredAt && (d.credits?.captured || d.credits?.released) ? d : undefined;
+    }, 120_000, 200);
+    expect(['succeeded', 'failed']).toContain(doc.status);
+    if (doc.status === 'failed') expect(doc.error?.userMessage).toMatch(/credits were returned/);
+    const finals = h.delivery.of(id).filter((c) => c.kind !== 'progress');
+    expect(finals).toHaveLength(1);
+    const hold = await h.ledger.getHold(id);
+    expect(hold?.status).toBe(doc.status === 'succeeded' ? 'captured' : 'released');
+  }
+  expect(await h.ledger.checkInvariant(h.workspaceId)).toEqual({ ok: true, problems: [] });
+}
+
+describe('servers restarted mid-run', () => {
+  it('Redis restart: nothing lost, one outcome each, no credit lost', async () => {
+    const ids = await submit(3, 'Redis restart');
+    await waitFor('a research running', async () => (await h.jobs.tasks.get(ids[0]!))?.checkpoints.some((c) => c.id === 'plan'));
+    await redisServer.stop();
+    await new Promise((r) => setTimeout(r, 1500));
+    await redisServer.start();
+    await expectSettledOnce(ids);
+  }, 150_000);
+
+  it('MongoDB restart: nothing lost, one outcome each, no credit lost', async () => {
+    const ids = await submit(3, 'Mongo restart');
+    await waitFor('a research running', async () => (await h.jobs.tasks.get(ids[0]!))?.checkpoints.some((c) => c.id === 'plan'));
+    await ferret.stop();
+    await new Promise((r) => setTimeout(r, 1500));
+    await ferret.start();
+    await expectSettledOnce(ids);
+  }, 150_000);
+});
