@@ -237,4 +237,25 @@ describe('Discord end to end', () => {
       sandbox.setLatency({ llm: 40 });
     }
   }, 180_000);
+
+  it('when the status message cannot be posted, the hold is released and the reply says nothing was charged', async () => {
+    const user = h.fake.addUser(`u-${randomUUID().slice(0, 4)}`);
+    h.fake.injectError('POST /channels/:id/messages', { status: 403, code: 50013, message: 'Missing Permissions' });
+    const { payload } = await h.command('research', { idea: `${IDEA} (no status)`, depth: 'essential' }, { user });
+    const reply = await h.fake.waitFor(
+      () => {
+        const m = h.fake.originalMessage(payload.id);
+        return m?.content.includes('could not start') ? m : undefined;
+      },
+      30_000,
+      'the reply to say the research did not start',
+    );
+    expect(reply.content).toContain('Nothing was charged');
+    const ws = (await ledger.findWorkspace('discord', h.guild.id))!;
+    const task = (await submitter.tasks.search({ workspaceId: ws.id, pageSize: 100 })).items.find(
+      (t) => t.requester.id === user.id,
+    )!;
+    expect(task.status).toBe('failed');
+    expect((await ledger.getHold(task.id))?.status).toBe('released');
+  }, 60_000);
 });

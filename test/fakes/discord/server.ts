@@ -161,6 +161,7 @@ export class FakeDiscord {
   private readonly buckets = new Map<string, Bucket>();
   private readonly routeLimits = new Map<string, { limit: number; windowMs: number }>();
   private readonly forced429 = new Map<string, { retryAfterMs: number; times: number }>();
+  private readonly forcedErrors = new Map<string, { status: number; code: number; message: string; times: number }>();
   private readonly defaultRateLimit: { limit: number; windowMs: number };
   private readonly heartbeatIntervalMs: number;
   private readonly listeners = new Set<() => void>();
@@ -271,6 +272,11 @@ export class FakeDiscord {
   /** The next `times` calls to `route` answer 429 with `retry_after` = retryAfterMs. */
   inject429(route: string, retryAfterMs: number, times = 1): void {
     this.forced429.set(route, { retryAfterMs, times });
+  }
+
+  /** The next `times` calls to `route` fail with this Discord error (e.g. 403 / 50013 Missing Permissions). */
+  injectError(route: string, error: { status: number; code: number; message: string }, times = 1): void {
+    this.forcedErrors.set(route, { ...error, times });
   }
 
   /** Resolves when `predicate` holds, re-checked after every request and gateway event. */
@@ -489,6 +495,11 @@ export class FakeDiscord {
           { message: 'You are being rate limited.', retry_after: retryAfter, global: false },
           { ...limited.headers, 'retry-after': String(retryAfter), 'x-ratelimit-scope': 'user' },
         );
+      }
+      const forced = this.forcedErrors.get(template);
+      if (forced && forced.times > 0) {
+        forced.times--;
+        throw new HttpError(forced.status, forced.code, forced.message);
       }
       const result = await this.route(method, route, path, url, body);
       send(result.status ?? (result.payload === undefined ? 204 : 200), result.payload, limited.headers);
