@@ -2,7 +2,9 @@
 // fixed latencies (search 300 ms, extract 500 ms, LLM 800 ms per call), real Redis and real MongoDB/FerretDB.
 // Baseline, measured in the same run: the ideal critical path of the graph as executed — the planner's LLM
 // calls, then the slowest agent's search + extract + analysis calls, then the report's LLM calls, each at
-// its fixed latency. Overhead = wall time / ideal − 1.
+// its fixed latency. Overhead = wall time / ideal − 1. The JSON line is the product as configured (checkpoints
+// in MongoDB); the same runs with LangGraph's in-memory saver are printed beside them to separate the graph's
+// own overhead from the checkpoint store's.
 import { MemorySaver } from '@langchain/langgraph';
 import { randomUUID } from 'node:crypto';
 import { parseEnv } from '../core/config/index.js';
@@ -67,6 +69,9 @@ try {
 
   const mem = await timed(1, 'standard', 50, true);
   console.log(`standard alone, in-memory checkpointer (graph + providers only): wall ${Math.round(mem.wallMs)} ms, overhead ${((mem.wallMs / mem.idealMs - 1) * 100).toFixed(1)}%`);
+
+  const manyMem = await timed(20, 'standard', 150, true);
+  console.log(`standard ×20 concurrent, in-memory checkpointer: wall ${Math.round(manyMem.wallMs)} ms, overhead ${((manyMem.wallMs / manyMem.idealMs - 1) * 100).toFixed(1)}%`);
 
   const many = await timed(20, 'standard', 100);
   const overhead20 = many.wallMs / many.idealMs - 1;
