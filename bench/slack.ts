@@ -44,7 +44,12 @@ async function serve(role: Role, apiUrl: string): Promise<void> {
   }
   const logger = createLogger('bench-slack', process.env.BENCH_LOG_LEVEL ?? 'silent');
   if (role === 'bare') {
-    const app = new bolt.App({ signingSecret: SECRET, token: DEFAULT_TOKEN, clientOptions: { slackApiUrl: apiUrl }, logLevel: bolt.LogLevel.ERROR });
+    const app = new bolt.App({
+      signingSecret: SECRET,
+      token: DEFAULT_TOKEN,
+      clientOptions: { slackApiUrl: apiUrl },
+      logLevel: bolt.LogLevel.ERROR,
+    });
     app.command('/pmf', async ({ ack }) => ack());
     const server = (await app.start(0)) as Server;
     report({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events` });
@@ -57,7 +62,13 @@ async function serve(role: Role, apiUrl: string): Promise<void> {
   const pg = createPostgres(process.env.DATABASE_URL!, { max: 20 });
   const redis = createRedis(process.env.REDIS_URL!, 'bench-slack');
   const mongo = await connectMongo(process.env.MONGO_URL!, `bench_slack_${randomUUID().slice(0, 8)}`);
-  const storage: Storage = { pg, mongo, redis, health: () => checkHealth({ pg, mongo, redis }), close: async () => undefined };
+  const storage: Storage = {
+    pg,
+    mongo,
+    redis,
+    health: () => checkHealth({ pg, mongo, redis }),
+    close: async () => undefined,
+  };
   const ledger = new CreditLedger(pg, { defaultAllowance: 10_000_000 });
   const prefix = `bench:slack:${randomUUID().slice(0, 8)}:`;
   const jobs = createJobs({
@@ -71,9 +82,17 @@ async function serve(role: Role, apiUrl: string): Promise<void> {
   });
   const app = createSlackApp({
     env: {
-      SLACK_BOT_TOKEN: DEFAULT_TOKEN, SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: apiUrl, SLACK_MODE: 'http', SLACK_PORT: 0,
-      SLACK_APP_TOKEN: undefined, SLACK_CLIENT_ID: undefined, SLACK_CLIENT_SECRET: undefined, SLACK_STATE_SECRET: undefined,
-      RATE_LIMIT_USER_PER_HOUR: 100_000, RATE_LIMIT_WORKSPACE_PER_HOUR: 1_000_000,
+      SLACK_BOT_TOKEN: DEFAULT_TOKEN,
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: apiUrl,
+      SLACK_MODE: 'http',
+      SLACK_PORT: 0,
+      SLACK_APP_TOKEN: undefined,
+      SLACK_CLIENT_ID: undefined,
+      SLACK_CLIENT_SECRET: undefined,
+      SLACK_STATE_SECRET: undefined,
+      RATE_LIMIT_USER_PER_HOUR: 100_000,
+      RATE_LIMIT_WORKSPACE_PER_HOUR: 1_000_000,
     },
     ledger,
     jobs,
@@ -87,7 +106,10 @@ async function serve(role: Role, apiUrl: string): Promise<void> {
   await stdinClosed();
   // The work behind the acks (reserve, post, queue) goes on after the last ack: wait for it before counting.
   const ws = await ledger.findWorkspace('slack', TEAM);
-  const queued = () => (ws ? mongo.db.collection('tasks').countDocuments({ workspaceId: ws.id, checkpointIds: 'queued' }) : Promise.resolve(0));
+  const queued = () =>
+    ws
+      ? mongo.db.collection('tasks').countDocuments({ workspaceId: ws.id, checkpointIds: 'queued' })
+      : Promise.resolve(0);
   const expected = Number(process.env.BENCH_EXPECTED ?? 0);
   const deadline = Date.now() + 180_000;
   let tasks = await queued();
@@ -120,10 +142,14 @@ function stdinClosed(): Promise<void> {
 type Child = { url: string; finish(): Promise<Record<string, number | boolean>> };
 
 async function startChild(role: Role, apiUrl = ''): Promise<Child & { info: Record<string, string> }> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', role, apiUrl], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, BENCH_TEAM: TEAM, BENCH_EXPECTED: String(RATE * SECONDS + WARMUP) },
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', role, apiUrl],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, BENCH_TEAM: TEAM, BENCH_EXPECTED: String(RATE * SECONDS + WARMUP) },
+    },
+  );
   const lines = createInterface({ input: child.stdout! });
   const queue: string[] = [];
   let waiting: ((line: string) => void) | undefined;
@@ -197,7 +223,8 @@ async function load(url: string, label: string, responseUrl: string): Promise<{ 
   return { latencies, errors: errors.n };
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 const round = (n: number) => Math.round(n * 100) / 100;
 
 async function main(): Promise<void> {
@@ -231,7 +258,9 @@ async function main(): Promise<void> {
     tasks_queued: Number(stored.tasks ?? 0),
     credits_reserved: Number(stored.reserved ?? 0),
   };
-  console.error(`ours: p50 ${summary.ack_p50_ms} ms, p99 ${summary.ack_p99_ms} ms, max ${summary.max_ms} ms; bare: p50 ${summary.bare_ack_p50_ms} ms, p99 ${summary.bare_ack_p99_ms} ms; ${summary.tasks_queued} tasks queued`);
+  console.error(
+    `ours: p50 ${summary.ack_p50_ms} ms, p99 ${summary.ack_p99_ms} ms, max ${summary.max_ms} ms; bare: p50 ${summary.bare_ack_p50_ms} ms, p99 ${summary.bare_ack_p99_ms} ms; ${summary.tasks_queued} tasks queued`,
+  );
   console.log(JSON.stringify(summary));
 }
 

@@ -17,9 +17,15 @@ const ok: [string, Command][] = [
   ['status R-7KQ2', { kind: 'status', taskId: 'R-7KQ2' }],
   ['cancel R-7KQ2', { kind: 'cancel', taskId: 'R-7KQ2' }],
   // Keywords followed by more words are ideas, not commands.
-  ['list of local plumbers as a service', { kind: 'research', idea: 'list of local plumbers as a service', depth: 'standard' }],
+  [
+    'list of local plumbers as a service',
+    { kind: 'research', idea: 'list of local plumbers as a service', depth: 'standard' },
+  ],
   ['help desk for dentists', { kind: 'research', idea: 'help desk for dentists', depth: 'standard' }],
-  ['status page for small SaaS teams', { kind: 'research', idea: 'status page for small SaaS teams', depth: 'standard' }],
+  [
+    'status page for small SaaS teams',
+    { kind: 'research', idea: 'status page for small SaaS teams', depth: 'standard' },
+  ],
   ['balance board for kids', { kind: 'research', idea: 'balance board for kids', depth: 'standard' }],
   ['Uber', { kind: 'research', idea: 'Uber', depth: 'standard' }],
   ['keep track of dog walks', { kind: 'research', idea: 'keep track of dog walks', depth: 'standard' }],

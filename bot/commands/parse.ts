@@ -33,12 +33,19 @@ export function parseCommand(text: string): ParseResult {
   const remainder = rest.join(' ');
 
   if (keyword === '') return research('', DEFAULT_DEPTH);
-  if (rest.length === 0 && (keyword === 'help' || keyword === 'balance' || keyword === 'list')) return { ok: true, command: { kind: keyword } };
+  if (rest.length === 0 && (keyword === 'help' || keyword === 'balance' || keyword === 'list'))
+    return { ok: true, command: { kind: keyword } };
   if (keyword === 'status' || keyword === 'cancel') {
-    if (rest.length === 0) return refuse('missing_id', `Which research? Give its id, for example: \`${keyword} R-7KQ2\`. \`list\` shows your workspace's latest ids.`);
-    if (rest.length === 1 && TASK_ID.test(remainder)) return { ok: true, command: { kind: keyword, taskId: remainder } };
+    if (rest.length === 0)
+      return refuse(
+        'missing_id',
+        `Which research? Give its id, for example: \`${keyword} R-7KQ2\`. \`list\` shows your workspace's latest ids.`,
+      );
+    if (rest.length === 1 && TASK_ID.test(remainder))
+      return { ok: true, command: { kind: keyword, taskId: remainder } };
     // A mistyped cancel must never start a paid research; an idea that starts with "cancel" can use a depth word.
-    if (keyword === 'cancel') return refuse('missing_id', `\`cancel\` takes one research id, for example: \`cancel R-7KQ2\`.`);
+    if (keyword === 'cancel')
+      return refuse('missing_id', `\`cancel\` takes one research id, for example: \`cancel R-7KQ2\`.`);
   }
   if (isDepth(keyword)) return research(remainder, keyword);
 
@@ -49,7 +56,11 @@ export function parseCommand(text: string): ParseResult {
   }
   if (rest.length === 0) {
     const near = SUBCOMMANDS.find((s) => keyword.length >= 3 && editDistance(keyword, s) <= (s.length >= 6 ? 2 : 1));
-    if (near) return refuse('unknown_subcommand', `I don't know \`${first}\`. Did you mean \`${near}\`? Try \`help\` for everything I can do.`);
+    if (near)
+      return refuse(
+        'unknown_subcommand',
+        `I don't know \`${first}\`. Did you mean \`${near}\`? Try \`help\` for everything I can do.`,
+      );
   }
   const nearDepth = rest.length > 0 ? DEPTHS.find((d) => d.length >= 7 && editDistance(keyword, d) <= 2) : undefined;
   if (nearDepth) return unknownDepth(first, nearDepth);
@@ -81,7 +92,9 @@ function refuse(problem: ParseProblem, message: string): ParseResult {
 
 /** Edit distance counting an adjacent swap as one edit (optimal string alignment); only for single short words. */
 export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   const at = (i: number, j: number): number => d[i]?.[j] ?? 0;
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {

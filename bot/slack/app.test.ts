@@ -9,7 +9,10 @@ import { boltOptions } from './app.js';
 let h: SlackHarness;
 
 beforeAll(async () => {
-  h = await startSlackHarness({ label: 'slack_app', env: { RATE_LIMIT_USER_PER_HOUR: 3, RATE_LIMIT_WORKSPACE_PER_HOUR: 6 } });
+  h = await startSlackHarness({
+    label: 'slack_app',
+    env: { RATE_LIMIT_USER_PER_HOUR: 3, RATE_LIMIT_WORKSPACE_PER_HOUR: 6 },
+  });
 });
 afterAll(async () => {
   await h.close();
@@ -36,13 +39,23 @@ describe('/pmf <idea>', () => {
     expect(res.text).toBe('');
     expect(res.ms).toBeLessThan(3000);
 
-    const [reply] = await h.waitFor('the ephemeral ack', () => (h.responsesFor(res.responseId).length ? h.responsesFor(res.responseId) : undefined));
-    expect(reply).toMatch(/\*Deep\* research \(`R-[A-Z0-9]+`\) for 18 credits\. You have 982 credits left this month\./);
+    const [reply] = await h.waitFor('the ephemeral ack', () =>
+      h.responsesFor(res.responseId).length ? h.responsesFor(res.responseId) : undefined,
+    );
+    expect(reply).toMatch(
+      /\*Deep\* research \(`R-[A-Z0-9]+`\) for 18 credits\. You have 982 credits left this month\./,
+    );
     expect(reply).toContain('&lt;!channel&gt;');
     const taskId = /`(R-[A-Z0-9]+)`/.exec(reply!)![1]!;
 
     const task = await h.jobs.tasks.get(taskId);
-    expect(task).toMatchObject({ status: 'queued', depth: 'deep', cost: 18, workspaceId, requester: { id: 'U0MARIA', name: 'maria' } });
+    expect(task).toMatchObject({
+      status: 'queued',
+      depth: 'deep',
+      cost: 18,
+      workspaceId,
+      requester: { id: 'U0MARIA', name: 'maria' },
+    });
     expect(task!.checkpoints.map((c) => c.id)).toEqual(['received', 'credits_reserved', 'queued']);
     expect(await balanceOf(workspaceId)).toBe(982);
 
@@ -86,7 +99,9 @@ describe('/pmf <idea>', () => {
   async function refusal(teamId: string, text: string, userId = user(), channelId = 'C1'): Promise<string> {
     const res = await h.command({ teamId, userId, channelId, text });
     expect(res.text).toBe('');
-    const [reply] = await h.waitFor('a reply', () => (h.responsesFor(res.responseId).length ? h.responsesFor(res.responseId) : undefined));
+    const [reply] = await h.waitFor('a reply', () =>
+      h.responsesFor(res.responseId).length ? h.responsesFor(res.responseId) : undefined,
+    );
     return reply!;
   }
 
@@ -115,7 +130,9 @@ describe('/pmf <idea>', () => {
       const res = await h.command({ teamId, userId: maria, text: `${IDEA} ${i}` });
       await h.waitFor('ack', () => h.responsesFor(res.responseId).length > 0);
     }
-    expect(await refusal(teamId, `${IDEA} 4`, maria)).toMatch(/You have started 3 researches in the last hour, the limit\. Try again in \d+ minutes\.\nNothing was charged/);
+    expect(await refusal(teamId, `${IDEA} 4`, maria)).toMatch(
+      /You have started 3 researches in the last hour, the limit\. Try again in \d+ minutes\.\nNothing was charged/,
+    );
     for (let i = 0; i < 3; i++) {
       const res = await h.command({ teamId, userId: user(), text: `${IDEA} other ${i}` });
       await h.waitFor('ack', () => h.responsesFor(res.responseId).length > 0);
@@ -125,17 +142,20 @@ describe('/pmf <idea>', () => {
     expect(await balanceOf(workspaceId)).toBe(1000 - 6 * 12);
   });
 
-  it.each(['not_in_channel', 'channel_not_found'])('tells the requester to invite the bot on %s, and returns the credits', async (error) => {
-    const { teamId, workspaceId } = await h.newTeam();
-    const channelId = `G${randomUUID().slice(0, 6)}`;
-    h.fake.setChannelError(channelId, error);
-    const reply = await refusal(teamId, IDEA, user(), channelId);
-    expect(reply).toContain('/invite @PMF Scout');
-    expect(reply).toContain('Nothing was charged');
-    expect(await balanceOf(workspaceId)).toBe(1000);
-    const [task] = await h.jobs.tasks.listByWorkspace(workspaceId);
-    expect(task?.status).toBe('failed');
-  });
+  it.each(['not_in_channel', 'channel_not_found'])(
+    'tells the requester to invite the bot on %s, and returns the credits',
+    async (error) => {
+      const { teamId, workspaceId } = await h.newTeam();
+      const channelId = `G${randomUUID().slice(0, 6)}`;
+      h.fake.setChannelError(channelId, error);
+      const reply = await refusal(teamId, IDEA, user(), channelId);
+      expect(reply).toContain('/invite @PMF Scout');
+      expect(reply).toContain('Nothing was charged');
+      expect(await balanceOf(workspaceId)).toBe(1000);
+      const [task] = await h.jobs.tasks.listByWorkspace(workspaceId);
+      expect(task?.status).toBe('failed');
+    },
+  );
 });
 
 describe('requests Slack did not sign, and repeats', () => {
@@ -159,7 +179,9 @@ describe('requests Slack did not sign, and repeats', () => {
     expect((await retry).status).toBe(200);
     await h.waitFor('ack', () => h.responsesFor(responseId).length > 0);
     const double = await h.command({ teamId, userId: 'U0MARIA', text: IDEA });
-    const [again] = await h.waitFor('double-submit reply', () => (h.responsesFor(double.responseId).length ? h.responsesFor(double.responseId) : undefined));
+    const [again] = await h.waitFor('double-submit reply', () =>
+      h.responsesFor(double.responseId).length ? h.responsesFor(double.responseId) : undefined,
+    );
     expect(again).toMatch(/already under way as `R-[A-Z0-9]+`/);
     await new Promise((r) => setTimeout(r, 300));
     expect(await h.jobs.tasks.listByWorkspace(workspaceId)).toHaveLength(1);
@@ -171,12 +193,16 @@ describe('requests Slack did not sign, and repeats', () => {
 describe('balance, list, status, cancel', () => {
   async function start(teamId: string, userId: string, idea = IDEA): Promise<string> {
     const res = await h.command({ teamId, userId, text: idea });
-    const [reply] = await h.waitFor('ack', () => (h.responsesFor(res.responseId).length ? h.responsesFor(res.responseId) : undefined));
+    const [reply] = await h.waitFor('ack', () =>
+      h.responsesFor(res.responseId).length ? h.responsesFor(res.responseId) : undefined,
+    );
     return /`(R-[A-Z0-9]+)`/.exec(reply!)![1]!;
   }
   async function ask(teamId: string, text: string, userId = 'U0MARIA'): Promise<string> {
     const res = await h.command({ teamId, userId, text });
-    const [reply] = await h.waitFor(text, () => (h.responsesFor(res.responseId).length ? h.responsesFor(res.responseId) : undefined));
+    const [reply] = await h.waitFor(text, () =>
+      h.responsesFor(res.responseId).length ? h.responsesFor(res.responseId) : undefined,
+    );
     return reply!;
   }
 
@@ -200,7 +226,9 @@ describe('balance, list, status, cancel', () => {
   it('lets only the requester or an admin cancel, and returns the credits', async () => {
     const { teamId, workspaceId } = await h.newTeam();
     const id = await start(teamId, 'U0MARIA');
-    expect(await ask(teamId, `cancel ${id}`, 'U0STRANGER')).toContain('Only <@U0MARIA>, who started this research, or a workspace admin can cancel it.');
+    expect(await ask(teamId, `cancel ${id}`, 'U0STRANGER')).toContain(
+      'Only <@U0MARIA>, who started this research, or a workspace admin can cancel it.',
+    );
     expect((await h.jobs.tasks.get(id))?.status).toBe('queued');
     expect(await ask(teamId, `cancel ${id}`, 'U0ADMIN')).toContain(`Cancelling \`${id}\``);
     expect((await h.jobs.tasks.get(id))?.status).toBe('cancelled');
@@ -227,7 +255,11 @@ describe('balance, list, status, cancel', () => {
     const ephemerals = () => h.fake.callsOf('chat.postEphemeral');
     const before = ephemerals().length;
     expect((await h.pressCancel({ ...button, userId: 'U0STRANGER' })).status).toBe(200);
-    const told = await h.waitFor('stranger told', () => ephemerals().slice(before).find((c) => c.args.user === 'U0STRANGER'));
+    const told = await h.waitFor('stranger told', () =>
+      ephemerals()
+        .slice(before)
+        .find((c) => c.args.user === 'U0STRANGER'),
+    );
     expect(told.args.text).toContain('Only <@U0MARIA>');
     expect(h.fake.callsOf('users.info').some((c) => c.args.user === 'U0STRANGER')).toBe(true);
     await h.pressCancel({ ...button, userId: 'U0MARIA' });
@@ -237,22 +269,82 @@ describe('balance, list, status, cancel', () => {
 
 describe('boltOptions', () => {
   const base = { SLACK_PORT: 3000, RATE_LIMIT_USER_PER_HOUR: 1, RATE_LIMIT_WORKSPACE_PER_HOUR: 1 } as const;
-  const none = { SLACK_BOT_TOKEN: undefined, SLACK_APP_TOKEN: undefined, SLACK_SIGNING_SECRET: undefined, SLACK_CLIENT_ID: undefined, SLACK_CLIENT_SECRET: undefined, SLACK_STATE_SECRET: undefined, SLACK_API_URL: undefined, SLACK_MODE: undefined };
+  const none = {
+    SLACK_BOT_TOKEN: undefined,
+    SLACK_APP_TOKEN: undefined,
+    SLACK_SIGNING_SECRET: undefined,
+    SLACK_CLIENT_ID: undefined,
+    SLACK_CLIENT_SECRET: undefined,
+    SLACK_STATE_SECRET: undefined,
+    SLACK_API_URL: undefined,
+    SLACK_MODE: undefined,
+  };
 
   it('uses Socket Mode when an app token is set, pointing both clients at SLACK_API_URL', () => {
-    const o = boltOptions({ ...base, ...none, SLACK_APP_TOKEN: 'xapp-1', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_API_URL: 'http://127.0.0.1:9/api' });
-    expect(o).toMatchObject({ socketMode: true, appToken: 'xapp-1', token: 'xoxb-1', clientOptions: { slackApiUrl: 'http://127.0.0.1:9/api/' }, installerOptions: { clientOptions: { slackApiUrl: 'http://127.0.0.1:9/api/' } } });
+    const o = boltOptions({
+      ...base,
+      ...none,
+      SLACK_APP_TOKEN: 'xapp-1',
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      SLACK_API_URL: 'http://127.0.0.1:9/api',
+    });
+    expect(o).toMatchObject({
+      socketMode: true,
+      appToken: 'xapp-1',
+      token: 'xoxb-1',
+      clientOptions: { slackApiUrl: 'http://127.0.0.1:9/api/' },
+      installerOptions: { clientOptions: { slackApiUrl: 'http://127.0.0.1:9/api/' } },
+    });
   });
 
   it('uses HTTP mode on /slack/events with the signing secret', () => {
-    const o = boltOptions({ ...base, ...none, SLACK_MODE: 'http', SLACK_SIGNING_SECRET: 's', SLACK_BOT_TOKEN: 'xoxb-1' });
+    const o = boltOptions({
+      ...base,
+      ...none,
+      SLACK_MODE: 'http',
+      SLACK_SIGNING_SECRET: 's',
+      SLACK_BOT_TOKEN: 'xoxb-1',
+    });
     expect(o).toMatchObject({ signingSecret: 's', endpoints: '/slack/events', token: 'xoxb-1' });
     expect(o.socketMode).toBeUndefined();
   });
 
+  it('turns on OAuth with the installation store when there is no bot token', () => {
+    const installationStore = {
+      storeInstallation: async () => undefined,
+      fetchInstallation: async () => {
+        throw new Error('none');
+      },
+    };
+    const o = boltOptions(
+      {
+        ...base,
+        ...none,
+        SLACK_MODE: 'http',
+        SLACK_SIGNING_SECRET: 's',
+        SLACK_CLIENT_ID: 'id',
+        SLACK_CLIENT_SECRET: 'secret',
+        SLACK_STATE_SECRET: 'state',
+      },
+      installationStore,
+    );
+    expect(o).toMatchObject({
+      clientId: 'id',
+      clientSecret: 'secret',
+      stateSecret: 'state',
+      installationStore,
+      scopes: ['commands', 'chat:write', 'chat:write.public', 'files:write', 'users:read'],
+    });
+    expect(o.token).toBeUndefined();
+  });
+
   it('says what is missing', () => {
-    expect(() => boltOptions({ ...base, ...none, SLACK_MODE: 'http', SLACK_BOT_TOKEN: 'x' })).toThrow('SLACK_SIGNING_SECRET');
-    expect(() => boltOptions({ ...base, ...none, SLACK_MODE: 'http', SLACK_SIGNING_SECRET: 's' })).toThrow('SLACK_BOT_TOKEN');
+    expect(() => boltOptions({ ...base, ...none, SLACK_MODE: 'http', SLACK_BOT_TOKEN: 'x' })).toThrow(
+      'SLACK_SIGNING_SECRET',
+    );
+    expect(() => boltOptions({ ...base, ...none, SLACK_MODE: 'http', SLACK_SIGNING_SECRET: 's' })).toThrow(
+      'SLACK_BOT_TOKEN',
+    );
   });
 
   it('builds a signed body the app accepts', () => {

@@ -16,16 +16,40 @@ import type { SlackOrigin, Task } from '../../core/tasks/types.js';
 import { parseCommand, type Command } from '../commands/parse.js';
 import { slackErrorCode } from './errors.js';
 import {
-  CANCEL_ACTION_ID, ackText, balanceText, cancelRefusedText, cancelledText, errorText, helpText, insufficientText, internalErrorText,
-  listText, notFoundText, notInChannelText, parentMessage, rateLimitedText, statusMessage, statusText, suspendedText,
+  CANCEL_ACTION_ID,
+  ackText,
+  balanceText,
+  cancelRefusedText,
+  cancelledText,
+  errorText,
+  helpText,
+  insufficientText,
+  internalErrorText,
+  listText,
+  notFoundText,
+  notInChannelText,
+  parentMessage,
+  rateLimitedText,
+  statusMessage,
+  statusText,
+  suspendedText,
 } from './render.js';
 
 const { App, LogLevel } = bolt;
 
 export type SlackAppEnv = Pick<
   Env,
-  | 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_SIGNING_SECRET' | 'SLACK_CLIENT_ID' | 'SLACK_CLIENT_SECRET' | 'SLACK_STATE_SECRET'
-  | 'SLACK_API_URL' | 'SLACK_MODE' | 'SLACK_PORT' | 'RATE_LIMIT_USER_PER_HOUR' | 'RATE_LIMIT_WORKSPACE_PER_HOUR'
+  | 'SLACK_BOT_TOKEN'
+  | 'SLACK_APP_TOKEN'
+  | 'SLACK_SIGNING_SECRET'
+  | 'SLACK_CLIENT_ID'
+  | 'SLACK_CLIENT_SECRET'
+  | 'SLACK_STATE_SECRET'
+  | 'SLACK_API_URL'
+  | 'SLACK_MODE'
+  | 'SLACK_PORT'
+  | 'RATE_LIMIT_USER_PER_HOUR'
+  | 'RATE_LIMIT_WORKSPACE_PER_HOUR'
 >;
 
 export type SlackAppDeps = {
@@ -47,7 +71,13 @@ export type SlackAppDeps = {
 };
 
 /** Channel errors that mean "the bot cannot post here": the requester can fix them with /invite. */
-const CANNOT_POST = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action', 'cannot_post_in_channel']);
+const CANNOT_POST = new Set([
+  'not_in_channel',
+  'channel_not_found',
+  'is_archived',
+  'restricted_action',
+  'cannot_post_in_channel',
+]);
 /** How long an identical command from the same person in the same channel counts as a double submission. */
 const DOUBLE_SUBMIT_SECONDS = 15;
 
@@ -66,7 +96,11 @@ export function boltOptions(env: SlackAppEnv, installationStore?: InstallationSt
     Object.assign(options, { socketMode: true, appToken: env.SLACK_APP_TOKEN, installerOptions: { clientOptions } });
   } else {
     if (!env.SLACK_SIGNING_SECRET) throw new Error('HTTP mode needs SLACK_SIGNING_SECRET');
-    Object.assign(options, { signingSecret: env.SLACK_SIGNING_SECRET, endpoints: '/slack/events', port: env.SLACK_PORT });
+    Object.assign(options, {
+      signingSecret: env.SLACK_SIGNING_SECRET,
+      endpoints: '/slack/events',
+      port: env.SLACK_PORT,
+    });
   }
   if (env.SLACK_BOT_TOKEN) {
     options.token = env.SLACK_BOT_TOKEN;
@@ -80,7 +114,9 @@ export function boltOptions(env: SlackAppEnv, installationStore?: InstallationSt
       installerOptions: { ...(options.installerOptions ?? {}), clientOptions, directInstall: true },
     });
   } else {
-    throw new Error('Slack needs SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID + SLACK_CLIENT_SECRET with an installation store (OAuth)');
+    throw new Error(
+      'Slack needs SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID + SLACK_CLIENT_SECRET with an installation store (OAuth)',
+    );
   }
   return options;
 }
@@ -96,10 +132,12 @@ export function createSlackApp(deps: SlackAppDeps): BoltApp {
     if (parsed.command.kind === 'help') return ack({ response_type: 'ephemeral', text: helpText() });
     await ack();
     const parsedCommand = parsed.command;
-    await work(() => handlers.command(parsedCommand, { command, respond, client, retryNum: context.retryNum })).catch(async (error: unknown) => {
-      deps.logger.error({ err: error, team: command.team_id }, 'slack command failed');
-      await respond({ response_type: 'ephemeral', text: internalErrorText() }).catch(() => undefined);
-    });
+    await work(() => handlers.command(parsedCommand, { command, respond, client, retryNum: context.retryNum })).catch(
+      async (error: unknown) => {
+        deps.logger.error({ err: error, team: command.team_id }, 'slack command failed');
+        await respond({ response_type: 'ephemeral', text: internalErrorText() }).catch(() => undefined);
+      },
+    );
   });
 
   app.action(CANCEL_ACTION_ID, async ({ ack, body, action, client }) => {
@@ -107,14 +145,22 @@ export function createSlackApp(deps: SlackAppDeps): BoltApp {
     if (body.type !== 'block_actions' || action.type !== 'button' || !action.value) return;
     const channel = body.channel?.id;
     const tell = async (text: string) => {
-      if (channel) await client.chat.postEphemeral({ channel, user: body.user.id, text, thread_ts: body.container?.thread_ts as string | undefined });
+      if (channel)
+        await client.chat.postEphemeral({
+          channel,
+          user: body.user.id,
+          text,
+          thread_ts: body.container?.thread_ts as string | undefined,
+        });
     };
     const teamId = body.team?.id ?? body.user.team_id ?? '';
     const taskId = action.value;
-    await work(() => handlers.cancel(taskId, { teamId, userId: body.user.id, client, tell })).catch(async (error: unknown) => {
-      deps.logger.error({ err: error, team: teamId }, 'slack cancel failed');
-      await tell(internalErrorText()).catch(() => undefined);
-    });
+    await work(() => handlers.cancel(taskId, { teamId, userId: body.user.id, client, tell })).catch(
+      async (error: unknown) => {
+        deps.logger.error({ err: error, team: teamId }, 'slack cancel failed');
+        await tell(internalErrorText()).catch(() => undefined);
+      },
+    );
   });
 
   app.error(async (error) => {
@@ -133,7 +179,9 @@ function createHandlers(deps: SlackAppDeps) {
   // Slack team -> ledger workspace id. A workspace row never changes id, so caching it saves a PG write per command.
   const workspaceIds = new Map<string, string>();
 
-  async function workspaceOf(command: SlashCommand | { team_id: string; team_domain?: string; enterprise_id?: string }): Promise<string> {
+  async function workspaceOf(
+    command: SlashCommand | { team_id: string; team_domain?: string; enterprise_id?: string },
+  ): Promise<string> {
     const externalId = command.team_id;
     const known = workspaceIds.get(externalId);
     if (known) return known;
@@ -144,11 +192,24 @@ function createHandlers(deps: SlackAppDeps) {
 
   const ephemeral = (respond: RespondFn, text: string) => respond({ response_type: 'ephemeral', text });
 
-  async function research(cmd: Extract<Command, { kind: 'research' }>, { command, respond, client, retryNum }: CommandContext) {
+  async function research(
+    cmd: Extract<Command, { kind: 'research' }>,
+    { command, respond, client, retryNum }: CommandContext,
+  ) {
     // The first delivery of a command claims it; Slack's retries and a quick identical resubmission share its key.
-    const fingerprint = createHash('sha256').update([command.team_id, command.channel_id, command.user_id, cmd.depth, cmd.idea].join('\u0000')).digest('hex');
+    const fingerprint = createHash('sha256')
+      .update([command.team_id, command.channel_id, command.user_id, cmd.depth, cmd.idea].join('\u0000'))
+      .digest('hex');
     const claimKey = `${prefix}cmd:${fingerprint}`;
-    const earlier = (await redis.call('SET', claimKey, command.trigger_id, 'NX', 'GET', 'EX', String(DOUBLE_SUBMIT_SECONDS))) as string | null;
+    const earlier = (await redis.call(
+      'SET',
+      claimKey,
+      command.trigger_id,
+      'NX',
+      'GET',
+      'EX',
+      String(DOUBLE_SUBMIT_SECONDS),
+    )) as string | null;
     if (earlier !== null && earlier === command.trigger_id && retryNum !== undefined) {
       logger.info({ team: command.team_id, retryNum }, 'slack retry of a command already being handled: ignored');
       return;
@@ -158,7 +219,12 @@ function createHandlers(deps: SlackAppDeps) {
 
     const workspaceId = await workspaceOf(command);
     if (earlier === null) {
-      const limit = await checkResearchRateLimit(redis, deps.env, { platform: 'slack', workspace: command.team_id, user: command.user_id }, `${prefix}rl:`);
+      const limit = await checkResearchRateLimit(
+        redis,
+        deps.env,
+        { platform: 'slack', workspace: command.team_id, user: command.user_id },
+        `${prefix}rl:`,
+      );
       if (!limit.allowed) {
         await unclaim();
         return ephemeral(respond, rateLimitedText(limit));
@@ -173,20 +239,43 @@ function createHandlers(deps: SlackAppDeps) {
     };
     try {
       const { task, created } = await jobs.submitResearch(
-        { requestKey, workspaceId, requester: { id: command.user_id, name: command.user_name }, origin, idea: cmd.idea, depth: cmd.depth },
+        {
+          requestKey,
+          workspaceId,
+          requester: { id: command.user_id, name: command.user_name },
+          origin,
+          idea: cmd.idea,
+          depth: cmd.depth,
+        },
         { announce: (t) => announce(client, t) },
       );
       if (!created) {
-        if (earlier !== command.trigger_id) await ephemeral(respond, `That research is already under way as \`${task.id}\`; I did not start (or charge) a second one.`);
+        if (earlier !== command.trigger_id)
+          await ephemeral(
+            respond,
+            `That research is already under way as \`${task.id}\`; I did not start (or charge) a second one.`,
+          );
         return;
       }
       const balance = await ledger.balance(workspaceId).catch(() => undefined);
-      await ephemeral(respond, ackText({ taskId: task.id, idea: task.idea, depth: task.depth, cost: task.cost, balanceAfter: balance?.balance }));
+      await ephemeral(
+        respond,
+        ackText({
+          taskId: task.id,
+          idea: task.idea,
+          depth: task.depth,
+          cost: task.cost,
+          balanceAfter: balance?.balance,
+        }),
+      );
     } catch (error) {
       await unclaim();
       const text = refusalText(error, cmd);
       if (!text) throw error;
-      logger.info({ team: command.team_id, reason: error instanceof Error ? error.name : 'unknown' }, 'slack research refused');
+      logger.info(
+        { team: command.team_id, reason: error instanceof Error ? error.name : 'unknown' },
+        'slack research refused',
+      );
       await ephemeral(respond, text);
     }
   }
@@ -195,7 +284,12 @@ function createHandlers(deps: SlackAppDeps) {
   async function announce(client: WebClient, task: Task): Promise<Partial<SlackOrigin>> {
     if (task.origin.platform !== 'slack') throw new Error('announce: not a Slack task');
     const channel = task.origin.channelId;
-    const parent = await client.chat.postMessage({ channel, ...parentMessage(task), unfurl_links: false, unfurl_media: false });
+    const parent = await client.chat.postMessage({
+      channel,
+      ...parentMessage(task),
+      unfurl_links: false,
+      unfurl_media: false,
+    });
     const parentTs = parent.ts!;
     const status = await client.chat.postMessage({ channel, thread_ts: parentTs, ...statusMessage(task, now()) });
     return { parentTs, statusTs: status.ts! };
@@ -223,7 +317,10 @@ function createHandlers(deps: SlackAppDeps) {
     return Boolean(info.user?.is_admin || info.user?.is_owner);
   }
 
-  async function cancel(typedId: string, ctx: { teamId: string; userId: string; client: WebClient; tell: (text: string) => Promise<unknown> }) {
+  async function cancel(
+    typedId: string,
+    ctx: { teamId: string; userId: string; client: WebClient; tell: (text: string) => Promise<unknown> },
+  ) {
     const task = await findTask(ctx.teamId, typedId);
     if (!task) return ctx.tell(notFoundText(typedId));
     const admin = task.requester.id === ctx.userId ? false : await isAdmin(ctx.client, ctx.userId);
@@ -232,7 +329,8 @@ function createHandlers(deps: SlackAppDeps) {
       const after = await jobs.cancelResearch(task.id, { id: ctx.userId, isAdmin: admin });
       return ctx.tell(cancelledText(after));
     } catch (error) {
-      if (error instanceof JobsError && error.code === 'forbidden') return ctx.tell(cancelRefusedText(task.requester.id));
+      if (error instanceof JobsError && error.code === 'forbidden')
+        return ctx.tell(cancelRefusedText(task.requester.id));
       if (error instanceof JobsError) return ctx.tell(`\`${task.id}\`: ${error.message}`);
       throw error;
     }
@@ -254,7 +352,12 @@ function createHandlers(deps: SlackAppDeps) {
         return ephemeral(respond, task ? statusText(task, now()) : notFoundText(cmd.taskId));
       }
       case 'cancel':
-        return cancel(cmd.taskId, { teamId: c.team_id, userId: c.user_id, client: ctx.client, tell: (text) => ephemeral(respond, text) });
+        return cancel(cmd.taskId, {
+          teamId: c.team_id,
+          userId: c.user_id,
+          client: ctx.client,
+          tell: (text) => ephemeral(respond, text),
+        });
     }
   }
 

@@ -26,12 +26,24 @@ describe('30 concurrent researches in one workspace', () => {
   it('never draws a 429 and shows every final state', async () => {
     const { teamId, workspaceId } = await h.newTeam();
     const sent = await Promise.all(
-      Array.from({ length: N }, (_, i) => h.command({ teamId, channelId: 'CBUSY', userId: `U0USER${i}`, text: `essential idea number ${i} for busy teams` })),
+      Array.from({ length: N }, (_, i) =>
+        h.command({
+          teamId,
+          channelId: 'CBUSY',
+          userId: `U0USER${i}`,
+          text: `essential idea number ${i} for busy teams`,
+        }),
+      ),
     );
     expect(sent.every((r) => r.status === 200)).toBe(true);
     const ids = await Promise.all(
       sent.map(async (r) => {
-        const [reply] = await h.waitFor('ack', () => (h.responsesFor(r.responseId).length ? h.responsesFor(r.responseId) : undefined), 60_000, 200);
+        const [reply] = await h.waitFor(
+          'ack',
+          () => (h.responsesFor(r.responseId).length ? h.responsesFor(r.responseId) : undefined),
+          60_000,
+          200,
+        );
         return /`(R-[A-Z0-9]+)`/.exec(reply!)![1]!;
       }),
     );
@@ -39,7 +51,9 @@ describe('30 concurrent researches in one workspace', () => {
       'every research delivered',
       async () => {
         const docs = await Promise.all(ids.map((id) => h.jobs.tasks.getDoc(id)));
-        return docs.every((d) => d?.deliveredAt) ? ((await Promise.all(ids.map((id) => h.jobs.tasks.get(id)))) as Task[]) : undefined;
+        return docs.every((d) => d?.deliveredAt)
+          ? ((await Promise.all(ids.map((id) => h.jobs.tasks.get(id)))) as Task[])
+          : undefined;
       },
       120_000,
       1000,

@@ -44,13 +44,24 @@ async function postedTask(channel: string, over: Partial<Task> = {}): Promise<Ta
   const status = await client.chat.postMessage({ channel, text: 'status', thread_ts: parent.ts });
   return makeTask({
     id: `R-T${++seq}`,
-    origin: { platform: 'slack', teamId: 'T1', channelId: channel, userId: 'U0MARIA', parentTs: parent.ts, statusTs: status.ts },
+    origin: {
+      platform: 'slack',
+      teamId: 'T1',
+      channelId: channel,
+      userId: 'U0MARIA',
+      parentTs: parent.ts,
+      statusTs: status.ts,
+    },
     ...over,
   });
 }
 
-const withCheckpoints = (t: Task, n: number): Task => ({ ...t, checkpoints: CHECKPOINTS.slice(0, n).map((id) => ({ id, at: new Date() })) });
-const lastBlocks = (channel: string, ts: string) => JSON.stringify(fake.message(channel, ts)?.edits.at(-1)?.blocks ?? null);
+const withCheckpoints = (t: Task, n: number): Task => ({
+  ...t,
+  checkpoints: CHECKPOINTS.slice(0, n).map((id) => ({ id, at: new Date() })),
+});
+const lastBlocks = (channel: string, ts: string) =>
+  JSON.stringify(fake.message(channel, ts)?.edits.at(-1)?.blocks ?? null);
 
 describe('createSlackDelivery', () => {
   it('keeps 30 concurrent researches in one workspace under the chat.update limit and shows every final state', async () => {
@@ -85,7 +96,13 @@ describe('createSlackDelivery', () => {
     const task = await postedTask('C429');
     fake.failNext('chat.update', { retryAfter: 1 }, 1);
     const started = Date.now();
-    await d.failed({ ...task, status: 'failed', error: { userMessage: 'The search provider failed.', detail: 'x' }, refunded: 12, finishedAt: new Date() });
+    await d.failed({
+      ...task,
+      status: 'failed',
+      error: { userMessage: 'The search provider failed.', detail: 'x' },
+      refunded: 12,
+      finishedAt: new Date(),
+    });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     if (task.origin.platform !== 'slack') throw new Error('not slack');
     expect(lastBlocks('C429', task.origin.statusTs!)).toContain('❌ The search provider failed. · 12 credits returned');
@@ -96,7 +113,10 @@ describe('createSlackDelivery', () => {
     const d = delivery({ limit: 2, windowMs: 1500 });
     const task = await postedTask('CLATEST');
     if (task.origin.platform !== 'slack') throw new Error('not slack');
-    const updates = () => fake.callsOf('chat.update').filter((c) => c.args.ts === (task.origin as { statusTs: string }).statusTs && c.status === 200);
+    const updates = () =>
+      fake
+        .callsOf('chat.update')
+        .filter((c) => c.args.ts === (task.origin as { statusTs: string }).statusTs && c.status === 200);
     // progress may use 80% of a budget of 2, so one edit per window: the rest wait, newest wins.
     await Promise.all([4, 5, 6, 7, 8].map((n) => d.progress(withCheckpoints(task, n))));
     const seen = updates().map((c) => Number(/\*(\d+)\/17\*/.exec(JSON.stringify(c.args.blocks))?.[1]));
@@ -105,13 +125,20 @@ describe('createSlackDelivery', () => {
     expect(seen.length).toBeLessThanOrEqual(3);
   });
 
-  it.each(['channel_not_found', 'is_archived', 'account_inactive', 'token_revoked'])('gives up for good on %s', async (error) => {
-    const d = delivery();
-    const task = await postedTask(`CGONE${error}`);
-    fake.setChannelError(`CGONE${error}`, error);
-    await expect(d.succeeded({ ...task, status: 'succeeded' }, makeResult())).rejects.toBeInstanceOf(PermanentDeliveryError);
-    await expect(d.failed({ ...task, status: 'failed', refunded: 12 })).rejects.toBeInstanceOf(PermanentDeliveryError);
-  });
+  it.each(['channel_not_found', 'is_archived', 'account_inactive', 'token_revoked'])(
+    'gives up for good on %s',
+    async (error) => {
+      const d = delivery();
+      const task = await postedTask(`CGONE${error}`);
+      fake.setChannelError(`CGONE${error}`, error);
+      await expect(d.succeeded({ ...task, status: 'succeeded' }, makeResult())).rejects.toBeInstanceOf(
+        PermanentDeliveryError,
+      );
+      await expect(d.failed({ ...task, status: 'failed', refunded: 12 })).rejects.toBeInstanceOf(
+        PermanentDeliveryError,
+      );
+    },
+  );
 
   it('does not upload or post twice when a final delivery is retried', async () => {
     const d = delivery();
@@ -131,6 +158,9 @@ describe('createSlackDelivery', () => {
     const d = delivery();
     await d.progress(makeTask({ origin: { platform: 'slack', teamId: 'T1', channelId: 'C1', userId: 'U1' } }));
     const task = await postedTask('CDEL');
-    await d.progress({ ...withCheckpoints(task, 5), origin: { ...(task.origin as object), statusTs: '1.999' } as Task['origin'] });
+    await d.progress({
+      ...withCheckpoints(task, 5),
+      origin: { ...(task.origin as object), statusTs: '1.999' } as Task['origin'],
+    });
   });
 });

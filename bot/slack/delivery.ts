@@ -20,8 +20,17 @@ import { parentMessage, reportFileName, statusMessage, summaryMessage } from './
 
 /** Slack errors no retry can fix: the channel or the installation is gone. */
 export const PERMANENT_ERRORS = new Set([
-  'channel_not_found', 'is_archived', 'account_inactive', 'token_revoked', 'invalid_auth', 'not_in_channel',
-  'team_access_not_granted', 'no_permission', 'missing_scope', 'not_authed', 'ekm_access_denied',
+  'channel_not_found',
+  'is_archived',
+  'account_inactive',
+  'token_revoked',
+  'invalid_auth',
+  'not_in_channel',
+  'team_access_not_granted',
+  'no_permission',
+  'missing_scope',
+  'not_authed',
+  'ekm_access_denied',
 ]);
 
 export type SlackDeliveryOptions = {
@@ -62,7 +71,11 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
     if (!client) {
       client = new WebClient(token, {
         logLevel: LogLevel.ERROR,
-        ...(opts.env.SLACK_API_URL ? { slackApiUrl: opts.env.SLACK_API_URL.endsWith('/') ? opts.env.SLACK_API_URL : `${opts.env.SLACK_API_URL}/` } : {}),
+        ...(opts.env.SLACK_API_URL
+          ? {
+              slackApiUrl: opts.env.SLACK_API_URL.endsWith('/') ? opts.env.SLACK_API_URL : `${opts.env.SLACK_API_URL}/`,
+            }
+          : {}),
         // We wait out 429s ourselves so they are counted and never turn into a failed delivery.
         rejectRateLimitedCalls: true,
         retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
@@ -98,7 +111,11 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
    * Waits for a chat.update slot in the workspace's shared window (`final` may use the whole budget) and
    * returns a function that re-stamps the slot when the call is done; undefined when no longer wanted.
    */
-  async function takeUpdateSlot(teamId: string, final: boolean, stillWanted: () => boolean): Promise<(() => Promise<void>) | undefined> {
+  async function takeUpdateSlot(
+    teamId: string,
+    final: boolean,
+    stillWanted: () => boolean,
+  ): Promise<(() => Promise<void>) | undefined> {
     const key = `${prefix}updates:${teamId}`;
     const rule = { key, limit: final ? budget.limit : progressLimit, windowSeconds: budget.windowMs / 1000 };
     for (;;) {
@@ -109,22 +126,32 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
     }
   }
 
-  async function update(origin: SlackOrigin, ts: string, message: { text: string; blocks: unknown[] }, final: boolean, stillWanted: () => boolean = () => true) {
+  async function update(
+    origin: SlackOrigin,
+    ts: string,
+    message: { text: string; blocks: unknown[] },
+    final: boolean,
+    stillWanted: () => boolean = () => true,
+  ) {
     const done = await takeUpdateSlot(origin.teamId, final, stillWanted);
     if (!done) return;
     const client = await clientFor(origin);
     try {
-      await call('chat.update', () => client.chat.update({ channel: origin.channelId, ts, text: message.text, blocks: message.blocks as never }));
+      await call('chat.update', () =>
+        client.chat.update({ channel: origin.channelId, ts, text: message.text, blocks: message.blocks as never }),
+      );
     } catch (error) {
       // Someone deleted the message: nothing to edit, and nothing worth failing the research over.
-      if (slackErrorCode(error) === 'message_not_found') logger.warn({ channel: origin.channelId, ts }, 'slack message to edit is gone');
+      if (slackErrorCode(error) === 'message_not_found')
+        logger.warn({ channel: origin.channelId, ts }, 'slack message to edit is gone');
       else throw error;
     } finally {
       await done();
     }
   }
 
-  const slackOrigin = (task: Task): SlackOrigin | undefined => (task.origin.platform === 'slack' ? task.origin : undefined);
+  const slackOrigin = (task: Task): SlackOrigin | undefined =>
+    task.origin.platform === 'slack' ? task.origin : undefined;
 
   async function flushProgress(taskId: string, slot: ProgressSlot): Promise<void> {
     while (slot.next) {
@@ -135,7 +162,13 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
       try {
         const origin = slackOrigin(task);
         if (origin?.statusTs) {
-          await update(origin, origin.statusTs, statusMessage(task, now()), false, () => !finishing.has(taskId) && slot.next === undefined);
+          await update(
+            origin,
+            origin.statusTs,
+            statusMessage(task, now()),
+            false,
+            () => !finishing.has(taskId) && slot.next === undefined,
+          );
         }
         waiters.forEach((w) => w.resolve());
       } catch (error) {
@@ -203,11 +236,21 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
         await once(task, 'summary', async () => {
           const summary = summaryMessage(task, result);
           await call('chat.postMessage', () =>
-            client.chat.postMessage({ channel: origin.channelId, thread_ts: parentTs, text: summary.text, blocks: summary.blocks, unfurl_links: false, unfurl_media: false }),
+            client.chat.postMessage({
+              channel: origin.channelId,
+              thread_ts: parentTs,
+              text: summary.text,
+              blocks: summary.blocks,
+              unfurl_links: false,
+              unfurl_media: false,
+            }),
           );
         });
-        await once(task, 'parent', () => update(origin, parentTs, parentMessage({ ...task, score: result.report.score }), true));
-        if (origin.statusTs) await once(task, 'status', () => update(origin, origin.statusTs!, statusMessage(task, now()), true));
+        await once(task, 'parent', () =>
+          update(origin, parentTs, parentMessage({ ...task, score: result.report.score }), true),
+        );
+        if (origin.statusTs)
+          await once(task, 'status', () => update(origin, origin.statusTs!, statusMessage(task, now()), true));
       } finally {
         finishing.delete(task.id);
       }
@@ -219,7 +262,8 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
       const parentTs = origin.parentTs;
       await settleProgress(task.id);
       try {
-        if (origin.statusTs) await once(task, 'status', () => update(origin, origin.statusTs!, statusMessage(task, now()), true));
+        if (origin.statusTs)
+          await once(task, 'status', () => update(origin, origin.statusTs!, statusMessage(task, now()), true));
         await once(task, 'parent', () => update(origin, parentTs, parentMessage(task), true));
       } finally {
         finishing.delete(task.id);

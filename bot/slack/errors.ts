@@ -2,7 +2,11 @@
 
 /** The Slack `error` string (e.g. `not_in_channel`) of a platform error anywhere in the cause chain. */
 export function slackErrorCode(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e: unknown = error, depth = 0;
+    e && typeof e === 'object' && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     const data = (e as { data?: unknown }).data;
     if ((e as { code?: unknown }).code === 'slack_webapi_platform_error' && data && typeof data === 'object') {
       const code = (data as { error?: unknown }).error;

@@ -22,7 +22,9 @@ async function run(teamId: string, channelId: string, text: string): Promise<Tas
   const res = await h.command({ teamId, channelId, userId: 'U0MARIA', text });
   expect(res.status).toBe(200);
   expect(res.ms).toBeLessThan(3000);
-  const [reply] = await h.waitFor('ack', () => (h.responsesFor(res.responseId).length ? h.responsesFor(res.responseId) : undefined));
+  const [reply] = await h.waitFor('ack', () =>
+    h.responsesFor(res.responseId).length ? h.responsesFor(res.responseId) : undefined,
+  );
   const id = /`(R-[A-Z0-9]+)`/.exec(reply!)![1]!;
   return h.waitFor(
     'the research to finish and be delivered',
@@ -36,7 +38,9 @@ async function run(teamId: string, channelId: string, text: string): Promise<Tas
 
 /** "n/17" of every version of the status reply, first post included. */
 function counts(status: FakeMessage): number[] {
-  return [status.blocks, ...status.edits.map((e) => e.blocks)].map((b) => Number(/\*(\d+)\/17\*/.exec(JSON.stringify(b))?.[1] ?? -1));
+  return [status.blocks, ...status.edits.map((e) => e.blocks)].map((b) =>
+    Number(/\*(\d+)\/17\*/.exec(JSON.stringify(b))?.[1] ?? -1),
+  );
 }
 
 describe('a research in Slack, end to end', () => {
@@ -64,7 +68,9 @@ describe('a research in Slack, end to end', () => {
     expect(file?.file?.content).toBe(task.report!.markdown);
     const summary = thread.find((m) => JSON.stringify(m.blocks).includes(`PMF ${task.report!.json.score.total}/100`));
     expect(summary).toBeDefined();
-    expect(JSON.stringify(summary!.blocks)).toMatch(/Demand \d+ · Growth \d+ · Whitespace \d+ · Pain \d+ · Willingness to pay \d+/);
+    expect(JSON.stringify(summary!.blocks)).toMatch(
+      /Demand \d+ · Growth \d+ · Whitespace \d+ · Pain \d+ · Willingness to pay \d+/,
+    );
     expect(JSON.stringify(summary!.blocks)).toContain('6 credits');
     expect(thread.indexOf(file!)).toBeLessThan(thread.indexOf(summary!));
 

@@ -35,14 +35,20 @@ describe('createPgInstallationStore', () => {
     const fetched = await store.fetchInstallation({ teamId, enterpriseId: undefined, isEnterpriseInstall: false });
     expect(fetched.bot?.token).toBe('xoxb-rotated');
     expect(await db('slack_installations').where({ team_id: teamId }).count({ n: '*' })).toEqual([{ n: 1 }]);
-    expect(await installationTokenResolver(store)({ platform: 'slack', teamId, channelId: 'C1', userId: 'U1' })).toBe('xoxb-rotated');
+    expect(await installationTokenResolver(store)({ platform: 'slack', teamId, channelId: 'C1', userId: 'U1' })).toBe(
+      'xoxb-rotated',
+    );
     await store.deleteInstallation!({ teamId, enterpriseId: undefined, isEnterpriseInstall: false });
-    await expect(store.fetchInstallation({ teamId, enterpriseId: undefined, isEnterpriseInstall: false })).rejects.toThrow('no Slack installation');
+    await expect(
+      store.fetchInstallation({ teamId, enterpriseId: undefined, isEnterpriseInstall: false }),
+    ).rejects.toThrow('no Slack installation');
   });
 
   it('finds an org-wide install for a workspace of that org', async () => {
     const enterpriseId = id('E');
-    await store.storeInstallation(installation({ team: undefined, enterprise: { id: enterpriseId, name: 'Org' }, isEnterpriseInstall: true }));
+    await store.storeInstallation(
+      installation({ team: undefined, enterprise: { id: enterpriseId, name: 'Org' }, isEnterpriseInstall: true }),
+    );
     const fetched = await store.fetchInstallation({ teamId: id('T'), enterpriseId, isEnterpriseInstall: false });
     expect(fetched.enterprise?.id).toBe(enterpriseId);
   });

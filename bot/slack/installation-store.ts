@@ -17,7 +17,8 @@ export function createPgInstallationStore(db: Db): InstallationStore {
     // A workspace in an Enterprise Grid org may be covered by the org-wide install.
     if (!query.isEnterpriseInstall && query.enterpriseId) keys.push(`E:${query.enterpriseId}`);
     for (const key of keys) {
-      const row = (await db(TABLE).where({ install_key: key }).first('installation')) as { installation: Installation } | undefined;
+      const row = (await db(TABLE).where({ install_key: key }).first('installation')) as
+        { installation: Installation } | undefined;
       if (row) return row.installation;
     }
     return undefined;
@@ -27,7 +28,11 @@ export function createPgInstallationStore(db: Db): InstallationStore {
     async storeInstallation(installation) {
       const isEnterpriseInstall = Boolean(installation.isEnterpriseInstall);
       const row = {
-        install_key: installKey({ isEnterpriseInstall, enterpriseId: installation.enterprise?.id, teamId: installation.team?.id }),
+        install_key: installKey({
+          isEnterpriseInstall,
+          enterpriseId: installation.enterprise?.id,
+          teamId: installation.team?.id,
+        }),
         team_id: installation.team?.id ?? null,
         enterprise_id: installation.enterprise?.id ?? null,
         is_enterprise_install: isEnterpriseInstall,
@@ -35,7 +40,10 @@ export function createPgInstallationStore(db: Db): InstallationStore {
         installation: JSON.stringify(installation),
         updated_at: db.fn.now(),
       };
-      await db(TABLE).insert(row).onConflict('install_key').merge(['team_id', 'enterprise_id', 'is_enterprise_install', 'bot_user_id', 'installation', 'updated_at']);
+      await db(TABLE)
+        .insert(row)
+        .onConflict('install_key')
+        .merge(['team_id', 'enterprise_id', 'is_enterprise_install', 'bot_user_id', 'installation', 'updated_at']);
     },
     async fetchInstallation(query) {
       const found = await find(query);
@@ -43,7 +51,9 @@ export function createPgInstallationStore(db: Db): InstallationStore {
       return found;
     },
     async deleteInstallation(query) {
-      await db(TABLE).where({ install_key: installKey(query) }).delete();
+      await db(TABLE)
+        .where({ install_key: installKey(query) })
+        .delete();
     },
   };
 }
@@ -56,7 +66,11 @@ export function singleTokenResolver(token: string): (origin: SlackOrigin) => Pro
 /** OAuth mode: the bot token of the installation covering the task's workspace. */
 export function installationTokenResolver(store: InstallationStore): (origin: SlackOrigin) => Promise<string> {
   return async (origin) => {
-    const installation = await store.fetchInstallation({ teamId: origin.teamId, enterpriseId: origin.enterpriseId, isEnterpriseInstall: false });
+    const installation = await store.fetchInstallation({
+      teamId: origin.teamId,
+      enterpriseId: origin.enterpriseId,
+      isEnterpriseInstall: false,
+    });
     const token = installation.bot?.token;
     if (!token) throw new Error(`the Slack installation for ${origin.teamId} has no bot token`);
     return token;

@@ -16,7 +16,13 @@ describe('bot/slack/manifest.yml', () => {
   it('declares /pmf, the scopes, interactivity for the Cancel button and Socket Mode', () => {
     expect(manifest.features.slash_commands.map((c) => c.command)).toEqual(['/pmf']);
     expect(manifest.features.slash_commands[0]?.should_escape).toBe(false);
-    expect(manifest.oauth_config.scopes.bot.sort()).toEqual(['chat:write', 'chat:write.public', 'commands', 'files:write', 'users:read']);
+    expect(manifest.oauth_config.scopes.bot.sort()).toEqual([
+      'chat:write',
+      'chat:write.public',
+      'commands',
+      'files:write',
+      'users:read',
+    ]);
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
     expect(manifest.settings.socket_mode_enabled).toBe(true);
   });

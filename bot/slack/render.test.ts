@@ -2,8 +2,22 @@ import { describe, expect, it } from '@jest/globals';
 import { makeResult, makeTask } from '../../test/fakes/slack/fixtures.js';
 import { CHECKPOINTS } from '../../core/research/checkpoints.js';
 import {
-  ackText, balanceText, checkpointLines, clip, esc, formatDuration, insufficientText, listText, parentMessage, progressBar,
-  rateLimitedText, sourceLink, statusMessage, summaryMessage, type Block, type SlackMessage,
+  ackText,
+  balanceText,
+  checkpointLines,
+  clip,
+  esc,
+  formatDuration,
+  insufficientText,
+  listText,
+  parentMessage,
+  progressBar,
+  rateLimitedText,
+  sourceLink,
+  statusMessage,
+  summaryMessage,
+  type Block,
+  type SlackMessage,
 } from './render.js';
 
 /** Every text a message would show, for assertions and limit checks. */
@@ -95,10 +109,21 @@ describe('status message', () => {
   });
 
   it('drops the button and says why it stopped', () => {
-    const failed = statusMessage(makeTask({ status: 'failed', error: { userMessage: 'Search <@U1> failed', detail: 'x' }, refunded: 12, finishedAt: new Date('2026-01-01T10:01:00Z') }), new Date());
+    const failed = statusMessage(
+      makeTask({
+        status: 'failed',
+        error: { userMessage: 'Search <@U1> failed', detail: 'x' },
+        refunded: 12,
+        finishedAt: new Date('2026-01-01T10:01:00Z'),
+      }),
+      new Date(),
+    );
     expect(JSON.stringify(failed.blocks)).not.toContain('pmf_cancel');
     expect(texts(failed).join('\n')).toContain('❌ Search &lt;@U1&gt; failed · 12 credits returned');
-    const cancelled = statusMessage(makeTask({ status: 'cancelled', cancelRequested: { by: 'U0BOSS', at: new Date() }, refunded: 12 }), new Date());
+    const cancelled = statusMessage(
+      makeTask({ status: 'cancelled', cancelRequested: { by: 'U0BOSS', at: new Date() }, refunded: 12 }),
+      new Date(),
+    );
     expect(texts(cancelled).join('\n')).toContain('⏹ cancelled by <@U0BOSS> · 12 credits returned');
   });
 });
@@ -136,23 +161,42 @@ describe('parent and summary', () => {
 
 describe('ephemeral texts', () => {
   it('ack says what runs, its cost and the balance after', () => {
-    expect(ackText({ taskId: 'R-1', idea: 'dogs <!here>', depth: 'deep', cost: 18, balanceAfter: 982 })).toMatch(/\*Deep\* research \(`R-1`\) for 18 credits\. You have 982 credits left[\s\S]*dogs &lt;!here&gt;/);
+    expect(ackText({ taskId: 'R-1', idea: 'dogs <!here>', depth: 'deep', cost: 18, balanceAfter: 982 })).toMatch(
+      /\*Deep\* research \(`R-1`\) for 18 credits\. You have 982 credits left[\s\S]*dogs &lt;!here&gt;/,
+    );
   });
 
   it('insufficient credits say what is left and what fits', () => {
-    const t = insufficientText({ balance: 10, cost: 12, remaining: { essential: 1, standard: 0, deep: 0 } }, 'standard');
+    const t = insufficientText(
+      { balance: 10, cost: 12, remaining: { essential: 1, standard: 0, deep: 0 } },
+      'standard',
+    );
     expect(t).toContain('costs 12 credits, and this workspace has 10 credits left');
     expect(t).toContain('What fits: `essential` (6)');
     expect(t).toContain('Nothing was charged');
   });
 
   it('balance and rate limit', () => {
-    expect(balanceText({ month: '2026-01', balance: 100, allowance: 1000, used: 900, remaining: { essential: 16, standard: 8, deep: 5 } })).toContain('16 essential · 8 standard · 5 deep');
-    expect(rateLimitedText({ scope: 'user', limit: 20, retryAfterSeconds: 600 })).toContain('You have started 20 researches in the last hour, the limit. Try again in 10 minutes.');
+    expect(
+      balanceText({
+        month: '2026-01',
+        balance: 100,
+        allowance: 1000,
+        used: 900,
+        remaining: { essential: 16, standard: 8, deep: 5 },
+      }),
+    ).toContain('16 essential · 8 standard · 5 deep');
+    expect(rateLimitedText({ scope: 'user', limit: 20, retryAfterSeconds: 600 })).toContain(
+      'You have started 20 researches in the last hour, the limit. Try again in 10 minutes.',
+    );
   });
 
   it('lists tasks with ids, status and scores, escaped', () => {
-    const t = makeTask({ status: 'succeeded', idea: '<!channel>', report: { markdown: '', json: makeResult().report } });
+    const t = makeTask({
+      status: 'succeeded',
+      idea: '<!channel>',
+      report: { markdown: '', json: makeResult().report },
+    });
     const text = listText([t, makeTask({ id: 'R-2' }, 5)]);
     expect(text).toContain('✅ `R-7KQ2` succeeded · PMF 68/100');
     expect(text).toContain('⏳ `R-2` running · 5/17');

@@ -219,9 +219,15 @@ export function summaryMessage(task: Task, result: ResearchResult): SlackMessage
   if (report.missingSections.length > 0) {
     blocks.push(context(report.missingSections.map((m) => `⚠️ ${m.section}: ${esc(m.reason)}`).join('\n')));
   }
-  const notes = [`${sources} source${sources === 1 ? '' : 's'}`, credits(task.cost), formatDuration(usage.durationMs || elapsedMs(task))];
+  const notes = [
+    `${sources} source${sources === 1 ? '' : 's'}`,
+    credits(task.cost),
+    formatDuration(usage.durationMs || elapsedMs(task)),
+  ];
   if (usage.cacheHits > 0) notes.push(`${usage.cacheHits} cached`);
-  blocks.push(context(notes.join(' · ') + (report.sandbox ? '\n🧪 Sandbox run: sources and analysis are synthetic.' : '')));
+  blocks.push(
+    context(notes.join(' · ') + (report.sandbox ? '\n🧪 Sandbox run: sources and analysis are synthetic.' : '')),
+  );
   return { text: `PMF ${score.total}/100 — ${score.band} · ${task.id}`, blocks };
 }
 
@@ -230,7 +236,13 @@ export const reportFileName = (taskId: string) => `pmf-${taskId}.md`;
 
 // --- Ephemeral replies (only the requester sees them) -----------------------------------------------------
 
-export function ackText(a: { taskId: string; idea: string; depth: Depth; cost: number; balanceAfter?: number }): string {
+export function ackText(a: {
+  taskId: string;
+  idea: string;
+  depth: Depth;
+  cost: number;
+  balanceAfter?: number;
+}): string {
   const after = a.balanceAfter === undefined ? '' : ` You have ${credits(a.balanceAfter)} left this month.`;
   return (
     `On it: a *${depthLabel(a.depth)}* research (\`${a.taskId}\`) for ${credits(a.cost)}.${after}\n${quote(a.idea, 300)}\n` +
@@ -244,7 +256,9 @@ export function errorText(message: string): string {
 }
 
 export function helpText(): string {
-  const depths = DEPTHS.map((d) => `\`${d}\` ${DEPTH_PROFILES[d].credits} credits, ~${Math.round(DEPTH_PROFILES[d].targetSeconds / 60)} min`).join(' · ');
+  const depths = DEPTHS.map(
+    (d) => `\`${d}\` ${DEPTH_PROFILES[d].credits} credits, ~${Math.round(DEPTH_PROFILES[d].targetSeconds / 60)} min`,
+  ).join(' · ');
   return [
     '*PMF Scout* researches product-market fit for an idea and posts a cited, scored report in a thread.',
     `• \`/pmf ${EXAMPLE_IDEA}\` — a standard research`,
@@ -256,38 +270,63 @@ export function helpText(): string {
   ].join('\n');
 }
 
-export type BalanceView = { month: string; balance: number; allowance: number; used: number; remaining: Record<Depth, number> };
+export type BalanceView = {
+  month: string;
+  balance: number;
+  allowance: number;
+  used: number;
+  remaining: Record<Depth, number>;
+};
 
 export function balanceText(b: BalanceView): string {
   const fits = DEPTHS.map((d) => `${b.remaining[d]} ${d}`).join(' · ');
   return `*${credits(b.balance)}* left for ${b.month} (${b.used} used of ${b.allowance}).\nThat is enough for ${fits}.`;
 }
 
-export function insufficientText(e: { balance: number; cost: number; remaining: Record<Depth, number> }, depth: Depth): string {
+export function insufficientText(
+  e: { balance: number; cost: number; remaining: Record<Depth, number> },
+  depth: Depth,
+): string {
   const fits = DEPTHS.filter((d) => e.remaining[d] > 0);
-  const next = fits.length > 0 ? `What fits: ${fits.map((d) => `\`${d}\` (${DEPTH_PROFILES[d].credits})`).join(', ')}.` : 'Ask a workspace admin for more credits, or wait for next month.';
-  return errorText(`A ${depthLabel(depth)} research costs ${credits(e.cost)}, and this workspace has ${credits(e.balance)} left this month. ${next}`);
+  const next =
+    fits.length > 0
+      ? `What fits: ${fits.map((d) => `\`${d}\` (${DEPTH_PROFILES[d].credits})`).join(', ')}.`
+      : 'Ask a workspace admin for more credits, or wait for next month.';
+  return errorText(
+    `A ${depthLabel(depth)} research costs ${credits(e.cost)}, and this workspace has ${credits(e.balance)} left this month. ${next}`,
+  );
 }
 
 export function suspendedText(): string {
-  return errorText('PMF Scout is suspended for this workspace. A workspace admin can ask the PMF Scout operators to resume it.');
+  return errorText(
+    'PMF Scout is suspended for this workspace. A workspace admin can ask the PMF Scout operators to resume it.',
+  );
 }
 
 export function rateLimitedText(r: { scope: 'user' | 'workspace'; limit: number; retryAfterSeconds: number }): string {
   const who = r.scope === 'user' ? 'You have' : 'This workspace has';
-  const wait = r.retryAfterSeconds >= 120 ? `${Math.ceil(r.retryAfterSeconds / 60)} minutes` : `${r.retryAfterSeconds} seconds`;
+  const wait =
+    r.retryAfterSeconds >= 120 ? `${Math.ceil(r.retryAfterSeconds / 60)} minutes` : `${r.retryAfterSeconds} seconds`;
   return errorText(`${who} started ${r.limit} researches in the last hour, the limit. Try again in ${wait}.`);
 }
 
 export function notInChannelText(): string {
-  return errorText("I can't post in this channel. Invite me with `/invite @PMF Scout` and run the command again, or use it in a channel I'm in.");
+  return errorText(
+    "I can't post in this channel. Invite me with `/invite @PMF Scout` and run the command again, or use it in a channel I'm in.",
+  );
 }
 
 export function internalErrorText(): string {
   return errorText('Something went wrong on our side before the research started. Please try again in a minute.');
 }
 
-const STATUS_GLYPH: Record<Task['status'], string> = { queued: '⏳', running: '⏳', succeeded: '✅', failed: '❌', cancelled: '⏹' };
+const STATUS_GLYPH: Record<Task['status'], string> = {
+  queued: '⏳',
+  running: '⏳',
+  succeeded: '✅',
+  failed: '❌',
+  cancelled: '⏹',
+};
 
 export function taskLine(t: Task): string {
   const done = new Set(t.checkpoints.map((c) => c.id)).size;

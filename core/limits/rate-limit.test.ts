@@ -28,7 +28,9 @@ describe('checkRateLimit', () => {
 
   it('admits exactly the limit under concurrency', async () => {
     const key = `${uniquePrefix('rl')}k`;
-    const results = await Promise.all(Array.from({ length: 50 }, () => checkRateLimit(redis, { key, limit: 20, windowSeconds: 60 })));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => checkRateLimit(redis, { key, limit: 20, windowSeconds: 60 })),
+    );
     expect(results.filter((r) => r.allowed)).toHaveLength(20);
   });
 
@@ -51,8 +53,16 @@ describe('checkResearchRateLimit', () => {
     const who = (user: string) => ({ platform: 'slack', workspace: 'T1', user });
     expect(await checkResearchRateLimit(redis, env, who('U1'), prefix)).toEqual({ allowed: true });
     expect(await checkResearchRateLimit(redis, env, who('U1'), prefix)).toEqual({ allowed: true });
-    expect(await checkResearchRateLimit(redis, env, who('U1'), prefix)).toMatchObject({ allowed: false, scope: 'user', limit: 2 });
+    expect(await checkResearchRateLimit(redis, env, who('U1'), prefix)).toMatchObject({
+      allowed: false,
+      scope: 'user',
+      limit: 2,
+    });
     expect(await checkResearchRateLimit(redis, env, who('U2'), prefix)).toEqual({ allowed: true });
-    expect(await checkResearchRateLimit(redis, env, who('U3'), prefix)).toMatchObject({ allowed: false, scope: 'workspace', limit: 3 });
+    expect(await checkResearchRateLimit(redis, env, who('U3'), prefix)).toMatchObject({
+      allowed: false,
+      scope: 'workspace',
+      limit: 3,
+    });
   });
 });

@@ -49,11 +49,20 @@ export async function checkRateLimits(redis: Redis, rules: RateLimitRule[]): Pro
   if (rules.length === 0) return { allowed: true, retryAfterSeconds: 0, retryAfterMs: 0 };
   const member = randomUUID();
   const args = rules.flatMap((r) => [String(r.limit), String(Math.max(1, Math.round(r.windowSeconds * 1000)))]);
-  const raw = (await redis.eval(SCRIPT, rules.length, ...rules.map((r) => r.key), member, ...args)) as [number, number, number];
+  const raw = (await redis.eval(SCRIPT, rules.length, ...rules.map((r) => r.key), member, ...args)) as [
+    number,
+    number,
+    number,
+  ];
   const [allowed, waitMs, refusedIndex] = raw;
   if (allowed === 1) return { allowed: true, retryAfterSeconds: 0, retryAfterMs: 0, member };
   const retryAfterMs = Math.max(1, waitMs);
-  return { allowed: false, retryAfterSeconds: Math.ceil(retryAfterMs / 1000), retryAfterMs, refusedBy: rules[refusedIndex - 1]?.key };
+  return {
+    allowed: false,
+    retryAfterSeconds: Math.ceil(retryAfterMs / 1000),
+    retryAfterMs,
+    refusedBy: rules[refusedIndex - 1]?.key,
+  };
 }
 
 const RESTAMP = `
@@ -95,7 +104,9 @@ export async function checkResearchRateLimit(
   env: Pick<Env, 'RATE_LIMIT_USER_PER_HOUR' | 'RATE_LIMIT_WORKSPACE_PER_HOUR'>,
   who: { platform: string; workspace: string; user: string },
   prefix?: string,
-): Promise<{ allowed: true } | { allowed: false; scope: ResearchLimitScope; retryAfterSeconds: number; limit: number }> {
+): Promise<
+  { allowed: true } | { allowed: false; scope: ResearchLimitScope; retryAfterSeconds: number; limit: number }
+> {
   const rules = researchRateRules(env, who, prefix);
   const decision = await checkRateLimits(redis, [rules.user, rules.workspace]);
   if (decision.allowed) return { allowed: true };

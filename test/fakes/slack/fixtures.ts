@@ -14,7 +14,10 @@ export function makeTask(over: Partial<Task> = {}, done: number = 3): Task {
     depth: 'standard',
     cost: 12,
     status: 'running',
-    checkpoints: CHECKPOINTS.slice(0, done).map((id: CheckpointId, i) => ({ id, at: new Date(createdAt.getTime() + i * 1000) })),
+    checkpoints: CHECKPOINTS.slice(0, done).map((id: CheckpointId, i) => ({
+      id,
+      at: new Date(createdAt.getTime() + i * 1000),
+    })),
     createdAt,
     ...over,
   };
@@ -55,8 +58,16 @@ export function makeResult(over: Partial<ResearchResult['report']> = {}): Resear
       ...over,
     },
     usage: {
-      tavilyCalls: 6, tavilyCredits: 12, cacheHits: 0, promptTokens: 1, completionTokens: 1, durationMs: 112_000,
-      sourcesUsed: 14, citationsRemoved: 0, figuresFlagged: 0, perNode: {},
+      tavilyCalls: 6,
+      tavilyCredits: 12,
+      cacheHits: 0,
+      promptTokens: 1,
+      completionTokens: 1,
+      durationMs: 112_000,
+      sourcesUsed: 14,
+      citationsRemoved: 0,
+      figuresFlagged: 0,
+      perNode: {},
     },
   };
 }

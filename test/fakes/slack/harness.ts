@@ -48,11 +48,25 @@ export type SlackHarness = {
   sandbox?: Sandbox;
   /** A Slack team id no other test uses, with its ledger workspace. */
   newTeam(): Promise<{ teamId: string; workspaceId: string }>;
-  command(c: Omit<SlashCommand, 'responseUrl'> & { responseId?: string }, opts?: { retryNum?: number; timestamp?: number; signature?: string }): Promise<{ status: number; text: string; ms: number; responseId: string }>;
-  pressCancel(a: { teamId: string; userId: string; taskId: string; messageTs: string; threadTs?: string }): Promise<{ status: number }>;
+  command(
+    c: Omit<SlashCommand, 'responseUrl'> & { responseId?: string },
+    opts?: { retryNum?: number; timestamp?: number; signature?: string },
+  ): Promise<{ status: number; text: string; ms: number; responseId: string }>;
+  pressCancel(a: {
+    teamId: string;
+    userId: string;
+    taskId: string;
+    messageTs: string;
+    threadTs?: string;
+  }): Promise<{ status: number }>;
   /** Ephemeral replies posted to a command's response_url. */
   responsesFor(responseId: string): string[];
-  waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs?: number, everyMs?: number): Promise<T>;
+  waitFor<T>(
+    what: string,
+    fn: () => T | undefined | false | Promise<T | undefined | false>,
+    timeoutMs?: number,
+    everyMs?: number,
+  ): Promise<T>;
   close(): Promise<void>;
 };
 
@@ -164,7 +178,8 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
       const body = blockActionBody({ ...a, responseUrl: fake.responseUrl(randomUUID()) });
       return sendSigned(eventsUrl, SIGNING_SECRET, body);
     },
-    responsesFor: (responseId) => fake.responses.filter((r) => r.id === responseId).map((r) => String(r.body.text ?? '')),
+    responsesFor: (responseId) =>
+      fake.responses.filter((r) => r.id === responseId).map((r) => String(r.body.text ?? '')),
     waitFor,
     async close() {
       await app.stop().catch(() => undefined);

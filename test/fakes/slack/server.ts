@@ -5,7 +5,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type FakeCall = { method: string; args: Record<string, unknown>; token?: string; teamId?: string; at: number; status: number; error?: string };
+export type FakeCall = {
+  method: string;
+  args: Record<string, unknown>;
+  token?: string;
+  teamId?: string;
+  at: number;
+  status: number;
+  error?: string;
+};
 
 export type FakeMessage = {
   channel: string;
@@ -89,7 +97,8 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
 
   function parseArgs(req: IncomingMessage, raw: Buffer): Record<string, unknown> {
     const type = req.headers['content-type'] ?? '';
-    if (type.includes('application/json')) return raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : {};
+    if (type.includes('application/json'))
+      return raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : {};
     const args: Record<string, unknown> = {};
     for (const [k, v] of new URLSearchParams(raw.toString('utf8'))) {
       args[k] = JSON_FIELDS.has(k) ? safeJson(v) : v;
@@ -102,7 +111,8 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     const now = Date.now();
     const times = (updateTimes.get(teamId) ?? []).filter((t) => t > now - updateLimit.windowMs);
     updateTimes.set(teamId, times);
-    if (times.length >= updateLimit.limit) return Math.max(1, Math.ceil((times[0]! + updateLimit.windowMs - now) / 1000));
+    if (times.length >= updateLimit.limit)
+      return Math.max(1, Math.ceil((times[0]! + updateLimit.windowMs - now) / 1000));
     times.push(now);
     return undefined;
   }
@@ -113,7 +123,8 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
 
   async function api(method: string, req: IncomingMessage, res: ServerResponse, raw: Buffer) {
     const args = parseArgs(req, raw);
-    const auth = req.headers.authorization?.replace(/^Bearer /, '') ?? (typeof args.token === 'string' ? args.token : undefined);
+    const auth =
+      req.headers.authorization?.replace(/^Bearer /, '') ?? (typeof args.token === 'string' ? args.token : undefined);
     const team = auth ? teams[auth] : undefined;
     const call: FakeCall = { method, args, token: auth, teamId: team?.teamId, at: Date.now(), status: 200 };
     calls.push(call);
@@ -134,26 +145,62 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       rateLimited[method] = (rateLimited[method] ?? 0) + 1;
       return ok(res, { ok: false, error: 'ratelimited' }, 429, { 'retry-after': String(injected.failure.retryAfter) });
     }
-    const channel = typeof args.channel === 'string' ? args.channel : typeof args.channel_id === 'string' ? args.channel_id : undefined;
+    const channel =
+      typeof args.channel === 'string'
+        ? args.channel
+        : typeof args.channel_id === 'string'
+          ? args.channel_id
+          : undefined;
     const channelError = channel ? channelErrors.get(channel) : undefined;
     if (channelError && method !== 'auth.test' && method !== 'users.info') return fail(channelError);
 
     const str = (k: string) => (typeof args[k] === 'string' ? (args[k] as string) : undefined);
     switch (method) {
       case 'auth.test':
-        return ok(res, { ok: true, url: 'https://fake.slack.test/', team: 'Fake', user: 'pmf-scout', team_id: team.teamId, user_id: team.botUserId, bot_id: team.botId });
+        return ok(res, {
+          ok: true,
+          url: 'https://fake.slack.test/',
+          team: 'Fake',
+          user: 'pmf-scout',
+          team_id: team.teamId,
+          user_id: team.botUserId,
+          bot_id: team.botId,
+        });
       case 'users.info': {
         const user = str('user') ?? '';
         const admin = (team.admins ?? []).includes(user);
-        return ok(res, { ok: true, user: { id: user, team_id: team.teamId, name: user.toLowerCase(), is_admin: admin, is_owner: false, is_bot: false } });
+        return ok(res, {
+          ok: true,
+          user: {
+            id: user,
+            team_id: team.teamId,
+            name: user.toLowerCase(),
+            is_admin: admin,
+            is_owner: false,
+            is_bot: false,
+          },
+        });
       }
       case 'chat.postMessage': {
         if (!channel) return fail('channel_not_found');
         const threadTs = str('thread_ts');
         if (threadTs && !findMessage(channel, threadTs)) return fail('thread_not_found');
-        const message: FakeMessage = { channel, ts: nextTs(), threadTs, text: str('text') ?? '', blocks: asArray(args.blocks), edits: [], teamId: team.teamId };
+        const message: FakeMessage = {
+          channel,
+          ts: nextTs(),
+          threadTs,
+          text: str('text') ?? '',
+          blocks: asArray(args.blocks),
+          edits: [],
+          teamId: team.teamId,
+        };
         messages.push(message);
-        return ok(res, { ok: true, channel, ts: message.ts, message: { text: message.text, ts: message.ts, thread_ts: threadTs } });
+        return ok(res, {
+          ok: true,
+          channel,
+          ts: message.ts,
+          message: { text: message.text, ts: message.ts, thread_ts: threadTs },
+        });
       }
       case 'chat.postEphemeral': {
         if (!channel) return fail('channel_not_found');
@@ -190,7 +237,13 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
             const threadTs = str('thread_ts');
             if (threadTs && !findMessage(channel, threadTs)) return fail('thread_not_found');
             messages.push({
-              channel, ts: nextTs(), threadTs, text: str('initial_comment') ?? '', blocks: [], edits: [], teamId: team.teamId,
+              channel,
+              ts: nextTs(),
+              threadTs,
+              text: str('initial_comment') ?? '',
+              blocks: [],
+              edits: [],
+              teamId: team.teamId,
               file: { id: f.id!, filename: upload.filename, title: f.title, content: upload.content },
             });
           }

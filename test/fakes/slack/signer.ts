@@ -5,7 +5,11 @@ export function slackSignature(secret: string, timestamp: number, body: string):
   return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
 }
 
-export function signedHeaders(secret: string, body: string, opts: { timestamp?: number; retryNum?: number } = {}): Record<string, string> {
+export function signedHeaders(
+  secret: string,
+  body: string,
+  opts: { timestamp?: number; retryNum?: number } = {},
+): Record<string, string> {
   const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
   const headers: Record<string, string> = {
     'content-type': 'application/x-www-form-urlencoded',
@@ -49,7 +53,15 @@ export function slashCommandBody(c: SlashCommand): string {
   }).toString();
 }
 
-export function blockActionBody(a: { teamId?: string; channelId?: string; userId: string; taskId: string; messageTs: string; threadTs?: string; responseUrl: string }): string {
+export function blockActionBody(a: {
+  teamId?: string;
+  channelId?: string;
+  userId: string;
+  taskId: string;
+  messageTs: string;
+  threadTs?: string;
+  responseUrl: string;
+}): string {
   const payload = {
     type: 'block_actions',
     api_app_id: 'A1',
@@ -58,10 +70,24 @@ export function blockActionBody(a: { teamId?: string; channelId?: string; userId
     team: { id: a.teamId ?? 'T1', domain: 'fake' },
     user: { id: a.userId, username: a.userId.toLowerCase(), team_id: a.teamId ?? 'T1' },
     channel: { id: a.channelId ?? 'C1', name: 'product' },
-    container: { type: 'message', message_ts: a.messageTs, channel_id: a.channelId ?? 'C1', is_ephemeral: false, thread_ts: a.threadTs },
+    container: {
+      type: 'message',
+      message_ts: a.messageTs,
+      channel_id: a.channelId ?? 'C1',
+      is_ephemeral: false,
+      thread_ts: a.threadTs,
+    },
     message: { ts: a.messageTs, thread_ts: a.threadTs, text: '' },
     response_url: a.responseUrl,
-    actions: [{ type: 'button', action_id: 'pmf_cancel', block_id: 'pmf_status_actions', value: a.taskId, action_ts: String(Date.now() / 1000) }],
+    actions: [
+      {
+        type: 'button',
+        action_id: 'pmf_cancel',
+        block_id: 'pmf_status_actions',
+        value: a.taskId,
+        action_ts: String(Date.now() / 1000),
+      },
+    ],
   };
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
