@@ -73,6 +73,7 @@ async function serve(role: Role, apiUrl: string, token: string, guildId: string)
     redis,
     logger,
     rateLimitPrefix: prefix,
+    ...(process.env.BENCH_SUBMISSIONS ? { maxConcurrentSubmissions: Number(process.env.BENCH_SUBMISSIONS) } : {}),
   });
   await startDiscordBot(client, token);
   console.log(JSON.stringify({ ready: true }));
