@@ -94,7 +94,7 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
   };
   const log = logger.child({ component: 'jobs', worker: tuning.workerName });
   const store = new TaskStore(storage.mongo);
-  const { agenda, channel } = createAgenda(storage.mongo, storage.redis, env, tuning);
+  const { agenda, channel } = createAgenda(storage.mongo, storage.redis, env, tuning, (err) => log.warn({ err: err.message }, 'job notification channel error'));
   agenda.on('error', (err: Error) => log.warn({ err: err.message }, 'agenda error'));
   const runner = new ResearchRunner({ store, ledger, engine, deliveries, redis: storage.redis, logger: log, env, tuning });
   const hub = createProgressHub(storage.redis);
