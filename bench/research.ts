@@ -17,7 +17,13 @@ import { LOCAL } from '../scripts/services.mjs';
 import { sandboxProviders } from '../test/helpers/research.js';
 
 const LATENCY = { search: 300, extract: 500, llm: 800 };
-const env = parseEnv({ REDIS_URL: LOCAL.redis.url, MONGO_URL: LOCAL.mongo.url, DATABASE_URL: LOCAL.postgres.url, ...process.env, PMF_SANDBOX: '1' });
+const env = parseEnv({
+  REDIS_URL: LOCAL.redis.url,
+  MONGO_URL: LOCAL.mongo.url,
+  DATABASE_URL: LOCAL.postgres.url,
+  ...process.env,
+  PMF_SANDBOX: '1',
+});
 
 const sandbox = await startSandbox({ latencyMs: LATENCY });
 const redis = createRedis(env.REDIS_URL, 'bench-research');
@@ -25,8 +31,20 @@ const mongo = await connectMongo(env.MONGO_URL, `bench_research_${randomUUID().s
 
 /** Each run gets its own cache prefix and idea, so no call is served from cache (a hit would skip the latency). */
 function engine(checkpointer?: MemorySaver) {
-  const providers = sandboxProviders(sandbox, redis, { cachePrefix: `bench:research:${randomUUID()}:`, timeoutMs: 60_000, maxRetries: 2, cacheTtlSeconds: 600 });
-  return createResearchEngine({ env, redis, mongo, providers, sandbox: true, ...(checkpointer ? { checkpointer } : {}) });
+  const providers = sandboxProviders(sandbox, redis, {
+    cachePrefix: `bench:research:${randomUUID()}:`,
+    timeoutMs: 60_000,
+    maxRetries: 2,
+    cacheTtlSeconds: 600,
+  });
+  return createResearchEngine({
+    env,
+    redis,
+    mongo,
+    providers,
+    sandbox: true,
+    ...(checkpointer ? { checkpointer } : {}),
+  });
 }
 
 const IDEAS = [
@@ -47,12 +65,29 @@ function idealCriticalPathMs(llmCalls: number, searchCalls: number, extractCalls
   return LATENCY.llm * (3 + extraLlm) + LATENCY.search * (1 + extraSearch) + LATENCY.extract * (1 + extraExtract);
 }
 
-async function timed(runs: number, depth: Depth, offset: number, memory = false): Promise<{ wallMs: number; idealMs: number; results: ResearchResult[] }> {
+async function timed(
+  runs: number,
+  depth: Depth,
+  offset: number,
+  memory = false,
+): Promise<{ wallMs: number; idealMs: number; results: ResearchResult[] }> {
   const before = { ...sandbox.calls };
   const t0 = performance.now();
-  const results = await Promise.all(Array.from({ length: runs }, (_, i) => engine(memory ? new MemorySaver() : undefined).run({ runId: `bench-${randomUUID()}`, idea: idea(offset + i), depth })));
+  const results = await Promise.all(
+    Array.from({ length: runs }, (_, i) =>
+      engine(memory ? new MemorySaver() : undefined).run({
+        runId: `bench-${randomUUID()}`,
+        idea: idea(offset + i),
+        depth,
+      }),
+    ),
+  );
   const wallMs = performance.now() - t0;
-  const d = { llm: sandbox.calls.llm - before.llm, search: sandbox.calls.search - before.search, extract: sandbox.calls.extract - before.extract };
+  const d = {
+    llm: sandbox.calls.llm - before.llm,
+    search: sandbox.calls.search - before.search,
+    extract: sandbox.calls.extract - before.extract,
+  };
   const idealMs = idealCriticalPathMs(d.llm / runs, d.search / runs, d.extract / runs);
   return { wallMs, idealMs, results };
 }
@@ -65,23 +100,33 @@ try {
 
   const single = await timed(1, 'standard', 0);
   const overheadSingle = single.wallMs / single.idealMs - 1;
-  console.log(`standard alone: wall ${Math.round(single.wallMs)} ms, ideal critical path ${single.idealMs} ms, overhead ${(overheadSingle * 100).toFixed(1)}%`);
+  console.log(
+    `standard alone: wall ${Math.round(single.wallMs)} ms, ideal critical path ${single.idealMs} ms, overhead ${(overheadSingle * 100).toFixed(1)}%`,
+  );
 
   const mem = await timed(1, 'standard', 50, true);
-  console.log(`standard alone, in-memory checkpointer (graph + providers only): wall ${Math.round(mem.wallMs)} ms, overhead ${((mem.wallMs / mem.idealMs - 1) * 100).toFixed(1)}%`);
+  console.log(
+    `standard alone, in-memory checkpointer (graph + providers only): wall ${Math.round(mem.wallMs)} ms, overhead ${((mem.wallMs / mem.idealMs - 1) * 100).toFixed(1)}%`,
+  );
 
   const manyMem = await timed(20, 'standard', 150, true);
-  console.log(`standard ×20 concurrent, in-memory checkpointer: wall ${Math.round(manyMem.wallMs)} ms, overhead ${((manyMem.wallMs / manyMem.idealMs - 1) * 100).toFixed(1)}%`);
+  console.log(
+    `standard ×20 concurrent, in-memory checkpointer: wall ${Math.round(manyMem.wallMs)} ms, overhead ${((manyMem.wallMs / manyMem.idealMs - 1) * 100).toFixed(1)}%`,
+  );
 
   const many = await timed(20, 'standard', 100);
   const overhead20 = many.wallMs / many.idealMs - 1;
-  console.log(`standard ×20 concurrent: wall ${Math.round(many.wallMs)} ms, ideal ${many.idealMs} ms, overhead ${(overhead20 * 100).toFixed(1)}%`);
+  console.log(
+    `standard ×20 concurrent: wall ${Math.round(many.wallMs)} ms, ideal ${many.idealMs} ms, overhead ${(overhead20 * 100).toFixed(1)}%`,
+  );
 
   const tokens: Record<Depth, number> = { essential: 0, standard: 0, deep: 0 };
   for (const depth of DEPTHS) {
     const r = (await timed(1, depth, 200 + DEPTHS.indexOf(depth))).results[0]!;
     tokens[depth] = r.usage.promptTokens + r.usage.completionTokens;
-    console.log(`${depth}: ${tokens[depth]} tokens (${r.usage.promptTokens} prompt + ${r.usage.completionTokens} completion), ${r.usage.sourcesUsed} sources, ${r.usage.tavilyCredits} credits`);
+    console.log(
+      `${depth}: ${tokens[depth]} tokens (${r.usage.promptTokens} prompt + ${r.usage.completionTokens} completion), ${r.usage.sourcesUsed} sources, ${r.usage.tavilyCredits} credits`,
+    );
   }
   console.log('targets: overhead ≤5% alone, ≤10% at 20 concurrent; standard ≤60,000 tokens');
   console.log(

@@ -14,7 +14,8 @@ import { connectMongo, createRedis } from '../core/storage/index.js';
 // The local servers' URLs (scripts/services.mjs), so the CLI works right after `npm run services -- up`.
 import { LOCAL } from './services.mjs';
 
-const USAGE = 'usage: npm run research -- "<product idea>" [--depth essential|standard|deep] [--out report.md] [--json]';
+const USAGE =
+  'usage: npm run research -- "<product idea>" [--depth essential|standard|deep] [--out report.md] [--json]';
 
 function fail(message: string, code: number): never {
   process.stderr.write(`${message}\n`);
@@ -36,7 +37,12 @@ async function main(): Promise<void> {
     try {
       return parseArgs({
         allowPositionals: true,
-        options: { depth: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+        options: {
+          depth: { type: 'string' },
+          out: { type: 'string' },
+          json: { type: 'boolean', default: false },
+          help: { type: 'boolean', short: 'h' },
+        },
       });
     } catch (err) {
       return fail(`${(err as Error).message}\n${USAGE}`, 2);
@@ -53,7 +59,12 @@ async function main(): Promise<void> {
 
   let env;
   try {
-    env = parseEnv({ REDIS_URL: LOCAL.redis.url, MONGO_URL: LOCAL.mongo.url, DATABASE_URL: LOCAL.postgres.url, ...process.env });
+    env = parseEnv({
+      REDIS_URL: LOCAL.redis.url,
+      MONGO_URL: LOCAL.mongo.url,
+      DATABASE_URL: LOCAL.postgres.url,
+      ...process.env,
+    });
     providerMode(env);
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, 78);
@@ -63,7 +74,10 @@ async function main(): Promise<void> {
   const sandbox = await startSandboxForEnv(env);
   const redis = createRedis(env.REDIS_URL, 'research-cli');
   const mongo = await connectMongo(env.MONGO_URL).catch((err: Error) =>
-    fail(`Cannot reach MongoDB at ${env.MONGO_URL}: ${err.message}\nStart the local servers with: npm run services -- up`, 1),
+    fail(
+      `Cannot reach MongoDB at ${env.MONGO_URL}: ${err.message}\nStart the local servers with: npm run services -- up`,
+      1,
+    ),
   );
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
@@ -73,7 +87,9 @@ async function main(): Promise<void> {
   const done = new Set<CheckpointId>();
   const draw = (last?: CheckpointId) => {
     if (!tty) return;
-    process.stderr.write(`\r${bar(done.size, ENGINE_CHECKPOINTS.length)} ${done.size}/${ENGINE_CHECKPOINTS.length} · ${clock(Date.now() - t0)} · ${last ?? 'starting'}\x1b[K`);
+    process.stderr.write(
+      `\r${bar(done.size, ENGINE_CHECKPOINTS.length)} ${done.size}/${ENGINE_CHECKPOINTS.length} · ${clock(Date.now() - t0)} · ${last ?? 'starting'}\x1b[K`,
+    );
   };
   draw();
   const ticker = tty ? setInterval(() => draw([...done].at(-1)), 1000) : undefined;
@@ -91,7 +107,9 @@ async function main(): Promise<void> {
       },
     );
     if (tty) process.stderr.write('\n');
-    const out = values.out ?? (values.json ? undefined : `pmf-report-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.md`);
+    const out =
+      values.out ??
+      (values.json ? undefined : `pmf-report-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.md`);
     if (out) await writeFile(out, result.markdown, 'utf8');
     const u = result.usage;
     const s = result.report.score;

@@ -53,7 +53,12 @@ export function assembleReport(input: AssembleInput): Assembled {
   const summary = put(draft.summary);
   const findings = putAll(draft.keyFindings.slice(0, 5));
   const m = analyses.market;
-  const market = m && { overview: put(claim(m.overview)), size: putAll(m.size), growth: putAll(m.growth), trends: putAll(m.trends) };
+  const market = m && {
+    overview: put(claim(m.overview)),
+    size: putAll(m.size),
+    growth: putAll(m.growth),
+    trends: putAll(m.trends),
+  };
   const c = analyses.competitor;
   const competitors = c && {
     competitors: c.competitors.map((x) => ({
@@ -85,11 +90,25 @@ export function assembleReport(input: AssembleInput): Assembled {
   const total = subScores.reduce((s, x) => s + x.score, 0);
 
   const sections: ReportSections = {
-    plan: { product: plan.product, targetCustomer: plan.targetCustomer, problem: plan.problem, category: plan.category },
+    plan: {
+      product: plan.product,
+      targetCustomer: plan.targetCustomer,
+      problem: plan.problem,
+      category: plan.category,
+    },
     queries: (['market', 'competitor', 'customer'] as const).map((agent) => ({ agent, query: plan.queries[agent] })),
-    market: market && { overview: t(market.overview), size: market.size.map(t), growth: market.growth.map(t), trends: market.trends.map(t) },
+    market: market && {
+      overview: t(market.overview),
+      size: market.size.map(t),
+      growth: market.growth.map(t),
+      trends: market.trends.map(t),
+    },
     competitors: competitors && {
-      competitors: competitors.competitors.map((x) => ({ name: x.name, positioning: t(x.positioning), pricing: x.pricing === null ? null : t(x.pricing) })),
+      competitors: competitors.competitors.map((x) => ({
+        name: x.name,
+        positioning: t(x.positioning),
+        pricing: x.pricing === null ? null : t(x.pricing),
+      })),
       gaps: competitors.gaps.map(t),
     },
     customers: customers && {
@@ -109,9 +128,16 @@ export function assembleReport(input: AssembleInput): Assembled {
     summary: t(summary),
     keyFindings: findings.map((i) => ({ text: stripCitationNumbers(t(i)), citations: citationNumbers(t(i)) })),
     score: { total, band: scoreBand(total), confidence: draft.confidence, subScores },
-    missingSections: (Object.entries(input.failures) as [Agent, string][]).map(([agent, reason]) => ({ section: SECTION_OF[agent], reason })),
+    missingSections: (Object.entries(input.failures) as [Agent, string][]).map(([agent, reason]) => ({
+      section: SECTION_OF[agent],
+      reason,
+    })),
     citations: checked.citations,
     sections,
   };
-  return { report: sanitizeDeep(report), citationsRemoved: checked.citationsRemoved, figuresFlagged: checked.figuresFlagged.length };
+  return {
+    report: sanitizeDeep(report),
+    citationsRemoved: checked.citationsRemoved,
+    figuresFlagged: checked.figuresFlagged.length,
+  };
 }

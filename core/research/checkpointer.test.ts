@@ -25,16 +25,18 @@ function graph(saver: ResearchCheckpointSaver, runs: Record<string, number>, fai
     if (name === failAt) throw new Error(`crash in ${name}`);
     return { log: [name] };
   };
-  return new StateGraph(State)
-    .addNode({ a: node('a'), b1: node('b1'), b2: node('b2'), c: node('c') })
-    .addEdge(START, 'a')
-    .addEdge('a', 'b1')
-    .addEdge('a', 'b2')
-    // Plain edges, not a join: LangGraph 1.7 does not fire a join whose other half finished before the crash.
-    .addEdge('b1', 'c')
-    .addEdge('b2', 'c')
-    .addEdge('c', END)
-    .compile({ checkpointer: saver });
+  return (
+    new StateGraph(State)
+      .addNode({ a: node('a'), b1: node('b1'), b2: node('b2'), c: node('c') })
+      .addEdge(START, 'a')
+      .addEdge('a', 'b1')
+      .addEdge('a', 'b2')
+      // Plain edges, not a join: LangGraph 1.7 does not fire a join whose other half finished before the crash.
+      .addEdge('b1', 'c')
+      .addEdge('b2', 'c')
+      .addEdge('c', END)
+      .compile({ checkpointer: saver })
+  );
 }
 
 describe('ResearchCheckpointSaver', () => {

@@ -24,7 +24,15 @@ import type { RunnableConfig } from '@langchain/core/runnables';
 import { Binary, type Collection, type Db } from 'mongodb';
 
 type Doc = { _id: string; [k: string]: unknown };
-type CheckpointDoc = Doc & { thread_id: string; ns: string; checkpoint_id: string; parent?: string; type: string; checkpoint: Binary; metadata: Binary };
+type CheckpointDoc = Doc & {
+  thread_id: string;
+  ns: string;
+  checkpoint_id: string;
+  parent?: string;
+  type: string;
+  checkpoint: Binary;
+  metadata: Binary;
+};
 type WriteEntry = { task: string; path: string; idx: number; channel: string; type: string; value: Binary };
 type WritesDoc = Doc & { w?: Record<string, WriteEntry> };
 
@@ -39,7 +47,8 @@ const headId = (t: string, ns: string) => `head:${part(t)}:${part(ns)}`;
 const cpId = (t: string, ns: string, id: string) => `cp:${part(t)}:${part(ns)}:${part(id)}`;
 const writesId = (t: string, ns: string, id: string) => `w:${part(t)}:${part(ns)}:${part(id)}`;
 // Field names may not contain `.` or `$`, nor start with `$`.
-const writeKey = (task: string, idx: number) => `${task.replace(/[.$%]/g, (c) => `%${c.charCodeAt(0).toString(16)}`)}~${idx}`;
+const writeKey = (task: string, idx: number) =>
+  `${task.replace(/[.$%]/g, (c) => `%${c.charCodeAt(0).toString(16)}`)}~${idx}`;
 
 const bytes = (b: Binary) => b.value();
 
@@ -88,7 +97,10 @@ export class ResearchCheckpointSaver extends BaseCheckpointSaver {
       id = typeof head?.latest === 'string' ? head.latest : undefined;
       if (!id) return undefined;
     }
-    const [cp, writes] = await Promise.all([this.docs.findOne({ _id: cpId(thread, ns, id) }), this.docs.findOne({ _id: writesId(thread, ns, id) })]);
+    const [cp, writes] = await Promise.all([
+      this.docs.findOne({ _id: cpId(thread, ns, id) }),
+      this.docs.findOne({ _id: writesId(thread, ns, id) }),
+    ]);
     if (!cp) return undefined;
     return this.toTuple(cp as CheckpointDoc, writes as WritesDoc | null);
   }
@@ -102,11 +114,15 @@ export class ResearchCheckpointSaver extends BaseCheckpointSaver {
     if (ns !== undefined) query.ns = ns;
     const found = (await this.docs.find(query).toArray()) as CheckpointDoc[];
     const filter = options?.filter ?? {};
-    const rows = found.filter((d) => !before || d.checkpoint_id < before).sort((a, b) => (a.checkpoint_id < b.checkpoint_id ? 1 : -1));
+    const rows = found
+      .filter((d) => !before || d.checkpoint_id < before)
+      .sort((a, b) => (a.checkpoint_id < b.checkpoint_id ? 1 : -1));
     let yielded = 0;
     for (const cp of rows) {
       if (options?.limit !== undefined && yielded >= options.limit) return;
-      const writes = (await this.docs.findOne({ _id: writesId(cp.thread_id, cp.ns, cp.checkpoint_id) })) as WritesDoc | null;
+      const writes = (await this.docs.findOne({
+        _id: writesId(cp.thread_id, cp.ns, cp.checkpoint_id),
+      })) as WritesDoc | null;
       const tuple = await this.toTuple(cp, writes);
       const metadata = (tuple.metadata ?? {}) as Record<string, unknown>;
       if (Object.entries(filter).some(([k, v]) => metadata[k] !== v)) continue;
@@ -115,12 +131,20 @@ export class ResearchCheckpointSaver extends BaseCheckpointSaver {
     }
   }
 
-  async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, _newVersions: ChannelVersions): Promise<RunnableConfig> {
+  async put(
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    _newVersions: ChannelVersions,
+  ): Promise<RunnableConfig> {
     const thread = str(config, 'thread_id');
     if (!thread) throw new Error('checkpointer: configurable.thread_id is required');
     const ns = str(config, 'checkpoint_ns') ?? '';
     const parent = str(config, 'checkpoint_id');
-    const [[type, cpBytes], [metaType, metaBytes]] = await Promise.all([this.serde.dumpsTyped(checkpoint), this.serde.dumpsTyped(metadata)]);
+    const [[type, cpBytes], [metaType, metaBytes]] = await Promise.all([
+      this.serde.dumpsTyped(checkpoint),
+      this.serde.dumpsTyped(metadata),
+    ]);
     if (type !== metaType) throw new Error('checkpointer: mismatched checkpoint and metadata types');
     const doc = {
       kind: 'cp',
@@ -135,7 +159,13 @@ export class ResearchCheckpointSaver extends BaseCheckpointSaver {
     await upsert(() => this.docs.replaceOne({ _id: cpId(thread, ns, checkpoint.id) }, doc, { upsert: true }));
     // Written after the checkpoint itself, so the head never points at a checkpoint that is not there.
     // LangGraph chains the puts of one run, so heads are written in order.
-    await upsert(() => this.docs.replaceOne({ _id: headId(thread, ns) }, { kind: 'head', thread_id: thread, ns, latest: checkpoint.id }, { upsert: true }));
+    await upsert(() =>
+      this.docs.replaceOne(
+        { _id: headId(thread, ns) },
+        { kind: 'head', thread_id: thread, ns, latest: checkpoint.id },
+        { upsert: true },
+      ),
+    );
     return { configurable: { thread_id: thread, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };
   }
 
@@ -150,10 +180,23 @@ export class ResearchCheckpointSaver extends BaseCheckpointSaver {
       writes.map(async ([channel, value], i) => {
         const idx = WRITES_IDX_MAP[channel] ?? i;
         const [type, serialized] = await this.serde.dumpsTyped(value);
-        set[`w.${writeKey(taskId, idx)}`] = { task: taskId, path: taskPath, idx, channel, type, value: new Binary(serialized) };
+        set[`w.${writeKey(taskId, idx)}`] = {
+          task: taskId,
+          path: taskPath,
+          idx,
+          channel,
+          type,
+          value: new Binary(serialized),
+        };
       }),
     );
-    await upsert(() => this.docs.updateOne({ _id: writesId(thread, ns, id) }, { $set: { kind: 'w', thread_id: thread, ns, ...set } }, { upsert: true }));
+    await upsert(() =>
+      this.docs.updateOne(
+        { _id: writesId(thread, ns, id) },
+        { $set: { kind: 'w', thread_id: thread, ns, ...set } },
+        { upsert: true },
+      ),
+    );
   }
 
   async deleteThread(threadId: string): Promise<void> {
@@ -161,9 +204,14 @@ export class ResearchCheckpointSaver extends BaseCheckpointSaver {
   }
 
   private async toTuple(cp: CheckpointDoc, writes: WritesDoc | null): Promise<CheckpointTuple> {
-    const entries = Object.values(writes?.w ?? {}).sort((a, b) => compareWritesSortKeys(writesSortKey(a.path, a.task, a.idx), writesSortKey(b.path, b.task, b.idx)));
+    const entries = Object.values(writes?.w ?? {}).sort((a, b) =>
+      compareWritesSortKeys(writesSortKey(a.path, a.task, a.idx), writesSortKey(b.path, b.task, b.idx)),
+    );
     const pendingWrites = await Promise.all(
-      entries.map(async (e) => [e.task, e.channel, await this.serde.loadsTyped(e.type, bytes(e.value))] as [string, string, unknown]),
+      entries.map(
+        async (e) =>
+          [e.task, e.channel, await this.serde.loadsTyped(e.type, bytes(e.value))] as [string, string, unknown],
+      ),
     );
     const configurable = { thread_id: cp.thread_id, checkpoint_ns: cp.ns, checkpoint_id: cp.checkpoint_id };
     return {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { checkCitations, FLAG_MARK, figuresIn, normalizeUrl, sourceContainsFigure, type RetrievedSource } from './citations.js';
+import {
+  checkCitations,
+  FLAG_MARK,
+  figuresIn,
+  normalizeUrl,
+  sourceContainsFigure,
+  type RetrievedSource,
+} from './citations.js';
 
 describe('normalizeUrl', () => {
   it.each([
@@ -18,10 +25,30 @@ describe('normalizeUrl', () => {
 });
 
 const SOURCES: RetrievedSource[] = [
-  { id: 'M1', url: 'https://www.petmarket.com/report?utm_source=t', title: 'Pet market report', text: 'The pet care market reached $4.2 billion in 2024, growing 12% a year.' },
-  { id: 'M2', url: 'https://stats.example.org/dogs', title: 'Dog stats', text: 'There are 89.7 million dogs in the US and 1,200 sitting agencies.' },
-  { id: 'C1', url: 'https://petmarket.com/report/', title: 'Pet market report (again)', text: 'Rover charges a 20% fee.' },
-  { id: 'U1', url: 'https://forum.example.net/thread', title: 'Forum', text: 'Owners say they would pay $25 per visit.' },
+  {
+    id: 'M1',
+    url: 'https://www.petmarket.com/report?utm_source=t',
+    title: 'Pet market report',
+    text: 'The pet care market reached $4.2 billion in 2024, growing 12% a year.',
+  },
+  {
+    id: 'M2',
+    url: 'https://stats.example.org/dogs',
+    title: 'Dog stats',
+    text: 'There are 89.7 million dogs in the US and 1,200 sitting agencies.',
+  },
+  {
+    id: 'C1',
+    url: 'https://petmarket.com/report/',
+    title: 'Pet market report (again)',
+    text: 'Rover charges a 20% fee.',
+  },
+  {
+    id: 'U1',
+    url: 'https://forum.example.net/thread',
+    title: 'Forum',
+    text: 'Owners say they would pay $25 per visit.',
+  },
 ];
 
 describe('checkCitations (table)', () => {
@@ -42,7 +69,9 @@ describe('checkCitations (table)', () => {
     },
     {
       name: 'removes fabricated ids and URLs, keeps numbering contiguous',
-      texts: ['Claim [X9]. Other [M2][Z1]. Link [see](https://fake.example.com/a). Bare https://made.up/page here [U1].'],
+      texts: [
+        'Claim [X9]. Other [M2][Z1]. Link [see](https://fake.example.com/a). Bare https://made.up/page here [U1].',
+      ],
       want: ['Claim. Other [1]. Link see. Bare here [2].'],
       urls: ['https://stats.example.org/dogs', 'https://forum.example.net/thread'],
       removed: 4,
@@ -97,7 +126,11 @@ describe('checkCitations (table)', () => {
 
 describe('figures', () => {
   it('finds money, percentages and numbers but not citation numbers', () => {
-    expect(figuresIn('Spend $4.2 billion, up 12.5 percent from 300 firms [3].')).toEqual(['$4.2 billion', '12.5 percent', '300']);
+    expect(figuresIn('Spend $4.2 billion, up 12.5 percent from 300 firms [3].')).toEqual([
+      '$4.2 billion',
+      '12.5 percent',
+      '300',
+    ]);
   });
   it('does not find 5 inside 2025 or 25', () => {
     expect(sourceContainsFigure('In 2025 it was 25.', '5')).toBe(false);

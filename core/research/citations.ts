@@ -25,11 +25,19 @@ export function normalizeUrl(raw: string): string {
   try {
     url = new URL(raw.trim());
   } catch {
-    return raw.trim().toLowerCase().replace(/^[a-z]+:\/\//, '').replace(/^www\./, '').replace(/[#].*$/, '').replace(/\/+$/, '');
+    return raw
+      .trim()
+      .toLowerCase()
+      .replace(/^[a-z]+:\/\//, '')
+      .replace(/^www\./, '')
+      .replace(/[#].*$/, '')
+      .replace(/\/+$/, '');
   }
   const host = url.hostname.toLowerCase().replace(/^www\./, '');
   const port = url.port && url.port !== '80' && url.port !== '443' ? `:${url.port}` : '';
-  const params = [...url.searchParams.entries()].filter(([k]) => !TRACKING_PARAMS.test(k)).sort(([a], [b]) => a.localeCompare(b));
+  const params = [...url.searchParams.entries()]
+    .filter(([k]) => !TRACKING_PARAMS.test(k))
+    .sort(([a], [b]) => a.localeCompare(b));
   const query = params.length ? `?${new URLSearchParams(params).toString()}` : '';
   const path = url.pathname.replace(/\/+$/, '');
   return `${host}${port}${path}${query}`;
@@ -44,7 +52,8 @@ export function domainOf(raw: string): string {
 }
 
 // `[M2]`, `[M2, C3]`, `[M2; C3]`, `[https://…]` — a bracket group of ids or URLs, not followed by `(` (a Markdown link).
-const MARKER = /\[((?:[A-Za-z]{1,3}\d{1,4}|https?:\/\/[^\s\]]+)(?:\s*[,;]\s*(?:[A-Za-z]{1,3}\d{1,4}|https?:\/\/[^\s\]]+))*)\](?!\()/g;
+const MARKER =
+  /\[((?:[A-Za-z]{1,3}\d{1,4}|https?:\/\/[^\s\]]+)(?:\s*[,;]\s*(?:[A-Za-z]{1,3}\d{1,4}|https?:\/\/[^\s\]]+))*)\](?!\()/g;
 // Markdown links the LLM may have invented; kept only when they point at a retrieved page.
 const MD_LINK = /\[([^\]\n]*)\]\((https?:\/\/[^)\s]+|[a-z]+:[^)\s]*)\)/gi;
 const BARE_URL = /(?<![\w(/[])https?:\/\/[^\s)\]]+/g;
@@ -74,7 +83,12 @@ class Numbering {
     if (n === undefined) {
       n = this.citations.length + 1;
       this.numberOf.set(key, n);
-      this.citations.push({ n, url: source.url, title: source.title || domainOf(source.url), domain: domainOf(source.url) });
+      this.citations.push({
+        n,
+        url: source.url,
+        title: source.title || domainOf(source.url),
+        domain: domainOf(source.url),
+      });
       this.textOf.set(n, source.text);
     } else {
       // Two ids for one page (two agents extracted it): either text may hold a figure.
@@ -138,7 +152,9 @@ export function sourceContainsFigure(sourceText: string, figure: string): boolea
   const text = sourceText.replace(/(\d),(?=\d{3}\b)/g, '$1');
   const escaped = core.replace('.', '\\.');
   const isPercent = /%|percent|per cent/i.test(figure);
-  const pattern = isPercent ? `(?<![\\d.])${escaped}(?:\\.0+)?\\s?(?:%|percent|per cent)` : `(?<![\\d.])${escaped}(?![\\d]|\\.\\d)`;
+  const pattern = isPercent
+    ? `(?<![\\d.])${escaped}(?:\\.0+)?\\s?(?:%|percent|per cent)`
+    : `(?<![\\d.])${escaped}(?![\\d]|\\.\\d)`;
   return new RegExp(pattern, 'i').test(text);
 }
 
@@ -156,7 +172,8 @@ function flagSentence(sentence: string, numbering: Numbering, flagged: FlaggedFi
     if (texts.some((t) => sourceContainsFigure(t, figure))) continue;
     flagged.push({ figure, sentence: sentence.replace(/\[\d+\]/g, '').trim(), sources: [...new Set(cited)] });
     const at = out.indexOf(figure);
-    if (at >= 0 && out[at + figure.length] !== FLAG_MARK) out = `${out.slice(0, at + figure.length)}${FLAG_MARK}${out.slice(at + figure.length)}`;
+    if (at >= 0 && out[at + figure.length] !== FLAG_MARK)
+      out = `${out.slice(0, at + figure.length)}${FLAG_MARK}${out.slice(at + figure.length)}`;
   }
   return out;
 }
@@ -172,7 +189,11 @@ export function checkCitations(texts: string[], sources: RetrievedSource[]): Cit
   const flaggedTexts = rewritten.map((t) =>
     t
       .split('\n')
-      .map((line) => splitSentences(line).map((s) => flagSentence(s, numbering, figuresFlagged)).join(' '))
+      .map((line) =>
+        splitSentences(line)
+          .map((s) => flagSentence(s, numbering, figuresFlagged))
+          .join(' '),
+      )
       .join('\n'),
   );
   return { texts: flaggedTexts, citations: numbering.citations, citationsRemoved: numbering.removed, figuresFlagged };

@@ -62,7 +62,13 @@ function engineWith(providers: Providers) {
 }
 
 function providers(opts: { cachePrefix?: string; maxRetries?: number; timeoutMs?: number } = {}) {
-  return recording(sandboxProviders(sandbox, redis, { cachePrefix: opts.cachePrefix ?? uniquePrefix('research'), maxRetries: opts.maxRetries ?? 2, timeoutMs: opts.timeoutMs ?? 10_000 }));
+  return recording(
+    sandboxProviders(sandbox, redis, {
+      cachePrefix: opts.cachePrefix ?? uniquePrefix('research'),
+      maxRetries: opts.maxRetries ?? 2,
+      timeoutMs: opts.timeoutMs ?? 10_000,
+    }),
+  );
 }
 
 function calls() {
@@ -77,7 +83,10 @@ describe.each(DEPTHS)('depth %s', (depth) => {
     const p = providers({ cachePrefix });
     const before = calls();
     const seen: CheckpointId[] = [];
-    const cold = await engineWith(p).run({ runId: randomUUID(), idea: IDEA, depth }, { onCheckpoint: (id) => void seen.push(id) });
+    const cold = await engineWith(p).run(
+      { runId: randomUUID(), idea: IDEA, depth },
+      { onCheckpoint: (id) => void seen.push(id) },
+    );
     const after = calls();
 
     expect(after.search - before.search).toBe(3);
@@ -115,7 +124,16 @@ function expectCompleteReport(r: ResearchResult) {
   for (const s of r.report.score.subScores) expect(s.score).toBeGreaterThanOrEqual(0);
   for (const s of r.report.score.subScores) expect(s.score).toBeLessThanOrEqual(20);
   expect(r.report.citations.map((c) => c.n)).toEqual(r.report.citations.map((_, i) => i + 1));
-  for (const h of ['## Executive Summary', '## Market Analysis', '## Competitive Landscape', '## Customer Insights', '## PMF Score', '## Strategic Recommendations', '## Citations', '## Methodology']) {
+  for (const h of [
+    '## Executive Summary',
+    '## Market Analysis',
+    '## Competitive Landscape',
+    '## Customer Insights',
+    '## PMF Score',
+    '## Strategic Recommendations',
+    '## Citations',
+    '## Methodology',
+  ]) {
     expect(r.markdown).toContain(h);
   }
 }
@@ -148,14 +166,22 @@ describe('faults', () => {
     ['llm', { kind: 'malformed' }],
   ] as const)('a transient %s %o is retried and the report is complete', async (target, fault) => {
     sandbox.injectFault(target, fault, 1);
-    const r = await engineWith(providers({ timeoutMs: 1_500 })).run({ runId: randomUUID(), idea: IDEA, depth: 'essential' });
+    const r = await engineWith(providers({ timeoutMs: 1_500 })).run({
+      runId: randomUUID(),
+      idea: IDEA,
+      depth: 'essential',
+    });
     expectCompleteReport(r);
   });
 
   it('an agent whose search fails for good is reported missing; the report is written from the other two', async () => {
     // maxRetries 1: the three first attempts all fail, then one retry fails too → exactly one agent gives up.
     sandbox.injectFault('search', { kind: 'server_error' }, 4);
-    const r = await engineWith(providers({ maxRetries: 1 })).run({ runId: randomUUID(), idea: IDEA, depth: 'essential' });
+    const r = await engineWith(providers({ maxRetries: 1 })).run({
+      runId: randomUUID(),
+      idea: IDEA,
+      depth: 'essential',
+    });
     expect(r.report.missingSections).toHaveLength(1);
     const gap = r.report.missingSections[0]!;
     expect(gap.reason).toMatch(/search failed/);
@@ -179,7 +205,10 @@ describe('abort', () => {
   it('stops within a second of the signal, mid-LLM call', async () => {
     sandbox.setLatency({ llm: 20_000 });
     const controller = new AbortController();
-    const run = engineWith(providers()).run({ runId: randomUUID(), idea: IDEA, depth: 'essential' }, { signal: controller.signal });
+    const run = engineWith(providers()).run(
+      { runId: randomUUID(), idea: IDEA, depth: 'essential' },
+      { signal: controller.signal },
+    );
     await new Promise((r) => setTimeout(r, 300));
     const t0 = performance.now();
     controller.abort();
@@ -211,7 +240,10 @@ describe('resume', () => {
     const seen: CheckpointId[] = [];
     // A fresh cache prefix: any repeated Tavily call would reach the sandbox, not the cache.
     const p = providers({ cachePrefix: uniquePrefix('resume') });
-    const second = await engineWith(p).run({ runId, idea: IDEA, depth: 'standard' }, { onCheckpoint: (id) => void seen.push(id) });
+    const second = await engineWith(p).run(
+      { runId, idea: IDEA, depth: 'standard' },
+      { onCheckpoint: (id) => void seen.push(id) },
+    );
     expect(calls().search - before.search).toBe(0);
     expect(calls().extract - before.extract).toBe(0);
     expect(p.seen.searches).toHaveLength(0);
@@ -233,7 +265,11 @@ describe('hostile sources', () => {
   it('prompt injection, mass mentions, HTML and script links come out inert', async () => {
     const base = sandboxProviders(sandbox, redis, { cachePrefix: uniquePrefix('hostile') });
     const p = recording(base, (q) => `${q} hostile`);
-    const r = await engineWith(p).run({ runId: randomUUID(), idea: `${IDEA} <!channel> @everyone <script>alert(1)</script>`, depth: 'essential' });
+    const r = await engineWith(p).run({
+      runId: randomUUID(),
+      idea: `${IDEA} <!channel> @everyone <script>alert(1)</script>`,
+      depth: 'essential',
+    });
     const extractedUgc = p.seen.extracts.flatMap((e) => e.urls).filter((u) => u.includes('/ugc/'));
     expect(extractedUgc.length).toBeGreaterThan(0);
     const all = `${r.markdown}\n${JSON.stringify(r.report)}`;

@@ -8,7 +8,14 @@ import type { Logger } from '../observability/logger.js';
 import type { Mongo } from '../storage/mongo.js';
 import type { CheckpointId } from './checkpoints.js';
 import { normalizeUrl } from './citations.js';
-import { ResearchError, type ResearchEngine, type ResearchHooks, type ResearchInput, type ResearchResult, type ResearchUsage } from './contract.js';
+import {
+  ResearchError,
+  type ResearchEngine,
+  type ResearchHooks,
+  type ResearchInput,
+  type ResearchResult,
+  type ResearchUsage,
+} from './contract.js';
 import { ResearchCheckpointSaver } from './checkpointer.js';
 import { buildResearchGraph, type State } from './graph.js';
 import { createProviders, type Providers } from './providers/index.js';
@@ -115,7 +122,12 @@ export function createResearchEngine(deps: ResearchEngineDeps): ResearchEngine {
         const graph = buildResearchGraph({ ...providers, checkpointer, sandbox, onCheckpoint: emit });
         // durability "sync": a step's checkpoint is stored before the next step starts, so a process that dies
         // mid-run never loses a finished search or extract (the async default can leave several steps unsaved).
-        const config = { configurable: { thread_id: input.runId }, signal, recursionLimit: 40, durability: 'sync' as const };
+        const config = {
+          configurable: { thread_id: input.runId },
+          signal,
+          recursionLimit: 40,
+          durability: 'sync' as const,
+        };
         const snapshot = await abortable(graph.getState(config), signal);
         const saved = snapshot.values as Partial<State>;
         // A resumed run first reports what the earlier attempt had already passed.
@@ -125,8 +137,16 @@ export function createResearchEngine(deps: ResearchEngineDeps): ResearchEngine {
         const resume = saved.idea !== undefined;
         const final: State = saved.result
           ? (saved as State)
-          : ((await abortable(graph.invoke(resume ? null : { idea: input.idea, depth: input.depth }, config), signal)) as State);
-        if (!final.result) throw new ResearchError('The research ended without a report. Please try again.', 'graph finished without result', true);
+          : ((await abortable(
+              graph.invoke(resume ? null : { idea: input.idea, depth: input.depth }, config),
+              signal,
+            )) as State);
+        if (!final.result)
+          throw new ResearchError(
+            'The research ended without a report. Please try again.',
+            'graph finished without result',
+            true,
+          );
         const usage = usageOf(final, performance.now() - t0);
         const report = final.result.report;
         return { report, markdown: renderReportMarkdown(report, usage), usage };

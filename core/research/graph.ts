@@ -37,8 +37,7 @@ export function figureSentences(text: string): string {
 }
 
 type AgentRecord<T> = Partial<Record<Agent, T>>;
-const mergeRecords = <T>() =>
-  Annotation<AgentRecord<T>>({ reducer: (a, b) => ({ ...a, ...b }), default: () => ({}) });
+const mergeRecords = <T>() => Annotation<AgentRecord<T>>({ reducer: (a, b) => ({ ...a, ...b }), default: () => ({}) });
 
 export function emptyUsage(): UsageSnapshot {
   return { tavilyCalls: 0, tavilyCredits: 0, cacheHits: 0, promptTokens: 0, completionTokens: 0, perNode: {} };
@@ -48,7 +47,11 @@ export function addUsage(a: UsageSnapshot, b: UsageSnapshot): UsageSnapshot {
   const perNode = { ...a.perNode };
   for (const [k, v] of Object.entries(b.perNode)) {
     const p = perNode[k] ?? { promptTokens: 0, completionTokens: 0, ms: 0 };
-    perNode[k] = { promptTokens: p.promptTokens + v.promptTokens, completionTokens: p.completionTokens + v.completionTokens, ms: p.ms + v.ms };
+    perNode[k] = {
+      promptTokens: p.promptTokens + v.promptTokens,
+      completionTokens: p.completionTokens + v.completionTokens,
+      ms: p.ms + v.ms,
+    };
   }
   return {
     tavilyCalls: a.tavilyCalls + b.tavilyCalls,
@@ -96,7 +99,11 @@ function aborted(signal: AbortSignal | undefined, err?: unknown): boolean {
 
 export function buildResearchGraph(deps: GraphDeps) {
   /** Wraps a step: its own meter (usage is state, so it survives a resume), timing, checkpoint report. */
-  function step(id: CheckpointId, body: (state: State, meter: UsageMeter, signal?: AbortSignal) => Promise<Update>, node: string = id) {
+  function step(
+    id: CheckpointId,
+    body: (state: State, meter: UsageMeter, signal?: AbortSignal) => Promise<Update>,
+    node: string = id,
+  ) {
     return async (state: State, config: LangGraphRunnableConfig): Promise<Update> => {
       const meter = new UsageMeter();
       const t0 = performance.now();
@@ -111,7 +118,11 @@ export function buildResearchGraph(deps: GraphDeps) {
   }
 
   /** An agent step: skipped once its agent has failed; a failure (not an abort) is recorded, not thrown. */
-  function agentStep(agent: Agent, kind: 'search' | 'extract' | 'analysis', body: (state: State, meter: UsageMeter, signal?: AbortSignal) => Promise<Update>) {
+  function agentStep(
+    agent: Agent,
+    kind: 'search' | 'extract' | 'analysis',
+    body: (state: State, meter: UsageMeter, signal?: AbortSignal) => Promise<Update>,
+  ) {
     return step(`${agent}_${kind}` as CheckpointId, async (state, meter, signal) => {
       if (state.failures[agent]) return {};
       try {
@@ -125,24 +136,44 @@ export function buildResearchGraph(deps: GraphDeps) {
 
   // One LLM call yields both the restated plan and the queries: `plan` is reported as soon as it is in hand,
   // `queries` by the step wrapper when the node completes.
-  const planner = step('queries', async (state, meter, signal) => {
-    try {
-      const { system, user } = plannerPrompt(state.idea);
-      const plan = await deps.llm.generate({ node: 'plan', schemaName: 'research_plan', schema: PlanSchema, system, user, meter, signal });
-      await deps.onCheckpoint('plan');
-      return { plan, done: ['plan'] };
-    } catch (err) {
-      if (aborted(signal, err)) throw err;
-      throw new ResearchError('The research could not be planned. Nothing was spent on searches; please try again.', `planner: ${reason(err)}`, true);
-    }
-  }, 'plan');
+  const planner = step(
+    'queries',
+    async (state, meter, signal) => {
+      try {
+        const { system, user } = plannerPrompt(state.idea);
+        const plan = await deps.llm.generate({
+          node: 'plan',
+          schemaName: 'research_plan',
+          schema: PlanSchema,
+          system,
+          user,
+          meter,
+          signal,
+        });
+        await deps.onCheckpoint('plan');
+        return { plan, done: ['plan'] };
+      } catch (err) {
+        if (aborted(signal, err)) throw err;
+        throw new ResearchError(
+          'The research could not be planned. Nothing was spent on searches; please try again.',
+          `planner: ${reason(err)}`,
+          true,
+        );
+      }
+    },
+    'plan',
+  );
 
   const nodes: Record<string, (state: State, config: LangGraphRunnableConfig) => Promise<Update>> = { planner };
   for (const agent of AGENTS) {
     nodes[`${agent}_search`] = agentStep(agent, 'search', async (state, meter, signal) => {
       const profile = DEPTH_PROFILES[state.depth];
       const query = state.plan?.queries[agent] ?? state.idea;
-      const found = await deps.search.search({ query, searchDepth: profile.searchDepth, maxResults: profile.maxResults }, meter, signal);
+      const found = await deps.search.search(
+        { query, searchDepth: profile.searchDepth, maxResults: profile.maxResults },
+        meter,
+        signal,
+      );
       if (found.length === 0) throw new ResearchError('the web search found nothing', 'no hits', false);
       // Snippets are not used downstream; keeping them out keeps every checkpoint small.
       return { hits: { [agent]: found.map((h) => ({ url: h.url, title: h.title, score: h.score })) } };
@@ -151,20 +182,34 @@ export function buildResearchGraph(deps: GraphDeps) {
       const profile = DEPTH_PROFILES[state.depth];
       const plan = state.plan!;
       const chosen = chooseUrls(state.hits[agent] ?? [], profile.urlsPerAgent);
-      const { pages } = await deps.search.extract({ urls: chosen.map((h) => h.url), extractDepth: profile.extractDepth }, meter, signal);
+      const { pages } = await deps.search.extract(
+        { urls: chosen.map((h) => h.url), extractDepth: profile.extractDepth },
+        meter,
+        signal,
+      );
       const titleOf = new Map(chosen.map((h) => [h.url, h.title]));
-      const read = pages.filter((p) => p.rawContent.trim().length > 0).map((p, i) => ({ id: `S${ID_OFFSET[agent] + i + 1}`, page: p }));
-      if (read.length === 0) throw new ResearchError('none of the chosen pages could be read', 'extract returned no pages', false);
+      const read = pages
+        .filter((p) => p.rawContent.trim().length > 0)
+        .map((p, i) => ({ id: `S${ID_OFFSET[agent] + i + 1}`, page: p }));
+      if (read.length === 0)
+        throw new ResearchError('none of the chosen pages could be read', 'extract returned no pages', false);
       // Whole pages never enter the state (it is checkpointed after every step): only the passages the
       // analysis will read, and the sentences with figures the citation checker needs.
       const query = `${plan.queries[agent]} ${plan.product} ${plan.category} ${plan.problem}`;
-      const passages = selectPassages(read.map((r) => ({ sourceId: r.id, text: r.page.rawContent })), query, PASSAGE_BUDGET[state.depth]);
+      const passages = selectPassages(
+        read.map((r) => ({ sourceId: r.id, text: r.page.rawContent })),
+        query,
+        PASSAGE_BUDGET[state.depth],
+      );
       const sources: StoredSource[] = read.map(({ id, page }) => ({
         id,
         url: page.url,
         title: sanitizeText(page.title ?? titleOf.get(page.url) ?? page.url),
         text: figureSentences(page.rawContent),
-        excerpt: passages.filter((p) => p.sourceId === id).map((p) => p.text).join('\n…\n'),
+        excerpt: passages
+          .filter((p) => p.sourceId === id)
+          .map((p) => p.text)
+          .join('\n…\n'),
       }));
       return { pages: { [agent]: sources } };
     });
@@ -206,7 +251,15 @@ export function buildResearchGraph(deps: GraphDeps) {
     const { system, user } = reportPrompt(state.idea, plan, analyses, list);
     let draft;
     try {
-      draft = await deps.llm.generate({ node: 'report', schemaName: 'pmf_report', schema: ReportDraftSchema, system, user, meter, signal });
+      draft = await deps.llm.generate({
+        node: 'report',
+        schemaName: 'pmf_report',
+        schema: ReportDraftSchema,
+        system,
+        user,
+        meter,
+        signal,
+      });
     } catch (err) {
       if (aborted(signal, err)) throw err;
       throw new ResearchError('The report could not be written. Please try again.', `report: ${reason(err)}`, true);

@@ -11,7 +11,7 @@ describe('splitPassages', () => {
     const parts = splitPassages(`Intro paragraph with enough words to stand on its own here.\n\n${long}`);
     expect(parts.length).toBeGreaterThanOrEqual(2);
     expect(parts.join(' ').split(' ').length).toBe(11 + 240);
-    for (const p of parts) expect(p.split(" ").length).toBeLessThanOrEqual(160 + 12);
+    for (const p of parts) expect(p.split(' ').length).toBeLessThanOrEqual(160 + 12);
   });
   it('folds short headings into the next passage', () => {
     const parts = splitPassages(`## Pricing\n\n${filler(40)}`);
@@ -49,7 +49,14 @@ describe('selectPassages', () => {
   });
 
   it('shrinks the text a lot for long pages', () => {
-    const big = [{ sourceId: 'A', text: Array.from({ length: 40 }, (_, i) => (i === 7 ? 'dog sitters prices here. ' : '') + filler(100)).join('\n\n') }];
+    const big = [
+      {
+        sourceId: 'A',
+        text: Array.from({ length: 40 }, (_, i) => (i === 7 ? 'dog sitters prices here. ' : '') + filler(100)).join(
+          '\n\n',
+        ),
+      },
+    ];
     const chosen = selectPassages(big, 'dog sitters prices', 800);
     expect(chosen.reduce((s, p) => s + p.tokens, 0)).toBeLessThan(estimateTokens(big[0]!.text) / 4);
   });

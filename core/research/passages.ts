@@ -94,9 +94,14 @@ export function bm25(query: string[], docs: string[][], k1 = 1.2, b = 0.75): num
 export function selectPassages(pages: PageText[], query: string, tokenBudget: number): Passage[] {
   const all: Passage[] = [];
   for (const page of pages) {
-    splitPassages(page.text).forEach((text, index) => all.push({ sourceId: page.sourceId, index, text, tokens: estimateTokens(text), score: 0 }));
+    splitPassages(page.text).forEach((text, index) =>
+      all.push({ sourceId: page.sourceId, index, text, tokens: estimateTokens(text), score: 0 }),
+    );
   }
-  const scores = bm25(terms(query), all.map((p) => terms(p.text)));
+  const scores = bm25(
+    terms(query),
+    all.map((p) => terms(p.text)),
+  );
   all.forEach((p, i) => (p.score = scores[i] ?? 0));
 
   const chosen = new Set<Passage>();

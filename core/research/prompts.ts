@@ -49,17 +49,27 @@ export function renderSources(sources: PromptSource[], passages: Passage[]): str
     .join('\n');
 }
 
-export function agentPrompt(agent: Agent, plan: Plan, sources: PromptSource[], passages: Passage[]): { system: string; user: string } {
+export function agentPrompt(
+  agent: Agent,
+  plan: Plan,
+  sources: PromptSource[],
+  passages: Passage[],
+): { system: string; user: string } {
   return {
     system: `${AGENT_TASK[agent]} Every claim lists the ids of the sources that support it; leave out what no source supports. Be concise. ${DATA_RULE}`,
     user: `${planBlock(plan)}\n\n${renderSources(sources, passages)}`,
   };
 }
 
-export function reportPrompt(idea: string, plan: Plan, analyses: string, sourceList: PromptSource[]): { system: string; user: string } {
+export function reportPrompt(
+  idea: string,
+  plan: Plan,
+  analyses: string,
+  sourceList: PromptSource[],
+): { system: string; user: string } {
   return {
     system:
-      'You write the product-market-fit verdict from three agents\' analyses. Score five dimensions 0–20 each (demand and market size, growth and timing, ' +
+      "You write the product-market-fit verdict from three agents' analyses. Score five dimensions 0–20 each (demand and market size, growth and timing, " +
       'competitive whitespace, customer pain severity, willingness to pay), each with a one-paragraph rationale citing its evidence inline as [S3]; ' +
       'give a confidence (low/medium/high) from the amount and quality of the evidence; write an executive summary, the three key findings and ' +
       `three to five strategic recommendations. A missing analysis lowers confidence. ${DATA_RULE}`,

@@ -3,22 +3,43 @@ import type { ResearchReport, ResearchUsage } from './contract.js';
 import { renderReportMarkdown, SANDBOX_NOTICE } from './report-markdown.js';
 
 const usage: ResearchUsage = {
-  tavilyCalls: 4, tavilyCredits: 8, cacheHits: 2, promptTokens: 20_000, completionTokens: 2_000, durationMs: 95_000,
-  sourcesUsed: 10, citationsRemoved: 3, figuresFlagged: 1, perNode: {},
+  tavilyCalls: 4,
+  tavilyCredits: 8,
+  cacheHits: 2,
+  promptTokens: 20_000,
+  completionTokens: 2_000,
+  durationMs: 95_000,
+  sourcesUsed: 10,
+  citationsRemoved: 3,
+  figuresFlagged: 1,
+  perNode: {},
 };
 
 function report(over: Partial<ResearchReport> = {}): ResearchReport {
   return {
-    title: 'Dog sitting', idea: 'dog sitters', depth: 'standard', sandbox: false, summary: 'Big market [1].',
+    title: 'Dog sitting',
+    idea: 'dog sitters',
+    depth: 'standard',
+    sandbox: false,
+    summary: 'Big market [1].',
     keyFindings: [{ text: 'Owners pay $25', citations: [1] }],
-    score: { total: 55, band: 'moderate', confidence: 'medium', subScores: [{ key: 'demand', label: 'Demand and market size', score: 11, rationale: 'Many dogs [1].' }] },
+    score: {
+      total: 55,
+      band: 'moderate',
+      confidence: 'medium',
+      subScores: [{ key: 'demand', label: 'Demand and market size', score: 11, rationale: 'Many dogs [1].' }],
+    },
     missingSections: [{ section: 'competitors', reason: 'the competitor search failed: rate limited' }],
     citations: [{ n: 1, url: 'https://a.com/x', title: 'A', domain: 'a.com' }],
     sections: {
       plan: { product: 'p', targetCustomer: 't', problem: 'x', category: 'c' },
       queries: [{ agent: 'market', query: 'dog sitting market' }],
       market: { overview: 'Overview [1].', size: ['$4B [1]'], growth: [], trends: [] },
-      customers: { segments: [{ name: 'Urban', description: 'busy [1]' }], pains: ['@everyone cancels'], willingnessToPay: [] },
+      customers: {
+        segments: [{ name: 'Urban', description: 'busy [1]' }],
+        pains: ['@everyone cancels'],
+        willingnessToPay: [],
+      },
       recommendations: ['Pilot it <script>x</script>'],
       flaggedFigures: [],
     },
@@ -30,7 +51,16 @@ describe('renderReportMarkdown', () => {
   it('has every section in order, says why a section is missing, and states the methodology figures', () => {
     const md = renderReportMarkdown(report(), usage);
     const heads = [...md.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
-    expect(heads).toEqual(['Executive Summary', 'Market Analysis', 'Competitive Landscape', 'Customer Insights', 'PMF Score', 'Strategic Recommendations', 'Citations', 'Methodology']);
+    expect(heads).toEqual([
+      'Executive Summary',
+      'Market Analysis',
+      'Competitive Landscape',
+      'Customer Insights',
+      'PMF Score',
+      'Strategic Recommendations',
+      'Citations',
+      'Methodology',
+    ]);
     expect(md).toContain('This section is missing: the competitor search failed: rate limited');
     expect(md).toMatch(/8 credits spent, 2 served from cache/);
     expect(md).toMatch(/22,000/);

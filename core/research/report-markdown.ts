@@ -8,7 +8,11 @@ import { sanitizeText } from './sanitize.js';
 export const SANDBOX_NOTICE =
   '> ⚠️ **Synthetic report.** This research ran on the built-in sandbox providers: its sources and analysis are synthetic and say nothing about the real market.';
 
-const SECTION_TITLES = { market: 'Market Analysis', competitors: 'Competitive Landscape', customers: 'Customer Insights' } as const;
+const SECTION_TITLES = {
+  market: 'Market Analysis',
+  competitors: 'Competitive Landscape',
+  customers: 'Customer Insights',
+} as const;
 
 function bullets(items: string[], empty: string): string[] {
   return items.length ? items.map((i) => `- ${i}`) : [`_${empty}_`];
@@ -45,7 +49,11 @@ function competitorSection(report: ResearchReport, s?: ReportSections): string[]
   if (!c) return ['_No competitive analysis was produced for this report._'];
   const cell = (t: string) => t.replace(/\|/g, '\\|').replace(/\n/g, ' ');
   const table = c.competitors.length
-    ? ['| Competitor | Positioning | Pricing |', '|---|---|---|', ...c.competitors.map((x) => `| ${cell(x.name)} | ${cell(x.positioning)} | ${cell(x.pricing ?? 'not found')} |`)]
+    ? [
+        '| Competitor | Positioning | Pricing |',
+        '|---|---|---|',
+        ...c.competitors.map((x) => `| ${cell(x.name)} | ${cell(x.positioning)} | ${cell(x.pricing ?? 'not found')} |`),
+      ]
     : ['_No named competitors were found in the sources._'];
   return [...table, '', '**Gaps and whitespace**', ...bullets(c.gaps, 'No gaps were identified.')];
 }
@@ -57,7 +65,9 @@ function customerSection(report: ResearchReport, s?: ReportSections): string[] {
   if (!c) return ['_No customer analysis was produced for this report._'];
   return [
     '**Segments**',
-    ...(c.segments.length ? c.segments.map((x) => `- **${x.name}** — ${x.description}`) : ['_No segments were identified._']),
+    ...(c.segments.length
+      ? c.segments.map((x) => `- **${x.name}** — ${x.description}`)
+      : ['_No segments were identified._']),
     '',
     '**Pains**',
     ...bullets(c.pains, 'No pains were found in the sources.'),
@@ -98,7 +108,11 @@ function methodology(report: ResearchReport, usage: ResearchUsage): string[] {
     `- Duration: ${seconds(usage.durationMs)}`,
     `- Citations removed (pointing at nothing this run retrieved): ${usage.citationsRemoved}`,
     `- Figures flagged ${FLAG_MARK} (not found in the cited source's text): ${usage.figuresFlagged}`,
-    ...(report.missingSections.length ? [`- Missing sections: ${report.missingSections.map((m) => `${SECTION_TITLES[m.section]} (${m.reason})`).join('; ')}`] : []),
+    ...(report.missingSections.length
+      ? [
+          `- Missing sections: ${report.missingSections.map((m) => `${SECTION_TITLES[m.section]} (${m.reason})`).join('; ')}`,
+        ]
+      : []),
     '- Web pages were treated as untrusted data: fenced in the prompts, stripped of HTML, links and mentions.',
   ];
 }
@@ -117,7 +131,13 @@ export function renderReportMarkdown(report: ResearchReport, usage: ResearchUsag
     '',
     report.summary,
     '',
-    ...(report.keyFindings.length ? ['**Key findings**', ...report.keyFindings.map((f) => `- ${f.text}${f.citations.map((n) => ` [${n}]`).join('')}`), ''] : []),
+    ...(report.keyFindings.length
+      ? [
+          '**Key findings**',
+          ...report.keyFindings.map((f) => `- ${f.text}${f.citations.map((n) => ` [${n}]`).join('')}`),
+          '',
+        ]
+      : []),
     '## Market Analysis',
     '',
     ...marketSection(report, s),
@@ -135,11 +155,15 @@ export function renderReportMarkdown(report: ResearchReport, usage: ResearchUsag
     ...scoreSection(report),
     '## Strategic Recommendations',
     '',
-    ...(s?.recommendations.length ? s.recommendations.map((r, i) => `${i + 1}. ${r}`) : ['_No recommendations were produced._']),
+    ...(s?.recommendations.length
+      ? s.recommendations.map((r, i) => `${i + 1}. ${r}`)
+      : ['_No recommendations were produced._']),
     '',
     '## Citations',
     '',
-    ...(report.citations.length ? report.citations.map((c) => `${c.n}. [${c.title.replace(/[[\]]/g, '')}](${c.url}) — ${c.domain}`) : ['_No sources were cited._']),
+    ...(report.citations.length
+      ? report.citations.map((c) => `${c.n}. [${c.title.replace(/[[\]]/g, '')}](${c.url}) — ${c.domain}`)
+      : ['_No sources were cited._']),
     '',
     '## Methodology',
     '',

@@ -41,7 +41,9 @@ describe('sanitizeText', () => {
   });
 
   it('keeps ordinary Markdown and http links', () => {
-    expect(sanitizeText('See [the report](https://example.com/r) — 5 < 6 and data: useful')).toBe('See [the report](https://example.com/r) — 5 < 6 and data: useful');
+    expect(sanitizeText('See [the report](https://example.com/r) — 5 < 6 and data: useful')).toBe(
+      'See [the report](https://example.com/r) — 5 < 6 and data: useful',
+    );
   });
 
   it('sanitizes every string of a nested value', () => {

@@ -8,7 +8,10 @@ export function neutralizeMentions(text: string): string {
   return (
     text
       // Slack specials and user/channel/group mentions: <!channel>, <!here|here>, <!subteam^S1>, <@U123>, <#C1>
-      .replace(/<!(channel|here|everyone|subteam\^[^>|]*)(?:\|[^>]*)?>/gi, (_m, name: string) => `@${ZWSP}${name.replace(/^subteam\^/i, 'team-')}`)
+      .replace(
+        /<!(channel|here|everyone|subteam\^[^>|]*)(?:\|[^>]*)?>/gi,
+        (_m, name: string) => `@${ZWSP}${name.replace(/^subteam\^/i, 'team-')}`,
+      )
       .replace(/<([@#])[!&]?([A-Z0-9]+)(?:\|[^>]*)?>/gi, (_m, sigil: string, id: string) => `${sigil}${ZWSP}${id}`)
       // Discord/Slack plain-text mass mentions.
       .replace(/@(everyone|here|channel)\b/gi, `@${ZWSP}$1`)
@@ -55,5 +58,7 @@ export function sanitizeDeep<T>(value: T): T {
 
 /** For text going into a prompt: also neutralizes anything that could close or forge our `<source>` fences. */
 export function fenceSafe(text: string): string {
-  return sanitizeText(text).replace(/<\/?\s*source\b[^>]*>?/gi, '[tag removed]').replace(/[<>]/g, (c) => (c === '<' ? '‹' : '›'));
+  return sanitizeText(text)
+    .replace(/<\/?\s*source\b[^>]*>?/gi, '[tag removed]')
+    .replace(/[<>]/g, (c) => (c === '<' ? '‹' : '›'));
 }

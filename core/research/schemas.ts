@@ -77,6 +77,8 @@ export const ReportDraftSchema = z.object({
     willingness_to_pay: subScore.describe('Willingness to pay'),
   }),
   confidence: z.enum(['low', 'medium', 'high']).describe('From the amount and quality of the evidence'),
-  recommendations: z.array(z.string()).describe('Three to five strategic recommendations, citing evidence inline as [S3]'),
+  recommendations: z
+    .array(z.string())
+    .describe('Three to five strategic recommendations, citing evidence inline as [S3]'),
 });
 export type ReportDraft = z.infer<typeof ReportDraftSchema>;

@@ -20,11 +20,32 @@ export function sandboxProviders(sandbox: Sandbox, redis: Redis, t: ProviderTuni
   const timeoutMs = t.timeoutMs ?? 10_000;
   const maxRetries = t.maxRetries ?? 2;
   return {
-    search: createTavilySearch({ apiKey: 'tvly-sandbox', apiUrl: sandbox.tavilyUrl, redis, cacheTtlSeconds: t.cacheTtlSeconds ?? 3600, timeoutMs, maxRetries, cachePrefix: t.cachePrefix }),
-    llm: createStructuredLlm({ kind: 'openai', apiKey: 'sk-sandbox', baseURL: sandbox.openaiUrl, model: 'sandbox', timeoutMs, maxRetries }),
+    search: createTavilySearch({
+      apiKey: 'tvly-sandbox',
+      apiUrl: sandbox.tavilyUrl,
+      redis,
+      cacheTtlSeconds: t.cacheTtlSeconds ?? 3600,
+      timeoutMs,
+      maxRetries,
+      cachePrefix: t.cachePrefix,
+    }),
+    llm: createStructuredLlm({
+      kind: 'openai',
+      apiKey: 'sk-sandbox',
+      baseURL: sandbox.openaiUrl,
+      model: 'sandbox',
+      timeoutMs,
+      maxRetries,
+    }),
   };
 }
 
 export function sandboxEngine(sandbox: Sandbox, redis: Redis, mongo: Mongo, t: ProviderTuning): ResearchEngine {
-  return createResearchEngine({ env: sandboxEnv(), redis, mongo, providers: sandboxProviders(sandbox, redis, t), sandbox: true });
+  return createResearchEngine({
+    env: sandboxEnv(),
+    redis,
+    mongo,
+    providers: sandboxProviders(sandbox, redis, t),
+    sandbox: true,
+  });
 }
