@@ -89,9 +89,10 @@ export class ResearchRunner {
    * a retry with a capped backoff, so a task is never left running with no job behind it.
    */
   async handle(job: Job<ResearchJobData>): Promise<void> {
+    const invokedAt = new Date();
     const heartbeat = this.heartbeat(job);
     try {
-      await this.advance(job);
+      await this.advance(job, invokedAt);
     } catch (err) {
       if (err instanceof RetryLater) throw err;
       const failCount = job.attrs.failCount ?? 0;
@@ -118,24 +119,23 @@ export class ResearchRunner {
     return timer;
   }
 
-  private async advance(job: Job<ResearchJobData>): Promise<void> {
+  private async advance(job: Job<ResearchJobData>, invokedAt: Date): Promise<void> {
     const { taskId } = job.attrs.data;
     const { store, logger } = this.deps;
     const log = logger.child({ taskId });
-    const doc = await store.getDoc(taskId);
+    const [doc, decided, cancel] = await Promise.all([store.getDoc(taskId), store.outcomeOf(taskId), store.cancelRequestOf(taskId)]);
     if (!doc) {
       log.warn('research job for a task that does not exist; dropping it');
       return;
     }
     const progress = this.coalescer(taskOf(doc));
-    let outcome = await store.outcomeOf(taskId);
-    const cancel = outcome ? undefined : await store.cancelRequestOf(taskId);
-    if (cancel) outcome = (await store.decideOutcome(taskId, cancelOutcome(doc, cancel.by))).outcome;
+    let outcome = decided;
+    if (!outcome && cancel) outcome = (await store.decideOutcome(taskId, cancelOutcome(doc, cancel.by))).outcome;
     let result: ResearchResult | undefined;
     if (!outcome || (outcome.status === 'succeeded' && !doc.report)) {
       // Not decided yet, or decided a success whose report a crash kept from being stored: (re)run; the
       // engine resumes from its checkpoint for this runId.
-      const ran = await this.run(doc, progress, log);
+      const ran = await this.run(doc, progress, log, invokedAt);
       outcome = ran.outcome;
       result = ran.result;
     }
@@ -143,11 +143,13 @@ export class ResearchRunner {
     await this.settle(taskId, progress);
   }
 
-  private async run(doc: TaskDoc, progress: ProgressCoalescer, log: Logger): Promise<{ outcome: Outcome; result?: ResearchResult }> {
+  private async run(doc: TaskDoc, progress: ProgressCoalescer, log: Logger, invokedAt: Date): Promise<{ outcome: Outcome; result?: ResearchResult }> {
     const { store, engine, tuning } = this.deps;
     const taskId = doc.id;
+    // `started` is when the handler was invoked: pickup latency is Agenda's and the channel's, not ours.
+    // Sequential, not parallel: FerretDB can lose one of two concurrent updates of the same document.
     await store.markStarted(taskId);
-    const startedTask = await store.addCheckpoint(taskId, 'started');
+    const startedTask = await store.addCheckpoint(taskId, 'started', invokedAt);
     if (startedTask) {
       const queued = startedTask.checkpoints.find((c) => c.id === 'queued');
       if (queued) metrics.pickupSeconds.observe((Date.now() - queued.at.getTime()) / 1000);
