@@ -283,12 +283,11 @@ async function main(): Promise<void> {
     );
   } finally {
     await db?.destroy();
-    // Collection first, then the (now small) database: FerretDB unlinks the database file on drop.
+    // Only the collection: dropping a database crashes FerretDB 1.24 (see scripts/services.mjs).
     await mongo.db
       .collection('tasks')
       .drop()
       .catch(() => undefined);
-    await mongo.db.dropDatabase().catch(() => undefined);
     await mongo.client.close();
     await redis.quit();
     await admin.raw(`DROP DATABASE IF EXISTS ${PG_DB}`).catch(() => undefined);

@@ -85,7 +85,6 @@ async function serve(role: Role, apiUrl: string, token: string, guildId: string)
   const reserved = ws ? (await ledger.balance(ws.id)).used : 0;
   await client.destroy();
   await jobs.stop();
-  await mongo.db.dropDatabase().catch(() => undefined);
   await Promise.allSettled([pg.destroy(), mongo.client.close()]);
   redis.disconnect();
   console.log(JSON.stringify({ done: true, tasks, reserved }));

@@ -139,6 +139,5 @@ try {
     }),
   );
 } finally {
-  await mongo.db.dropDatabase().catch(() => undefined);
   await Promise.allSettled([mongo.client.close(), redis.quit(), sandbox.close()]);
 }

@@ -120,7 +120,6 @@ async function serve(role: Role, apiUrl: string): Promise<void> {
   const reserved = ws ? (await ledger.balance(ws.id)).used : 0;
   await app.stop();
   await jobs.stop();
-  await mongo.db.dropDatabase().catch(() => undefined);
   await Promise.allSettled([pg.destroy(), mongo.client.close(), redis.quit()]);
   report({ done: true, tasks, reserved });
 }

@@ -154,25 +154,71 @@ const services = {
     port: LOCAL.mongo.port,
     async up() {
       ensureFerretDb();
-      const dir = path.join(dataDir, 'ferretdb');
-      const stateDir = path.join(dataDir, 'ferretdb-state');
+      const { dir, stateDir } = ferretDirs();
       fs.mkdirSync(dir, { recursive: true });
       fs.mkdirSync(stateDir, { recursive: true });
+      removeThrowawayDatabases(dir);
       const log = path.join(logDir, 'ferretdb.log');
       const out = fs.openSync(log, 'a');
-      const child = spawn(ferretBin, [
-        '--handler=sqlite', `--sqlite-url=file:${dir}/`, `--listen-addr=127.0.0.1:${this.port}`,
-        `--state-dir=${stateDir}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn',
-      ], { detached: true, stdio: ['ignore', out, out] });
-      fs.writeFileSync(path.join(stateDir, 'ferretdb.pid'), String(child.pid));
-      child.unref();
+      const keeper = spawn(process.execPath, [fileURLToPath(import.meta.url), 'keep-ferretdb'], {
+        detached: true,
+        stdio: ['ignore', out, out],
+        env: { ...process.env, PMF_DATA_DIR: dataDir },
+      });
+      fs.writeFileSync(path.join(stateDir, 'keeper.pid'), String(keeper.pid));
+      keeper.unref();
       await waitForPort(this.port, 'FerretDB', 30, log);
     },
     down() {
-      killPidFile(path.join(dataDir, 'ferretdb-state', 'ferretdb.pid'));
+      killPidFile(path.join(ferretDirs().stateDir, 'keeper.pid'));
     },
   },
 };
+
+function ferretDirs() {
+  return { dir: path.join(dataDir, 'ferretdb'), stateDir: path.join(dataDir, 'ferretdb-state') };
+}
+
+// Tests and benchmarks give each run a database of its own (t_…, bench_…) and never drop it: FerretDB
+// 1.24's drop closes a database's SQLite handle while other requests may still be reading it, which
+// crashed the server (SIGBUS in the WAL index). Their files are removed here, while FerretDB is down.
+function removeThrowawayDatabases(dir) {
+  for (const file of fs.readdirSync(dir)) {
+    if (/^(t|bench)_/.test(file)) fs.rmSync(path.join(dir, file), { force: true });
+  }
+}
+
+// Runs FerretDB and starts it again if it dies, so that one crash does not take every later test with it.
+// SIGTERM stops both.
+async function keepFerretDb() {
+  const { dir, stateDir } = ferretDirs();
+  const args = [
+    '--handler=sqlite', `--sqlite-url=file:${dir}/`, `--listen-addr=127.0.0.1:${LOCAL.mongo.port}`,
+    `--state-dir=${stateDir}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn',
+  ];
+  let child;
+  let stopping = false;
+  const restarts = [];
+  process.on('SIGTERM', () => {
+    stopping = true;
+    child?.kill('SIGTERM');
+  });
+  while (!stopping) {
+    child = spawn(ferretBin, args, { stdio: 'inherit' });
+    const [code, signal] = await new Promise((resolve) => child.once('exit', (c, sig) => resolve([c, sig])));
+    if (stopping) break;
+    const now = Date.now();
+    restarts.push(now);
+    while (restarts.length && restarts[0] < now - 60_000) restarts.shift();
+    if (restarts.length > 10) {
+      say(`FerretDB exited ${restarts.length} times in a minute (last: ${signal ?? code}); giving up`);
+      process.exit(1);
+    }
+    say(`FerretDB exited (${signal ?? code}); starting it again`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  process.exit(0);
+}
 
 function killPidFile(pidFile) {
   if (!fs.existsSync(pidFile)) return;
@@ -254,7 +300,7 @@ function printEnv() {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const cmd = process.argv[2] ?? 'status';
-  const actions = { up, down, status: async () => process.exit((await status()) ? 0 : 1), env: printEnv };
+  const actions = { up, down, status: async () => process.exit((await status()) ? 0 : 1), env: printEnv, 'keep-ferretdb': keepFerretDb };
   const action = actions[cmd];
   if (!action) {
     process.stderr.write('usage: npm run services -- up|down|status|env\n');

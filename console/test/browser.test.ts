@@ -132,7 +132,6 @@ afterAll(async () => {
   await server?.close();
   await jobs?.stop();
   await sandbox?.close();
-  await storage?.mongo.db.dropDatabase().catch(() => undefined);
   await storage?.close();
 }, 120_000);
 

@@ -70,7 +70,6 @@ export async function createHarness(label: string, opts: { jobs?: JobsPort } = {
       return new Request(`${ORIGIN}${path}`, { method: 'POST', headers, body: new URLSearchParams(form).toString() });
     },
     async close() {
-      await mongo.db.dropDatabase().catch(() => undefined);
       await mongo.client.close();
       await redis.quit();
       await db.destroy();

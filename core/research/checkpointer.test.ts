@@ -11,7 +11,6 @@ beforeAll(async () => {
   mongo = await testMongo('research_checkpointer');
 });
 afterAll(async () => {
-  await mongo.db.dropDatabase();
   await mongo.client.close();
 });
 

@@ -24,7 +24,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await sandbox.close();
-  await mongo.db.dropDatabase();
   await mongo.client.close();
   redis.disconnect();
 });

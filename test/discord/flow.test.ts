@@ -75,7 +75,6 @@ describe('Discord end to end', () => {
     await Promise.allSettled([worker.stop(), submitter.stop()]);
     await h.close();
     await sandbox.close();
-    await mongo.db.dropDatabase().catch(() => undefined);
     await mongo.client.close();
     redis.disconnect();
     await pg.destroy();

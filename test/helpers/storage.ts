@@ -6,7 +6,10 @@ export function testPostgres(max = 20): Db {
   return createPostgres(process.env.DATABASE_URL!, { max });
 }
 
-/** A MongoDB database of its own for one test file, dropped by the caller when done. */
+/**
+ * A MongoDB database of its own for one test file. Close the client when done but never drop the database:
+ * FerretDB 1.24 can crash when a database is dropped under live connections; `services up` removes the files.
+ */
 export async function testMongo(label: string): Promise<Mongo> {
   return connectMongo(process.env.MONGO_URL!, `t_${label.replace(/[^a-z0-9]/gi, '_')}_${randomUUID().slice(0, 8)}`);
 }
