@@ -193,7 +193,9 @@ function removeThrowawayDatabases(dir) {
 async function keepFerretDb() {
   const { dir, stateDir } = ferretDirs();
   const args = [
-    '--handler=sqlite', `--sqlite-url=file:${dir}/`, `--listen-addr=127.0.0.1:${LOCAL.mongo.port}`,
+    // WAL with synchronous=NORMAL: no fsync per commit (FerretDB serialises SQLite writers, so each fsync
+    // stalls every concurrent writer); a power cut may lose the last commits but never corrupts the file.
+    '--handler=sqlite', `--sqlite-url=file:${dir}/?_pragma=synchronous(normal)`, `--listen-addr=127.0.0.1:${LOCAL.mongo.port}`,
     `--state-dir=${stateDir}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn',
   ];
   let child;
