@@ -29,24 +29,38 @@ function percentile(values: number[], p: number): number {
 const round = (n: number) => Math.round(n * 10) / 10;
 
 function request(h: Harness, idea: string) {
-  return { requestKey: randomUUID(), workspaceId: h.workspaceId, requester: { id: 'bench' }, origin: { platform: 'console' as const, userId: 'bench' }, idea, depth: 'essential' as const };
+  return {
+    requestKey: randomUUID(),
+    workspaceId: h.workspaceId,
+    requester: { id: 'bench' },
+    origin: { platform: 'console' as const, userId: 'bench' },
+    idea,
+    depth: 'essential' as const,
+  };
 }
 
-/** Submits `n` jobs one after another (random gaps, so polling phase is not aligned) and returns queued → started per job. */
+/**
+ * Submits `n` jobs one at a time to an idle worker — each after the previous one started, plus a random
+ * gap so polling phases are not aligned — and returns queued → handler start per job.
+ */
 async function pickupLatencies(h: Harness, submitter: Jobs, n: number, gapMs: number): Promise<number[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < n; i++) {
-    ids.push((await submitter.submitResearch(request(h, `Pickup probe ${i}: a tool that schedules dog walkers`))).task.id);
-    await new Promise((r) => setTimeout(r, Math.random() * gapMs));
-  }
   const out: number[] = [];
-  for (const id of ids) {
-    const task = await waitFor(`task ${id} started`, async () => {
-      const t = await h.jobs.tasks.get(id);
-      return t?.checkpoints.some((c) => c.id === 'started') ? t : undefined;
-    }, 120_000, 100);
+  for (let i = 0; i < n; i++) {
+    const id = (await submitter.submitResearch(request(h, `Pickup probe ${i}: a tool that schedules dog walkers`))).task
+      .id;
+    const task = await waitFor(
+      `task ${id} started`,
+      async () => {
+        const t = await h.jobs.tasks.get(id);
+        return t?.checkpoints.some((c) => c.id === 'started') ? t : undefined;
+      },
+      120_000,
+      20,
+    );
     const at = (cp: string) => task.checkpoints.find((c) => c.id === cp)!.at.getTime();
     out.push(at('started') - at('queued'));
+    await waitFor(`task ${id} settled`, async () => (await h.jobs.tasks.getDoc(id))?.deliveredAt, 120_000, 20);
+    await new Promise((r) => setTimeout(r, Math.random() * gapMs));
   }
   return out;
 }
@@ -54,7 +68,12 @@ async function pickupLatencies(h: Harness, submitter: Jobs, n: number, gapMs: nu
 async function measurePickup(mongoUrl: string, notify: boolean, n: number, gapMs: number): Promise<number[]> {
   const mongo = await connectMongo(mongoUrl, `bench_jobs_${notify ? 'notify' : 'poll'}_${randomUUID().slice(0, 6)}`);
   // With the channel: our production polling interval as the safety net. Without: Agenda's defaults.
-  const h = await openHarness('bench', { mongo, engine: new FakeEngine({ stepMs: 1 }), env: { WORKER_CONCURRENCY: 5, JOB_LOCK_LIFETIME_MS: 30_000 }, tuning: notify ? { notify: true, processEveryMs: 5000 } : { notify: false, processEveryMs: 5000 } });
+  const h = await openHarness('bench', {
+    mongo,
+    engine: new FakeEngine({ stepMs: 1 }),
+    env: { WORKER_CONCURRENCY: 5, JOB_LOCK_LIFETIME_MS: 30_000 },
+    tuning: notify ? { notify: true, processEveryMs: 5000 } : { notify: false, processEveryMs: 5000 },
+  });
   await h.jobs.startWorker();
   const submitter = h.another();
   try {
@@ -76,8 +95,18 @@ async function measureConcurrent(mongoUrl: string): Promise<{ lagP99Ms: number; 
       ...process.env,
       MONGO_URL: mongoUrl,
       WORKER_DB: dbName,
-      WORKER_TUNING: JSON.stringify({ ...h.tuning, processEveryMs: 1000, progressIntervalMs: 1000, cancelPollMs: 5000 }),
-      WORKER_ENV: JSON.stringify({ WORKER_CONCURRENCY: CONCURRENT, JOB_LOCK_LIFETIME_MS: 30_000, JOB_MAX_ATTEMPTS: 3, WORKER_DRAIN_TIMEOUT_MS: 10_000 }),
+      WORKER_TUNING: JSON.stringify({
+        ...h.tuning,
+        processEveryMs: 1000,
+        progressIntervalMs: 1000,
+        cancelPollMs: 5000,
+      }),
+      WORKER_ENV: JSON.stringify({
+        WORKER_CONCURRENCY: CONCURRENT,
+        JOB_LOCK_LIFETIME_MS: 30_000,
+        JOB_MAX_ATTEMPTS: 3,
+        WORKER_DRAIN_TIMEOUT_MS: 10_000,
+      }),
       WORKER_ENGINE: 'sandbox',
       WORKER_METRICS: '1',
       SANDBOX_TAVILY_URL: sandbox.tavilyUrl,
@@ -91,12 +120,26 @@ async function measureConcurrent(mongoUrl: string): Promise<{ lagP99Ms: number; 
   try {
     await waitFor('worker ready', async () => output.includes('ready'), 60_000, 100);
     const t0 = Date.now();
-    const ids = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => h.jobs.submitResearch(request(h, `Load research ${i}: a marketplace for renting camping gear between neighbours in ${i} towns`)).then((r) => r.task.id)));
+    // Submitted ten at a time (as a burst of slash commands would arrive), all running at once in the worker.
+    const ids: string[] = [];
+    for (let i = 0; i < CONCURRENT; i += 10) {
+      const batch = Array.from({ length: Math.min(10, CONCURRENT - i) }, (_, k) =>
+        h.jobs.submitResearch(
+          request(
+            h,
+            `Load research ${i + k}: a marketplace for renting camping gear between neighbours in ${i + k} towns`,
+          ),
+        ),
+      );
+      ids.push(...(await Promise.all(batch)).map((r) => r.task.id));
+    }
     for (const id of ids) {
       await waitFor(`research ${id} finished`, async () => (await h.jobs.tasks.getDoc(id))?.deliveredAt, 600_000, 500);
     }
     const seconds = (Date.now() - t0) / 1000;
-    const failed = (await Promise.all(ids.map((id) => h.jobs.tasks.get(id)))).filter((t) => t?.status !== 'succeeded').length;
+    const failed = (await Promise.all(ids.map((id) => h.jobs.tasks.get(id)))).filter(
+      (t) => t?.status !== 'succeeded',
+    ).length;
     if (failed) process.stderr.write(`${failed} of ${CONCURRENT} researches did not succeed\n`);
     child.kill('SIGTERM');
     await waitFor('worker metrics', async () => output.includes('metrics '), 30_000, 100);
@@ -112,12 +155,18 @@ async function measureConcurrent(mongoUrl: string): Promise<{ lagP99Ms: number; 
 
 const ferret = await startPrivateFerretDb();
 try {
-  const notified = await measurePickup(ferret.url, true, PICKUP_JOBS, 150);
-  process.stderr.write(`pickup with Redis channel (${PICKUP_JOBS} jobs): p50 ${round(percentile(notified, 50))} ms, p95 ${round(percentile(notified, 95))} ms\n`);
-  const polled = await measurePickup(ferret.url, false, POLLING_JOBS, 700);
-  process.stderr.write(`pickup with Agenda polling, default processEvery 5 s (${POLLING_JOBS} jobs): p50 ${round(percentile(polled, 50))} ms, p95 ${round(percentile(polled, 95))} ms\n`);
+  const notified = await measurePickup(ferret.url, true, PICKUP_JOBS, 100);
+  process.stderr.write(
+    `pickup with Redis channel (${PICKUP_JOBS} jobs): p50 ${round(percentile(notified, 50))} ms, p95 ${round(percentile(notified, 95))} ms\n`,
+  );
+  const polled = await measurePickup(ferret.url, false, POLLING_JOBS, 1000);
+  process.stderr.write(
+    `pickup with Agenda polling, default processEvery 5 s (${POLLING_JOBS} jobs): p50 ${round(percentile(polled, 50))} ms, p95 ${round(percentile(polled, 95))} ms\n`,
+  );
   const load = await measureConcurrent(ferret.url);
-  process.stderr.write(`${CONCURRENT} concurrent sandbox researches in one worker: ${round(load.seconds)} s, event-loop lag p99 ${round(load.lagP99Ms)} ms, peak RSS ${round(load.peakRssMb)} MB\n`);
+  process.stderr.write(
+    `${CONCURRENT} concurrent sandbox researches in one worker: ${round(load.seconds)} s, event-loop lag p99 ${round(load.lagP99Ms)} ms, peak RSS ${round(load.peakRssMb)} MB\n`,
+  );
   process.stdout.write(
     JSON.stringify({
       pickup_p50_ms: round(percentile(notified, 50)),

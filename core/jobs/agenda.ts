@@ -28,11 +28,21 @@ export const retryLaterBackoff: BackoffStrategy = (ctx) => (ctx.error instanceof
 
 export type AgendaParts = { agenda: Agenda; channel?: RedisNotificationChannel };
 
-export function createAgenda(mongo: Mongo, redis: Redis, env: JobsEnv, tuning: JobsTuning, onError: (err: Error) => void): AgendaParts {
+export function createAgenda(
+  mongo: Mongo,
+  redis: Redis,
+  env: JobsEnv,
+  tuning: JobsTuning,
+  onError: (err: Error) => void,
+): AgendaParts {
   // Reconnect forever (the default gives up after 10 tries, leaving workers on polling until restarted);
   // an unheard 'error' event would crash the process.
   const channel = tuning.notify
-    ? new RedisNotificationChannel({ redis, channelName: tuning.channel, reconnect: { enabled: true, maxAttempts: Number.MAX_SAFE_INTEGER, initialDelayMs: 100, maxDelayMs: 5000 } })
+    ? new RedisNotificationChannel({
+        redis,
+        channelName: tuning.channel,
+        reconnect: { enabled: true, maxAttempts: Number.MAX_SAFE_INTEGER, initialDelayMs: 100, maxDelayMs: 5000 },
+      })
     : undefined;
   channel?.on('error', onError);
   const agenda = new Agenda({

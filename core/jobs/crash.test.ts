@@ -102,7 +102,15 @@ describe('a worker killed mid-job', () => {
       }
       taskIds.push(...ids);
       const pids = pool.map((c) => c.pid);
-      const started = await waitFor('a worker process to start a job', async () => (await log().findOne({ taskId: { $in: ids }, pid: { $in: pids.filter((p): p is number => p !== undefined) } })) ?? undefined, 30_000).catch(() => undefined);
+      const started = await waitFor(
+        'a worker process to start a job',
+        async () =>
+          (await log().findOne({
+            taskId: { $in: ids },
+            pid: { $in: pids.filter((p): p is number => p !== undefined) },
+          })) ?? undefined,
+        30_000,
+      ).catch(() => undefined);
       const victim = pool.findIndex((c) => c.pid === started?.pid);
       if (victim >= 0) {
         await new Promise((r) => setTimeout(r, Math.random() * 2500));
@@ -110,16 +118,23 @@ describe('a worker killed mid-job', () => {
         crashes++;
         pool[victim] = await spawnWorker();
       }
-      if (process.env.CRASH_TEST_VERBOSE) process.stderr.write(`${new Date().toISOString()} trial ${trial}: ${victim >= 0 ? 'killed mid-job' : 'no worker process started a job'}\n`);
+      if (process.env.CRASH_TEST_VERBOSE)
+        process.stderr.write(
+          `${new Date().toISOString()} trial ${trial}: ${victim >= 0 ? 'killed mid-job' : 'no worker process started a job'}\n`,
+        );
     }
     for (const c of pool) c.kill('SIGKILL');
     expect(crashes).toBe(TRIALS);
 
     for (const id of taskIds) {
-      const doc = await waitFor(`task ${id} delivered`, async () => {
-        const d = await h.jobs.tasks.getDoc(id);
-        return d?.deliveredAt ? d : undefined;
-      }, 120_000);
+      const doc = await waitFor(
+        `task ${id} delivered`,
+        async () => {
+          const d = await h.jobs.tasks.getDoc(id);
+          return d?.deliveredAt ? d : undefined;
+        },
+        120_000,
+      );
       expect(doc.status).toBe('succeeded');
       expect(new Set(doc.checkpoints.map((c) => c.id))).toEqual(new Set(CHECKPOINTS));
       expect(doc.checkpoints).toHaveLength(17);

@@ -11,9 +11,28 @@ import type { Task } from '../tasks/types.js';
 import { createAgenda, RESEARCH_JOB, retryLaterBackoff, RetryLater, type ResearchJobData } from './agenda.js';
 import { PROGRESS_PREFIX, progressChannel, reviveTask } from './progress.js';
 import { cancelOutcome, failureSentence, ResearchRunner } from './research-job.js';
-import { JobsError, type Actor, type CreateJobsOptions, type Jobs, type JobsTuning, type SubmitOptions, type SubmitRequest, type SubmitResult } from './types.js';
+import {
+  JobsError,
+  type Actor,
+  type CreateJobsOptions,
+  type Jobs,
+  type JobsTuning,
+  type SubmitOptions,
+  type SubmitRequest,
+  type SubmitResult,
+} from './types.js';
 
-export type { Actor, CreateJobsOptions, Jobs, JobsEnv, JobsTuning, LedgerPort, SubmitOptions, SubmitRequest, SubmitResult } from './types.js';
+export type {
+  Actor,
+  CreateJobsOptions,
+  Jobs,
+  JobsEnv,
+  JobsTuning,
+  LedgerPort,
+  SubmitOptions,
+  SubmitRequest,
+  SubmitResult,
+} from './types.js';
 export { JobsError } from './types.js';
 export { progressChannel, reviveTask, ProgressCoalescer } from './progress.js';
 export { RESEARCH_JOB, RetryLater } from './agenda.js';
@@ -39,8 +58,10 @@ function isCode(err: unknown, code: string): boolean {
 function validate(req: SubmitRequest): SubmitRequest {
   const idea = checkIdea(req.idea);
   if (!idea.ok) throw new JobsError('invalid', idea.message);
-  if (!isDepth(req.depth)) throw new JobsError('invalid', `Unknown depth "${String(req.depth)}": use essential, standard or deep.`);
-  if (!req.requestKey || req.requestKey.length > MAX_REQUEST_KEY) throw new JobsError('invalid', 'A request key (1–300 characters) is required.');
+  if (!isDepth(req.depth))
+    throw new JobsError('invalid', `Unknown depth "${String(req.depth)}": use essential, standard or deep.`);
+  if (!req.requestKey || req.requestKey.length > MAX_REQUEST_KEY)
+    throw new JobsError('invalid', 'A request key (1–300 characters) is required.');
   if (!req.workspaceId) throw new JobsError('invalid', 'A workspace is required.');
   return { ...req, idea: idea.idea };
 }
@@ -94,9 +115,20 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
   };
   const log = logger.child({ component: 'jobs', worker: tuning.workerName });
   const store = new TaskStore(storage.mongo);
-  const { agenda, channel } = createAgenda(storage.mongo, storage.redis, env, tuning, (err) => log.warn({ err: err.message }, 'job notification channel error'));
+  const { agenda, channel } = createAgenda(storage.mongo, storage.redis, env, tuning, (err) =>
+    log.warn({ err: err.message }, 'job notification channel error'),
+  );
   agenda.on('error', (err: Error) => log.warn({ err: err.message }, 'agenda error'));
-  const runner = new ResearchRunner({ store, ledger, engine, deliveries, redis: storage.redis, logger: log, env, tuning });
+  const runner = new ResearchRunner({
+    store,
+    ledger,
+    engine,
+    deliveries,
+    redis: storage.redis,
+    logger: log,
+    env,
+    tuning,
+  });
   const hub = createProgressHub(storage.redis);
   const cancelChannel = `${tuning.channel}:cancel`;
   let cancelSub: Redis | undefined;
@@ -113,8 +145,16 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
   async function failBeforeQueue(taskId: string, reason: string, detail: string): Promise<void> {
     const doc = await store.getDoc(taskId);
     if (!doc) return;
-    await store.decideOutcome(taskId, { status: 'failed', error: { userMessage: failureSentence(reason, doc.cost), detail }, refunded: doc.cost });
-    await runner.settle(taskId).catch((err: unknown) => log.warn({ taskId, err: String(err) }, 'settling a task that failed before it was queued'));
+    await store.decideOutcome(taskId, {
+      status: 'failed',
+      error: { userMessage: failureSentence(reason, doc.cost), detail },
+      refunded: doc.cost,
+    });
+    await runner
+      .settle(taskId)
+      .catch((err: unknown) =>
+        log.warn({ taskId, err: String(err) }, 'settling a task that failed before it was queued'),
+      );
   }
 
   async function submit(raw: SubmitRequest, options: SubmitOptions = {}, retryOf?: string): Promise<SubmitResult> {
@@ -126,7 +166,14 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
       const made = await store.create({ ...req, cost, ...(retryOf ? { retryOf } : {}) });
       if (!made.created) return { task: made.task, created: false };
       try {
-        await ledger.reserve({ workspaceId: req.workspaceId, cost, taskId: made.task.id, depth: req.depth, actor: req.requester.id, idempotencyKey: req.requestKey });
+        await ledger.reserve({
+          workspaceId: req.workspaceId,
+          cost,
+          taskId: made.task.id,
+          depth: req.depth,
+          actor: req.requester.id,
+          idempotencyKey: req.requestKey,
+        });
         task = made.task;
       } catch (err) {
         // Nothing was spent: forget the task so that the same request, retried later, starts clean.
@@ -142,7 +189,11 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
       try {
         current = (await store.setOriginRefs(taskId, await options.announce(current))) ?? current;
       } catch (err) {
-        await failBeforeQueue(taskId, 'the bot could not post its messages in this channel', `announce failed: ${String(err)}`);
+        await failBeforeQueue(
+          taskId,
+          'the bot could not post its messages in this channel',
+          `announce failed: ${String(err)}`,
+        );
         throw err;
       }
     }
@@ -178,7 +229,11 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
       const doc = await loadForActor(taskId, actor);
       const before = await store.outcomeOf(taskId);
       if (before?.status === 'cancelled') return (await store.get(taskId))!;
-      if (before) throw new JobsError('not_cancellable', `${taskId} has already ${before.status === 'succeeded' ? 'finished' : 'failed'}; there is nothing to cancel.`);
+      if (before)
+        throw new JobsError(
+          'not_cancellable',
+          `${taskId} has already ${before.status === 'succeeded' ? 'finished' : 'failed'}; there is nothing to cancel.`,
+        );
       await store.requestCancel(taskId, actor.id);
       // A running worker hears this at once (and polls for it as a fallback).
       await storage.redis.publish(cancelChannel, taskId).catch(() => undefined);
@@ -190,7 +245,8 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
       // deliver to the task's platform, the queued job's worker finishes the settlement.
       try {
         await runner.settle(taskId);
-        if (doc.status === 'queued' && doc.jobId && (await store.isDelivered(taskId))) await agenda.cancel({ id: doc.jobId });
+        if (doc.status === 'queued' && doc.jobId && (await store.isDelivered(taskId)))
+          await agenda.cancel({ id: doc.jobId });
       } catch (err) {
         if (!(err instanceof RetryLater)) log.warn({ taskId, err: String(err) }, 'settling a cancelled task');
       }
@@ -199,8 +255,19 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
 
     async retryResearch(taskId, actor, options?: SubmitOptions) {
       const doc = await loadForActor(taskId, actor);
-      if (doc.status !== 'failed') throw new JobsError('not_retryable', `Only a failed research can be retried; ${taskId} ${doc.status === 'succeeded' ? 'succeeded' : `is ${doc.status}`}.`);
-      const req: SubmitRequest = { requestKey: `retry:${taskId}`, workspaceId: doc.workspaceId, requester: doc.requester, origin: doc.origin, idea: doc.idea, depth: doc.depth };
+      if (doc.status !== 'failed')
+        throw new JobsError(
+          'not_retryable',
+          `Only a failed research can be retried; ${taskId} ${doc.status === 'succeeded' ? 'succeeded' : `is ${doc.status}`}.`,
+        );
+      const req: SubmitRequest = {
+        requestKey: `retry:${taskId}`,
+        workspaceId: doc.workspaceId,
+        requester: doc.requester,
+        origin: doc.origin,
+        idea: doc.idea,
+        depth: doc.depth,
+      };
       return (await submit(req, options, taskId)).task;
     },
 
@@ -221,7 +288,10 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
       cancelSub.on('message', (_channel: string, id: string) => runner.running.get(id)?.abort('cancel'));
       await cancelSub.subscribe(cancelChannel);
       await agenda.start();
-      log.info({ concurrency: env.WORKER_CONCURRENCY, lockLifetimeMs: env.JOB_LOCK_LIFETIME_MS }, 'research worker started');
+      log.info(
+        { concurrency: env.WORKER_CONCURRENCY, lockLifetimeMs: env.JOB_LOCK_LIFETIME_MS },
+        'research worker started',
+      );
     },
 
     async stop() {

@@ -15,7 +15,11 @@ let sandbox: Sandbox;
 beforeAll(async () => {
   sandbox = await startSandbox({ latencyMs: { search: 20, extract: 20, llm: 30 } });
   h = await openHarness('jobs_engine');
-  h.engine.impl = sandboxEngine(sandbox, h.storage.redis, h.storage.mongo, { cachePrefix: `test:jobs-engine:${randomUUID().slice(0, 8)}:`, maxRetries: 1, timeoutMs: 20_000 });
+  h.engine.impl = sandboxEngine(sandbox, h.storage.redis, h.storage.mongo, {
+    cachePrefix: `test:jobs-engine:${randomUUID().slice(0, 8)}:`,
+    maxRetries: 1,
+    timeoutMs: 20_000,
+  });
   await h.jobs.startWorker();
 }, 60_000);
 afterAll(async () => {
@@ -36,10 +40,14 @@ function request(over: Partial<SubmitRequest> = {}): SubmitRequest {
 }
 
 async function settled(taskId: string) {
-  return waitFor(`task ${taskId} settled`, async () => {
-    const doc = await h.jobs.tasks.getDoc(taskId);
-    return doc?.deliveredAt && (doc.credits?.captured || doc.credits?.released) ? doc : undefined;
-  }, 120_000);
+  return waitFor(
+    `task ${taskId} settled`,
+    async () => {
+      const doc = await h.jobs.tasks.getDoc(taskId);
+      return doc?.deliveredAt && (doc.credits?.captured || doc.credits?.released) ? doc : undefined;
+    },
+    120_000,
+  );
 }
 
 async function ledgerRows(taskId: string) {
@@ -74,7 +82,9 @@ describe('research jobs (real engine, sandbox providers)', () => {
     sandbox.setLatency({ search: 1500, extract: 1500, llm: 1500 });
     try {
       const { task } = await h.jobs.submitResearch(request({ idea: 'A subscription box for indoor herb gardens' }));
-      await waitFor('the research to start', async () => (await h.jobs.tasks.get(task.id))?.checkpoints.some((c) => c.id === 'started'));
+      await waitFor('the research to start', async () =>
+        (await h.jobs.tasks.get(task.id))?.checkpoints.some((c) => c.id === 'started'),
+      );
       const t0 = Date.now();
       await h.jobs.cancelResearch(task.id, { id: 'U1', isAdmin: false });
       const doc = await settled(task.id);

@@ -57,7 +57,14 @@ describe('research jobs (engine double)', () => {
     await unsubscribe();
 
     expect(doc.status).toBe('succeeded');
-    expect(doc.checkpoints.map((c) => c.id)).toEqual(['received', 'credits_reserved', 'queued', 'started', ...FAKE_ORDER, 'delivered']);
+    expect(doc.checkpoints.map((c) => c.id)).toEqual([
+      'received',
+      'credits_reserved',
+      'queued',
+      'started',
+      ...FAKE_ORDER,
+      'delivered',
+    ]);
     expect(new Set(doc.checkpoints.map((c) => c.id))).toEqual(new Set(CHECKPOINTS));
     const times = doc.checkpoints.map((c) => c.at.getTime());
     expect([...times].sort((a, b) => a - b)).toEqual(times);
@@ -96,12 +103,16 @@ describe('research jobs (engine double)', () => {
   });
 
   it('stores the refs announce returns, and fails the task and returns the credits when announce throws', async () => {
-    const ok = await h.jobs.submitResearch(request(), { announce: async () => ({ parentTs: '100.1', statusTs: '100.2' }) });
+    const ok = await h.jobs.submitResearch(request(), {
+      announce: async () => ({ parentTs: '100.1', statusTs: '100.2' }),
+    });
     expect(ok.task.origin).toMatchObject({ parentTs: '100.1', statusTs: '100.2' });
     await settled(ok.task.id);
 
     const req = request();
-    await expect(h.jobs.submitResearch(req, { announce: async () => Promise.reject(new Error('channel_not_found')) })).rejects.toThrow('channel_not_found');
+    await expect(
+      h.jobs.submitResearch(req, { announce: async () => Promise.reject(new Error('channel_not_found')) }),
+    ).rejects.toThrow('channel_not_found');
     const failed = (await h.jobs.tasks.getByRequestKey(req.requestKey))!;
     const doc = await settled(failed.id);
     expect(doc.status).toBe('failed');
@@ -111,7 +122,13 @@ describe('research jobs (engine double)', () => {
 
   it('refuses a research the workspace cannot pay for, leaving no task behind', async () => {
     const poor = await h.ledger.ensureWorkspace({ platform: 'slack', externalId: `T-${randomUUID()}`, name: 'poor' });
-    await h.ledger.setAllowance({ workspaceId: poor.id, amount: 5, actor: 'test', reason: 'test', idempotencyKey: randomUUID() });
+    await h.ledger.setAllowance({
+      workspaceId: poor.id,
+      amount: 5,
+      actor: 'test',
+      reason: 'test',
+      idempotencyKey: randomUUID(),
+    });
     const req = request({ workspaceId: poor.id });
     await expect(h.jobs.submitResearch(req)).rejects.toBeInstanceOf(InsufficientCreditsError);
     expect(await h.jobs.tasks.getByRequestKey(req.requestKey)).toBeUndefined();
@@ -122,7 +139,10 @@ describe('research jobs (engine double)', () => {
   });
 
   it('retries a transient failure with backoff and captures once on success', async () => {
-    const idea = h.engine.forIdea('transient failure idea', new FakeEngine({ stepMs: 5, failures: [new ResearchError('Search is busy.', 'tavily 503', true)] }));
+    const idea = h.engine.forIdea(
+      'transient failure idea',
+      new FakeEngine({ stepMs: 5, failures: [new ResearchError('Search is busy.', 'tavily 503', true)] }),
+    );
     const { task } = await h.jobs.submitResearch(request({ idea }));
     const doc = await settled(task.id);
     expect(doc.status).toBe('succeeded');
@@ -133,12 +153,20 @@ describe('research jobs (engine double)', () => {
   });
 
   it('ends a permanent provider failure at once with a clear message and the credits returned', async () => {
-    const idea = h.engine.forIdea('permanent failure idea', new FakeEngine({ stepMs: 5, failures: [new ResearchError('The language model refused the request.', 'openai 400', false)] }));
+    const idea = h.engine.forIdea(
+      'permanent failure idea',
+      new FakeEngine({
+        stepMs: 5,
+        failures: [new ResearchError('The language model refused the request.', 'openai 400', false)],
+      }),
+    );
     const { task } = await h.jobs.submitResearch(request({ idea }));
     const doc = await settled(task.id);
     expect(doc.status).toBe('failed');
     expect(doc.failures).toBe(1);
-    expect(doc.error?.userMessage).toBe('The research could not be finished: The language model refused the request. Your 12 credits were returned; nothing was charged. Try again in a few minutes.');
+    expect(doc.error?.userMessage).toBe(
+      'The research could not be finished: The language model refused the request. Your 12 credits were returned; nothing was charged. Try again in a few minutes.',
+    );
     expect(doc.refunded).toBe(12);
     expect(h.delivery.of(task.id, 'failed')).toHaveLength(1);
     expect(h.delivery.of(task.id, 'succeeded')).toHaveLength(0);
@@ -171,14 +199,18 @@ describe('research jobs (engine double)', () => {
   it('cancels a running research within about a second and returns the credits', async () => {
     const idea = h.engine.forIdea('slow idea to cancel', new FakeEngine({ stepMs: 400 }));
     const { task } = await h.jobs.submitResearch(request({ idea }));
-    await waitFor('plan checkpoint', async () => (await h.jobs.tasks.get(task.id))?.checkpoints.some((c) => c.id === 'plan'));
+    await waitFor('plan checkpoint', async () =>
+      (await h.jobs.tasks.get(task.id))?.checkpoints.some((c) => c.id === 'plan'),
+    );
     const requestedAt = Date.now();
     const after = await h.jobs.cancelResearch(task.id, { id: 'U1', isAdmin: false });
     expect(after.cancelRequested?.by).toBe('U1');
     const doc = await settled(task.id);
     expect(doc.status).toBe('cancelled');
     expect(doc.finishedAt!.getTime() - requestedAt).toBeLessThan(1500);
-    expect(doc.error?.userMessage).toBe('The research was cancelled. Your 12 credits were returned; nothing was charged.');
+    expect(doc.error?.userMessage).toBe(
+      'The research was cancelled. Your 12 credits were returned; nothing was charged.',
+    );
     expect(doc.checkpoints.map((c) => c.id)).not.toContain('report');
     expect(h.delivery.of(task.id, 'failed')).toHaveLength(1);
     const rows = await ledgerRows(task.id);
@@ -191,18 +223,25 @@ describe('research jobs (engine double)', () => {
     const idle = h.another({ tuning: { collection: 'idleJobs' } });
     const { task } = await idle.submitResearch(request());
     expect((await idle.tasks.get(task.id))?.status).toBe('queued');
-    await expect(idle.cancelResearch(task.id, { id: 'U2', isAdmin: false })).rejects.toThrow(/Only the person who asked/);
+    await expect(idle.cancelResearch(task.id, { id: 'U2', isAdmin: false })).rejects.toThrow(
+      /Only the person who asked/,
+    );
     const after = await idle.cancelResearch(task.id, { id: 'admin', isAdmin: true });
     expect(after.status).toBe('cancelled');
     expect(after.refunded).toBe(12);
     expect(h.delivery.of(task.id, 'failed')).toHaveLength(1);
     expect((await ledgerRows(task.id)).filter((r) => r.type === 'release')).toHaveLength(1);
     expect(await h.storage.mongo.db.collection('idleJobs').countDocuments({ 'data.taskId': task.id })).toBe(0);
-    await expect(idle.cancelResearch(task.id, { id: 'admin', isAdmin: true })).resolves.toMatchObject({ status: 'cancelled' });
+    await expect(idle.cancelResearch(task.id, { id: 'admin', isAdmin: true })).resolves.toMatchObject({
+      status: 'cancelled',
+    });
   });
 
   it('retries a failed research as a new task with a new hold, once per failed task', async () => {
-    const idea = h.engine.forIdea('retry me idea', new FakeEngine({ stepMs: 5, failures: [new ResearchError('Bad input.', 'x', false)] }));
+    const idea = h.engine.forIdea(
+      'retry me idea',
+      new FakeEngine({ stepMs: 5, failures: [new ResearchError('Bad input.', 'x', false)] }),
+    );
     const { task } = await h.jobs.submitResearch(request({ idea }));
     await settled(task.id);
     const retry = await h.jobs.retryResearch(task.id, { id: 'U1', isAdmin: false });
@@ -213,7 +252,9 @@ describe('research jobs (engine double)', () => {
     const doc = await settled(retry.id);
     expect(doc.status).toBe('succeeded');
     expect((await ledgerRows(retry.id)).filter((r) => r.type === 'capture')).toHaveLength(1);
-    await expect(h.jobs.retryResearch(retry.id, { id: 'U1', isAdmin: false })).rejects.toThrow(/Only a failed research/);
+    await expect(h.jobs.retryResearch(retry.id, { id: 'U1', isAdmin: false })).rejects.toThrow(
+      /Only a failed research/,
+    );
     expect((await h.ledger.checkInvariant(h.workspaceId)).ok).toBe(true);
   });
 });

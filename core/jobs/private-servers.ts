@@ -9,7 +9,13 @@ import { join } from 'node:path';
 
 export const FERRETDB_BIN = process.env.FERRETDB_BIN ?? join(homedir(), '.cache/pmf-scout/ferretdb-v1.24.2');
 
-export type PrivateServer = { url: string; port: number; stop(): Promise<void>; start(): Promise<void>; close(): Promise<void> };
+export type PrivateServer = {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+};
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -36,7 +42,10 @@ async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
   }
 }
 
-function privateServer(url: (port: number) => string, command: (port: number, dir: string) => [string, string[]]): () => Promise<PrivateServer> {
+function privateServer(
+  url: (port: number) => string,
+  command: (port: number, dir: string) => [string, string[]],
+): () => Promise<PrivateServer> {
   return async () => {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'pmf-private-'));
@@ -76,11 +85,22 @@ export const startPrivateFerretDb = privateServer(
   (port) => `mongodb://127.0.0.1:${port}/`,
   (port, dir) => [
     FERRETDB_BIN,
-    ['--handler=sqlite', `--sqlite-url=file:${dir}/`, `--listen-addr=127.0.0.1:${port}`, `--state-dir=${dir}`, '--debug-addr=-', '--telemetry=disable', '--log-level=error'],
+    [
+      '--handler=sqlite',
+      `--sqlite-url=file:${dir}/`,
+      `--listen-addr=127.0.0.1:${port}`,
+      `--state-dir=${dir}`,
+      '--debug-addr=-',
+      '--telemetry=disable',
+      '--log-level=error',
+    ],
   ],
 );
 
 export const startPrivateRedis = privateServer(
   (port) => `redis://127.0.0.1:${port}`,
-  (port, dir) => ['redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes']],
+  (port, dir) => [
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes'],
+  ],
 );

@@ -5,8 +5,16 @@ import { ProgressCoalescer } from './progress.js';
 
 function taskWith(n: number, status: Task['status'] = 'running'): Task {
   return {
-    id: 'R-AAAA', workspaceId: 'w', requester: { id: 'u' }, origin: { platform: 'console', userId: 'u' }, idea: 'i', depth: 'standard', cost: 12,
-    status, checkpoints: CHECKPOINTS.slice(0, n).map((id) => ({ id, at: new Date(0) })), createdAt: new Date(0),
+    id: 'R-AAAA',
+    workspaceId: 'w',
+    requester: { id: 'u' },
+    origin: { platform: 'console', userId: 'u' },
+    idea: 'i',
+    depth: 'standard',
+    cost: 12,
+    status,
+    checkpoints: CHECKPOINTS.slice(0, n).map((id) => ({ id, at: new Date(0) })),
+    createdAt: new Date(0),
   };
 }
 
@@ -14,7 +22,11 @@ describe('ProgressCoalescer', () => {
   it('sends the first state at once, then only the newest, never going backwards, and the final always', async () => {
     let clock = 0;
     const sent: { n: number; final: boolean }[] = [];
-    const c = new ProgressCoalescer(async (t, final) => void sent.push({ n: t.checkpoints.length, final }), 1000, () => clock);
+    const c = new ProgressCoalescer(
+      async (t, final) => void sent.push({ n: t.checkpoints.length, final }),
+      1000,
+      () => clock,
+    );
     c.offer(taskWith(4));
     await new Promise((r) => setTimeout(r, 10));
     clock = 100;
@@ -23,13 +35,20 @@ describe('ProgressCoalescer', () => {
     c.offer(taskWith(6)); // older than what is waiting: ignored
     await c.flush(taskWith(16, 'succeeded'));
     c.offer(taskWith(17)); // after the final: ignored
-    expect(sent).toEqual([{ n: 4, final: false }, { n: 16, final: true }]);
+    expect(sent).toEqual([
+      { n: 4, final: false },
+      { n: 16, final: true },
+    ]);
   });
 
   it('waits out the interval before the next send', async () => {
     let clock = 0;
     const sent: number[] = [];
-    const c = new ProgressCoalescer(async (t) => void sent.push(t.checkpoints.length), 50, () => clock);
+    const c = new ProgressCoalescer(
+      async (t) => void sent.push(t.checkpoints.length),
+      50,
+      () => clock,
+    );
     c.offer(taskWith(4));
     await new Promise((r) => setTimeout(r, 5));
     clock = 10;

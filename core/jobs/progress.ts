@@ -38,7 +38,8 @@ export class ProgressCoalescer {
   ) {}
 
   offer(task: Task): void {
-    if (this.closed || task.checkpoints.length <= Math.max(this.sentCount, this.latest?.checkpoints.length ?? 0)) return;
+    if (this.closed || task.checkpoints.length <= Math.max(this.sentCount, this.latest?.checkpoints.length ?? 0))
+      return;
     this.latest = task;
     if (this.timer) return;
     const wait = Math.max(0, this.lastSentAt + this.intervalMs - this.now());

@@ -54,7 +54,11 @@ export function cancelSentence(cost: number): string {
 }
 
 export function cancelOutcome(doc: Pick<TaskDoc, 'cost'>, by = 'unknown'): Outcome {
-  return { status: 'cancelled', error: { userMessage: cancelSentence(doc.cost), detail: `cancelled by ${by}` }, refunded: doc.cost };
+  return {
+    status: 'cancelled',
+    error: { userMessage: cancelSentence(doc.cost), detail: `cancelled by ${by}` },
+    refunded: doc.cost,
+  };
 }
 
 export class ResearchRunner {
@@ -65,9 +69,11 @@ export class ResearchRunner {
 
   /** Publishes the task's live state for live views; fire and forget (a Redis outage must not stall the job). */
   publish(task: Task): void {
-    this.deps.redis.publish(progressChannel(task.id, this.deps.tuning.progressPrefix), JSON.stringify(task)).catch((err: unknown) => {
-      this.deps.logger.debug({ taskId: task.id, err: messageOf(err) }, 'progress publish failed');
-    });
+    this.deps.redis
+      .publish(progressChannel(task.id, this.deps.tuning.progressPrefix), JSON.stringify(task))
+      .catch((err: unknown) => {
+        this.deps.logger.debug({ taskId: task.id, err: messageOf(err) }, 'progress publish failed');
+      });
   }
 
   coalescer(task: Task): ProgressCoalescer {
@@ -96,7 +102,10 @@ export class ResearchRunner {
     } catch (err) {
       if (err instanceof RetryLater) throw err;
       const failCount = job.attrs.failCount ?? 0;
-      this.deps.logger.warn({ taskId: job.attrs.data.taskId, err: messageOf(err), failCount }, 'research job hit an infrastructure error; retrying');
+      this.deps.logger.warn(
+        { taskId: job.attrs.data.taskId, err: messageOf(err), failCount },
+        'research job hit an infrastructure error; retrying',
+      );
       if (failCount >= MAX_INFRA_RETRIES) throw err;
       throw new RetryLater(Math.min(this.deps.tuning.retryBaseMs * 2 ** failCount, 60_000), messageOf(err));
     } finally {
@@ -110,12 +119,15 @@ export class ResearchRunner {
    * insert-only guards keep the overlap harmless.
    */
   private heartbeat(job: Job<ResearchJobData>): NodeJS.Timeout {
-    const timer: NodeJS.Timeout = setInterval(() => {
-      job.touch().catch((err: unknown) => {
-        if (job.getCanceledMessage()) clearInterval(timer);
-        this.deps.logger.warn({ taskId: job.attrs.data.taskId, err: messageOf(err) }, 'job heartbeat failed');
-      });
-    }, Math.max(100, Math.floor(this.deps.env.JOB_LOCK_LIFETIME_MS / 4)));
+    const timer: NodeJS.Timeout = setInterval(
+      () => {
+        job.touch().catch((err: unknown) => {
+          if (job.getCanceledMessage()) clearInterval(timer);
+          this.deps.logger.warn({ taskId: job.attrs.data.taskId, err: messageOf(err) }, 'job heartbeat failed');
+        });
+      },
+      Math.max(100, Math.floor(this.deps.env.JOB_LOCK_LIFETIME_MS / 4)),
+    );
     return timer;
   }
 
@@ -123,7 +135,11 @@ export class ResearchRunner {
     const { taskId } = job.attrs.data;
     const { store, logger } = this.deps;
     const log = logger.child({ taskId });
-    const [doc, decided, cancel] = await Promise.all([store.getDoc(taskId), store.outcomeOf(taskId), store.cancelRequestOf(taskId)]);
+    const [doc, decided, cancel] = await Promise.all([
+      store.getDoc(taskId),
+      store.outcomeOf(taskId),
+      store.cancelRequestOf(taskId),
+    ]);
     if (!doc) {
       log.warn('research job for a task that does not exist; dropping it');
       return;
@@ -143,7 +159,12 @@ export class ResearchRunner {
     await this.settle(taskId, progress);
   }
 
-  private async run(doc: TaskDoc, progress: ProgressCoalescer, log: Logger, invokedAt: Date): Promise<{ outcome: Outcome; result?: ResearchResult }> {
+  private async run(
+    doc: TaskDoc,
+    progress: ProgressCoalescer,
+    log: Logger,
+    invokedAt: Date,
+  ): Promise<{ outcome: Outcome; result?: ResearchResult }> {
     const { store, engine, tuning } = this.deps;
     const taskId = doc.id;
     // `started` is when the handler was invoked: pickup latency is Agenda's and the channel's, not ours.
@@ -183,7 +204,9 @@ export class ResearchRunner {
       for (const id of ENGINE_CHECKPOINTS) await store.addCheckpoint(taskId, id);
       const decided = await store.decideOutcome(taskId, { status: 'succeeded' });
       if (decided.won) metrics.researches.inc({ status: 'succeeded', depth: doc.depth });
-      return decided.outcome.status === 'succeeded' ? { outcome: decided.outcome, result } : { outcome: decided.outcome };
+      return decided.outcome.status === 'succeeded'
+        ? { outcome: decided.outcome, result }
+        : { outcome: decided.outcome };
     } catch (err) {
       const reason = abort.signal.aborted ? (abort.signal.reason as AbortReason) : undefined;
       if (reason === 'shutdown') {
@@ -241,7 +264,12 @@ export class ResearchRunner {
       const actor = `worker:${tuning.workerName}`;
       try {
         if (outcome.status === 'succeeded') await ledger.capture({ taskId, actor });
-        else await ledger.release({ taskId, actor, reason: outcome.status === 'cancelled' ? 'cancelled' : 'research failed' });
+        else
+          await ledger.release({
+            taskId,
+            actor,
+            reason: outcome.status === 'cancelled' ? 'cancelled' : 'research failed',
+          });
       } catch (err) {
         throw new RetryLater(tuning.retryBaseMs, `credit settlement failed: ${messageOf(err)}`);
       }
@@ -266,7 +294,9 @@ export class ResearchRunner {
       problem = `no ${task.origin.platform} delivery in this process`;
     } else if (task.status === 'succeeded') {
       const result = resultOf(task);
-      problem = result ? await this.withRetries(task, () => delivery.succeeded(task, result)) : 'the stored task has no report';
+      problem = result
+        ? await this.withRetries(task, () => delivery.succeeded(task, result))
+        : 'the stored task has no report';
     } else {
       await progress.flush(task);
       problem = await this.withRetries(task, () => delivery.failed(task));

@@ -19,7 +19,12 @@ beforeAll(async () => {
   mongo = await connectMongo(ferret.url, 't_jobs_restart');
   redis = createRedis(redisServer.url, 'test-restart');
   redis.on('error', () => undefined);
-  h = await openHarness('restart', { mongo, redis, engine: new FakeEngine({ stepMs: 250 }), tuning: { retryBaseMs: 500 } });
+  h = await openHarness('restart', {
+    mongo,
+    redis,
+    engine: new FakeEngine({ stepMs: 250 }),
+    tuning: { retryBaseMs: 500 },
+  });
   await h.jobs.startWorker();
 }, 60_000);
 
@@ -48,10 +53,15 @@ async function submit(n: number, label: string): Promise<string[]> {
 
 async function expectSettledOnce(ids: string[]) {
   for (const id of ids) {
-    const doc = await waitFor(`task ${id} settled`, async () => {
-      const d = await h.jobs.tasks.getDoc(id).catch(() => undefined);
-      return d?.deliveredAt && (d.credits?.captured || d.credits?.released) ? d : undefined;
-    }, 120_000, 200);
+    const doc = await waitFor(
+      `task ${id} settled`,
+      async () => {
+        const d = await h.jobs.tasks.getDoc(id).catch(() => undefined);
+        return d?.deliveredAt && (d.credits?.captured || d.credits?.released) ? d : undefined;
+      },
+      120_000,
+      200,
+    );
     expect(['succeeded', 'failed']).toContain(doc.status);
     if (doc.status === 'failed') expect(doc.error?.userMessage).toMatch(/credits were returned/);
     const finals = h.delivery.of(id).filter((c) => c.kind !== 'progress');
@@ -65,7 +75,9 @@ async function expectSettledOnce(ids: string[]) {
 describe('servers restarted mid-run', () => {
   it('Redis restart: nothing lost, one outcome each, no credit lost', async () => {
     const ids = await submit(3, 'Redis restart');
-    await waitFor('a research running', async () => (await h.jobs.tasks.get(ids[0]!))?.checkpoints.some((c) => c.id === 'plan'));
+    await waitFor('a research running', async () =>
+      (await h.jobs.tasks.get(ids[0]!))?.checkpoints.some((c) => c.id === 'plan'),
+    );
     await redisServer.stop();
     await new Promise((r) => setTimeout(r, 1500));
     await redisServer.start();
@@ -74,7 +86,9 @@ describe('servers restarted mid-run', () => {
 
   it('MongoDB restart: nothing lost, one outcome each, no credit lost', async () => {
     const ids = await submit(3, 'Mongo restart');
-    await waitFor('a research running', async () => (await h.jobs.tasks.get(ids[0]!))?.checkpoints.some((c) => c.id === 'plan'));
+    await waitFor('a research running', async () =>
+      (await h.jobs.tasks.get(ids[0]!))?.checkpoints.some((c) => c.id === 'plan'),
+    );
     await ferret.stop();
     await new Promise((r) => setTimeout(r, 1500));
     await ferret.start();

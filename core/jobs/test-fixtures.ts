@@ -1,13 +1,24 @@
 // Shared by the jobs tests, the crash-test worker process and the benchmark: a research engine double with
 // the real engine's checkpoint shape and abort behaviour, a delivery that records every call, and env values.
 import type { CheckpointId } from '../research/checkpoints.js';
-import { ResearchError, type ResearchEngine, type ResearchInput, type ResearchHooks, type ResearchResult } from '../research/contract.js';
+import {
+  ResearchError,
+  type ResearchEngine,
+  type ResearchInput,
+  type ResearchHooks,
+  type ResearchResult,
+} from '../research/contract.js';
 import type { Collection } from 'mongodb';
 import type { Delivery } from '../tasks/delivery.js';
 import type { Task } from '../tasks/types.js';
 import type { JobsEnv } from './types.js';
 
-export const TEST_JOBS_ENV: JobsEnv = { WORKER_CONCURRENCY: 5, JOB_LOCK_LIFETIME_MS: 3000, JOB_MAX_ATTEMPTS: 3, WORKER_DRAIN_TIMEOUT_MS: 2000 };
+export const TEST_JOBS_ENV: JobsEnv = {
+  WORKER_CONCURRENCY: 5,
+  JOB_LOCK_LIFETIME_MS: 3000,
+  JOB_MAX_ATTEMPTS: 3,
+  WORKER_DRAIN_TIMEOUT_MS: 2000,
+};
 
 export function fakeResult(input: ResearchInput): ResearchResult {
   return {
@@ -23,7 +34,18 @@ export function fakeResult(input: ResearchInput): ResearchResult {
       citations: [{ n: 1, url: 'https://example.com/a', title: 'A', domain: 'example.com' }],
     },
     markdown: `# PMF: ${input.idea}\n`,
-    usage: { tavilyCalls: 6, tavilyCredits: 6, cacheHits: 0, promptTokens: 100, completionTokens: 50, durationMs: 10, sourcesUsed: 1, citationsRemoved: 0, figuresFlagged: 0, perNode: {} },
+    usage: {
+      tavilyCalls: 6,
+      tavilyCredits: 6,
+      cacheHits: 0,
+      promptTokens: 100,
+      completionTokens: 50,
+      durationMs: 10,
+      sourcesUsed: 1,
+      citationsRemoved: 0,
+      figuresFlagged: 0,
+      perNode: {},
+    },
   };
 }
 
@@ -55,10 +77,17 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /** The engine's 12 checkpoints in a plausible completion order: plan, queries, the three agents interleaved, report. */
 export const FAKE_ORDER: CheckpointId[] = [
-  'plan', 'queries',
-  'market_search', 'competitor_search', 'customer_search',
-  'market_extract', 'competitor_extract', 'customer_extract',
-  'market_analysis', 'competitor_analysis', 'customer_analysis',
+  'plan',
+  'queries',
+  'market_search',
+  'competitor_search',
+  'customer_search',
+  'market_extract',
+  'competitor_extract',
+  'customer_extract',
+  'market_analysis',
+  'competitor_analysis',
+  'customer_analysis',
   'report',
 ];
 
@@ -81,7 +110,14 @@ export class FakeEngine implements ResearchEngine {
   }
 }
 
-export type DeliveryCall = { kind: 'progress' | 'succeeded' | 'failed'; taskId: string; checkpoints: number; status: string; at: Date; pid: number };
+export type DeliveryCall = {
+  kind: 'progress' | 'succeeded' | 'failed';
+  taskId: string;
+  checkpoints: number;
+  status: string;
+  at: Date;
+  pid: number;
+};
 
 /** Records every call in memory, or in a MongoDB collection when calls come from several processes. */
 export class RecordingDelivery implements Delivery {
@@ -90,7 +126,14 @@ export class RecordingDelivery implements Delivery {
   finalFailures: Error[] = [];
   constructor(private readonly sink?: Collection<DeliveryCall>) {}
   private async record(kind: DeliveryCall['kind'], task: Task): Promise<void> {
-    const call: DeliveryCall = { kind, taskId: task.id, checkpoints: task.checkpoints.length, status: task.status, at: new Date(), pid: process.pid };
+    const call: DeliveryCall = {
+      kind,
+      taskId: task.id,
+      checkpoints: task.checkpoints.length,
+      status: task.status,
+      at: new Date(),
+      pid: process.pid,
+    };
     if (kind !== 'progress') {
       const err = this.finalFailures.shift();
       if (err) throw err;

@@ -4,7 +4,16 @@ import { randomUUID } from 'node:crypto';
 import { CreditLedger } from '../credits/index.js';
 import { createLogger } from '../observability/logger.js';
 import type { ResearchEngine, ResearchHooks, ResearchInput } from '../research/contract.js';
-import { checkHealth, connectMongo, createPostgres, createRedis, type Db, type Mongo, type Redis, type Storage } from '../storage/index.js';
+import {
+  checkHealth,
+  connectMongo,
+  createPostgres,
+  createRedis,
+  type Db,
+  type Mongo,
+  type Redis,
+  type Storage,
+} from '../storage/index.js';
 import type { DeliveryResolver } from '../tasks/delivery.js';
 import { createJobs } from './index.js';
 import type { Collection } from 'mongodb';
@@ -54,7 +63,16 @@ export function testTuning(label: string): Partial<JobsTuning> {
 
 export async function openHarness(
   label: string,
-  opts: { mongo?: Mongo; redis?: Redis; pg?: Db; env?: Partial<JobsEnv>; tuning?: Partial<JobsTuning>; engine?: ResearchEngine; allowance?: number; deliverySink?: Collection<DeliveryCall> } = {},
+  opts: {
+    mongo?: Mongo;
+    redis?: Redis;
+    pg?: Db;
+    env?: Partial<JobsEnv>;
+    tuning?: Partial<JobsTuning>;
+    engine?: ResearchEngine;
+    allowance?: number;
+    deliverySink?: Collection<DeliveryCall>;
+  } = {},
 ): Promise<Harness> {
   const mongo = opts.mongo ?? (await connectMongo(process.env.MONGO_URL!, `t_${label}_${randomUUID().slice(0, 8)}`));
   const redis = opts.redis ?? createRedis(process.env.REDIS_URL!, 'test');
@@ -67,15 +85,29 @@ export async function openHarness(
     close: async () => undefined,
   };
   const ledger = new CreditLedger(pg, { defaultAllowance: opts.allowance ?? 1000 });
-  const ws = await ledger.ensureWorkspace({ platform: 'slack', externalId: `T-${randomUUID()}`, name: `jobs ${label}` });
+  const ws = await ledger.ensureWorkspace({
+    platform: 'slack',
+    externalId: `T-${randomUUID()}`,
+    name: `jobs ${label}`,
+  });
   const engine = new SwitchableEngine(opts.engine);
   const delivery = new RecordingDelivery(opts.deliverySink);
   const env = { ...TEST_JOBS_ENV, ...opts.env };
   const tuning = { ...testTuning(label), ...opts.tuning };
   const logger = createLogger('jobs-test', process.env.JOBS_TEST_LOG ?? 'silent');
   const instances: Jobs[] = [];
-  const make = (over: { engine?: ResearchEngine; deliveries?: DeliveryResolver; tuning?: Partial<JobsTuning> } = {}) => {
-    const jobs = createJobs({ env, storage, ledger, engine: over.engine ?? engine, deliveries: over.deliveries ?? (() => delivery), logger, tuning: { ...tuning, ...over.tuning } });
+  const make = (
+    over: { engine?: ResearchEngine; deliveries?: DeliveryResolver; tuning?: Partial<JobsTuning> } = {},
+  ) => {
+    const jobs = createJobs({
+      env,
+      storage,
+      ledger,
+      engine: over.engine ?? engine,
+      deliveries: over.deliveries ?? (() => delivery),
+      logger,
+      tuning: { ...tuning, ...over.tuning },
+    });
     instances.push(jobs);
     return jobs;
   };
@@ -102,7 +134,12 @@ export async function openHarness(
   };
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

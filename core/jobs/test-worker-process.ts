@@ -20,9 +20,13 @@ const tuning = JSON.parse(process.env.WORKER_TUNING ?? '{}') as Partial<JobsTuni
 const env: JobsEnv = { ...TEST_JOBS_ENV, ...(JSON.parse(process.env.WORKER_ENV ?? '{}') as Partial<JobsEnv>) };
 
 function engineFromEnv(): ResearchEngine {
-  if (process.env.WORKER_ENGINE !== 'sandbox') return new FakeEngine({ stepMs: Number(process.env.WORKER_STEP_MS ?? 100) });
+  if (process.env.WORKER_ENGINE !== 'sandbox')
+    return new FakeEngine({ stepMs: Number(process.env.WORKER_STEP_MS ?? 100) });
   const sandbox = { tavilyUrl: process.env.SANDBOX_TAVILY_URL!, openaiUrl: process.env.SANDBOX_OPENAI_URL! } as Sandbox;
-  return sandboxEngine(sandbox, redis, mongo, { cachePrefix: process.env.WORKER_CACHE_PREFIX ?? 'test:worker:', timeoutMs: 120_000 });
+  return sandboxEngine(sandbox, redis, mongo, {
+    cachePrefix: process.env.WORKER_CACHE_PREFIX ?? 'test:worker:',
+    timeoutMs: 120_000,
+  });
 }
 
 const delivery = new RecordingDelivery(mongo.db.collection<DeliveryCall>('delivery_log'));

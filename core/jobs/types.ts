@@ -9,12 +9,22 @@ import type { Origin, Task } from '../tasks/types.js';
 
 /** The part of the CreditLedger (core/credits) the job layer uses; each call is idempotent per task. */
 export interface LedgerPort {
-  reserve(args: { workspaceId: string; cost: number; taskId: string; depth?: Depth; actor: string; idempotencyKey?: string }): Promise<unknown>;
+  reserve(args: {
+    workspaceId: string;
+    cost: number;
+    taskId: string;
+    depth?: Depth;
+    actor: string;
+    idempotencyKey?: string;
+  }): Promise<unknown>;
   capture(args: { taskId: string; actor: string }): Promise<unknown>;
   release(args: { taskId: string; actor: string; reason: string }): Promise<unknown>;
 }
 
-export type JobsEnv = Pick<Env, 'WORKER_CONCURRENCY' | 'JOB_LOCK_LIFETIME_MS' | 'JOB_MAX_ATTEMPTS' | 'WORKER_DRAIN_TIMEOUT_MS'>;
+export type JobsEnv = Pick<
+  Env,
+  'WORKER_CONCURRENCY' | 'JOB_LOCK_LIFETIME_MS' | 'JOB_MAX_ATTEMPTS' | 'WORKER_DRAIN_TIMEOUT_MS'
+>;
 
 export type SubmitRequest = {
   /** Caller-chosen and stable across retries of the same request (a Slack retry, a double click). */

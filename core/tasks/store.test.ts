@@ -46,8 +46,22 @@ describe('TaskStore (FerretDB)', () => {
   it('records each checkpoint once, in completion order, even when written concurrently', async () => {
     const { task } = await store.create(newTask());
     const base = Date.now();
-    const ids = ['credits_reserved', 'queued', 'started', 'plan', 'queries', 'market_search', 'competitor_search', 'customer_search'] as const;
-    await Promise.all(ids.flatMap((id, i) => [store.addCheckpoint(task.id, id, new Date(base + i)), store.addCheckpoint(task.id, id, new Date(base + i))]));
+    const ids = [
+      'credits_reserved',
+      'queued',
+      'started',
+      'plan',
+      'queries',
+      'market_search',
+      'competitor_search',
+      'customer_search',
+    ] as const;
+    await Promise.all(
+      ids.flatMap((id, i) => [
+        store.addCheckpoint(task.id, id, new Date(base + i)),
+        store.addCheckpoint(task.id, id, new Date(base + i)),
+      ]),
+    );
     const stored = await store.get(task.id);
     expect(stored?.checkpoints.map((c) => c.id)).toEqual(['received', ...ids]);
   });
@@ -55,23 +69,36 @@ describe('TaskStore (FerretDB)', () => {
   it('decides an outcome once among 30 concurrent contenders and writes it with the report', async () => {
     const { task } = await store.create(newTask());
     const contenders = Array.from({ length: 30 }, (_, i) =>
-      store.decideOutcome(task.id, i % 2 ? { status: 'succeeded' } : { status: 'cancelled', error: { userMessage: 'c', detail: `${i}` }, refunded: 12 }),
+      store.decideOutcome(
+        task.id,
+        i % 2
+          ? { status: 'succeeded' }
+          : { status: 'cancelled', error: { userMessage: 'c', detail: `${i}` }, refunded: 12 },
+      ),
     );
     const results = await Promise.all(contenders);
     expect(results.filter((r) => r.won)).toHaveLength(1);
     const winner = results.find((r) => r.won)!.outcome;
     for (const r of results) expect(r.outcome).toEqual(winner);
-    await store.applyOutcome(task.id, { status: 'succeeded' }, fakeResult({ runId: task.id, idea: task.idea, depth: task.depth }));
+    await store.applyOutcome(
+      task.id,
+      { status: 'succeeded' },
+      fakeResult({ runId: task.id, idea: task.idea, depth: task.depth }),
+    );
     expect((await store.get(task.id))?.report?.json.score.total).toBe(64);
   });
 
   it('lets exactly one of 30 concurrent runs claim the final delivery, and a dead claim be taken over once', async () => {
     const { task } = await store.create(newTask());
-    const claims = await Promise.all(Array.from({ length: 30 }, (_, i) => store.claimDelivery(task.id, `run-${i}`, 60_000)));
+    const claims = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => store.claimDelivery(task.id, `run-${i}`, 60_000)),
+    );
     expect(claims.filter(Boolean)).toHaveLength(1);
     // An hour later the first claim is stale: one of the late runs supersedes it, the others see its fresh claim.
     const later = new TaskStore(mongo, { now: () => new Date(Date.now() + 3_600_000) });
-    const takeovers = await Promise.all(Array.from({ length: 30 }, (_, i) => later.claimDelivery(task.id, `late-${i}`, 60_000)));
+    const takeovers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => later.claimDelivery(task.id, `late-${i}`, 60_000)),
+    );
     expect(takeovers.filter(Boolean)).toHaveLength(1);
     expect(await store.markDelivered(task.id)).toBeDefined();
     expect(await store.markDelivered(task.id)).toBeUndefined();
@@ -90,12 +117,33 @@ describe('TaskStore (FerretDB)', () => {
   it('searches by whole words and a prefix being typed, with filters, sort and pages', async () => {
     const ws = `ws-${randomUUID().slice(0, 6)}`;
     const a = (await store.create(newTask({ workspaceId: ws, idea: 'Marketplace for vintage guitars' }))).task;
-    const b = (await store.create(newTask({ workspaceId: ws, idea: 'Guitar lessons over video', depth: 'deep', origin: { platform: 'discord', guildId: 'G', channelId: 'C', userId: 'U' } }))).task;
+    const b = (
+      await store.create(
+        newTask({
+          workspaceId: ws,
+          idea: 'Guitar lessons over video',
+          depth: 'deep',
+          origin: { platform: 'discord', guildId: 'G', channelId: 'C', userId: 'U' },
+        }),
+      )
+    ).task;
     await store.create(newTask({ workspaceId: ws, idea: 'Café booking for dog owners' }));
     const result = fakeResult({ runId: b.id, idea: b.idea, depth: 'deep' });
-    await store.applyOutcome(b.id, { status: 'succeeded' }, { ...result, report: { ...result.report, title: 'Remote music teaching', score: { total: 81, band: 'exceptional', confidence: 'high', subScores: [] } } });
+    await store.applyOutcome(
+      b.id,
+      { status: 'succeeded' },
+      {
+        ...result,
+        report: {
+          ...result.report,
+          title: 'Remote music teaching',
+          score: { total: 81, band: 'exceptional', confidence: 'high', subScores: [] },
+        },
+      },
+    );
 
-    const ids = async (q: Parameters<TaskStore['search']>[0]) => (await store.search({ workspaceId: ws, ...q })).items.map((t) => t.id);
+    const ids = async (q: Parameters<TaskStore['search']>[0]) =>
+      (await store.search({ workspaceId: ws, ...q })).items.map((t) => t.id);
     expect((await ids({ text: 'guit' })).sort()).toEqual([a.id, b.id].sort()); // `guitars` and `guitar`
     expect(await ids({ text: 'guitars ' })).toEqual([a.id]); // a finished word matches whole words only
     expect(await ids({ text: 'vintage gui' })).toEqual([a.id]);

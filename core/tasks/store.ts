@@ -72,7 +72,11 @@ export type TaskSearch = {
 
 export type TaskPage = { items: Task[]; total: number; page: number; pageSize: number };
 
-export type FinalOutcome = { status: 'failed' | 'cancelled'; error: { userMessage: string; detail: string }; refunded: number };
+export type FinalOutcome = {
+  status: 'failed' | 'cancelled';
+  error: { userMessage: string; detail: string };
+  refunded: number;
+};
 export type Outcome = { status: 'succeeded' } | FinalOutcome;
 
 type GuardDoc = { _id: string; taskId: string; at: Date; outcome?: Outcome; by?: string; owner?: string };
@@ -88,11 +92,33 @@ const TASK_INDEXES: (IndexDescription & { name: string })[] = [
   { key: { score: -1 }, name: 'score' },
 ];
 
-const ACTIVE: TaskStatus[] = ['queued', 'running'];
 const MAX_PAGE_SIZE = 100;
-const INTERNAL_FIELDS = {
-  _id: 0, requestKey: 0, keywords: 0, checkpointIds: 0, score: 0, failures: 0, lastFailure: 0, jobId: 0, attempts: 0, deliveredAt: 0, credits: 0,
-} as const;
+const INTERNAL_KEYS = [
+  '_id',
+  'requestKey',
+  'keywords',
+  'checkpointIds',
+  'score',
+  'failures',
+  'lastFailure',
+  'jobId',
+  'attempts',
+  'deliveredAt',
+  'credits',
+] as const;
+const INTERNAL_FIELDS = Object.fromEntries(INTERNAL_KEYS.map((k) => [k, 0]));
+
+/** FerretDB on SQLite answers `database is locked (SQLITE_BUSY)` under write contention: try again shortly. */
+async function retryWhileBusy<T>(op: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await op();
+    } catch (err) {
+      if (i >= attempts || !(err instanceof MongoServerError) || !/SQLITE_BUSY/.test(err.message)) throw err;
+      await new Promise((r) => setTimeout(r, 20 * i + Math.random() * 50));
+    }
+  }
+}
 
 function isDuplicateKey(err: unknown): err is MongoServerError {
   return err instanceof MongoServerError && err.code === 11000;
@@ -100,10 +126,9 @@ function isDuplicateKey(err: unknown): err is MongoServerError {
 
 /** The public Task of a stored document (search and guard fields left out). */
 export function taskOf(doc: TaskDoc): Task {
-  const { _id, requestKey, keywords, checkpointIds, score, failures, lastFailure, jobId, attempts, deliveredAt, credits, ...task } = doc;
-  void _id, void requestKey, void keywords, void checkpointIds, void score, void void failures, void lastFailure;
-  void jobId, void attempts, void deliveredAt, void credits;
-  return task;
+  const task: Record<string, unknown> = { ...doc };
+  for (const key of INTERNAL_KEYS) delete task[key];
+  return task as Task;
 }
 
 function toTask(doc: TaskDoc | null): Task | undefined {
@@ -164,7 +189,14 @@ export class TaskStore {
    */
   async ensureIndexes(): Promise<void> {
     const ensure = async (collection: Collection<never>, indexes: (IndexDescription & { name: string })[]) => {
-      const existing = new Set((await collection.listIndexes().toArray().catch(() => [])).map((i: { name?: string }) => i.name));
+      const existing = new Set(
+        (
+          await collection
+            .listIndexes()
+            .toArray()
+            .catch(() => [])
+        ).map((i: { name?: string }) => i.name),
+      );
       for (const index of indexes.filter((i) => !existing.has(i.name))) await collection.createIndexes([index]);
     };
     await ensure(this.collection as unknown as Collection<never>, TASK_INDEXES);
@@ -294,22 +326,24 @@ export class TaskStore {
     };
     const next = (this.checkpointChains.get(id) ?? Promise.resolve()).then(run, run);
     this.checkpointChains.set(id, next);
-    void next.finally(() => {
-      if (this.checkpointChains.get(id) === next) this.checkpointChains.delete(id);
-    }).catch(() => undefined);
+    void next
+      .finally(() => {
+        if (this.checkpointChains.get(id) === next) this.checkpointChains.delete(id);
+      })
+      .catch(() => undefined);
     return next;
   }
 
   /** Copies the recorded checkpoints onto the task document. */
   async syncCheckpoints(id: string): Promise<Task | undefined> {
     const checkpoints = await this.checkpointsOf(id);
-    return toTask(
-      await this.collection.findOneAndUpdate(
+    const update = () =>
+      this.collection.findOneAndUpdate(
         { _id: id },
         { $set: { checkpoints, checkpointIds: checkpoints.map((c) => c.id) } },
         { returnDocument: 'after' },
-      ),
-    );
+      );
+    return toTask(await retryWhileBusy(update));
   }
 
   async setJobId(id: string, jobId: string): Promise<void> {
@@ -318,13 +352,20 @@ export class TaskStore {
 
   /** queued → running, counting the attempt. Not a guard: the outcome record decides what a task became. */
   async markStarted(id: string): Promise<void> {
-    await this.collection.updateOne({ _id: id, status: 'queued' }, { $set: { status: 'running', startedAt: this.now() } });
+    await this.collection.updateOne(
+      { _id: id, status: 'queued' },
+      { $set: { status: 'running', startedAt: this.now() } },
+    );
     await this.collection.updateOne({ _id: id }, { $inc: { attempts: 1 } });
   }
 
   /** Counts a transient failure and returns how many there have been (one worker runs a task at a time). */
   async recordFailure(id: string, detail: string): Promise<number> {
-    const doc = await this.collection.findOneAndUpdate({ _id: id }, { $inc: { failures: 1 }, $set: { lastFailure: detail } }, { returnDocument: 'after' });
+    const doc = await this.collection.findOneAndUpdate(
+      { _id: id },
+      { $inc: { failures: 1 }, $set: { lastFailure: detail } },
+      { returnDocument: 'after' },
+    );
     return doc?.failures ?? 1;
   }
 
@@ -347,7 +388,8 @@ export class TaskStore {
 
   /** Decides how a task ended, once: returns the outcome that won (this one or an earlier one). */
   async decideOutcome(id: string, outcome: Outcome): Promise<{ outcome: Outcome; won: boolean }> {
-    if (await this.insertGuard({ _id: `${id}:outcome`, taskId: id, outcome, at: this.now() })) return { outcome, won: true };
+    if (await this.insertGuard({ _id: `${id}:outcome`, taskId: id, outcome, at: this.now() }))
+      return { outcome, won: true };
     return { outcome: (await this.outcomeOf(id))!, won: false };
   }
 
@@ -371,7 +413,9 @@ export class TaskStore {
     }
     const cancel = await this.cancelRequestOf(id);
     if (cancel) set.cancelRequested = cancel;
-    return (await this.collection.findOneAndUpdate({ _id: id }, { $set: set }, { returnDocument: 'after' })) ?? undefined;
+    return (
+      (await this.collection.findOneAndUpdate({ _id: id }, { $set: set }, { returnDocument: 'after' })) ?? undefined
+    );
   }
 
   /** Marks the task's credits settled (a marker for readers; the ledger itself makes settlement exactly-once). */
@@ -402,7 +446,9 @@ export class TaskStore {
     if (!(await this.insertGuard({ _id: `${id}:delivered`, taskId: id, at: this.now() }))) return undefined;
     const set: Record<string, unknown> = { deliveredAt: this.now() };
     if (failedPermanently) set['delivery.failedPermanently'] = failedPermanently;
-    return (await this.collection.findOneAndUpdate({ _id: id }, { $set: set }, { returnDocument: 'after' })) ?? undefined;
+    return (
+      (await this.collection.findOneAndUpdate({ _id: id }, { $set: set }, { returnDocument: 'after' })) ?? undefined
+    );
   }
 
   async recordDeliveryProblem(id: string, failedPermanently: string): Promise<void> {
