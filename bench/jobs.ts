@@ -65,6 +65,18 @@ async function pickupLatencies(h: Harness, submitter: Jobs, n: number, gapMs: nu
   return out;
 }
 
+/** Submitting is idempotent on the request key, so a caller may simply try the same request again. */
+async function submitWithRetry(h: Harness, req: ReturnType<typeof request>) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await h.jobs.submitResearch(req);
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
+
 async function measurePickup(mongoUrl: string, notify: boolean, n: number, gapMs: number): Promise<number[]> {
   const mongo = await connectMongo(mongoUrl, `bench_jobs_${notify ? 'notify' : 'poll'}_${randomUUID().slice(0, 6)}`);
   // With the channel: our production polling interval as the safety net. Without: Agenda's defaults.

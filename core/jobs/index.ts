@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { DEPTH_PROFILES, isDepth } from '../research/depth.js';
 import { checkIdea } from '../research/idea.js';
 import type { Redis } from '../storage/index.js';
-import { TaskStore } from '../tasks/store.js';
+import { retryWhileBusy, TaskStore } from '../tasks/store.js';
 import type { Task } from '../tasks/types.js';
 import { createAgenda, RESEARCH_JOB, retryLaterBackoff, RetryLater, type ResearchJobData } from './agenda.js';
 import { PROGRESS_PREFIX, progressChannel, reviveTask } from './progress.js';
@@ -199,7 +199,7 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
     }
     current = (await store.addCheckpoint(taskId, 'queued')) ?? current;
     try {
-      const job = await agenda.now<ResearchJobData>(RESEARCH_JOB, { taskId });
+      const job = await retryWhileBusy(() => agenda.now<ResearchJobData>(RESEARCH_JOB, { taskId }));
       if (job.attrs._id) await store.setJobId(taskId, String(job.attrs._id));
     } catch (err) {
       await failBeforeQueue(taskId, 'the job queue is unavailable', `enqueue failed: ${String(err)}`);

@@ -1,4 +1,11 @@
-import { MongoServerError, type Collection, type Filter, type IndexDescription, type Sort } from 'mongodb';
+import {
+  MongoServerError,
+  type Collection,
+  type Document,
+  type Filter,
+  type IndexDescription,
+  type Sort,
+} from 'mongodb';
 import type { CheckpointId } from '../research/checkpoints.js';
 import type { ResearchResult } from '../research/contract.js';
 import type { Depth } from '../research/depth.js';
@@ -109,7 +116,7 @@ const INTERNAL_KEYS = [
 const INTERNAL_FIELDS = Object.fromEntries(INTERNAL_KEYS.map((k) => [k, 0]));
 
 /** FerretDB on SQLite answers `database is locked (SQLITE_BUSY)` under write contention: try again shortly. */
-async function retryWhileBusy<T>(op: () => Promise<T>, attempts = 5): Promise<T> {
+export async function retryWhileBusy<T>(op: () => Promise<T>, attempts = 8): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await op();
@@ -118,6 +125,20 @@ async function retryWhileBusy<T>(op: () => Promise<T>, attempts = 5): Promise<T>
       await new Promise((r) => setTimeout(r, 20 * i + Math.random() * 50));
     }
   }
+}
+
+const WRITES = new Set(['insertOne', 'updateOne', 'findOneAndUpdate', 'deleteOne', 'deleteMany', 'createIndexes']);
+
+/** The collection with every write retried while FerretDB answers SQLITE_BUSY (a busy write was not applied). */
+function busyTolerant<T extends Document>(collection: Collection<T>): Collection<T> {
+  return new Proxy(collection, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof prop !== 'string' || !WRITES.has(prop) || typeof value !== 'function') return value;
+      return (...args: unknown[]) =>
+        retryWhileBusy(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+    },
+  });
 }
 
 function isDuplicateKey(err: unknown): err is MongoServerError {
@@ -177,9 +198,9 @@ export class TaskStore {
 
   constructor(mongo: Mongo, opts: { collection?: string; now?: () => Date } = {}) {
     const name = opts.collection ?? TASKS_COLLECTION;
-    this.collection = mongo.db.collection<TaskDoc>(name);
-    this.guards = mongo.db.collection<GuardDoc>(`${name}_guards`);
-    this.events = mongo.db.collection<EventDoc>(`${name}_events`);
+    this.collection = busyTolerant(mongo.db.collection<TaskDoc>(name));
+    this.guards = busyTolerant(mongo.db.collection<GuardDoc>(`${name}_guards`));
+    this.events = busyTolerant(mongo.db.collection<EventDoc>(`${name}_events`));
     this.now = opts.now ?? (() => new Date());
   }
 
@@ -343,7 +364,7 @@ export class TaskStore {
         { $set: { checkpoints, checkpointIds: checkpoints.map((c) => c.id) } },
         { returnDocument: 'after' },
       );
-    return toTask(await retryWhileBusy(update));
+    return toTask(await update());
   }
 
   async setJobId(id: string, jobId: string): Promise<void> {
