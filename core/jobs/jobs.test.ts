@@ -54,6 +54,8 @@ describe('research jobs (engine double)', () => {
     expect(created).toBe(true);
     const unsubscribe = await h.jobs.subscribeProgress(task.id, (t) => live.push(t));
     const doc = await settled(task.id);
+    // The live view hears the final state too (published right after it is stored).
+    await waitFor('the final live update', async () => live.at(-1)?.status === 'succeeded');
     await unsubscribe();
 
     expect(doc.status).toBe('succeeded');
