@@ -19,6 +19,7 @@ applyLocalServiceDefaults();
 const PICKUP_JOBS = Number(process.env.BENCH_PICKUP_JOBS ?? 40);
 const POLLING_JOBS = Number(process.env.BENCH_POLLING_JOBS ?? 12);
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 100);
+const LOAD_WINDOW_MS = Number(process.env.BENCH_LOAD_WINDOW_MS ?? 90_000);
 const WORKER = fileURLToPath(new URL('../core/jobs/test-worker-process.ts', import.meta.url));
 
 function percentile(values: number[], p: number): number {
@@ -136,7 +137,8 @@ async function measureConcurrent(mongoUrl: string): Promise<{ lagP99Ms: number; 
     const ids: string[] = [];
     for (let i = 0; i < CONCURRENT; i += 10) {
       const batch = Array.from({ length: Math.min(10, CONCURRENT - i) }, (_, k) =>
-        h.jobs.submitResearch(
+        submitWithRetry(
+          h,
           request(
             h,
             `Load research ${i + k}: a marketplace for renting camping gear between neighbours in ${i + k} towns`,
@@ -145,14 +147,18 @@ async function measureConcurrent(mongoUrl: string): Promise<{ lagP99Ms: number; 
       );
       ids.push(...(await Promise.all(batch)).map((r) => r.task.id));
     }
-    for (const id of ids) {
-      await waitFor(`research ${id} finished`, async () => (await h.jobs.tasks.getDoc(id))?.deliveredAt, 600_000, 500);
+    // Measured over a fixed window once the burst is in (on a machine this loaded a research takes minutes).
+    let peakRunning = 0;
+    const windowEnd = Date.now() + LOAD_WINDOW_MS;
+    while (Date.now() < windowEnd) {
+      peakRunning = Math.max(peakRunning, await h.jobs.tasks.collection.countDocuments({ status: 'running' }));
+      await new Promise((r) => setTimeout(r, 2000));
     }
     const seconds = (Date.now() - t0) / 1000;
-    const failed = (await Promise.all(ids.map((id) => h.jobs.tasks.get(id)))).filter(
-      (t) => t?.status !== 'succeeded',
-    ).length;
-    if (failed) process.stderr.write(`${failed} of ${CONCURRENT} researches did not succeed\n`);
+    const done = await h.jobs.tasks.collection.countDocuments({ status: 'succeeded' });
+    process.stderr.write(
+      `${CONCURRENT} submitted; over ${Math.round(seconds)} s at most ${peakRunning} ran at once, ${done} finished\n`,
+    );
     child.kill('SIGTERM');
     await waitFor('worker metrics', async () => output.includes('metrics '), 30_000, 100);
     const metrics = JSON.parse(output.split('metrics ')[1]!.split('\n')[0]!) as { lagP99Ms: number; peakRssMb: number };
