@@ -104,14 +104,14 @@ async function serve(role: Role, apiUrl: string): Promise<void> {
   const server = (await app.start(0)) as Server;
   report({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events` });
   await stdinClosed();
-  // The work behind the acks (reserve, post, queue) goes on after the last ack: wait for it before counting.
+  // The work behind the acks (reserve, post, queue) goes on after the last ack: give it 30 s before counting.
   const ws = await ledger.findWorkspace('slack', TEAM);
   const queued = () =>
     ws
       ? mongo.db.collection('tasks').countDocuments({ workspaceId: ws.id, checkpointIds: 'queued' })
       : Promise.resolve(0);
   const expected = Number(process.env.BENCH_EXPECTED ?? 0);
-  const deadline = Date.now() + 180_000;
+  const deadline = Date.now() + 30_000;
   let tasks = await queued();
   while (tasks < expected && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 500));
