@@ -13,6 +13,7 @@ import {
   type FailureClass,
   type Sleep,
 } from './retry.js';
+import { observed } from './observe.js';
 import type { UsageMeter } from './usage.js';
 
 export type GenerateArgs<T> = {
@@ -141,7 +142,9 @@ export function createStructuredLlm(opts: LlmOptions): StructuredLlm {
             try {
               return {
                 kind: 'answer' as const,
-                value: await structured.invoke(messages, args.signal ? { signal: args.signal } : {}),
+                value: await observed('llm', args.node, classifyLlmError, () =>
+                  structured.invoke(messages, args.signal ? { signal: args.signal } : {}),
+                ),
               };
             } catch (err) {
               if (args.signal?.aborted) throw new AbortedError(args.signal.reason);

@@ -5,6 +5,7 @@ import { tavily } from '@tavily/core';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ResearchError } from '../contract.js';
+import { observed } from './observe.js';
 import { AbortedError, DEFAULT_RETRY_POLICY, raceAbort, withRetry, type FailureClass, type Sleep } from './retry.js';
 import type { UsageMeter } from './usage.js';
 
@@ -131,7 +132,7 @@ export function createTavilySearch(opts: TavilyOptions): SearchProvider {
   }
 
   async function call<T>(what: 'search' | 'extract', fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const outcome = await withRetry(() => raceAbort(fn(), signal), {
+    const outcome = await withRetry(() => observed('tavily', what, classifyTavilyError, () => raceAbort(fn(), signal)), {
       policy,
       classify: classifyTavilyError,
       ...(signal ? { signal } : {}),
