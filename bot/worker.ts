@@ -3,6 +3,7 @@ import { ConfigError, loadConfigOrExit } from '../core/config/index.js';
 import { CreditLedger } from '../core/credits/index.js';
 import { createJobs } from '../core/jobs/index.js';
 import { createLogger } from '../core/observability/logger.js';
+import { metrics } from '../core/observability/metrics.js';
 import { startOpsServer } from '../core/observability/ops-server.js';
 import { createResearchEngine, startSandboxForEnv } from '../core/research/index.js';
 import { openStorage } from '../core/storage/index.js';
@@ -28,7 +29,14 @@ const engine = createResearchEngine({ env, redis: storage.redis, mongo: storage.
 const deliveries = createDeliveries(env, storage, logger);
 const jobs = createJobs({ env, storage, ledger, engine, deliveries: deliveries.resolve, logger });
 await jobs.startWorker();
+// Queue depth is read from the task store (shared by every worker) rather than counted in-process.
+const queueGauge = setInterval(() => {
+  jobs.tasks.search({ status: 'queued', pageSize: 1 }).then(
+    (page) => metrics.queueDepth.set(page.total),
+    (err: unknown) => logger.debug({ err }, 'queue depth not read'),
+  );
+}, 15_000).unref();
 const ops = env.HEALTH_PORT ? await startOpsServer({ port: env.HEALTH_PORT, health: () => storage.health() }) : undefined;
 logger.info({ concurrency: env.WORKER_CONCURRENCY, deliveries: deliveries.platforms, health: ops?.url }, 'worker started');
 
-onShutdown(logger, [() => jobs.stop(), () => deliveries.close(), () => ops?.close(), () => sandbox?.sandbox.close(), () => storage.close()]);
+onShutdown(logger, [() => clearInterval(queueGauge), () => jobs.stop(), () => deliveries.close(), () => ops?.close(), () => sandbox?.sandbox.close(), () => storage.close()]);
