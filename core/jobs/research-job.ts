@@ -192,6 +192,7 @@ export class ResearchRunner {
           signal: abort.signal,
           onCheckpoint: async (id, at) => {
             if (abort.signal.aborted) return;
+            metrics.checkpointSeconds.observe({ checkpoint: id }, (at.getTime() - invokedAt.getTime()) / 1000);
             const t = await store.addCheckpoint(taskId, id, at);
             if (t) {
               this.publish(t);
