@@ -25,7 +25,7 @@ const lock = path.join(root, 'package-lock.json');
 const installed = path.join(root, 'node_modules', '.package-lock.json');
 if (!fs.existsSync(installed) || fs.statSync(lock).mtimeMs > fs.statSync(installed).mtimeMs) {
   say('installing npm packages…');
-  step('npm', ['ci', '--no-audit', '--no-fund']);
+  step('npm', ['install', '--no-audit', '--no-fund']);
 }
 
 const { config: loadDotenv } = await import('dotenv');
