@@ -124,10 +124,8 @@ export async function openHarness(
     another: make,
     async close() {
       await Promise.allSettled(instances.map((j) => j.stop()));
-      if (!opts.mongo) {
-        await mongo.db.dropDatabase().catch(() => undefined);
-        await mongo.client.close();
-      }
+      // Never dropped (FerretDB 1.24 can crash dropping a database under live connections): `services up` clears it.
+      if (!opts.mongo) await mongo.client.close();
       if (!opts.redis) redis.disconnect();
       if (!opts.pg) await pg.destroy();
     },

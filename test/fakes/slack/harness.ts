@@ -186,7 +186,6 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
       await jobs.stop().catch(() => undefined);
       await sandbox?.close();
       await fake.close();
-      await mongo.db.dropDatabase().catch(() => undefined);
       await mongo.client.close();
       await pg.destroy();
       redis.disconnect();
