@@ -80,6 +80,15 @@ function spawnWorker(): Promise<ChildProcess> {
 
 const log = () => mongo.db.collection<DeliveryCall>('delivery_log');
 
+/** What a failing run needs to be diagnosed: the task, its Agenda job and every delivery call it made. */
+async function describeStuck(taskId: string): Promise<string> {
+  const task = await h.jobs.tasks.getDoc(taskId);
+  const job = await mongo.db.collection('agendaJobs').findOne({ 'data.taskId': taskId });
+  const calls = await log().find({ taskId }).toArray();
+  const { report: _report, ...taskWithoutReport } = task ?? {};
+  return JSON.stringify({ task: taskWithoutReport, job, calls: calls.map((c) => [c.kind, c.pid]) }, null, 1);
+}
+
 describe('a worker killed mid-job', () => {
   it(`loses nothing and duplicates nothing over ${TRIALS} SIGKILLs`, async () => {
     const taskIds: string[] = [];
@@ -134,7 +143,9 @@ describe('a worker killed mid-job', () => {
           return d?.deliveredAt ? d : undefined;
         },
         120_000,
-      );
+      ).catch(async (err: Error) => {
+        throw new Error(`${err.message}\n${await describeStuck(id)}`);
+      });
       expect(doc.status).toBe('succeeded');
       expect(new Set(doc.checkpoints.map((c) => c.id))).toEqual(new Set(CHECKPOINTS));
       expect(doc.checkpoints).toHaveLength(17);

@@ -14,7 +14,6 @@ beforeAll(async () => {
   await store.ensureIndexes();
 });
 afterAll(async () => {
-  await mongo.db.dropDatabase();
   await mongo.client.close();
 });
 
@@ -104,6 +103,31 @@ describe('TaskStore (FerretDB)', () => {
     expect(await store.markDelivered(task.id)).toBeUndefined();
     expect(await store.claimDelivery(task.id, 'after', 0)).toBe(false);
     expect((await store.getDoc(task.id))?.deliveredAt).toBeInstanceOf(Date);
+  });
+
+  it('still shows what the insert-only records prove after a concurrent write clobbered the document', async () => {
+    const { task } = await store.create(newTask());
+    await store.addCheckpoint(task.id, 'queued');
+    await store.requestCancel(task.id, 'U7');
+    await store.decideOutcome(task.id, {
+      status: 'cancelled',
+      error: { userMessage: 'Cancelled.', detail: 'U7' },
+      refunded: 12,
+    });
+    await store.markDelivered(task.id);
+    // What FerretDB's read-modify-write leaves when a stale writer lands last.
+    await store.collection.updateOne(
+      { _id: task.id },
+      {
+        $set: { status: 'running', checkpoints: [], checkpointIds: [] },
+        $unset: { deliveredAt: '', cancelRequested: '' },
+      },
+    );
+    const doc = await store.getDoc(task.id);
+    expect(doc?.checkpoints.map((c) => c.id)).toEqual(['received', 'queued']);
+    expect(doc).toMatchObject({ status: 'cancelled', refunded: 12, cancelRequested: { by: 'U7' } });
+    expect(doc?.deliveredAt).toBeInstanceOf(Date);
+    expect((await store.get(task.id))?.status).toBe('cancelled');
   });
 
   it('records one cancel request', async () => {

@@ -12,6 +12,7 @@ import type { Depth } from '../research/depth.js';
 import type { Mongo } from '../storage/index.js';
 import { newTaskId } from './ids.js';
 import { keywordsOf, parseKeywordQuery, prefixPattern } from './keywords.js';
+import { projectTask } from './projection.js';
 import type { Origin, Platform, Task, TaskCheckpoint, TaskStatus } from './types.js';
 
 // The `tasks` collection, with two insert-only companions. FerretDB 1.24 applies an update as read, modify,
@@ -21,7 +22,8 @@ import type { Origin, Platform, Task, TaskCheckpoint, TaskStatus } from './types
 //   task_guards  `<taskId>:outcome` (succeeded/failed/cancelled, decided once), `<taskId>:cancel`,
 //                `<taskId>:delivery:<n>` (claims on the final delivery), `<taskId>:delivered`
 //   task_events  `<taskId>:<checkpoint>` (each checkpoint once, in completion order)
-// The task document is the readable projection of those records; whoever settles a task writes it last.
+// The task document is the readable projection of those records; whoever settles a task writes it last, and
+// a single-task read lays the records over it (FerretDB can lose a concurrent update: projection.ts).
 
 export const TASKS_COLLECTION = 'tasks';
 
@@ -225,12 +227,28 @@ export class TaskStore {
   }
 
   async get(id: string): Promise<Task | undefined> {
-    return toTask(await this.collection.findOne({ _id: id }));
+    const doc = await this.getDoc(id);
+    return doc ? taskOf(doc) : undefined;
   }
 
-  /** The stored document with its internal fields (for the job layer and tests). */
+  /** The task with its internal fields, the insert-only records laid over the document (see projection.ts). */
   async getDoc(id: string): Promise<TaskDoc | undefined> {
-    return (await this.collection.findOne({ _id: id })) ?? undefined;
+    const [doc, events, guards] = await Promise.all([
+      this.collection.findOne({ _id: id }),
+      this.checkpointsOf(id),
+      this.guards.find({ _id: { $in: [`${id}:outcome`, `${id}:delivered`, `${id}:cancel`] } }).toArray(),
+    ]);
+    if (!doc) return undefined;
+    const guard = (kind: string) => guards.find((g) => g._id === `${id}:${kind}`);
+    const outcome = guard('outcome');
+    const delivered = guard('delivered');
+    const cancel = guard('cancel');
+    return projectTask(doc, {
+      events,
+      ...(outcome?.outcome ? { outcome: { outcome: outcome.outcome, at: outcome.at } } : {}),
+      ...(delivered ? { delivered: { at: delivered.at } } : {}),
+      ...(cancel ? { cancel: { by: cancel.by ?? 'unknown', at: cancel.at } } : {}),
+    });
   }
 
   async getByRequestKey(requestKey: string): Promise<Task | undefined> {

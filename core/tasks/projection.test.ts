@@ -1,0 +1,90 @@
+import { describe, expect, it } from '@jest/globals';
+import { projectTask } from './projection.js';
+import type { TaskDoc } from './store.js';
+
+const t = (s: number) => new Date(Date.UTC(2026, 10, 22, 8, 0, s));
+
+function doc(over: Partial<TaskDoc> = {}): TaskDoc {
+  return {
+    _id: 'R-7KQ2',
+    id: 'R-7KQ2',
+    requestKey: 'k',
+    workspaceId: 'w',
+    requester: { id: 'U1' },
+    origin: { platform: 'console', userId: 'U1' },
+    idea: 'an app for dog sitters',
+    depth: 'essential',
+    cost: 6,
+    status: 'running',
+    checkpoints: [{ id: 'received', at: t(0) }],
+    checkpointIds: ['received'],
+    keywords: [],
+    attempts: 1,
+    createdAt: t(0),
+    ...over,
+  };
+}
+
+const failed = {
+  status: 'failed' as const,
+  error: { userMessage: 'The research failed.', detail: 'boom' },
+  refunded: 6,
+};
+
+describe('projectTask', () => {
+  it('shows every recorded checkpoint in completion order, whatever the document lost', () => {
+    const projected = projectTask(doc(), {
+      events: [
+        { id: 'received', at: t(0) },
+        { id: 'credits_reserved', at: t(1) },
+        { id: 'queued', at: t(1) },
+        { id: 'delivered', at: t(9) },
+      ],
+    });
+    expect(projected.checkpoints.map((c) => c.id)).toEqual(['received', 'credits_reserved', 'queued', 'delivered']);
+    expect(projected.checkpointIds).toEqual(['received', 'credits_reserved', 'queued', 'delivered']);
+  });
+
+  it('keeps a checkpoint that is only on the document (written before the event log existed)', () => {
+    const projected = projectTask(doc(), { events: [{ id: 'queued', at: t(2) }] });
+    expect(projected.checkpoints).toEqual([
+      { id: 'received', at: t(0) },
+      { id: 'queued', at: t(2) },
+    ]);
+  });
+
+  it('restores a lost delivery mark and cancel request from their guards', () => {
+    const projected = projectTask(doc(), {
+      events: [],
+      delivered: { at: t(9) },
+      cancel: { by: 'U2', at: t(5) },
+    });
+    expect(projected.deliveredAt).toEqual(t(9));
+    expect(projected.cancelRequested).toEqual({ by: 'U2', at: t(5) });
+  });
+
+  it('never moves a delivery mark the document already has', () => {
+    expect(projectTask(doc({ deliveredAt: t(8) }), { events: [], delivered: { at: t(9) } }).deliveredAt).toEqual(t(8));
+  });
+
+  it('shows a decided failure with its reason and refund', () => {
+    const projected = projectTask(doc(), { events: [], outcome: { outcome: failed, at: t(7) } });
+    expect(projected).toMatchObject({ status: 'failed', error: failed.error, refunded: 6, finishedAt: t(7) });
+  });
+
+  it('shows a decided success only once the report is stored', () => {
+    const outcome = { outcome: { status: 'succeeded' as const }, at: t(7) };
+    expect(projectTask(doc(), { events: [], outcome }).status).toBe('running');
+    const report = { markdown: '# Report', json: {} as never };
+    expect(projectTask(doc({ report }), { events: [], outcome }).status).toBe('succeeded');
+  });
+
+  it('leaves the document alone when it already agrees with the records', () => {
+    const agreeing = doc({ status: 'failed', error: failed.error, refunded: 6, finishedAt: t(3) });
+    const projected = projectTask(agreeing, {
+      events: [{ id: 'received', at: t(0) }],
+      outcome: { outcome: failed, at: t(7) },
+    });
+    expect(projected).toEqual(agreeing);
+  });
+});

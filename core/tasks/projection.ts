@@ -1,0 +1,45 @@
+import type { TaskCheckpoint } from './types.js';
+import type { Outcome, TaskDoc } from './store.js';
+
+// FerretDB 1.24 applies an update by reading the document and writing it back whole, so two processes that
+// update one task at the same moment can lose one of the writes (MongoDB cannot). The insert-only records
+// cannot be lost; a single task read lays them over the document so that what they prove always shows.
+
+export type TaskRecords = {
+  /** Recorded checkpoints in completion order. */
+  events: TaskCheckpoint[];
+  outcome?: { outcome: Outcome; at: Date };
+  delivered?: { at: Date };
+  cancel?: { by: string; at: Date };
+};
+
+function mergeCheckpoints(recorded: TaskCheckpoint[], onDoc: TaskCheckpoint[]): TaskCheckpoint[] {
+  const seen = new Set(recorded.map((c) => c.id));
+  const merged = [...recorded, ...onDoc.filter((c) => !seen.has(c.id))];
+  // Stable: ties keep the recorded order.
+  return merged.sort((a, b) => a.at.getTime() - b.at.getTime());
+}
+
+function withOutcome(doc: TaskDoc, decided: { outcome: Outcome; at: Date }): TaskDoc {
+  const { outcome, at } = decided;
+  if (doc.status === outcome.status) return doc;
+  // A success is only shown once its report is on the document: readers render the report.
+  if (outcome.status === 'succeeded') return doc.report ? { ...doc, status: 'succeeded' } : doc;
+  return {
+    ...doc,
+    status: outcome.status,
+    error: outcome.error,
+    refunded: outcome.refunded,
+    finishedAt: doc.finishedAt ?? at,
+  };
+}
+
+/** The task as its insert-only records prove it to be, whatever a lost update left on the document. */
+export function projectTask(doc: TaskDoc, records: TaskRecords): TaskDoc {
+  const checkpoints = mergeCheckpoints(records.events, doc.checkpoints);
+  let projected: TaskDoc = { ...doc, checkpoints, checkpointIds: checkpoints.map((c) => c.id) };
+  if (records.outcome) projected = withOutcome(projected, records.outcome);
+  if (records.delivered && !projected.deliveredAt) projected.deliveredAt = records.delivered.at;
+  if (records.cancel && !projected.cancelRequested) projected.cancelRequested = records.cancel;
+  return projected;
+}
