@@ -180,8 +180,9 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
 
   /** Done-once steps of a final delivery, so a retried delivery never uploads or posts twice. */
   async function once(task: Task, step: string, fn: () => Promise<void>): Promise<void> {
-    // Keyed by the outcome too: a failed task that is retried and then succeeds is delivered afresh.
-    const key = `${prefix}delivered:${task.id}:${task.status}:${task.finishedAt?.getTime() ?? 0}:${step}`;
+    // A task's outcome is decided once (a retry is a new task), so task and outcome name the message; not
+    // `finishedAt`, which a run resuming another's delivery may not see as it was.
+    const key = `${prefix}delivered:${task.id}:${task.status}:${step}`;
     if (await redis.exists(key)) return;
     await fn();
     await redis.set(key, '1', 'EX', 7 * 24 * 3600);

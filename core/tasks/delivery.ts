@@ -1,6 +1,8 @@
 // The port through which a running job shows itself to its requester. Slack and Discord implement it in
 // bot/; the console's implementation publishes on Redis. The job layer coalesces progress (at most one
-// call a second per task, never backwards) and guarantees `finished` is called once per task.
+// call a second per task, never backwards) and makes the final call (`succeeded` or `failed`) once per
+// task, except that a run killed between making it and recording it leaves it to the next run: so each
+// visible step of a final call must be done-once on its own (Slack: a Redis key per step; Discord: a nonce).
 import type { ResearchResult } from '../research/contract.js';
 import type { Task } from './types.js';
 
