@@ -197,7 +197,8 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
         throw err;
       }
     }
-    current = (await store.addCheckpoint(taskId, 'queued')) ?? current;
+    // `queued` is stamped as the job is saved and recorded once it is: a worker may already have started it.
+    const queuedAt = new Date();
     try {
       const job = await retryWhileBusy(() => agenda.now<ResearchJobData>(RESEARCH_JOB, { taskId }));
       if (job.attrs._id) await store.setJobId(taskId, String(job.attrs._id));
@@ -205,6 +206,7 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
       await failBeforeQueue(taskId, 'the job queue is unavailable', `enqueue failed: ${String(err)}`);
       throw err;
     }
+    current = (await store.addCheckpoint(taskId, 'queued', queuedAt)) ?? current;
     runner.publish(current);
     log.info({ taskId, workspaceId: req.workspaceId, depth: req.depth }, 'research queued');
     return { task: current, created: true };
@@ -282,6 +284,9 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
         lockLimit: env.WORKER_CONCURRENCY,
         lockLifetime: env.JOB_LOCK_LIFETIME_MS,
         backoff: retryLaterBackoff,
+        // A finished job has settled its task, which keeps the whole story; left in place, finished jobs make
+        // every lock query slower on FerretDB, which answers it by scanning the collection.
+        removeOnComplete: true,
       });
       cancelSub = storage.redis.duplicate();
       cancelSub.on('error', () => undefined);
