@@ -6,15 +6,19 @@
 // in MongoDB); the same runs with LangGraph's in-memory saver are printed beside them to separate the graph's
 // own overhead from the checkpoint store's.
 import { MemorySaver } from '@langchain/langgraph';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { parseEnv } from '../core/config/index.js';
 import { DEPTHS, type Depth } from '../core/research/depth.js';
 import { createResearchEngine } from '../core/research/engine.js';
 import type { ResearchResult } from '../core/research/contract.js';
-import { startSandbox } from '../core/sandbox/index.js';
+import type { Sandbox } from '../core/sandbox/index.js';
 import { connectMongo, createRedis } from '../core/storage/index.js';
 import { LOCAL } from '../scripts/services.mjs';
-import { sandboxProviders } from '../test/helpers/research.js';
+import { sandboxProviders, type SandboxUrls } from '../test/helpers/research.js';
 
 const LATENCY = { search: 300, extract: 500, llm: 800 };
 const env = parseEnv({
@@ -25,7 +29,16 @@ const env = parseEnv({
   PMF_SANDBOX: '1',
 });
 
-const sandbox = await startSandbox({ latencyMs: LATENCY });
+// The sandbox runs in a child process: the providers' CPU is theirs, as it is with the real, remote ones.
+const sandboxProcess = spawn(
+  process.execPath,
+  ['--import', 'tsx', fileURLToPath(new URL('./sandbox-process.ts', import.meta.url))],
+  { env: { ...process.env, SANDBOX_LATENCY: JSON.stringify(LATENCY) }, stdio: ['pipe', 'pipe', 'inherit'] },
+);
+const [sandboxLine] = (await once(createInterface({ input: sandboxProcess.stdout! }), 'line')) as [string];
+const sandbox = JSON.parse(sandboxLine) as SandboxUrls;
+const sandboxCalls = async () =>
+  (await (await fetch(`${sandbox.tavilyUrl}/_sandbox/calls`)).json()) as Sandbox['calls'];
 const redis = createRedis(env.REDIS_URL, 'bench-research');
 const mongo = await connectMongo(env.MONGO_URL, `bench_research_${randomUUID().slice(0, 8)}`);
 
@@ -71,7 +84,7 @@ async function timed(
   offset: number,
   memory = false,
 ): Promise<{ wallMs: number; idealMs: number; results: ResearchResult[] }> {
-  const before = { ...sandbox.calls };
+  const before = await sandboxCalls();
   const t0 = performance.now();
   const results = await Promise.all(
     Array.from({ length: runs }, (_, i) =>
@@ -83,10 +96,11 @@ async function timed(
     ),
   );
   const wallMs = performance.now() - t0;
+  const after = await sandboxCalls();
   const d = {
-    llm: sandbox.calls.llm - before.llm,
-    search: sandbox.calls.search - before.search,
-    extract: sandbox.calls.extract - before.extract,
+    llm: after.llm - before.llm,
+    search: after.search - before.search,
+    extract: after.extract - before.extract,
   };
   const idealMs = idealCriticalPathMs(d.llm / runs, d.search / runs, d.extract / runs);
   return { wallMs, idealMs, results };
@@ -139,5 +153,6 @@ try {
     }),
   );
 } finally {
-  await Promise.allSettled([mongo.client.close(), redis.quit(), sandbox.close()]);
+  sandboxProcess.stdin!.end();
+  await Promise.allSettled([mongo.client.close(), redis.quit()]);
 }

@@ -6,7 +6,6 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CreditLedger } from '../credits/index.js';
 import { createLogger } from '../observability/logger.js';
 import type { ResearchEngine } from '../research/contract.js';
-import type { Sandbox } from '../sandbox/index.js';
 import { checkHealth, connectMongo, createPostgres, createRedis } from '../storage/index.js';
 import { sandboxEngine } from '../../test/helpers/research.js';
 import { createJobs } from './index.js';
@@ -22,7 +21,7 @@ const env: JobsEnv = { ...TEST_JOBS_ENV, ...(JSON.parse(process.env.WORKER_ENV ?
 function engineFromEnv(): ResearchEngine {
   if (process.env.WORKER_ENGINE !== 'sandbox')
     return new FakeEngine({ stepMs: Number(process.env.WORKER_STEP_MS ?? 100) });
-  const sandbox = { tavilyUrl: process.env.SANDBOX_TAVILY_URL!, openaiUrl: process.env.SANDBOX_OPENAI_URL! } as Sandbox;
+  const sandbox = { tavilyUrl: process.env.SANDBOX_TAVILY_URL!, openaiUrl: process.env.SANDBOX_OPENAI_URL! };
   return sandboxEngine(sandbox, redis, mongo, {
     cachePrefix: process.env.WORKER_CACHE_PREFIX ?? 'test:worker:',
     timeoutMs: 120_000,

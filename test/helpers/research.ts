@@ -16,7 +16,10 @@ export function sandboxEnv(overrides: Record<string, string> = {}): Env {
 export type ProviderTuning = { timeoutMs?: number; maxRetries?: number; cachePrefix: string; cacheTtlSeconds?: number };
 
 /** Real SDK clients pointed at the sandbox; retries sleep for real unless `fastRetries`. */
-export function sandboxProviders(sandbox: Sandbox, redis: Redis, t: ProviderTuning): Providers {
+/** Where a sandbox answers (one in another process is reached by its URLs alone). */
+export type SandboxUrls = Pick<Sandbox, 'tavilyUrl' | 'openaiUrl'>;
+
+export function sandboxProviders(sandbox: SandboxUrls, redis: Redis, t: ProviderTuning): Providers {
   const timeoutMs = t.timeoutMs ?? 10_000;
   const maxRetries = t.maxRetries ?? 2;
   return {
@@ -40,7 +43,7 @@ export function sandboxProviders(sandbox: Sandbox, redis: Redis, t: ProviderTuni
   };
 }
 
-export function sandboxEngine(sandbox: Sandbox, redis: Redis, mongo: Mongo, t: ProviderTuning): ResearchEngine {
+export function sandboxEngine(sandbox: SandboxUrls, redis: Redis, mongo: Mongo, t: ProviderTuning): ResearchEngine {
   return createResearchEngine({
     env: sandboxEnv(),
     redis,
