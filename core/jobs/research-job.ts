@@ -258,7 +258,8 @@ export class ResearchRunner {
     const { store, ledger, tuning } = this.deps;
     const outcome = await store.outcomeOf(taskId);
     if (!outcome) return;
-    let doc = await store.getDoc(taskId);
+    // The stored document, not the projection: the projection already shows the outcome it may lack.
+    let doc = await store.getStored(taskId);
     if (!doc) return;
     if (doc.status !== outcome.status) doc = (await store.applyOutcome(taskId, outcome)) ?? doc;
     if (!doc.credits?.captured && !doc.credits?.released) {

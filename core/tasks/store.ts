@@ -231,6 +231,11 @@ export class TaskStore {
     return doc ? taskOf(doc) : undefined;
   }
 
+  /** The document exactly as stored, for code that brings it up to date with the records. */
+  async getStored(id: string): Promise<TaskDoc | undefined> {
+    return (await this.collection.findOne({ _id: id })) ?? undefined;
+  }
+
   /** The task with its internal fields, the insert-only records laid over the document (see projection.ts). */
   async getDoc(id: string): Promise<TaskDoc | undefined> {
     const [doc, events, guards] = await Promise.all([
