@@ -64,8 +64,8 @@ export type SlackAppDeps = {
   keyPrefix?: string;
   now?: () => Date;
   /**
-   * Commands worked on at once after their acks (default 16); the rest wait in line. Without a bound, a burst
-   * of commands floods the storage pools and the event loop, and the acks of later commands wait behind it.
+   * Commands worked on at once after their acks (default 4); the rest wait in line. Every command worked on
+   * puts callbacks on the event loop that new acks wait behind (decision 051 has the measurements).
    */
   maxConcurrentWork?: number;
 };
@@ -124,7 +124,7 @@ export function boltOptions(env: SlackAppEnv, installationStore?: InstallationSt
 export function createSlackApp(deps: SlackAppDeps): BoltApp {
   const app = new App(boltOptions(deps.env, deps.installationStore));
   const handlers = createHandlers(deps);
-  const work = createWorkLine(deps.maxConcurrentWork ?? 16);
+  const work = createWorkLine(deps.maxConcurrentWork ?? 4);
 
   app.command('/pmf', async ({ command, ack, respond, client, context }) => {
     const parsed = parseCommand(command.text);
