@@ -105,9 +105,9 @@ export function createDiscordDelivery(opts: DiscordDeliveryOptions): Delivery {
     );
 
   return {
-    async progress(task) {
+    async progress(task, signal) {
       const w = where(task);
-      if (!w) return;
+      if (!w || signal?.aborted) return;
       await edit(task, 'status.edit', w.statusChannelId, w.origin.statusMessageId, statusMessage(task, now()));
     },
 

@@ -49,7 +49,7 @@ export type SlackDeliveryOptions = {
 };
 
 type Waiter = { resolve: () => void; reject: (e: unknown) => void };
-type ProgressSlot = { next?: Task; waiters: Waiter[]; running?: Promise<void> };
+type ProgressSlot = { next?: Task; signal?: AbortSignal; waiters: Waiter[]; running?: Promise<void> };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const MAX_RATE_LIMIT_WAITS = 50;
@@ -156,6 +156,7 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
   async function flushProgress(taskId: string, slot: ProgressSlot): Promise<void> {
     while (slot.next) {
       const task = slot.next;
+      const signal = slot.signal;
       const waiters = slot.waiters;
       slot.next = undefined;
       slot.waiters = [];
@@ -167,7 +168,7 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
             origin.statusTs,
             statusMessage(task, now()),
             false,
-            () => !finishing.has(taskId) && slot.next === undefined,
+            () => !finishing.has(taskId) && !signal?.aborted && slot.next === undefined,
           );
         }
         waiters.forEach((w) => w.resolve());
@@ -195,10 +196,11 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
   }
 
   return {
-    progress(task: Task): Promise<void> {
+    progress(task: Task, signal?: AbortSignal): Promise<void> {
       // A finished task's status reply is edited by succeeded/failed, which the job layer always calls.
       const live = task.status === 'queued' || task.status === 'running';
-      if (!live || finishing.has(task.id) || !slackOrigin(task)?.statusTs) return Promise.resolve();
+      if (!live || signal?.aborted || finishing.has(task.id) || !slackOrigin(task)?.statusTs)
+        return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         let slot = slots.get(task.id);
         if (!slot) {
@@ -206,6 +208,7 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
           slots.set(task.id, slot);
         }
         slot.next = task;
+        slot.signal = signal;
         slot.waiters.push({ resolve, reject });
         if (!slot.running) {
           const s = slot;

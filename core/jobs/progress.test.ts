@@ -59,4 +59,25 @@ describe('ProgressCoalescer', () => {
     expect(sent).toEqual([4, 5]);
     c.close();
   });
+
+  it('close aborts a send under way and waits for it, so the final state is the last one sent', async () => {
+    const events: string[] = [];
+    let release!: () => void;
+    const c = new ProgressCoalescer(async (t, final, signal) => {
+      const n = t.checkpoints.length;
+      if (!final) await new Promise<void>((r) => (release = r));
+      events.push(`${n}${final ? ' final' : ''}${signal.aborted ? ' aborted' : ''}`);
+    }, 1000);
+    c.offer(taskWith(15));
+    await new Promise((r) => setTimeout(r, 10));
+    let closed = false;
+    const closing = c.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(closed).toBe(false);
+    release();
+    await closing;
+    c.offer(taskWith(16)); // after close: ignored
+    await c.flush(taskWith(17, 'succeeded'));
+    expect(events).toEqual(['15 aborted', '17 final']);
+  });
 });

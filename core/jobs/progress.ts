@@ -30,9 +30,10 @@ export class ProgressCoalescer {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> = Promise.resolve();
   private closed = false;
+  private readonly stopped = new AbortController();
 
   constructor(
-    private readonly send: (task: Task, final: boolean) => Promise<void>,
+    private readonly send: (task: Task, final: boolean, signal: AbortSignal) => Promise<void>,
     private readonly intervalMs: number,
     private readonly now: () => number = Date.now,
   ) {}
@@ -59,11 +60,17 @@ export class ProgressCoalescer {
     await this.inFlight;
   }
 
-  /** Stops without sending (the worker is shutting down; another will take over). */
-  close(): void {
+  /**
+   * Stops without sending anything more and aborts the signal of a send under way; resolves once that send
+   * has finished, so that a final message delivered after it cannot be overtaken by a stale progress edit.
+   */
+  close(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.closed = true;
+    this.latest = undefined;
+    this.stopped.abort();
+    return this.inFlight.catch(() => undefined);
   }
 
   private async sendLatest(final = false): Promise<void> {
@@ -74,6 +81,7 @@ export class ProgressCoalescer {
     this.latest = undefined;
     this.sentCount = task.checkpoints.length;
     this.lastSentAt = this.now();
-    await this.send(task, final);
+    // The final state is sent after close() too, so it gets a signal that never aborts.
+    await this.send(task, final, final ? new AbortController().signal : this.stopped.signal);
   }
 }

@@ -77,12 +77,12 @@ export class ResearchRunner {
   }
 
   coalescer(task: Task): ProgressCoalescer {
-    return new ProgressCoalescer(async (t, final) => {
+    return new ProgressCoalescer(async (t, final, signal) => {
       const delivery = this.deps.deliveries(t);
       // Once the final message is out (a cancel settled elsewhere), a late progress edit would undo it.
       if (!delivery || (!final && (await this.deps.store.isDelivered(task.id)))) return;
       try {
-        await delivery.progress(t);
+        await delivery.progress(t, signal);
       } catch (err) {
         if (err instanceof PermanentDeliveryError) await this.deps.store.recordDeliveryProblem(task.id, err.message);
         else this.deps.logger.warn({ taskId: task.id, err: messageOf(err) }, 'progress delivery failed');
@@ -145,18 +145,24 @@ export class ResearchRunner {
       return;
     }
     const progress = this.coalescer(taskOf(doc));
-    let outcome = decided;
-    if (!outcome && cancel) outcome = (await store.decideOutcome(taskId, cancelOutcome(doc, cancel.by))).outcome;
-    let result: ResearchResult | undefined;
-    if (!outcome || (outcome.status === 'succeeded' && !doc.report)) {
-      // Not decided yet, or decided a success whose report a crash kept from being stored: (re)run; the
-      // engine resumes from its checkpoint for this runId.
-      const ran = await this.run(doc, progress, log, invokedAt);
-      outcome = ran.outcome;
-      result = ran.result;
+    try {
+      let outcome = decided;
+      if (!outcome && cancel) outcome = (await store.decideOutcome(taskId, cancelOutcome(doc, cancel.by))).outcome;
+      let result: ResearchResult | undefined;
+      if (!outcome || (outcome.status === 'succeeded' && !doc.report)) {
+        // Not decided yet, or decided a success whose report a crash kept from being stored: (re)run; the
+        // engine resumes from its checkpoint for this runId.
+        const ran = await this.run(doc, progress, log, invokedAt);
+        outcome = ran.outcome;
+        result = ran.result;
+      }
+      await store.applyOutcome(taskId, outcome, outcome.status === 'succeeded' ? result : undefined);
+      await this.settle(taskId, progress);
+    } finally {
+      // A run that ends without the final delivery (retrying, or overlapping another run whose lock it took
+      // over) must not leave a progress edit behind to land after the final message.
+      await progress.close();
     }
-    await store.applyOutcome(taskId, outcome, outcome.status === 'succeeded' ? result : undefined);
-    await this.settle(taskId, progress);
   }
 
   private async run(
@@ -211,7 +217,6 @@ export class ResearchRunner {
     } catch (err) {
       const reason = abort.signal.aborted ? (abort.signal.reason as AbortReason) : undefined;
       if (reason === 'shutdown') {
-        progress.close();
         throw new RetryLater(0, 'worker shut down before the research finished');
       }
       const cancel = await store.cancelRequestOf(taskId);
@@ -291,6 +296,8 @@ export class ResearchRunner {
   private async deliverFinal(task: Task, progress: ProgressCoalescer): Promise<void> {
     const { store, logger } = this.deps;
     const delivery = this.deps.deliveries(task);
+    // A progress edit still on its way would land after the final message and undo it.
+    await progress.close();
     let problem: string | undefined;
     if (!delivery) {
       problem = `no ${task.origin.platform} delivery in this process`;
@@ -310,7 +317,6 @@ export class ResearchRunner {
     const finalTask = taskOf(final);
     this.publish(finalTask);
     if (task.status === 'succeeded' && delivery) await progress.flush(finalTask);
-    else progress.close();
     if (task.status === 'succeeded') this.deps.logger.info({ taskId: task.id }, 'research delivered');
   }
 

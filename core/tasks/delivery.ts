@@ -7,8 +7,11 @@ import type { ResearchResult } from '../research/contract.js';
 import type { Task } from './types.js';
 
 export interface Delivery {
-  /** The task's checkpoints so far. May be skipped when a newer one is due; the final state never is. */
-  progress(task: Task): Promise<void>;
+  /**
+   * The task's checkpoints so far. May be skipped when a newer one is due; the final state never is.
+   * `signal` aborts once the final message is about to go: an edit not yet sent should then be dropped.
+   */
+  progress(task: Task, signal?: AbortSignal): Promise<void>;
   /** Success: upload the report, post the summary, mark the parent message done. */
   succeeded(task: Task, result: ResearchResult): Promise<void>;
   /** Failure or cancellation (`task.status`), with `task.error.userMessage` and `task.refunded`. */
