@@ -197,16 +197,15 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
         throw err;
       }
     }
-    // `queued` is stamped as the job is saved and recorded once it is: a worker may already have started it.
-    const queuedAt = new Date();
+    // The task's last write before the job exists: FerretDB can lose one of two concurrent updates of a
+    // document, and once the job is saved a worker may already be updating the task.
+    current = (await store.addCheckpoint(taskId, 'queued')) ?? current;
     try {
-      const job = await retryWhileBusy(() => agenda.now<ResearchJobData>(RESEARCH_JOB, { taskId }));
-      if (job.attrs._id) await store.setJobId(taskId, String(job.attrs._id));
+      await retryWhileBusy(() => agenda.now<ResearchJobData>(RESEARCH_JOB, { taskId }));
     } catch (err) {
       await failBeforeQueue(taskId, 'the job queue is unavailable', `enqueue failed: ${String(err)}`);
       throw err;
     }
-    current = (await store.addCheckpoint(taskId, 'queued', queuedAt)) ?? current;
     runner.publish(current);
     log.info({ taskId, workspaceId: req.workspaceId, depth: req.depth }, 'research queued');
     return { task: current, created: true };
@@ -247,8 +246,8 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
       // deliver to the task's platform, the queued job's worker finishes the settlement.
       try {
         await runner.settle(taskId);
-        if (doc.status === 'queued' && doc.jobId && (await store.isDelivered(taskId)))
-          await agenda.cancel({ id: doc.jobId });
+        if (doc.status === 'queued' && (await store.isDelivered(taskId)))
+          await agenda.cancel({ name: RESEARCH_JOB, data: { taskId } });
       } catch (err) {
         if (!(err instanceof RetryLater)) log.warn({ taskId, err: String(err) }, 'settling a cancelled task');
       }

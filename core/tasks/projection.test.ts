@@ -63,6 +63,15 @@ describe('projectTask', () => {
     expect(projected.cancelRequested).toEqual({ by: 'U2', at: t(5) });
   });
 
+  it('shows why a delivery could never succeed before the document says so', () => {
+    const projected = projectTask(doc(), {
+      events: [],
+      delivered: { at: t(9), failedPermanently: 'slack chat.update: channel_not_found' },
+    });
+    expect(projected.delivery).toEqual({ failedPermanently: 'slack chat.update: channel_not_found' });
+    expect(projectTask(doc(), { events: [], delivered: { at: t(9) } }).delivery).toBeUndefined();
+  });
+
   it('never moves a delivery mark the document already has', () => {
     expect(projectTask(doc({ deliveredAt: t(8) }), { events: [], delivered: { at: t(9) } }).deliveredAt).toEqual(t(8));
   });

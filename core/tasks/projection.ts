@@ -9,7 +9,8 @@ export type TaskRecords = {
   /** Recorded checkpoints in completion order. */
   events: TaskCheckpoint[];
   outcome?: { outcome: Outcome; at: Date };
-  delivered?: { at: Date };
+  /** `failedPermanently`: why the final message could never be delivered, when it could not. */
+  delivered?: { at: Date; failedPermanently?: string };
   cancel?: { by: string; at: Date };
 };
 
@@ -40,6 +41,9 @@ export function projectTask(doc: TaskDoc, records: TaskRecords): TaskDoc {
   let projected: TaskDoc = { ...doc, checkpoints, checkpointIds: checkpoints.map((c) => c.id) };
   if (records.outcome) projected = withOutcome(projected, records.outcome);
   if (records.delivered && !projected.deliveredAt) projected.deliveredAt = records.delivered.at;
+  const failedPermanently = records.delivered?.failedPermanently;
+  if (failedPermanently && !projected.delivery?.failedPermanently)
+    projected.delivery = { ...projected.delivery, failedPermanently };
   if (records.cancel && !projected.cancelRequested) projected.cancelRequested = records.cancel;
   return projected;
 }

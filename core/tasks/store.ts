@@ -37,7 +37,6 @@ export type TaskDoc = Task & {
    *  sub-documents, so the once-only guard filters on this array of strings instead. */
   checkpointIds: string[];
   score?: number;
-  jobId?: string;
   /** Research attempts started (a worker taking over after a crash counts too). */
   attempts: number;
   /** Transient failures so far; the job gives up after JOB_MAX_ATTEMPTS. */
@@ -88,7 +87,15 @@ export type FinalOutcome = {
 };
 export type Outcome = { status: 'succeeded' } | FinalOutcome;
 
-type GuardDoc = { _id: string; taskId: string; at: Date; outcome?: Outcome; by?: string; owner?: string };
+type GuardDoc = {
+  _id: string;
+  taskId: string;
+  at: Date;
+  outcome?: Outcome;
+  by?: string;
+  owner?: string;
+  failedPermanently?: string;
+};
 type EventDoc = { _id: string; taskId: string; id: CheckpointId; at: Date; seq: number };
 
 const TASK_INDEXES: (IndexDescription & { name: string })[] = [
@@ -110,7 +117,6 @@ const INTERNAL_KEYS = [
   'score',
   'failures',
   'lastFailure',
-  'jobId',
   'attempts',
   'deliveredAt',
   'credits',
@@ -251,7 +257,14 @@ export class TaskStore {
     return projectTask(doc, {
       events,
       ...(outcome?.outcome ? { outcome: { outcome: outcome.outcome, at: outcome.at } } : {}),
-      ...(delivered ? { delivered: { at: delivered.at } } : {}),
+      ...(delivered
+        ? {
+            delivered: {
+              at: delivered.at,
+              ...(delivered.failedPermanently ? { failedPermanently: delivered.failedPermanently } : {}),
+            },
+          }
+        : {}),
       ...(cancel ? { cancel: { by: cancel.by ?? 'unknown', at: cancel.at } } : {}),
     });
   }
@@ -390,10 +403,6 @@ export class TaskStore {
     return toTask(await update());
   }
 
-  async setJobId(id: string, jobId: string): Promise<void> {
-    await this.collection.updateOne({ _id: id }, { $set: { jobId } });
-  }
-
   /** queued → running, counting the attempt. Not a guard: the outcome record decides what a task became. */
   async markStarted(id: string): Promise<void> {
     await this.collection.updateOne(
@@ -487,7 +496,9 @@ export class TaskStore {
 
   /** Records the final delivery (and, when it could never succeed, why), once. */
   async markDelivered(id: string, failedPermanently?: string): Promise<TaskDoc | undefined> {
-    if (!(await this.insertGuard({ _id: `${id}:delivered`, taskId: id, at: this.now() }))) return undefined;
+    const guard: GuardDoc = { _id: `${id}:delivered`, taskId: id, at: this.now() };
+    if (failedPermanently) guard.failedPermanently = failedPermanently;
+    if (!(await this.insertGuard(guard))) return undefined;
     const set: Record<string, unknown> = { deliveredAt: this.now() };
     if (failedPermanently) set['delivery.failedPermanently'] = failedPermanently;
     return (
