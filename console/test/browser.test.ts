@@ -19,6 +19,7 @@ import { uniquePrefix } from '../../test/helpers/storage.js';
 import { createUser } from '../app/lib/users.server.js';
 import { consoleBuildExists, startConsole, type ConsoleServer } from '../server.js';
 import { seedReport } from './fixtures.js';
+import { fundPlayground } from './harness.js';
 
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'console');
 const CHROMIUM_ARGS = [
@@ -85,6 +86,7 @@ beforeAll(async () => {
   });
   await jobs.startWorker();
   server = await startConsole({ env, port: 0, storage, jobs, dev: false, progressPrefix: `${prefix}progress:` });
+  await fundPlayground(ledger);
   await createUser(storage.pg, { ...admin, role: 'admin' });
   await createUser(storage.pg, { ...viewer, role: 'viewer' });
   const ws = await ledger.ensureWorkspace({

@@ -6,11 +6,29 @@ import { CreditLedger } from '../../core/credits/index.js';
 import type { Mongo } from '../../core/storage/index.js';
 import { TaskStore } from '../../core/tasks/store.js';
 import { testMongo, testPostgres, testRedis } from '../../test/helpers/storage.js';
+import { CONSOLE_WORKSPACE } from '../app/lib/jobs.server.js';
 import type { ConsoleServices, JobsPort } from '../app/lib/services.server.js';
 import { createSession } from '../app/lib/session.server.js';
 import { createUser, type ConsoleUser, type Role } from '../app/lib/users.server.js';
 
 export const ORIGIN = 'http://console.test';
+
+/**
+ * Tops the playground workspace up to `atLeast` credits this month. It is one workspace shared by every run
+ * on the same servers (tests never drop a database), so runs would otherwise spend its allowance down.
+ */
+export async function fundPlayground(ledger: CreditLedger, atLeast = 200): Promise<void> {
+  const workspace = await ledger.ensureWorkspace(CONSOLE_WORKSPACE);
+  const { balance } = await ledger.balance(workspace.id);
+  if (balance >= atLeast) return;
+  await ledger.grant({
+    workspaceId: workspace.id,
+    amount: atLeast - balance,
+    actor: 'test',
+    reason: 'test runs share the playground workspace',
+    idempotencyKey: randomUUID(),
+  });
+}
 
 export type Harness = {
   services: ConsoleServices;

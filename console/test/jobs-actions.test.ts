@@ -11,7 +11,7 @@ import type { Storage } from '../../core/storage/index.js';
 import { uniquePrefix } from '../../test/helpers/storage.js';
 import * as jobsRoute from '../app/routes/jobs.js';
 import * as playgroundRoute from '../app/routes/playground.js';
-import { createHarness, respond, type Harness } from './harness.js';
+import { createHarness, fundPlayground, respond, type Harness } from './harness.js';
 
 type Fn = (args: LoaderFunctionArgs & ActionFunctionArgs) => Promise<unknown>;
 
@@ -42,6 +42,7 @@ beforeAll(async () => {
     tuning: { channel: `${prefix}agenda`, progressPrefix: `${prefix}progress:` },
   });
   h.services.jobs = jobs;
+  await fundPlayground(h.ledger);
   admin = await h.user('admin');
 });
 
