@@ -121,7 +121,7 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
     for (;;) {
       if (!stillWanted()) return undefined;
       const decision = await checkRateLimits(redis, [rule]);
-      if (decision.allowed) return () => restampRateLimit(redis, key, decision.member!).catch(() => undefined);
+      if (decision.allowed) return () => restampRateLimit(redis, rule, decision.member!).catch(() => undefined);
       await sleep(Math.min(decision.retryAfterMs, 1000) + Math.floor(Math.random() * 50));
     }
   }

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { testRedis, uniquePrefix } from '../../test/helpers/storage.js';
-import { checkRateLimit, checkRateLimits, checkResearchRateLimit } from './rate-limit.js';
+import { checkRateLimit, checkRateLimits, checkResearchRateLimit, restampRateLimit } from './rate-limit.js';
 
 const redis = testRedis();
 afterAll(async () => {
@@ -24,6 +24,18 @@ describe('checkRateLimit', () => {
     expect((await checkRateLimit(redis, { key, limit: 1, windowSeconds: 1 })).allowed).toBe(false);
     await new Promise((r) => setTimeout(r, 1100));
     expect((await checkRateLimit(redis, { key, limit: 1, windowSeconds: 1 })).allowed).toBe(true);
+  });
+
+  it('counts a call again from its end when it outlasted the window', async () => {
+    const rule = { key: `${uniquePrefix('rl')}k`, limit: 1, windowSeconds: 0.3 };
+    const slot = await checkRateLimit(redis, rule);
+    expect(slot.allowed).toBe(true);
+    await new Promise((r) => setTimeout(r, 400)); // the call is still on its way when its entry expires
+    await restampRateLimit(redis, rule, slot.member!);
+    const next = await checkRateLimit(redis, rule);
+    expect(next.allowed).toBe(false);
+    expect(next.retryAfterMs).toBeGreaterThan(200);
+    expect(await redis.pttl(rule.key)).toBeGreaterThan(0);
   });
 
   it('admits exactly the limit under concurrency', async () => {

@@ -65,18 +65,24 @@ export async function checkRateLimits(redis: Redis, rules: RateLimitRule[]): Pro
   };
 }
 
+// Re-adds the entry if the window dropped it meanwhile: a call slower than the window still counts.
 const RESTAMP = `
 local t = redis.call('TIME')
-return redis.call('ZADD', KEYS[1], 'XX', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[1])
+redis.call('ZADD', KEYS[1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[1])
+return redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
 `;
 
 /**
  * Moves a recorded request to "now" (server time). A caller that spends its slot on a remote API calls this
  * when the call has finished, so the window counts the call from when the remote side last saw it: a
- * request delayed on the way does not let the next window start early.
+ * request delayed on the way, even past the whole window, does not let the next window start early.
  */
-export async function restampRateLimit(redis: Redis, key: string, member: string): Promise<void> {
-  await redis.eval(RESTAMP, 1, key, member);
+export async function restampRateLimit(
+  redis: Redis,
+  rule: Pick<RateLimitRule, 'key' | 'windowSeconds'>,
+  member: string,
+): Promise<void> {
+  await redis.eval(RESTAMP, 1, rule.key, member, String(Math.max(1, Math.round(rule.windowSeconds * 1000))));
 }
 
 export async function checkRateLimit(redis: Redis, rule: RateLimitRule): Promise<RateLimitDecision> {
