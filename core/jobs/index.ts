@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { DEPTH_PROFILES, isDepth } from '../research/depth.js';
 import { checkIdea } from '../research/idea.js';
 import type { Redis } from '../storage/index.js';
+import { withCheckpoint } from '../tasks/projection.js';
 import { retryWhileBusy, TaskStore } from '../tasks/store.js';
 import type { Task } from '../tasks/types.js';
 import { createAgenda, RESEARCH_JOB, retryLaterBackoff, RetryLater, type ResearchJobData } from './agenda.js';
@@ -197,15 +198,22 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
         throw err;
       }
     }
-    // The task's last write before the job exists: FerretDB can lose one of two concurrent updates of a
-    // document, and once the job is saved a worker may already be updating the task.
-    current = (await store.addCheckpoint(taskId, 'queued')) ?? current;
-    try {
-      await retryWhileBusy(() => agenda.now<ResearchJobData>(RESEARCH_JOB, { taskId }));
-    } catch (err) {
+    // `queued` is an insert-only event written alongside the job, not an update of the task document: once
+    // the job is saved a worker may already be updating the task, and FerretDB can lose one of two
+    // concurrent updates of a document. The worker's next checkpoint copies it onto the document.
+    const queuedAt = new Date();
+    const [queued, enqueued] = await Promise.allSettled([
+      store.recordCheckpoint(taskId, 'queued', queuedAt),
+      retryWhileBusy(() => agenda.now<ResearchJobData>(RESEARCH_JOB, { taskId })),
+    ]);
+    if (enqueued.status === 'rejected') {
+      const err: unknown = enqueued.reason;
       await failBeforeQueue(taskId, 'the job queue is unavailable', `enqueue failed: ${String(err)}`);
       throw err;
     }
+    if (queued.status === 'rejected')
+      log.warn({ taskId, err: String(queued.reason) }, 'the queued checkpoint could not be recorded');
+    else current = withCheckpoint(current, 'queued', queuedAt);
     runner.publish(current);
     log.info({ taskId, workspaceId: req.workspaceId, depth: req.depth }, 'research queued');
     return { task: current, created: true };

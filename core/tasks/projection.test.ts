@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { projectTask } from './projection.js';
+import { projectTask, withCheckpoint } from './projection.js';
 import type { TaskDoc } from './store.js';
 
 const t = (s: number) => new Date(Date.UTC(2026, 10, 22, 8, 0, s));
@@ -95,5 +95,17 @@ describe('projectTask', () => {
       outcome: { outcome: failed, at: t(7) },
     });
     expect(projected).toEqual(agreeing);
+  });
+
+  it('adds a checkpoint to a task in time order, once', () => {
+    const task = doc({
+      checkpoints: [
+        { id: 'received', at: t(1) },
+        { id: 'started', at: t(5) },
+      ],
+    });
+    const queued = withCheckpoint(task, 'queued', t(3));
+    expect(queued.checkpoints.map((c) => c.id)).toEqual(['received', 'queued', 'started']);
+    expect(withCheckpoint(queued, 'queued', t(9))).toBe(queued);
   });
 });

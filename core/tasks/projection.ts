@@ -1,4 +1,5 @@
-import type { TaskCheckpoint } from './types.js';
+import type { CheckpointId } from '../research/checkpoints.js';
+import type { Task, TaskCheckpoint } from './types.js';
 import type { Outcome, TaskDoc } from './store.js';
 
 // FerretDB 1.24 applies an update by reading the document and writing it back whole, so two processes that
@@ -46,4 +47,16 @@ export function projectTask(doc: TaskDoc, records: TaskRecords): TaskDoc {
     projected.delivery = { ...projected.delivery, failedPermanently };
   if (records.cancel && !projected.cancelRequested) projected.cancelRequested = records.cancel;
   return projected;
+}
+
+/** The task as it is once `id` is recorded at `at` (unchanged if it already was). */
+export function withCheckpoint(task: Task, id: CheckpointId, at: Date): Task {
+  if (task.checkpoints.some((c) => c.id === id)) return task;
+  return { ...task, checkpoints: mergeCheckpoints([{ id, at }], task.checkpoints) };
+}
+
+/** A listed task with the checkpoints recorded for it laid over those on its document. */
+export function withRecordedCheckpoints<T extends Task>(task: T, recorded: TaskCheckpoint[]): T {
+  if (recorded.length === 0) return task;
+  return { ...task, checkpoints: mergeCheckpoints(recorded, task.checkpoints) };
 }

@@ -130,6 +130,19 @@ describe('TaskStore (FerretDB)', () => {
     expect((await store.get(task.id))?.status).toBe('cancelled');
   });
 
+  it('shows a checkpoint recorded without a document write in reads and in lists', async () => {
+    const ws = `ws-${randomUUID()}`;
+    const { task } = await store.create(newTask({ workspaceId: ws }));
+    expect(await store.recordCheckpoint(task.id, 'queued')).toBe(true);
+    expect(await store.recordCheckpoint(task.id, 'queued')).toBe(false);
+    expect((await store.getStored(task.id))?.checkpointIds).toEqual(['received']);
+    expect((await store.get(task.id))?.checkpoints.map((c) => c.id)).toEqual(['received', 'queued']);
+    const [listed] = await store.listByWorkspace(ws);
+    expect(listed?.checkpoints.map((c) => c.id)).toEqual(['received', 'queued']);
+    const { items } = await store.search({ workspaceId: ws });
+    expect(items[0]?.checkpoints.map((c) => c.id)).toEqual(['received', 'queued']);
+  });
+
   it('records one cancel request', async () => {
     const { task } = await store.create(newTask());
     const results = await Promise.all(Array.from({ length: 10 }, () => store.requestCancel(task.id, 'U1')));

@@ -12,7 +12,7 @@ import type { Depth } from '../research/depth.js';
 import type { Mongo } from '../storage/index.js';
 import { newTaskId } from './ids.js';
 import { keywordsOf, parseKeywordQuery, prefixPattern } from './keywords.js';
-import { projectTask } from './projection.js';
+import { projectTask, withRecordedCheckpoints } from './projection.js';
 import type { Origin, Platform, Task, TaskCheckpoint, TaskStatus } from './types.js';
 
 // The `tasks` collection, with two insert-only companions. FerretDB 1.24 applies an update as read, modify,
@@ -320,7 +320,26 @@ export class TaskStore {
       .sort({ createdAt: -1, _id: 1 })
       .limit(Math.min(Math.max(limit, 1), MAX_PAGE_SIZE))
       .toArray();
-    return docs as unknown as Task[];
+    return this.withLiveCheckpoints(docs as unknown as Task[]);
+  }
+
+  /**
+   * Lays the recorded checkpoints over the queued and running tasks of a list: their documents may not show
+   * the newest yet (`queued` is recorded without touching the document). Finished tasks are synced.
+   */
+  private async withLiveCheckpoints(items: Task[]): Promise<Task[]> {
+    const live = items.filter((t) => t.status === 'queued' || t.status === 'running').map((t) => t.id);
+    if (live.length === 0) return items;
+    const events = await this.events
+      .find({ taskId: { $in: live } })
+      .sort({ at: 1, seq: 1 })
+      .toArray();
+    return items.map((t) =>
+      withRecordedCheckpoints(
+        t,
+        events.filter((e) => e.taskId === t.id).map((e) => ({ id: e.id, at: e.at })),
+      ),
+    );
   }
 
   async search(q: TaskSearch = {}): Promise<TaskPage> {
@@ -336,7 +355,7 @@ export class TaskStore {
         .toArray(),
       this.collection.countDocuments(filter),
     ]);
-    return { items: items as unknown as Task[], total, page, pageSize };
+    return { items: await this.withLiveCheckpoints(items as unknown as Task[]), total, page, pageSize };
   }
 
   /** Stores the message refs a surface posted (Slack `parentTs`/`statusTs`, Discord message ids). */
@@ -373,6 +392,14 @@ export class TaskStore {
   async checkpointsOf(taskId: string): Promise<TaskCheckpoint[]> {
     const events = await this.events.find({ taskId }).sort({ at: 1, seq: 1 }).toArray();
     return events.map((e) => ({ id: e.id, at: e.at }));
+  }
+
+  /**
+   * Records a checkpoint once without touching the task document; reads lay it over the document and the
+   * next `syncCheckpoints` copies it on. Returns false for a repeat.
+   */
+  recordCheckpoint(id: string, checkpoint: CheckpointId, at: Date = this.now()): Promise<boolean> {
+    return this.insertEvent(id, checkpoint, at);
   }
 
   /** Records a checkpoint once (a repeat changes nothing and returns undefined) and refreshes the task's list. */
