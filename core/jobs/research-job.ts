@@ -314,7 +314,8 @@ export class ResearchRunner {
     if (task.status === 'succeeded' && !problem) await store.addCheckpoint(task.id, 'delivered');
     const final = await store.markDelivered(task.id, problem);
     if (!final) return;
-    const finalTask = taskOf(final);
+    // Read back with the records laid over: the document may not show every checkpoint (see projection.ts).
+    const finalTask = (await store.get(task.id)) ?? taskOf(final);
     this.publish(finalTask);
     if (task.status === 'succeeded' && delivery) await progress.flush(finalTask);
     if (task.status === 'succeeded') this.deps.logger.info({ taskId: task.id }, 'research delivered');
