@@ -37,7 +37,7 @@ export const apps = [
   {
     ...common,
     name: 'console',
-    script: 'console/server.ts',
+    script: 'console/main.ts',
     out_file: `${logDir}/console.log`,
     error_file: `${logDir}/console.log`,
     kill_timeout: 10_000,

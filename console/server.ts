@@ -1,13 +1,12 @@
 // The console's HTTP server: express + @remix-run/express serving the built Remix app (console/build), or
-// Vite's dev middleware when NODE_ENV=development. `npm run console:dev` / PM2 run this file directly; tests
-// and the process runner call startConsole().
+// Vite's dev middleware when NODE_ENV=development. console/main.ts is the process; tests call startConsole().
 import { createRequestHandler } from '@remix-run/express';
 import type { ServerBuild } from '@remix-run/node';
 import express from 'express';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { loadConfigOrExit, type Env } from '../core/config/index.js';
+import type { Env } from '../core/config/index.js';
 import { createLogger } from '../core/observability/logger.js';
 import type { Storage } from '../core/storage/index.js';
 import type { ConsoleServices, JobsPort } from './app/lib/services.server.js';
@@ -110,14 +109,4 @@ export async function startConsole(opts: StartConsoleOptions): Promise<ConsoleSe
       await runtime.close();
     },
   };
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const env = loadConfigOrExit();
-  const server = await startConsole({ env, port: env.CONSOLE_PORT, host: '0.0.0.0' });
-  const stop = () => {
-    void server.close().then(() => process.exit(0));
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
 }

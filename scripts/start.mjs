@@ -79,7 +79,7 @@ if (foreground) {
   const processes = [
     ['bot', 'bot/main.ts'],
     ['worker', 'bot/worker.ts'],
-    ['console', 'console/server.ts'],
+    ['console', 'console/main.ts'],
   ];
   const children = processes.map(([name, script]) => {
     const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });

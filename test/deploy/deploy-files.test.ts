@@ -43,7 +43,7 @@ describe('docker-compose.yml', () => {
     }
     expect(compose.services.bot?.command).toContain('bot/main.ts');
     expect(compose.services.worker?.command).toContain('bot/worker.ts');
-    expect(compose.services.console?.command).toContain('console/server.ts');
+    expect(compose.services.console?.command).toContain('console/main.ts');
     expect(Object.keys(compose.services.bot!.environment!)).toEqual(expect.arrayContaining(['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'DISCORD_TOKEN']));
     expect(Object.keys(compose.services.console!.environment!)).toEqual(expect.arrayContaining(['SESSION_SECRET', 'CONSOLE_PORT']));
   });
@@ -75,5 +75,11 @@ describe('ecosystem.config.js', () => {
     expect(apps.map((a) => a.name)).toEqual(['bot', 'worker', 'console']);
     const worker = apps.find((a) => a.name === 'worker')!;
     expect(worker.kill_timeout).toBeGreaterThan(Number(process.env.WORKER_DRAIN_TIMEOUT_MS ?? 60_000));
+  });
+
+  it('points every app at an entry file that starts unconditionally (under PM2 argv[1] is PM2, not the script)', async () => {
+    const url = new URL('../../ecosystem.config.js', import.meta.url).href;
+    const { apps } = (await import(url)) as { apps: { script: string }[] };
+    for (const { script } of apps) expect(readFileSync(script, 'utf8')).not.toMatch(/process\.argv\[1\]/);
   });
 });
