@@ -8,7 +8,11 @@ import type { Delivery, DeliveryResolver } from '../core/tasks/delivery.js';
 import type { Platform } from '../core/tasks/types.js';
 import { createDiscordDelivery, createDiscordRest } from './discord/delivery.js';
 import { createSlackDelivery } from './slack/delivery.js';
-import { createPgInstallationStore, installationTokenResolver, singleTokenResolver } from './slack/installation-store.js';
+import {
+  createPgInstallationStore,
+  installationTokenResolver,
+  singleTokenResolver,
+} from './slack/installation-store.js';
 
 export type Deliveries = { resolve: DeliveryResolver; platforms: Platform[]; close(): void };
 
@@ -22,12 +26,20 @@ export function createDeliveries(env: Env, storage: Storage, logger: Logger): De
       ? installationTokenResolver(createPgInstallationStore(storage.pg))
       : undefined;
   if (tokenFor) {
-    const slack = createSlackDelivery({ env, redis: storage.redis, logger: logger.child({ platform: 'slack' }), tokenFor });
+    const slack = createSlackDelivery({
+      env,
+      redis: storage.redis,
+      logger: logger.child({ platform: 'slack' }),
+      tokenFor,
+    });
     byPlatform.set('slack', slack);
     closers.push(() => slack.close());
   }
   if (env.DISCORD_TOKEN) {
-    byPlatform.set('discord', createDiscordDelivery({ rest: createDiscordRest(env), logger: logger.child({ platform: 'discord' }) }));
+    byPlatform.set(
+      'discord',
+      createDiscordDelivery({ rest: createDiscordRest(env), logger: logger.child({ platform: 'discord' }) }),
+    );
   }
   byPlatform.set('console', createConsoleDelivery(storage.redis));
 

@@ -29,24 +29,43 @@ async function main(env: Env, logger: Logger): Promise<void> {
     logger.warn(`Slack: skipped — ${noSlack}`);
   } else {
     const installationStore = env.SLACK_BOT_TOKEN ? undefined : createPgInstallationStore(storage.pg);
-    const app = createSlackApp({ env, ledger, jobs, redis: storage.redis, logger: logger.child({ platform: 'slack' }), installationStore });
+    const app = createSlackApp({
+      env,
+      ledger,
+      jobs,
+      redis: storage.redis,
+      logger: logger.child({ platform: 'slack' }),
+      installationStore,
+    });
     await app.start();
     stops.push(() => app.stop());
-    logger.info({ mode: slackMode(env), port: slackMode(env) === 'http' ? env.SLACK_PORT : undefined }, 'Slack app started');
+    logger.info(
+      { mode: slackMode(env), port: slackMode(env) === 'http' ? env.SLACK_PORT : undefined },
+      'Slack app started',
+    );
   }
 
   const noDiscord = discordMissing(env);
   if (noDiscord) {
     logger.warn(`Discord: skipped — ${noDiscord}`);
   } else {
-    const client = createDiscordBot({ env, ledger, jobs, redis: storage.redis, logger: logger.child({ platform: 'discord' }) });
+    const client = createDiscordBot({
+      env,
+      ledger,
+      jobs,
+      redis: storage.redis,
+      logger: logger.child({ platform: 'discord' }),
+    });
     await startDiscordBot(client, env.DISCORD_TOKEN!);
     stops.push(() => client.destroy());
     logger.info({ guilds: client.guilds.cache.size }, 'Discord bot started');
   }
 
-  if (noSlack && noDiscord) logger.warn('no platform is configured: this process waits idle (see README: "Set up Slack")');
-  const ops = env.HEALTH_PORT ? await startOpsServer({ port: env.HEALTH_PORT, health: () => storage.health() }) : undefined;
+  if (noSlack && noDiscord)
+    logger.warn('no platform is configured: this process waits idle (see README: "Set up Slack")');
+  const ops = env.HEALTH_PORT
+    ? await startOpsServer({ port: env.HEALTH_PORT, health: () => storage.health() })
+    : undefined;
   onShutdown(logger, [...stops, () => jobs.stop(), () => ops?.close(), () => storage.close()]);
 }
 

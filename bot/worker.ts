@@ -25,7 +25,13 @@ if (sandbox) logger.warn('SANDBOX MODE: research runs on synthetic providers; ev
 
 const storage = await openStorage(env, 'pmf-worker');
 const ledger = new CreditLedger(storage.pg, { defaultAllowance: env.DEFAULT_MONTHLY_ALLOWANCE });
-const engine = createResearchEngine({ env, redis: storage.redis, mongo: storage.mongo, providerUrls: sandbox?.urls, logger });
+const engine = createResearchEngine({
+  env,
+  redis: storage.redis,
+  mongo: storage.mongo,
+  providerUrls: sandbox?.urls,
+  logger,
+});
 const deliveries = createDeliveries(env, storage, logger);
 const jobs = createJobs({ env, storage, ledger, engine, deliveries: deliveries.resolve, logger });
 await jobs.startWorker();
@@ -36,7 +42,19 @@ const queueGauge = setInterval(() => {
     (err: unknown) => logger.debug({ err }, 'queue depth not read'),
   );
 }, 15_000).unref();
-const ops = env.HEALTH_PORT ? await startOpsServer({ port: env.HEALTH_PORT, health: () => storage.health() }) : undefined;
-logger.info({ concurrency: env.WORKER_CONCURRENCY, deliveries: deliveries.platforms, health: ops?.url }, 'worker started');
+const ops = env.HEALTH_PORT
+  ? await startOpsServer({ port: env.HEALTH_PORT, health: () => storage.health() })
+  : undefined;
+logger.info(
+  { concurrency: env.WORKER_CONCURRENCY, deliveries: deliveries.platforms, health: ops?.url },
+  'worker started',
+);
 
-onShutdown(logger, [() => clearInterval(queueGauge), () => jobs.stop(), () => deliveries.close(), () => ops?.close(), () => sandbox?.sandbox.close(), () => storage.close()]);
+onShutdown(logger, [
+  () => clearInterval(queueGauge),
+  () => jobs.stop(),
+  () => deliveries.close(),
+  () => ops?.close(),
+  () => sandbox?.sandbox.close(),
+  () => storage.close(),
+]);

@@ -53,8 +53,11 @@ async function waitForPort(port, name, seconds, logFile) {
     if (await portOpen(port)) return;
     await new Promise((r) => setTimeout(r, 150));
   }
-  const tail = logFile && fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n') : '';
-  throw new SetupError(`${name} did not open port ${port} within ${seconds}s.${tail ? `\nLast log lines:\n${tail}` : ''}`);
+  const tail =
+    logFile && fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n') : '';
+  throw new SetupError(
+    `${name} did not open port ${port} within ${seconds}s.${tail ? `\nLast log lines:\n${tail}` : ''}`,
+  );
 }
 
 export function which(bin) {
@@ -64,7 +67,9 @@ export function which(bin) {
 let aptUpdated = false;
 export function aptInstall(packages, why) {
   if (!isRoot) {
-    throw new SetupError(`${why} is missing. Install it with:\n  sudo apt-get update && sudo apt-get install -y ${packages.join(' ')}`);
+    throw new SetupError(
+      `${why} is missing. Install it with:\n  sudo apt-get update && sudo apt-get install -y ${packages.join(' ')}`,
+    );
   }
   say(`installing ${packages.join(' ')} (${why}) with apt-get…`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -106,7 +111,16 @@ const services = {
       if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
         fs.mkdirSync(dir, { recursive: true });
         if (isRoot) run('chown', ['-R', 'postgres:postgres', dir]);
-        const r = asPostgresUser(path.join(bin, 'initdb'), ['-D', dir, '-U', 'pmf', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8']);
+        const r = asPostgresUser(path.join(bin, 'initdb'), [
+          '-D',
+          dir,
+          '-U',
+          'pmf',
+          '--auth=trust',
+          '-E',
+          'UTF8',
+          '--locale=C.UTF-8',
+        ]);
         if (r.status !== 0) throw new SetupError(`initdb failed:\n${r.stderr}`);
       }
       if (isRoot) run('chown', ['postgres:postgres', logDir]);
@@ -115,7 +129,18 @@ const services = {
       if (r.status !== 0) throw new SetupError(`PostgreSQL did not start:\n${r.stdout}${r.stderr}`);
       await waitForPort(this.port, 'PostgreSQL', 30, log);
       for (const db of ['pmf', 'pmf_test']) {
-        const exists = asPostgresUser(path.join(bin, 'psql'), ['-h', '127.0.0.1', '-p', String(this.port), '-U', 'pmf', '-d', 'postgres', '-tAc', `SELECT 1 FROM pg_database WHERE datname='${db}'`]);
+        const exists = asPostgresUser(path.join(bin, 'psql'), [
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(this.port),
+          '-U',
+          'pmf',
+          '-d',
+          'postgres',
+          '-tAc',
+          `SELECT 1 FROM pg_database WHERE datname='${db}'`,
+        ]);
         if (exists.stdout.trim() !== '1') {
           asPostgresUser(path.join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(this.port), '-U', 'pmf', db]);
         }
@@ -138,8 +163,22 @@ const services = {
       fs.mkdirSync(dir, { recursive: true });
       const log = path.join(logDir, 'redis.log');
       const r = run('redis-server', [
-        '--port', String(this.port), '--bind', '127.0.0.1', '--daemonize', 'yes', '--dir', dir,
-        '--pidfile', path.join(dir, 'redis.pid'), '--logfile', log, '--save', '', '--appendonly', 'no',
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--daemonize',
+        'yes',
+        '--dir',
+        dir,
+        '--pidfile',
+        path.join(dir, 'redis.pid'),
+        '--logfile',
+        log,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
       ]);
       if (r.status !== 0) throw new SetupError(`redis-server did not start:\n${r.stderr}`);
       await waitForPort(this.port, 'Redis', 15, log);
@@ -195,8 +234,13 @@ async function keepFerretDb() {
   const args = [
     // WAL with synchronous=NORMAL: no fsync per commit (FerretDB serialises SQLite writers, so each fsync
     // stalls every concurrent writer); a power cut may lose the last commits but never corrupts the file.
-    '--handler=sqlite', `--sqlite-url=file:${dir}/?_pragma=synchronous(normal)`, `--listen-addr=127.0.0.1:${LOCAL.mongo.port}`,
-    `--state-dir=${stateDir}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn',
+    '--handler=sqlite',
+    `--sqlite-url=file:${dir}/?_pragma=synchronous(normal)`,
+    `--listen-addr=127.0.0.1:${LOCAL.mongo.port}`,
+    `--state-dir=${stateDir}`,
+    '--debug-addr=-',
+    '--telemetry=disable',
+    '--log-level=warn',
   ];
   let child;
   let stopping = false;
@@ -240,11 +284,16 @@ function killPidFile(pidFile) {
 function ensureFerretDb() {
   if (fs.existsSync(ferretBin)) return;
   if (!which('go')) {
-    throw new SetupError('FerretDB needs Go to build once (no MongoDB package exists here). Install Go 1.22+ (`apt-get install golang`), or set MONGO_URL to a MongoDB you run.');
+    throw new SetupError(
+      'FerretDB needs Go to build once (no MongoDB package exists here). Install Go 1.22+ (`apt-get install golang`), or set MONGO_URL to a MongoDB you run.',
+    );
   }
   say(`building FerretDB ${FERRETDB_VERSION} once (about a minute; cached in ${cacheDir})…`);
   const env = { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '' };
-  const dl = run('go', ['mod', 'download', '-json', `github.com/FerretDB/FerretDB@${FERRETDB_VERSION}`], { env, cwd: os.tmpdir() });
+  const dl = run('go', ['mod', 'download', '-json', `github.com/FerretDB/FerretDB@${FERRETDB_VERSION}`], {
+    env,
+    cwd: os.tmpdir(),
+  });
   if (dl.status !== 0) throw new SetupError(`go mod download of FerretDB failed:\n${dl.stdout}${dl.stderr}`);
   const src = JSON.parse(dl.stdout).Dir;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ferretdb-build-'));
@@ -252,7 +301,11 @@ function ensureFerretDb() {
   run('chmod', ['-R', 'u+w', work]);
   fs.writeFileSync(path.join(work, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);
   fs.mkdirSync(cacheDir, { recursive: true });
-  const r = run('go', ['build', '-o', ferretBin, './cmd/ferretdb'], { cwd: work, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = run('go', ['build', '-o', ferretBin, './cmd/ferretdb'], {
+    cwd: work,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   fs.rmSync(work, { recursive: true, force: true });
   if (r.status !== 0) throw new SetupError('go build of FerretDB failed (see above).');
 }
@@ -302,7 +355,13 @@ function printEnv() {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const cmd = process.argv[2] ?? 'status';
-  const actions = { up, down, status: async () => process.exit((await status()) ? 0 : 1), env: printEnv, 'keep-ferretdb': keepFerretDb };
+  const actions = {
+    up,
+    down,
+    status: async () => process.exit((await status()) ? 0 : 1),
+    env: printEnv,
+    'keep-ferretdb': keepFerretDb,
+  };
   const action = actions[cmd];
   if (!action) {
     process.stderr.write('usage: npm run services -- up|down|status|env\n');

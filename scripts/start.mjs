@@ -66,7 +66,10 @@ if (!fs.existsSync(path.join(root, 'console', 'build', 'server'))) {
 }
 
 const slackReady = env.SLACK_SIGNING_SECRET || env.SLACK_APP_TOKEN;
-if (!slackReady) say('Slack: skipped — set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP). README: "Slack app".');
+if (!slackReady)
+  say(
+    'Slack: skipped — set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP). README: "Slack app".',
+  );
 if (!env.DISCORD_TOKEN) say('Discord: skipped — set DISCORD_TOKEN and DISCORD_APPLICATION_ID. README: "Discord bot".');
 
 const consoleUrl = env.CONSOLE_ORIGIN || `http://localhost:${env.CONSOLE_PORT || 3100}`;
@@ -82,8 +85,18 @@ if (foreground) {
     ['console', 'console/main.ts'],
   ];
   const children = processes.map(([name, script]) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const prefix = (chunk) => chunk.toString().split('\n').filter(Boolean).map((l) => `${name.padEnd(7)}| ${l}\n`).join('');
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const prefix = (chunk) =>
+      chunk
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => `${name.padEnd(7)}| ${l}\n`)
+        .join('');
     child.stdout.on('data', (c) => process.stdout.write(prefix(c)));
     child.stderr.on('data', (c) => process.stderr.write(prefix(c)));
     child.on('exit', (code, signal) => say(`${name} exited (${signal ?? code})`));

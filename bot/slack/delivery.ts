@@ -199,8 +199,7 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
     progress(task: Task, signal?: AbortSignal): Promise<void> {
       // A finished task's status reply is edited by succeeded/failed, which the job layer always calls.
       const live = task.status === 'queued' || task.status === 'running';
-      if (!live || signal?.aborted || finishing.has(task.id) || !slackOrigin(task)?.statusTs)
-        return Promise.resolve();
+      if (!live || signal?.aborted || finishing.has(task.id) || !slackOrigin(task)?.statusTs) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         let slot = slots.get(task.id);
         if (!slot) {

@@ -39,7 +39,9 @@ describe('parseEnv', () => {
   });
 
   it('validates only the keys a tool asks for', () => {
-    expect(parseEnv({ DATABASE_URL: base.DATABASE_URL }, ['DATABASE_URL'])).toEqual({ DATABASE_URL: base.DATABASE_URL });
+    expect(parseEnv({ DATABASE_URL: base.DATABASE_URL }, ['DATABASE_URL'])).toEqual({
+      DATABASE_URL: base.DATABASE_URL,
+    });
   });
 });
 
@@ -47,6 +49,8 @@ describe('providerMode', () => {
   it('is sandbox when PMF_SANDBOX=1, live with both keys, and otherwise names what is missing', () => {
     expect(providerMode(parseEnv({ ...base, PMF_SANDBOX: '1' }))).toBe('sandbox');
     expect(providerMode(parseEnv({ ...base, OPENAI_API_KEY: 'k', TAVILY_API_KEY: 't' }))).toBe('live');
-    expect(() => providerMode(parseEnv({ ...base, OPENAI_API_KEY: 'k' }))).toThrow(/TAVILY_API_KEY is missing .*PMF_SANDBOX=1/);
+    expect(() => providerMode(parseEnv({ ...base, OPENAI_API_KEY: 'k' }))).toThrow(
+      /TAVILY_API_KEY is missing .*PMF_SANDBOX=1/,
+    );
   });
 });

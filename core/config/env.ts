@@ -73,8 +73,10 @@ export const envSchema = z.object({
 export type Env = z.infer<typeof envSchema>;
 
 const hints: Record<string, string> = {
-  DATABASE_URL: 'run `npm run services -- up` and `npm start` sets it, or point it at your PostgreSQL: postgres://user:pass@host:5432/pmf',
-  MONGO_URL: 'run `npm run services -- up` and `npm start` sets it, or point it at your MongoDB: mongodb://host:27017/pmf',
+  DATABASE_URL:
+    'run `npm run services -- up` and `npm start` sets it, or point it at your PostgreSQL: postgres://user:pass@host:5432/pmf',
+  MONGO_URL:
+    'run `npm run services -- up` and `npm start` sets it, or point it at your MongoDB: mongodb://host:27017/pmf',
   REDIS_URL: 'run `npm run services -- up` and `npm start` sets it, or point it at your Redis: redis://host:6379',
   SESSION_SECRET: 'generate one with: openssl rand -hex 32',
 };
@@ -95,7 +97,9 @@ export function parseEnv(source: Record<string, string | undefined>): Env;
 export function parseEnv<K extends keyof Env>(source: Record<string, string | undefined>, keys: K[]): Pick<Env, K>;
 export function parseEnv(source: Record<string, string | undefined>, keys?: (keyof Env)[]): Partial<Env> {
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
-  const schema = keys ? envSchema.pick(Object.fromEntries(keys.map((k) => [k, true])) as Record<keyof Env, true>) : envSchema;
+  const schema = keys
+    ? envSchema.pick(Object.fromEntries(keys.map((k) => [k, true])) as Record<keyof Env, true>)
+    : envSchema;
   const result = schema.safeParse(cleaned);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {

@@ -13,13 +13,21 @@ export function providerMode(env: Env): ProviderMode {
     hasLlm ? null : 'OPENAI_API_KEY (or AZURE_OPENAI_API_KEY + AZURE_OPENAI_ENDPOINT)',
     env.TAVILY_API_KEY ? null : 'TAVILY_API_KEY',
   ].filter(Boolean);
-  throw new ConfigError(missing.map((m) => `${m} is missing — set it, or set PMF_SANDBOX=1 to run on the built-in sandbox providers`));
+  throw new ConfigError(
+    missing.map((m) => `${m} is missing — set it, or set PMF_SANDBOX=1 to run on the built-in sandbox providers`),
+  );
 }
 
 /** Load and validate the environment once; prints the one friendly message and exits on failure. */
 export function loadConfigOrExit(source?: Record<string, string | undefined>): Env;
-export function loadConfigOrExit<K extends keyof Env>(source: Record<string, string | undefined>, keys: K[]): Pick<Env, K>;
-export function loadConfigOrExit(source: Record<string, string | undefined> = process.env, keys?: (keyof Env)[]): Partial<Env> {
+export function loadConfigOrExit<K extends keyof Env>(
+  source: Record<string, string | undefined>,
+  keys: K[],
+): Pick<Env, K>;
+export function loadConfigOrExit(
+  source: Record<string, string | undefined> = process.env,
+  keys?: (keyof Env)[],
+): Partial<Env> {
   try {
     return keys ? parseEnv(source, keys) : parseEnv(source);
   } catch (err) {

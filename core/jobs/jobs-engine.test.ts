@@ -71,7 +71,13 @@ describe('research jobs (real engine, sandbox providers)', () => {
     expect(doc.report?.json.sandbox).toBe(true);
     expect(doc.usage?.tavilyCalls).toBeGreaterThan(0);
     expect(h.delivery.of(task.id, 'succeeded')).toHaveLength(1);
-    expect(h.delivery.of(task.id, 'progress').at(-1)?.checkpoints).toBe(17);
+    // The last status edit follows the delivery record by a moment: wait for it, then check nothing follows.
+    await waitFor(
+      'the final status edit',
+      async () => h.delivery.of(task.id, 'progress').at(-1)?.status === 'succeeded',
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.delivery.of(task.id, 'progress').at(-1)).toMatchObject({ checkpoints: 17, status: 'succeeded' });
     const rows = await ledgerRows(task.id);
     expect(rows.filter((r) => r.type === 'reserve')).toHaveLength(1);
     expect(rows.filter((r) => r.type === 'capture')).toHaveLength(1);

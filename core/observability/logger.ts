@@ -4,12 +4,34 @@ export type { Logger } from 'pino';
 
 // Paths of any object we log that may hold secrets or signing material; pino replaces them.
 const REDACT = [
-  'token', '*.token', 'botToken', '*.botToken', 'appToken', 'signingSecret', '*.signingSecret', 'clientSecret',
-  'apiKey', '*.apiKey', 'password', '*.password', 'authorization', '*.authorization', 'headers.authorization',
-  'headers["x-slack-signature"]', 'interactionToken', '*.interactionToken', 'cookie', '*.cookie',
+  'token',
+  '*.token',
+  'botToken',
+  '*.botToken',
+  'appToken',
+  'signingSecret',
+  '*.signingSecret',
+  'clientSecret',
+  'apiKey',
+  '*.apiKey',
+  'password',
+  '*.password',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'headers["x-slack-signature"]',
+  'interactionToken',
+  '*.interactionToken',
+  'cookie',
+  '*.cookie',
 ];
 
 /** Structured JSON logs; children carry `taskId`, `workspaceId` and `requestId` on every line. */
 export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({ name, level, redact: { paths: REDACT, censor: '[redacted]' }, base: { pid: process.pid, service: name } });
+  return pino({
+    name,
+    level,
+    redact: { paths: REDACT, censor: '[redacted]' },
+    base: { pid: process.pid, service: name },
+  });
 }

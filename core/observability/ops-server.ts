@@ -6,7 +6,11 @@ import { registry } from './metrics.js';
 export type OpsServer = { url: string; close(): Promise<void> };
 
 /** `/health` (200 when every dependency is up, else 503) and Prometheus `/metrics` for a process. */
-export async function startOpsServer(opts: { port: number; host?: string; health: () => Promise<Health> }): Promise<OpsServer> {
+export async function startOpsServer(opts: {
+  port: number;
+  host?: string;
+  health: () => Promise<Health>;
+}): Promise<OpsServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') {

@@ -16,9 +16,36 @@ export type DepthProfile = {
 };
 
 export const DEPTH_PROFILES: Record<Depth, DepthProfile> = {
-  essential: { depth: 'essential', label: 'Essential', credits: 6, searchDepth: 'basic', extractDepth: 'basic', urlsPerAgent: 5, maxResults: 20, targetSeconds: 60 },
-  standard: { depth: 'standard', label: 'Standard', credits: 12, searchDepth: 'advanced', extractDepth: 'advanced', urlsPerAgent: 5, maxResults: 20, targetSeconds: 120 },
-  deep: { depth: 'deep', label: 'Deep', credits: 18, searchDepth: 'advanced', extractDepth: 'advanced', urlsPerAgent: 10, maxResults: 20, targetSeconds: 180 },
+  essential: {
+    depth: 'essential',
+    label: 'Essential',
+    credits: 6,
+    searchDepth: 'basic',
+    extractDepth: 'basic',
+    urlsPerAgent: 5,
+    maxResults: 20,
+    targetSeconds: 60,
+  },
+  standard: {
+    depth: 'standard',
+    label: 'Standard',
+    credits: 12,
+    searchDepth: 'advanced',
+    extractDepth: 'advanced',
+    urlsPerAgent: 5,
+    maxResults: 20,
+    targetSeconds: 120,
+  },
+  deep: {
+    depth: 'deep',
+    label: 'Deep',
+    credits: 18,
+    searchDepth: 'advanced',
+    extractDepth: 'advanced',
+    urlsPerAgent: 10,
+    maxResults: 20,
+    targetSeconds: 180,
+  },
 };
 
 export function isDepth(value: unknown): value is Depth {

@@ -27,7 +27,10 @@ describe('storage health (real servers)', () => {
     const pg = createPostgres('postgres://pmf@127.0.0.1:1/none');
     const redis = createRedis('redis://127.0.0.1:1');
     redis.on('error', () => undefined);
-    closers.push(() => pg.destroy(), async () => redis.disconnect());
+    closers.push(
+      () => pg.destroy(),
+      async () => redis.disconnect(),
+    );
     const mongo = await connectMongo(process.env.MONGO_URL!);
     closers.push(() => mongo.client.close());
     const health = await checkHealth({ pg, mongo, redis }, 500);

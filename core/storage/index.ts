@@ -18,7 +18,10 @@ export type Storage = {
   close(): Promise<void>;
 };
 
-export async function openStorage(env: Pick<Env, 'DATABASE_URL' | 'MONGO_URL' | 'REDIS_URL'>, name = 'pmf'): Promise<Storage> {
+export async function openStorage(
+  env: Pick<Env, 'DATABASE_URL' | 'MONGO_URL' | 'REDIS_URL'>,
+  name = 'pmf',
+): Promise<Storage> {
   const pg = createPostgres(env.DATABASE_URL);
   const redis = createRedis(env.REDIS_URL, name);
   const mongo = await connectMongo(env.MONGO_URL);

@@ -30,7 +30,8 @@ describe('docker-compose.yml', () => {
     expect(compose.services.mongo?.image).toBe('mongo:7');
     expect(compose.services.postgres?.image).toBe('postgres:16');
     expect(compose.services.redis?.image).toBe('redis:7');
-    for (const name of ['mongo', 'postgres', 'redis']) expect(compose.services[name]?.healthcheck?.test.length).toBeGreaterThan(0);
+    for (const name of ['mongo', 'postgres', 'redis'])
+      expect(compose.services[name]?.healthcheck?.test.length).toBeGreaterThan(0);
     expect(Object.keys(compose.volumes).sort()).toEqual(['mongo-data', 'postgres-data', 'redis-data']);
   });
 
@@ -44,8 +45,12 @@ describe('docker-compose.yml', () => {
     expect(compose.services.bot?.command).toContain('bot/main.ts');
     expect(compose.services.worker?.command).toContain('bot/worker.ts');
     expect(compose.services.console?.command).toContain('console/main.ts');
-    expect(Object.keys(compose.services.bot!.environment!)).toEqual(expect.arrayContaining(['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'DISCORD_TOKEN']));
-    expect(Object.keys(compose.services.console!.environment!)).toEqual(expect.arrayContaining(['SESSION_SECRET', 'CONSOLE_PORT']));
+    expect(Object.keys(compose.services.bot!.environment!)).toEqual(
+      expect.arrayContaining(['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'DISCORD_TOKEN']),
+    );
+    expect(Object.keys(compose.services.console!.environment!)).toEqual(
+      expect.arrayContaining(['SESSION_SECRET', 'CONSOLE_PORT']),
+    );
   });
 
   it('lets the worker scale (no fixed name or host port) and gives it longer to stop than its drain', () => {

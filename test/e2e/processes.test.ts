@@ -56,7 +56,9 @@ let worker: Proc;
 let slackPort: number;
 
 beforeAll(async () => {
-  fake = await startFakeSlack({ teams: { [BOT_TOKEN]: { teamId: TEAM, botUserId: 'UBOT', botId: 'BBOT', admins: [] } } });
+  fake = await startFakeSlack({
+    teams: { [BOT_TOKEN]: { teamId: TEAM, botUserId: 'UBOT', botId: 'BBOT', admins: [] } },
+  });
   slackPort = await freePort();
   const [botHealth, workerHealth] = [await freePort(), await freePort()];
   const env: NodeJS.ProcessEnv = {
@@ -89,19 +91,33 @@ afterAll(async () => {
 
 describe('bot and worker processes, end to end', () => {
   it('turns a signed /pmf into a report in the thread, then both processes stop cleanly on SIGTERM', async () => {
-    const body = slashCommandBody({ teamId: TEAM, channelId: 'CE2E', userId: 'U0MARIA', text: 'essential an app that matches dog owners with sitters', responseUrl: fake.responseUrl('e2e') });
+    const body = slashCommandBody({
+      teamId: TEAM,
+      channelId: 'CE2E',
+      userId: 'U0MARIA',
+      text: 'essential an app that matches dog owners with sitters',
+      responseUrl: fake.responseUrl('e2e'),
+    });
     const res = await sendSigned(`http://127.0.0.1:${slackPort}/slack/events`, SIGNING_SECRET, body);
     expect(res.status).toBe(200);
     expect(res.ms).toBeLessThan(3000);
 
-    const upload = await waitFor('the report upload', () => fake.callsOf('files.completeUploadExternal').find((c) => c.status === 200), 150_000);
+    const upload = await waitFor(
+      'the report upload',
+      () => fake.callsOf('files.completeUploadExternal').find((c) => c.status === 200),
+      150_000,
+    );
     const asked = fake.callsOf('files.getUploadURLExternal').map((c) => String(c.args.filename));
     expect(asked).toEqual([expect.stringMatching(/^pmf-R-[A-Z0-9]+\.md$/)]);
     expect(upload.args.channel_id).toBe('CE2E');
     expect(upload.args.thread_ts).toBeTruthy();
 
     const parent = fake.messages.find((m) => m.channel === 'CE2E' && !m.threadTs)!;
-    await waitFor('the parent to show the score', () => (JSON.stringify(parent.edits.at(-1)?.blocks ?? '').match(/PMF \d+\/100/) ? true : undefined), 30_000);
+    await waitFor(
+      'the parent to show the score',
+      () => (JSON.stringify(parent.edits.at(-1)?.blocks ?? '').match(/PMF \d+\/100/) ? true : undefined),
+      30_000,
+    );
 
     bot.child.kill('SIGTERM');
     worker.child.kill('SIGTERM');

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { connectMongo, createPostgres, createRedis, type Db, type Mongo, type Redis } from '../../core/storage/index.js';
+import {
+  connectMongo,
+  createPostgres,
+  createRedis,
+  type Db,
+  type Mongo,
+  type Redis,
+} from '../../core/storage/index.js';
 
 /** PostgreSQL test database (migrated by the global setup). Tests isolate by creating their own workspaces. */
 export function testPostgres(max = 20): Db {

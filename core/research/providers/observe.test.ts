@@ -25,12 +25,22 @@ describe('observed provider calls', () => {
       aborted: await value('pmf_provider_errors_total', { provider: 'llm', kind: 'aborted' }),
     };
     await expect(observed('tavily', 'search', transient, async () => 42)).resolves.toBe(42);
-    await expect(observed('tavily', 'search', transient, async () => Promise.reject(new Error('503')))).rejects.toThrow('503');
-    await expect(observed('llm', 'plan', permanent, async () => Promise.reject(new Error('400')))).rejects.toThrow('400');
-    await expect(observed('llm', 'plan', transient, async () => Promise.reject(new AbortedError('stop')))).rejects.toBeInstanceOf(AbortedError);
+    await expect(observed('tavily', 'search', transient, async () => Promise.reject(new Error('503')))).rejects.toThrow(
+      '503',
+    );
+    await expect(observed('llm', 'plan', permanent, async () => Promise.reject(new Error('400')))).rejects.toThrow(
+      '400',
+    );
+    await expect(
+      observed('llm', 'plan', transient, async () => Promise.reject(new AbortedError('stop'))),
+    ).rejects.toBeInstanceOf(AbortedError);
 
-    expect(await value('pmf_provider_seconds_count', { provider: 'tavily', operation: 'search' })).toBe(before.count + 2);
-    expect(await value('pmf_provider_errors_total', { provider: 'tavily', kind: 'transient' })).toBe(before.transient + 1);
+    expect(await value('pmf_provider_seconds_count', { provider: 'tavily', operation: 'search' })).toBe(
+      before.count + 2,
+    );
+    expect(await value('pmf_provider_errors_total', { provider: 'tavily', kind: 'transient' })).toBe(
+      before.transient + 1,
+    );
     expect(await value('pmf_provider_errors_total', { provider: 'llm', kind: 'permanent' })).toBe(before.permanent + 1);
     expect(await value('pmf_provider_errors_total', { provider: 'llm', kind: 'aborted' })).toBe(before.aborted + 1);
   });

@@ -132,12 +132,15 @@ export function createTavilySearch(opts: TavilyOptions): SearchProvider {
   }
 
   async function call<T>(what: 'search' | 'extract', fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const outcome = await withRetry(() => observed('tavily', what, classifyTavilyError, () => raceAbort(fn(), signal)), {
-      policy,
-      classify: classifyTavilyError,
-      ...(signal ? { signal } : {}),
-      ...(opts.sleep ? { sleep: opts.sleep } : {}),
-    });
+    const outcome = await withRetry(
+      () => observed('tavily', what, classifyTavilyError, () => raceAbort(fn(), signal)),
+      {
+        policy,
+        classify: classifyTavilyError,
+        ...(signal ? { signal } : {}),
+        ...(opts.sleep ? { sleep: opts.sleep } : {}),
+      },
+    );
     if (outcome.ok) return outcome.value;
     const transient = outcome.failure.retryable;
     throw new ResearchError(
