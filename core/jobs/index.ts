@@ -48,6 +48,8 @@ export const DEFAULT_TUNING: Omit<JobsTuning, 'workerName'> = {
   progressIntervalMs: 1000,
   cancelPollMs: 5000,
   deliveryAttempts: 4,
+  orphanAfterMs: 5 * 60_000,
+  orphanSweepEveryMs: 60_000,
 };
 
 const MAX_REQUEST_KEY = 300;
@@ -134,6 +136,7 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
   const cancelChannel = `${tuning.channel}:cancel`;
   let cancelSub: Redis | undefined;
   let workerStarted = false;
+  let orphanTimer: NodeJS.Timeout | undefined;
   let readyPromise: Promise<void> | undefined;
 
   /** Indexes, Agenda's backend, and (in a process that only submits) the channel that wakes the workers. */
@@ -228,6 +231,40 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
     return doc;
   }
 
+  async function hasJob(taskId: string): Promise<boolean> {
+    const found = await storage.mongo.db
+      .collection(tuning.collection)
+      .countDocuments({ name: RESEARCH_JOB, 'data.taskId': taskId }, { limit: 1 });
+    return found > 0;
+  }
+
+  /** Ends one task a crash left queued with no job; true when it did. Safe to run from several workers. */
+  async function endOrphan(taskId: string): Promise<boolean> {
+    if (await store.outcomeOf(taskId)) {
+      await runner.settle(taskId);
+      return true;
+    }
+    if (await hasJob(taskId)) return false;
+    const hold = await ledger.getHold(taskId);
+    if (!hold) return store.discardUnreserved(taskId);
+    await failBeforeQueue(taskId, 'it was interrupted before it could be queued', 'no job was saved for this task');
+    return true;
+  }
+
+  async function sweepOrphans(): Promise<number> {
+    const ids = await store.queuedBefore(new Date(Date.now() - tuning.orphanAfterMs));
+    let ended = 0;
+    for (const taskId of ids) {
+      try {
+        if (await endOrphan(taskId)) ended++;
+      } catch (err) {
+        if (!(err instanceof RetryLater)) log.warn({ taskId, err: String(err) }, 'ending an orphaned task');
+      }
+    }
+    if (ended > 0) log.warn({ ended }, 'ended tasks a crash left without a job');
+    return ended;
+  }
+
   const jobs: Jobs = {
     tasks: store,
 
@@ -280,6 +317,8 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
       return (await submit(req, options, taskId)).task;
     },
 
+    sweepOrphans,
+
     async startWorker() {
       if (workerStarted) return;
       await ready();
@@ -300,6 +339,13 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
       cancelSub.on('message', (_channel: string, id: string) => runner.running.get(id)?.abort('cancel'));
       await cancelSub.subscribe(cancelChannel);
       await agenda.start();
+      // The first sweep waits orphanAfterMs, so that short-lived workers sharing a database (tests, one-off
+      // runs) never end each other's tasks; a long-running worker sweeps every orphanSweepEveryMs.
+      const sweep = () => {
+        sweepOrphans().catch((err: unknown) => log.warn({ err: String(err) }, 'orphan sweep failed'));
+        orphanTimer = setTimeout(sweep, tuning.orphanSweepEveryMs).unref();
+      };
+      orphanTimer = setTimeout(sweep, Math.max(tuning.orphanAfterMs, tuning.orphanSweepEveryMs)).unref();
       log.info(
         { concurrency: env.WORKER_CONCURRENCY, lockLifetimeMs: env.JOB_LOCK_LIFETIME_MS },
         'research worker started',
@@ -307,6 +353,7 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
     },
 
     async stop() {
+      clearTimeout(orphanTimer);
       if (workerStarted) {
         workerStarted = false;
         const result = await agenda.drain({ timeout: env.WORKER_DRAIN_TIMEOUT_MS, closeConnection: false });

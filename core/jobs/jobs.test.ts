@@ -239,6 +239,34 @@ describe('research jobs (engine double)', () => {
     });
   });
 
+  it('ends the tasks a crash left without a job: credits returned, or the task dropped if it never got any', async () => {
+    const sweeper = h.another({ tuning: { collection: 'orphanJobs', orphanAfterMs: 0 } });
+    const orphan = async (reserve: boolean) => {
+      const { task } = await h.jobs.tasks.create({ ...request(), cost: 12 });
+      if (reserve) {
+        await h.ledger.reserve({ workspaceId: h.workspaceId, cost: 12, taskId: task.id, actor: 'U1' });
+        await h.jobs.tasks.addCheckpoint(task.id, 'credits_reserved');
+      }
+      return task.id; // ...and the process died before it saved the job
+    };
+    const held = await orphan(true);
+    const unheld = await orphan(false);
+    const { task: waiting } = await sweeper.submitResearch(request()); // queued, its job saved: not an orphan
+    const before = (await h.ledger.balance(h.workspaceId)).balance;
+
+    expect(await sweeper.sweepOrphans()).toBeGreaterThanOrEqual(2);
+
+    const ended = await settled(held);
+    expect(ended.status).toBe('failed');
+    expect(ended.error?.userMessage).toMatch(/interrupted before it could be queued.*12 credits were returned/);
+    expect((await h.ledger.getHold(held))?.status).toBe('released');
+    expect((await h.ledger.balance(h.workspaceId)).balance).toBe(before + 12);
+    expect(await h.jobs.tasks.get(unheld)).toBeUndefined();
+    expect((await h.jobs.tasks.get(waiting.id))?.status).toBe('queued');
+    expect(await sweeper.sweepOrphans()).toBe(0);
+    await sweeper.cancelResearch(waiting.id, { id: 'U1', isAdmin: false });
+  });
+
   it('retries a failed research as a new task with a new hold, once per failed task', async () => {
     const idea = h.engine.forIdea(
       'retry me idea',

@@ -19,6 +19,7 @@ export interface LedgerPort {
   }): Promise<unknown>;
   capture(args: { taskId: string; actor: string }): Promise<unknown>;
   release(args: { taskId: string; actor: string; reason: string }): Promise<unknown>;
+  getHold(taskId: string): Promise<{ status: 'held' | 'captured' | 'released' } | undefined>;
 }
 
 export type JobsEnv = Pick<
@@ -73,6 +74,10 @@ export type JobsTuning = {
   cancelPollMs: number;
   /** Delivery retries for a transient delivery error. */
   deliveryAttempts: number;
+  /** A task still queued this long after it was created, with no job behind it, was orphaned by a crash. */
+  orphanAfterMs: number;
+  /** How often a worker looks for orphaned tasks. */
+  orphanSweepEveryMs: number;
   /** Name of this worker in lock and claim records. */
   workerName: string;
 };
@@ -85,6 +90,12 @@ export type Jobs = {
   cancelResearch(taskId: string, actor: Actor): Promise<Task>;
   /** A failed research runs again as a new task (`retryOf` = the failed one) with a new hold; idempotent per failed task. */
   retryResearch(taskId: string, actor: Actor, opts?: SubmitOptions): Promise<Task>;
+  /**
+   * Ends the tasks a crash left between reserving credits and saving their job: their credits are returned
+   * (nothing was researched), or the task is dropped when it never got any. Workers run it every
+   * `orphanSweepEveryMs`; returns how many tasks it ended.
+   */
+  sweepOrphans(): Promise<number>;
   /** Starts processing research jobs in this process (WORKER_CONCURRENCY at a time). */
   startWorker(): Promise<void>;
   /** Stops taking jobs, lets running ones finish up to WORKER_DRAIN_TIMEOUT_MS, then unlocks the rest. */

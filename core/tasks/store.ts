@@ -314,6 +314,16 @@ export class TaskStore {
     return res.deletedCount === 1;
   }
 
+  /** Ids of tasks still queued that were created before `before`, oldest first. */
+  async queuedBefore(before: Date, limit = 50): Promise<string[]> {
+    const docs = await this.collection
+      .find({ status: 'queued', createdAt: { $lt: before } }, { projection: { _id: 1 } })
+      .sort({ createdAt: 1 })
+      .limit(limit)
+      .toArray();
+    return docs.map((d) => d._id);
+  }
+
   async listByWorkspace(workspaceId: string, limit = 10): Promise<Task[]> {
     const docs = await this.collection
       .find({ workspaceId }, { projection: INTERNAL_FIELDS })
