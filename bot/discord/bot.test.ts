@@ -50,10 +50,14 @@ describe('Discord bot /pmf', () => {
     expect(callback.type).toBe(5);
     expect(Number(callback.data.flags ?? 0) & 64).toBe(0);
 
-    const task = await h.fake.waitFor(() =>
-      [...jobs.byId.values()].find(
-        (t) => (t.origin as DiscordOrigin).statusMessageId && t.idea === IDEA && t.requester.id === user.id,
-      ),
+    // The first command of the file also warms up the bot's modules: allow for a busy machine.
+    const task = await h.fake.waitFor(
+      () =>
+        [...jobs.byId.values()].find(
+          (t) => (t.origin as DiscordOrigin).statusMessageId && t.idea === IDEA && t.requester.id === user.id,
+        ),
+      30_000,
+      'the status message of the research',
     );
     const origin = task.origin as DiscordOrigin;
     const reply = h.fake.originalMessage(payload.id)!;
