@@ -18,6 +18,7 @@ import { CreditLedger } from '../core/credits/index.js';
 import { createJobs } from '../core/jobs/index.js';
 import { createLogger } from '../core/observability/logger.js';
 import { checkHealth, connectMongo, createPostgres, createRedis, type Storage } from '../core/storage/index.js';
+import { TaskStore } from '../core/tasks/store.js';
 import { startFakeDiscord, type FakeChannel, type FakeDiscord, type FakeUser } from '../test/fakes/discord/index.js';
 import { applyLocalServiceDefaults } from '../test/local-services.js';
 
@@ -79,9 +80,7 @@ async function serve(role: Role, apiUrl: string, token: string, guildId: string)
   console.log(JSON.stringify({ ready: true }));
   await stdinClosed();
   const ws = await ledger.findWorkspace('discord', guildId);
-  const tasks = ws
-    ? await mongo.db.collection('tasks').countDocuments({ workspaceId: ws.id, checkpointIds: 'queued' })
-    : 0;
+  const tasks = ws ? await new TaskStore(mongo).countQueued(ws.id) : 0;
   const reserved = ws ? (await ledger.balance(ws.id)).used : 0;
   await client.destroy();
   await jobs.stop();

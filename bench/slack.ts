@@ -17,6 +17,7 @@ import { CreditLedger } from '../core/credits/index.js';
 import { createJobs } from '../core/jobs/index.js';
 import { createLogger } from '../core/observability/logger.js';
 import { checkHealth, connectMongo, createPostgres, createRedis, type Storage } from '../core/storage/index.js';
+import { TaskStore } from '../core/tasks/store.js';
 import { createSlackApp } from '../bot/slack/app.js';
 import { DEFAULT_TOKEN, startFakeSlack } from '../test/fakes/slack/server.js';
 import { signedHeaders, slashCommandBody } from '../test/fakes/slack/signer.js';
@@ -106,10 +107,8 @@ async function serve(role: Role, apiUrl: string): Promise<void> {
   await stdinClosed();
   // The work behind the acks (reserve, post, queue) goes on after the last ack: give it 30 s before counting.
   const ws = await ledger.findWorkspace('slack', TEAM);
-  const queued = () =>
-    ws
-      ? mongo.db.collection('tasks').countDocuments({ workspaceId: ws.id, checkpointIds: 'queued' })
-      : Promise.resolve(0);
+  const taskStore = new TaskStore(mongo);
+  const queued = () => (ws ? taskStore.countQueued(ws.id) : Promise.resolve(0));
   const expected = Number(process.env.BENCH_EXPECTED ?? 0);
   const deadline = Date.now() + 30_000;
   let tasks = await queued();

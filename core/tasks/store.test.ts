@@ -135,12 +135,14 @@ describe('TaskStore (FerretDB)', () => {
     const { task } = await store.create(newTask({ workspaceId: ws }));
     expect(await store.recordCheckpoint(task.id, 'queued')).toBe(true);
     expect(await store.recordCheckpoint(task.id, 'queued')).toBe(false);
+    await store.create(newTask({ workspaceId: ws })); // created, never queued
+    expect(await store.countQueued(ws)).toBe(1);
     expect((await store.getStored(task.id))?.checkpointIds).toEqual(['received']);
     expect((await store.get(task.id))?.checkpoints.map((c) => c.id)).toEqual(['received', 'queued']);
-    const [listed] = await store.listByWorkspace(ws);
+    const listed = (await store.listByWorkspace(ws)).find((t) => t.id === task.id);
     expect(listed?.checkpoints.map((c) => c.id)).toEqual(['received', 'queued']);
     const { items } = await store.search({ workspaceId: ws });
-    expect(items[0]?.checkpoints.map((c) => c.id)).toEqual(['received', 'queued']);
+    expect(items.find((t) => t.id === task.id)?.checkpoints.map((c) => c.id)).toEqual(['received', 'queued']);
   });
 
   it('records one cancel request', async () => {

@@ -314,6 +314,13 @@ export class TaskStore {
     return res.deletedCount === 1;
   }
 
+  /** How many of a workspace's tasks reached the queue (their `queued` checkpoint is recorded). */
+  async countQueued(workspaceId: string): Promise<number> {
+    const docs = await this.collection.find({ workspaceId }, { projection: { _id: 1 } }).toArray();
+    if (docs.length === 0) return 0;
+    return this.events.countDocuments({ taskId: { $in: docs.map((d) => d._id) }, id: 'queued' });
+  }
+
   /** Ids of tasks still queued that were created before `before`, oldest first. */
   async queuedBefore(before: Date, limit = 50): Promise<string[]> {
     const docs = await this.collection
