@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   checkCitations,
   FLAG_MARK,
+  figureIndex,
   figuresIn,
   normalizeUrl,
   sourceContainsFigure,
@@ -136,5 +137,33 @@ describe('figures', () => {
     expect(sourceContainsFigure('In 2025 it was 25.', '5')).toBe(false);
     expect(sourceContainsFigure('about 5 firms', '5')).toBe(true);
     expect(sourceContainsFigure('grew 35 percent', '35%')).toBe(true);
+  });
+  it("answers from a page's figure index as from the page itself", () => {
+    const page =
+      'In 2025 the market reached $4.2 billion. About 35 percent of 1,200 owners pay €30/month.\n' +
+      'Growth was 12.5% a year; 5 firms hold 60% of it. The 2025 figure repeats.';
+    const index = figureIndex(page);
+    expect(index.split('\n')).toEqual(['2025', '$4.2 billion', '35 percent', '1,200', '€30', '12.5%', '5', '60%']);
+    const claims = [
+      '$4.2bn',
+      '4.2 billion',
+      '35%',
+      '1200',
+      '1,200',
+      '€30',
+      '12.5%',
+      '5',
+      '60%',
+      '2025',
+      '25',
+      '2',
+      '6%',
+      '60',
+      '30%',
+      '4.2%',
+      '12',
+    ];
+    for (const figure of claims)
+      expect([figure, sourceContainsFigure(index, figure)]).toEqual([figure, sourceContainsFigure(page, figure)]);
   });
 });

@@ -141,6 +141,14 @@ export function figuresIn(sentence: string): string[] {
   return [...plain.matchAll(FIGURE)].map((m) => m[0].trim());
 }
 
+/**
+ * The figures a page states, one per line, without repeats: all `sourceContainsFigure` needs of a source.
+ * The state keeps this instead of the page, which is checkpointed after every step (decision 032).
+ */
+export function figureIndex(pageText: string): string {
+  return [...new Set(figuresIn(pageText))].join('\n');
+}
+
 function numericCore(figure: string): string {
   return (figure.match(/\d[\d,]*(?:\.\d+)?/)?.[0] ?? '').replace(/,/g, '');
 }

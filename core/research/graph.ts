@@ -6,7 +6,7 @@ import { Annotation, END, START, StateGraph, type LangGraphRunnableConfig } from
 import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
 import { AGENTS, type Agent, type CheckpointId } from './checkpoints.js';
 import { assembleReport, type Assembled } from './assemble-report.js';
-import type { RetrievedSource } from './citations.js';
+import { figureIndex, type RetrievedSource } from './citations.js';
 import { ResearchError } from './contract.js';
 import { DEPTH_PROFILES, type Depth } from './depth.js';
 import { selectPassages } from './passages.js';
@@ -25,16 +25,8 @@ export const PASSAGE_BUDGET: Record<Depth, number> = { essential: 5_000, standar
 const ID_OFFSET: Record<Agent, number> = { market: 0, competitor: 20, customer: 40 };
 
 type Hit = Omit<SearchHit, 'content'>;
-/** A retrieved page as the state keeps it: `text` holds only its sentences with figures (for the checker). */
+/** A retrieved page as the state keeps it: `text` holds only the figures it states (for the checker). */
 export type StoredSource = RetrievedSource & { excerpt: string };
-
-/** The sentences of a page that contain a digit: all the citation checker needs to verify figures. */
-export function figureSentences(text: string): string {
-  return text
-    .split(/(?<=[.!?])\s+|\n+/)
-    .filter((s) => /\d/.test(s))
-    .join('\n');
-}
 
 type AgentRecord<T> = Partial<Record<Agent, T>>;
 const mergeRecords = <T>() => Annotation<AgentRecord<T>>({ reducer: (a, b) => ({ ...a, ...b }), default: () => ({}) });
@@ -205,7 +197,7 @@ export function buildResearchGraph(deps: GraphDeps) {
         id,
         url: page.url,
         title: sanitizeText(page.title ?? titleOf.get(page.url) ?? page.url),
-        text: figureSentences(page.rawContent),
+        text: figureIndex(page.rawContent),
         excerpt: passages
           .filter((p) => p.sourceId === id)
           .map((p) => p.text)
