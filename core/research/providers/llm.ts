@@ -127,10 +127,19 @@ export function createStructuredLlm(opts: LlmOptions): StructuredLlm {
         });
   const method = opts.method ?? 'functionCalling';
   const policy = { ...DEFAULT_RETRY_POLICY, maxRetries: opts.maxRetries };
+  // Binding a schema converts it to JSON Schema: once per schema, not once per call.
+  const bind = (schema: z.ZodType<unknown>, name: string) =>
+    model.withStructuredOutput(schema, { name, method, includeRaw: true });
+  const bound = new Map<string, { schema: z.ZodType<unknown>; runnable: ReturnType<typeof bind> }>();
 
   return {
     async generate<T>(args: GenerateArgs<T>): Promise<T> {
-      const structured = model.withStructuredOutput(args.schema, { name: args.schemaName, method, includeRaw: true });
+      let entry = bound.get(args.schemaName);
+      if (entry?.schema !== args.schema) {
+        entry = { schema: args.schema, runnable: bind(args.schema, args.schemaName) };
+        bound.set(args.schemaName, entry);
+      }
+      const structured = entry.runnable;
       const messages: { role: 'system' | 'user' | 'assistant'; content: string }[] = [
         { role: 'system', content: args.system },
         { role: 'user', content: args.user },
