@@ -28,7 +28,7 @@ const ledger = new CreditLedger(storage.pg, { defaultAllowance: env.DEFAULT_MONT
 const engine = createResearchEngine({
   env,
   redis: storage.redis,
-  mongo: storage.mongo,
+  pg: storage.pg,
   providerUrls: sandbox?.urls,
   logger,
 });

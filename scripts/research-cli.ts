@@ -10,7 +10,7 @@ import { ResearchError } from '../core/research/contract.js';
 import { DEFAULT_DEPTH, DEPTHS, isDepth } from '../core/research/depth.js';
 import { checkIdea } from '../core/research/idea.js';
 import { createResearchEngine, startSandboxForEnv } from '../core/research/index.js';
-import { connectMongo, createRedis } from '../core/storage/index.js';
+import { createPostgres, createRedis, migrateLatest } from '../core/storage/index.js';
 // The local servers' URLs (scripts/services.mjs), so the CLI works right after `npm run services -- up`.
 import { LOCAL } from './services.mjs';
 
@@ -73,9 +73,11 @@ async function main(): Promise<void> {
 
   const sandbox = await startSandboxForEnv(env);
   const redis = createRedis(env.REDIS_URL, 'research-cli');
-  const mongo = await connectMongo(env.MONGO_URL).catch((err: Error) =>
+  const pg = createPostgres(env.DATABASE_URL, { max: 4 });
+  // The checkpoint tables are needed before the first step; migrating is idempotent and quick.
+  await migrateLatest(pg).catch((err: Error) =>
     fail(
-      `Cannot reach MongoDB at ${env.MONGO_URL}: ${err.message}\nStart the local servers with: npm run services -- up`,
+      `Cannot prepare PostgreSQL at ${env.DATABASE_URL}: ${err.message}\nStart the local servers with: npm run services -- up`,
       1,
     ),
   );
@@ -95,7 +97,7 @@ async function main(): Promise<void> {
   const ticker = tty ? setInterval(() => draw([...done].at(-1)), 1000) : undefined;
 
   try {
-    const engine = createResearchEngine({ env, redis, mongo, ...(sandbox ? { providerUrls: sandbox.urls } : {}) });
+    const engine = createResearchEngine({ env, redis, pg, ...(sandbox ? { providerUrls: sandbox.urls } : {}) });
     const result = await engine.run(
       { runId: `cli-${randomUUID()}`, idea: idea.idea, depth },
       {
@@ -124,7 +126,7 @@ async function main(): Promise<void> {
     throw err;
   } finally {
     clearInterval(ticker);
-    await Promise.allSettled([mongo.client.close(), redis.quit(), sandbox?.sandbox.close()]);
+    await Promise.allSettled([pg.destroy(), redis.quit(), sandbox?.sandbox.close()]);
   }
 }
 

@@ -70,7 +70,7 @@ beforeAll(async () => {
   const engine = createResearchEngine({
     env,
     redis: storage.redis,
-    mongo: storage.mongo,
+    pg: storage.pg,
     providerUrls: { tavilyUrl: sandbox.tavilyUrl, openaiUrl: sandbox.openaiUrl },
     sandbox: true,
   });

@@ -40,7 +40,7 @@ beforeAll(async () => {
     deliverySink: mongo.db.collection<DeliveryCall>('delivery_log'),
     tuning: { notify: false, processEveryMs: 1000 },
   });
-  h.engine.impl = sandboxEngine(sandbox, h.storage.redis, mongo, { cachePrefix });
+  h.engine.impl = sandboxEngine(sandbox, h.storage.redis, h.storage.pg, { cachePrefix });
   await h.jobs.startWorker();
   submitter = h.another({ tuning: { notify: true } });
 }, 60_000);

@@ -15,7 +15,7 @@ let sandbox: Sandbox;
 beforeAll(async () => {
   sandbox = await startSandbox({ latencyMs: { search: 20, extract: 20, llm: 30 } });
   h = await openHarness('jobs_engine');
-  h.engine.impl = sandboxEngine(sandbox, h.storage.redis, h.storage.mongo, {
+  h.engine.impl = sandboxEngine(sandbox, h.storage.redis, h.storage.pg, {
     cachePrefix: `test:jobs-engine:${randomUUID().slice(0, 8)}:`,
     maxRetries: 1,
     timeoutMs: 20_000,

@@ -22,7 +22,7 @@ function engineFromEnv(): ResearchEngine {
   if (process.env.WORKER_ENGINE !== 'sandbox')
     return new FakeEngine({ stepMs: Number(process.env.WORKER_STEP_MS ?? 100) });
   const sandbox = { tavilyUrl: process.env.SANDBOX_TAVILY_URL!, openaiUrl: process.env.SANDBOX_OPENAI_URL! };
-  return sandboxEngine(sandbox, redis, mongo, {
+  return sandboxEngine(sandbox, redis, pg, {
     cachePrefix: process.env.WORKER_CACHE_PREFIX ?? 'test:worker:',
     timeoutMs: 120_000,
   });

@@ -1,18 +1,22 @@
-// The _id-keyed LangGraph checkpointer against the real FerretDB/MongoDB: a small graph interrupted by a
-// failing node resumes from its last completed step, and finished steps are not run again.
+// The LangGraph checkpointer against the real PostgreSQL: a small graph interrupted by a failing node
+// resumes from its last completed step, and finished steps are not run again.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
-import type { Mongo } from '../storage/mongo.js';
-import { testMongo } from '../../test/helpers/storage.js';
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../storage/postgres.js';
+import { testPostgres } from '../../test/helpers/storage.js';
 import { ResearchCheckpointSaver } from './checkpointer.js';
 
-let mongo: Mongo;
-beforeAll(async () => {
-  mongo = await testMongo('research_checkpointer');
+let pg: Db;
+beforeAll(() => {
+  pg = testPostgres(4);
 });
 afterAll(async () => {
-  await mongo.client.close();
+  await pg.destroy();
 });
+
+// Threads of their own: the test database is shared by every run of the suite.
+const thread = (label: string) => `${label}:${randomUUID()}`;
 
 const State = Annotation.Root({
   log: Annotation<string[]>({ reducer: (a, b) => [...a, ...b], default: () => [] }),
@@ -40,10 +44,10 @@ function graph(saver: ResearchCheckpointSaver, runs: Record<string, number>, fai
 
 describe('ResearchCheckpointSaver', () => {
   it('resumes after a crash without re-running finished steps, including a finished parallel sibling', async () => {
-    const saver = new ResearchCheckpointSaver(mongo.db);
-    await saver.setup();
+    const saver = new ResearchCheckpointSaver(pg);
     const runs: Record<string, number> = {};
-    const config = { configurable: { thread_id: 'thread:1' } };
+    const id = thread('crash');
+    const config = { configurable: { thread_id: id } };
     await expect(graph(saver, runs, 'b2').invoke({ log: [] }, config)).rejects.toThrow(/crash in b2/);
     expect(runs).toEqual({ a: 1, b1: 1, b2: 1 });
 
@@ -61,15 +65,42 @@ describe('ResearchCheckpointSaver', () => {
     expect(history.length).toBeGreaterThan(3);
     expect([...history].sort().reverse()).toEqual(history);
 
-    await saver.deleteThread('thread:1');
+    await saver.deleteThread(id);
     expect(await saver.getTuple(config)).toBeUndefined();
   });
 
   it('keeps threads apart', async () => {
-    const saver = new ResearchCheckpointSaver(mongo.db);
+    const saver = new ResearchCheckpointSaver(pg);
     const runs: Record<string, number> = {};
-    await graph(saver, runs, undefined).invoke({ log: [] }, { configurable: { thread_id: 'x' } });
-    expect(await saver.getTuple({ configurable: { thread_id: 'y' } })).toBeUndefined();
-    expect((await saver.getTuple({ configurable: { thread_id: 'x' } }))?.checkpoint.id).toBeTruthy();
+    const [x, y] = [thread('x'), thread('y')];
+    await graph(saver, runs, undefined).invoke({ log: [] }, { configurable: { thread_id: x } });
+    expect(await saver.getTuple({ configurable: { thread_id: y } })).toBeUndefined();
+    expect((await saver.getTuple({ configurable: { thread_id: x } }))?.checkpoint.id).toBeTruthy();
+  });
+
+  it("keeps the first copy of a task's writes when a late duplicate of the task stores its own", async () => {
+    const saver = new ResearchCheckpointSaver(pg);
+    const config = { configurable: { thread_id: thread('dup'), checkpoint_ns: '' } };
+    const stored = await saver.put(
+      config,
+      {
+        v: 4,
+        id: '1f0c0000-0000-6000-8000-000000000001',
+        ts: new Date().toISOString(),
+        channel_values: {},
+        channel_versions: {},
+        versions_seen: {},
+      },
+      { source: 'loop', step: 1, parents: {} },
+      {},
+    );
+    await saver.putWrites(stored, [['log', ['first']]], 'task-1');
+    await saver.putWrites(stored, [['log', ['late duplicate']]], 'task-1');
+    await saver.putWrites(stored, [['log', ['other task']]], 'task-2');
+    const tuple = await saver.getTuple(config);
+    expect(tuple?.pendingWrites).toEqual([
+      ['task-1', 'log', ['first']],
+      ['task-2', 'log', ['other task']],
+    ]);
   });
 });

@@ -1,12 +1,8 @@
-// A LangGraph checkpointer for MongoDB that addresses every document by `_id` only. FerretDB 1.24 (SQLite)
-// pushes only `_id` lookups down to its storage; the stock MongoDBSaver filters and upserts on
-// (thread_id, checkpoint_ns, checkpoint_id, task_id, idx), which FerretDB answers by scanning the
-// collection — seconds per write once a few runs are stored (decision 031). Same data, same serde.
-//
-// Documents (collection `research_checkpoints`):
-//   head:<thread>:<ns>        { latest }                         — the newest checkpoint id of the thread
-//   cp:<thread>:<ns>:<id>     { thread_id, parent, type, checkpoint, metadata }
-//   w:<thread>:<ns>:<id>      { thread_id, w: { "<task>~<idx>": { task, path, idx, channel, type, value } } }
+// A LangGraph checkpointer on PostgreSQL (tables from migrations/004_research_checkpoints.ts). Every step of
+// a run stores its checkpoint before the next one starts, so this sits on the research's critical path:
+// one statement per checkpoint and one per task's writes (decision 035). A checkpoint row leaves out its
+// channel values; each value is stored once per version, when its channel changes, so a step that adds an
+// analysis does not store the pages again.
 import {
   BaseCheckpointSaver,
   compareWritesSortKeys,
@@ -21,109 +17,89 @@ import {
   type SerializerProtocol,
 } from '@langchain/langgraph-checkpoint';
 import type { RunnableConfig } from '@langchain/core/runnables';
-import { Binary, type Collection, type Db } from 'mongodb';
+import type { Db } from '../storage/postgres.js';
 
-type Doc = { _id: string; [k: string]: unknown };
-type CheckpointDoc = Doc & {
+type CheckpointRow = {
   thread_id: string;
-  ns: string;
+  checkpoint_ns: string;
   checkpoint_id: string;
-  parent?: string;
+  parent_checkpoint_id: string | null;
   type: string;
-  checkpoint: Binary;
-  metadata: Binary;
+  checkpoint: Buffer;
+  metadata: Buffer;
 };
-type WriteEntry = { task: string; path: string; idx: number; channel: string; type: string; value: Binary };
-type WritesDoc = Doc & { w?: Record<string, WriteEntry> };
+type BlobRow = { channel: string; type: string; blob: Buffer | null };
+type WriteRow = { task_id: string; idx: number; task_path: string; channel: string; type: string; value: Buffer };
 
 function str(config: RunnableConfig, key: string): string | undefined {
   const v = config.configurable?.[key];
   return typeof v === 'string' ? v : undefined;
 }
 
-// `:` separates the parts of an _id; escaping keeps a thread id that contains one from colliding.
-const part = (s: string) => s.replace(/%/g, '%25').replace(/:/g, '%3A');
-const headId = (t: string, ns: string) => `head:${part(t)}:${part(ns)}`;
-const cpId = (t: string, ns: string, id: string) => `cp:${part(t)}:${part(ns)}:${part(id)}`;
-const writesId = (t: string, ns: string, id: string) => `w:${part(t)}:${part(ns)}:${part(id)}`;
-// Field names may not contain `.` or `$`, nor start with `$`.
-const writeKey = (task: string, idx: number) =>
-  `${task.replace(/[.$%]/g, (c) => `%${c.charCodeAt(0).toString(16)}`)}~${idx}`;
+const buffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-const bytes = (b: Binary) => b.value();
+// The version of a channel that has no value (LangGraph keeps versions of emptied trigger channels).
+const EMPTY = 'empty';
 
-const BUSY_RETRIES = 8;
-
-/**
- * One write, made robust to two things FerretDB does under concurrency: two upserts of one new _id (the loser
- * gets E11000 and simply applies its update to the winner's document), and SQLite's writer lock
- * ("database is locked", SQLITE_BUSY) when many runs write at once — retried with a short jittered backoff.
- */
-async function upsert(op: () => Promise<unknown>): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await op();
-      return;
-    } catch (err) {
-      const e = err as { code?: unknown; message?: unknown };
-      if (e.code === 11000 && attempt === 0) continue;
-      const busy = typeof e.message === 'string' && /database is locked|SQLITE_BUSY/.test(e.message);
-      if (!busy || attempt >= BUSY_RETRIES) throw err;
-      await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** attempt) * (0.5 + Math.random() / 2)));
-    }
-  }
-}
+const CHECKPOINT_COLUMNS = 'thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata';
 
 export class ResearchCheckpointSaver extends BaseCheckpointSaver {
-  private readonly docs: Collection<Doc>;
-
-  constructor(db: Db, collection = 'research_checkpoints', serde?: SerializerProtocol) {
+  constructor(
+    private readonly db: Db,
+    serde?: SerializerProtocol,
+  ) {
     super(serde);
-    this.docs = db.collection<Doc>(collection);
-  }
-
-  /** An index for list()/deleteThread(); the hot path needs none (every lookup is by _id). */
-  async setup(): Promise<void> {
-    await this.docs.createIndex({ thread_id: 1 });
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
     const thread = str(config, 'thread_id');
     if (!thread) return undefined;
     const ns = str(config, 'checkpoint_ns') ?? '';
-    let id = str(config, 'checkpoint_id');
-    if (!id) {
-      const head = await this.docs.findOne({ _id: headId(thread, ns) });
-      id = typeof head?.latest === 'string' ? head.latest : undefined;
-      if (!id) return undefined;
-    }
-    const [cp, writes] = await Promise.all([
-      this.docs.findOne({ _id: cpId(thread, ns, id) }),
-      this.docs.findOne({ _id: writesId(thread, ns, id) }),
-    ]);
-    if (!cp) return undefined;
-    return this.toTuple(cp as CheckpointDoc, writes as WritesDoc | null);
+    const id = str(config, 'checkpoint_id');
+    const { rows } = id
+      ? await this.db.raw<{ rows: CheckpointRow[] }>(
+          `select ${CHECKPOINT_COLUMNS} from research_checkpoints
+            where thread_id = ? and checkpoint_ns = ? and checkpoint_id = ?`,
+          [thread, ns, id],
+        )
+      : await this.db.raw<{ rows: CheckpointRow[] }>(
+          `select ${CHECKPOINT_COLUMNS} from research_checkpoints
+            where thread_id = ? and checkpoint_ns = ? order by checkpoint_id desc limit 1`,
+          [thread, ns],
+        );
+    const row = rows[0];
+    return row ? this.toTuple(row) : undefined;
+  }
+
+  /**
+   * The next counter plus a random fraction: still ordered, and unique, so that a run resumed after a crash
+   * (or a late duplicate of one) never reuses a (channel, version) that another attempt stored differently.
+   */
+  override getNextVersion(current: number | undefined): number {
+    return Math.floor(current ?? 0) + 1 + Math.random();
   }
 
   async *list(config: RunnableConfig, options?: CheckpointListOptions): AsyncGenerator<CheckpointTuple> {
-    const thread = str(config, 'thread_id');
-    const ns = str(config, 'checkpoint_ns');
-    const before = options?.before ? str(options.before, 'checkpoint_id') : undefined;
-    const query: Record<string, unknown> = { kind: 'cp' };
-    if (thread) query.thread_id = thread;
-    if (ns !== undefined) query.ns = ns;
-    const found = (await this.docs.find(query).toArray()) as CheckpointDoc[];
+    const where: string[] = [];
+    const bindings: string[] = [];
+    const add = (sql: string, value: string | undefined) => {
+      if (value === undefined) return;
+      where.push(sql);
+      bindings.push(value);
+    };
+    add('thread_id = ?', str(config, 'thread_id'));
+    add('checkpoint_ns = ?', str(config, 'checkpoint_ns'));
+    add('checkpoint_id < ?', options?.before ? str(options.before, 'checkpoint_id') : undefined);
+    const { rows } = await this.db.raw<{ rows: CheckpointRow[] }>(
+      `select ${CHECKPOINT_COLUMNS} from research_checkpoints
+        ${where.length ? `where ${where.join(' and ')}` : ''} order by checkpoint_id desc`,
+      bindings,
+    );
     const filter = options?.filter ?? {};
-    const rows = found
-      .filter((d) => !before || d.checkpoint_id < before)
-      .sort((a, b) => (a.checkpoint_id < b.checkpoint_id ? 1 : -1));
     let yielded = 0;
-    for (const cp of rows) {
+    for (const row of rows) {
       if (options?.limit !== undefined && yielded >= options.limit) return;
-      const writes = (await this.docs.findOne({
-        _id: writesId(cp.thread_id, cp.ns, cp.checkpoint_id),
-      })) as WritesDoc | null;
-      const tuple = await this.toTuple(cp, writes);
+      const tuple = await this.toTuple(row);
       const metadata = (tuple.metadata ?? {}) as Record<string, unknown>;
       if (Object.entries(filter).some(([k, v]) => metadata[k] !== v)) continue;
       yielded += 1;
@@ -135,36 +111,39 @@ export class ResearchCheckpointSaver extends BaseCheckpointSaver {
     config: RunnableConfig,
     checkpoint: Checkpoint,
     metadata: CheckpointMetadata,
-    _newVersions: ChannelVersions,
+    newVersions: ChannelVersions,
   ): Promise<RunnableConfig> {
     const thread = str(config, 'thread_id');
     if (!thread) throw new Error('checkpointer: configurable.thread_id is required');
     const ns = str(config, 'checkpoint_ns') ?? '';
-    const parent = str(config, 'checkpoint_id');
-    const [[type, cpBytes], [metaType, metaBytes]] = await Promise.all([
-      this.serde.dumpsTyped(checkpoint),
+    const parent = str(config, 'checkpoint_id') ?? null;
+    const { channel_values: values, ...rest } = checkpoint;
+    const [[type, cpBytes], [metaType, metaBytes], blobs] = await Promise.all([
+      this.serde.dumpsTyped({ ...rest, channel_values: {} }),
       this.serde.dumpsTyped(metadata),
+      Promise.all(
+        Object.entries(newVersions).map(async ([channel, version]) => {
+          const [blobType, bytes] =
+            channel in values ? await this.serde.dumpsTyped(values[channel]) : [EMPTY, undefined];
+          return [thread, ns, channel, String(version), blobType, bytes ? buffer(bytes) : null];
+        }),
+      ),
     ]);
     if (type !== metaType) throw new Error('checkpointer: mismatched checkpoint and metadata types');
-    const doc = {
-      kind: 'cp',
-      thread_id: thread,
-      ns,
-      checkpoint_id: checkpoint.id,
-      ...(parent ? { parent } : {}),
-      type,
-      checkpoint: new Binary(cpBytes),
-      metadata: new Binary(metaBytes),
-    };
-    await upsert(() => this.docs.replaceOne({ _id: cpId(thread, ns, checkpoint.id) }, doc, { upsert: true }));
-    // Written after the checkpoint itself, so the head never points at a checkpoint that is not there.
-    // LangGraph chains the puts of one run, so heads are written in order.
-    await upsert(() =>
-      this.docs.replaceOne(
-        { _id: headId(thread, ns) },
-        { kind: 'head', thread_id: thread, ns, latest: checkpoint.id },
-        { upsert: true },
-      ),
+    // One statement, so a crash never stores a checkpoint without the values it refers to.
+    const storeBlobs = blobs.length
+      ? `with blobs as (
+           insert into research_checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
+           values ${blobs.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}
+           on conflict (thread_id, checkpoint_ns, channel, version) do nothing)`
+      : '';
+    await this.db.raw(
+      `${storeBlobs}
+       insert into research_checkpoints (${CHECKPOINT_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?)
+       on conflict (thread_id, checkpoint_ns, checkpoint_id) do update set
+         parent_checkpoint_id = excluded.parent_checkpoint_id, type = excluded.type,
+         checkpoint = excluded.checkpoint, metadata = excluded.metadata`,
+      [...blobs.flat(), thread, ns, checkpoint.id, parent, type, buffer(cpBytes), buffer(metaBytes)],
     );
     return { configurable: { thread_id: thread, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };
   }
@@ -175,51 +154,78 @@ export class ResearchCheckpointSaver extends BaseCheckpointSaver {
     if (!thread || !id) throw new Error('checkpointer: thread_id and checkpoint_id are required to store writes');
     const ns = str(config, 'checkpoint_ns') ?? '';
     if (writes.length === 0) return;
-    const set: Record<string, WriteEntry> = {};
-    await Promise.all(
+    const rows = await Promise.all(
       writes.map(async ([channel, value], i) => {
-        const idx = WRITES_IDX_MAP[channel] ?? i;
         const [type, serialized] = await this.serde.dumpsTyped(value);
-        set[`w.${writeKey(taskId, idx)}`] = {
-          task: taskId,
-          path: taskPath,
-          idx,
-          channel,
-          type,
-          value: new Binary(serialized),
-        };
+        return [thread, ns, id, taskId, WRITES_IDX_MAP[channel] ?? i, taskPath, channel, type, buffer(serialized)];
       }),
     );
-    await upsert(() =>
-      this.docs.updateOne(
-        { _id: writesId(thread, ns, id) },
-        { $set: { kind: 'w', thread_id: thread, ns, ...set } },
-        { upsert: true },
-      ),
+    // A task's ordinary writes are final once stored: a late duplicate of the task (a worker that lost its
+    // lock) must not replace them. The special channels (errors, interrupts) carry the latest state instead.
+    const special = writes.every(([channel]) => channel in WRITES_IDX_MAP);
+    await this.db.raw(
+      `insert into research_checkpoint_writes
+         (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, task_path, channel, type, value)
+       values ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+       on conflict (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) do ${
+         special ? 'update set channel = excluded.channel, type = excluded.type, value = excluded.value' : 'nothing'
+       }`,
+      rows.flat(),
     );
   }
 
   async deleteThread(threadId: string): Promise<void> {
-    await this.docs.deleteMany({ thread_id: threadId });
+    await this.db.transaction(async (trx) => {
+      await trx.raw('delete from research_checkpoint_writes where thread_id = ?', [threadId]);
+      await trx.raw('delete from research_checkpoint_blobs where thread_id = ?', [threadId]);
+      await trx.raw('delete from research_checkpoints where thread_id = ?', [threadId]);
+    });
   }
 
-  private async toTuple(cp: CheckpointDoc, writes: WritesDoc | null): Promise<CheckpointTuple> {
-    const entries = Object.values(writes?.w ?? {}).sort((a, b) =>
-      compareWritesSortKeys(writesSortKey(a.path, a.task, a.idx), writesSortKey(b.path, b.task, b.idx)),
+  private async toTuple(row: CheckpointRow): Promise<CheckpointTuple> {
+    const key = [row.thread_id, row.checkpoint_ns, row.checkpoint_id];
+    const stored = (await this.serde.loadsTyped(row.type, row.checkpoint)) as Checkpoint;
+    const versions = Object.entries(stored.channel_versions);
+    const [{ rows: writes }, { rows: blobs }, metadata] = await Promise.all([
+      this.db.raw<{ rows: WriteRow[] }>(
+        `select task_id, idx, task_path, channel, type, value from research_checkpoint_writes
+          where thread_id = ? and checkpoint_ns = ? and checkpoint_id = ?`,
+        key,
+      ),
+      this.db.raw<{ rows: BlobRow[] }>(
+        `select b.channel, b.type, b.blob from research_checkpoint_blobs b
+           join unnest(?::text[], ?::text[]) as v(channel, version)
+             on b.channel = v.channel and b.version = v.version
+          where b.thread_id = ? and b.checkpoint_ns = ?`,
+        [versions.map(([c]) => c), versions.map(([, v]) => String(v)), row.thread_id, row.checkpoint_ns],
+      ),
+      this.serde.loadsTyped(row.type, row.metadata) as Promise<CheckpointMetadata>,
+    ]);
+    const channelValues: Record<string, unknown> = {};
+    for (const b of blobs) {
+      if (b.type !== EMPTY && b.blob) channelValues[b.channel] = await this.serde.loadsTyped(b.type, b.blob);
+    }
+    writes.sort((a, b) =>
+      compareWritesSortKeys(writesSortKey(a.task_path, a.task_id, a.idx), writesSortKey(b.task_path, b.task_id, b.idx)),
     );
     const pendingWrites = await Promise.all(
-      entries.map(
-        async (e) =>
-          [e.task, e.channel, await this.serde.loadsTyped(e.type, bytes(e.value))] as [string, string, unknown],
+      writes.map(
+        async (w) => [w.task_id, w.channel, await this.serde.loadsTyped(w.type, w.value)] as [string, string, unknown],
       ),
     );
-    const configurable = { thread_id: cp.thread_id, checkpoint_ns: cp.ns, checkpoint_id: cp.checkpoint_id };
+    const configurable = {
+      thread_id: row.thread_id,
+      checkpoint_ns: row.checkpoint_ns,
+      checkpoint_id: row.checkpoint_id,
+    };
     return {
       config: { configurable },
-      checkpoint: (await this.serde.loadsTyped(cp.type, bytes(cp.checkpoint))) as Checkpoint,
-      metadata: (await this.serde.loadsTyped(cp.type, bytes(cp.metadata))) as CheckpointMetadata,
+      checkpoint: { ...stored, channel_values: channelValues },
+      metadata,
       pendingWrites,
-      ...(cp.parent ? { parentConfig: { configurable: { ...configurable, checkpoint_id: cp.parent } } } : {}),
+      ...(row.parent_checkpoint_id
+        ? { parentConfig: { configurable: { ...configurable, checkpoint_id: row.parent_checkpoint_id } } }
+        : {}),
     };
   }
 }

@@ -1,10 +1,10 @@
-// The engine end to end on the sandbox providers (real SDK clients over HTTP), real Redis and FerretDB/MongoDB.
+// The engine end to end on the sandbox providers (real SDK clients over HTTP), real Redis and PostgreSQL.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
-import type { Mongo } from '../storage/mongo.js';
+import type { Db } from '../storage/postgres.js';
 import type { Redis } from '../storage/redis.js';
-import { testMongo, testRedis, uniquePrefix } from '../../test/helpers/storage.js';
+import { testPostgres, testRedis, uniquePrefix } from '../../test/helpers/storage.js';
 import { sandboxEnv, sandboxProviders } from '../../test/helpers/research.js';
 import { ENGINE_CHECKPOINTS, type CheckpointId } from './checkpoints.js';
 import { ResearchError, type ResearchResult } from './contract.js';
@@ -14,17 +14,17 @@ import type { Providers } from './providers/index.js';
 import type { ExtractRequest, SearchRequest } from './providers/tavily.js';
 
 let sandbox: Sandbox;
-let mongo: Mongo;
+let pg: Db;
 let redis: Redis;
 
 beforeAll(async () => {
   sandbox = await startSandbox();
-  mongo = await testMongo('research_engine');
+  pg = testPostgres(4);
   redis = testRedis();
 });
 afterAll(async () => {
   await sandbox.close();
-  await mongo.client.close();
+  await pg.destroy();
   redis.disconnect();
 });
 beforeEach(() => {
@@ -57,7 +57,7 @@ function recording(p: Providers, rewrite: (q: string) => string = (q) => q): Pro
 }
 
 function engineWith(providers: Providers) {
-  return createResearchEngine({ env: sandboxEnv(), redis, mongo, providers, sandbox: true });
+  return createResearchEngine({ env: sandboxEnv(), redis, pg, providers, sandbox: true });
 }
 
 function providers(opts: { cachePrefix?: string; maxRetries?: number; timeoutMs?: number } = {}) {
@@ -222,6 +222,8 @@ describe('resume', () => {
   it('a run killed after the market agent resumes with the same runId without repeating any Tavily call', async () => {
     const runId = randomUUID();
     const controller = new AbortController();
+    // The report's LLM call must still be in flight when the abort lands.
+    sandbox.setLatency({ llm: 300 });
     const first = engineWith(providers()).run(
       { runId, idea: IDEA, depth: 'standard' },
       {

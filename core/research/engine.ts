@@ -1,11 +1,11 @@
-// The ResearchEngine: runs the graph for one task on a MongoDB-persisted LangGraph thread (thread_id =
+// The ResearchEngine: runs the graph for one task on a PostgreSQL-persisted LangGraph thread (thread_id =
 // runId), so a second run() with the same runId continues where a crashed one stopped, and one that had
 // finished returns its report again without spending anything.
 import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
 import type { Redis } from 'ioredis';
 import type { Env } from '../config/env.js';
 import type { Logger } from '../observability/logger.js';
-import type { Mongo } from '../storage/mongo.js';
+import type { Db } from '../storage/postgres.js';
 import type { CheckpointId } from './checkpoints.js';
 import { normalizeUrl } from './citations.js';
 import {
@@ -24,18 +24,17 @@ import { renderReportMarkdown } from './report-markdown.js';
 export type ResearchEngineDeps = {
   env: Env;
   redis: Redis;
-  mongo: Mongo;
+  /** Where the graph's checkpoints live (decision 035). */
+  pg: Db;
   /** Ready-made providers (tests, benchmarks); otherwise built from env, at `providerUrls` when given (the sandbox's). */
   providers?: Providers;
   providerUrls?: { tavilyUrl?: string; openaiUrl?: string };
-  /** Another LangGraph checkpointer (the benchmark's in-memory baseline); defaults to ResearchCheckpointSaver on `mongo`. */
+  /** Another LangGraph checkpointer (the benchmark's in-memory baseline); defaults to ResearchCheckpointSaver on `pg`. */
   checkpointer?: BaseCheckpointSaver;
   /** Whether reports say they are synthetic; defaults to PMF_SANDBOX. */
   sandbox?: boolean;
   logger?: Logger;
 };
-
-export const CHECKPOINT_COLLECTION = 'research_checkpoints';
 
 const CANCELLED = () => new ResearchError('The research was cancelled.', 'aborted by signal', false);
 
@@ -90,16 +89,7 @@ export function usageOf(state: State, durationMs: number): ResearchUsage {
 export function createResearchEngine(deps: ResearchEngineDeps): ResearchEngine {
   const sandbox = deps.sandbox ?? deps.env.PMF_SANDBOX;
   let providers = deps.providers;
-  const mongoSaver = new ResearchCheckpointSaver(deps.mongo.db, CHECKPOINT_COLLECTION);
-  const checkpointer = deps.checkpointer ?? mongoSaver;
-  let setup: Promise<void> | undefined;
-  const ensureSetup = () =>
-    (setup ??= deps.checkpointer
-      ? Promise.resolve()
-      : mongoSaver.setup().catch((err: unknown) => {
-          // The index only serves list()/deleteThread(); the hot path reads by _id. Not fatal.
-          deps.logger?.warn({ err }, 'research checkpointer index not created');
-        }));
+  const checkpointer = deps.checkpointer ?? new ResearchCheckpointSaver(deps.pg);
 
   return {
     async run(input: ResearchInput, hooks: ResearchHooks = {}): Promise<ResearchResult> {
@@ -118,7 +108,6 @@ export function createResearchEngine(deps: ResearchEngineDeps): ResearchEngine {
         }
       };
       try {
-        await abortable(ensureSetup(), signal);
         const graph = buildResearchGraph({ ...providers, checkpointer, sandbox, onCheckpoint: emit });
         // durability "sync": a step's checkpoint is stored before the next step starts, so a process that dies
         // mid-run never loses a finished search or extract (the async default can leave several steps unsaved).

@@ -46,7 +46,7 @@ describe('Discord end to end', () => {
       health: () => checkHealth({ pg, mongo, redis }),
       close: async () => undefined,
     };
-    const engine = sandboxEngine(sandbox, redis, mongo, { cachePrefix: uniquePrefix('discord-flow-cache') });
+    const engine = sandboxEngine(sandbox, redis, pg, { cachePrefix: uniquePrefix('discord-flow-cache') });
     const tuning = testTuning('discord_flow');
     // Chosen after the harness exists: the delivery needs the fake's URL and token.
     const delivery: { current?: ReturnType<typeof createDiscordDelivery> } = {};

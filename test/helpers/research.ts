@@ -1,4 +1,4 @@
-// A research engine on the sandbox providers, real Redis and real MongoDB, for engine tests and the benchmark.
+// A research engine on the sandbox providers, real Redis and real PostgreSQL, for engine tests and the benchmark.
 import { parseEnv, type Env } from '../../core/config/index.js';
 import { createResearchEngine } from '../../core/research/engine.js';
 import type { ResearchEngine } from '../../core/research/contract.js';
@@ -6,7 +6,7 @@ import { createStructuredLlm } from '../../core/research/providers/llm.js';
 import { createTavilySearch } from '../../core/research/providers/tavily.js';
 import type { Providers } from '../../core/research/providers/index.js';
 import type { Sandbox } from '../../core/sandbox/index.js';
-import type { Mongo } from '../../core/storage/mongo.js';
+import type { Db } from '../../core/storage/postgres.js';
 import type { Redis } from '../../core/storage/redis.js';
 
 export function sandboxEnv(overrides: Record<string, string> = {}): Env {
@@ -43,11 +43,11 @@ export function sandboxProviders(sandbox: SandboxUrls, redis: Redis, t: Provider
   };
 }
 
-export function sandboxEngine(sandbox: SandboxUrls, redis: Redis, mongo: Mongo, t: ProviderTuning): ResearchEngine {
+export function sandboxEngine(sandbox: SandboxUrls, redis: Redis, pg: Db, t: ProviderTuning): ResearchEngine {
   return createResearchEngine({
     env: sandboxEnv(),
     redis,
-    mongo,
+    pg,
     providers: sandboxProviders(sandbox, redis, t),
     sandbox: true,
   });

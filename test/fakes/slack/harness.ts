@@ -91,7 +91,7 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
   let engine: ResearchEngine | undefined;
   if (opts.engine === 'sandbox') {
     sandbox = await startSandbox({ port: 0 });
-    engine = sandboxEngine(sandbox, redis, mongo, { cachePrefix: `${prefix}cache:`, maxRetries: 2, timeoutMs: 20_000 });
+    engine = sandboxEngine(sandbox, redis, pg, { cachePrefix: `${prefix}cache:`, maxRetries: 2, timeoutMs: 20_000 });
   } else if (opts.engine) {
     engine = opts.engine;
   }
