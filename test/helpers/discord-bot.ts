@@ -57,7 +57,7 @@ export async function startDiscordHarness(deps: {
     ledger: deps.ledger,
     jobs: deps.jobs,
     redis: deps.redis,
-    logger: createLogger('discord-test', 'silent'),
+    logger: createLogger('discord-test', process.env.DISCORD_TEST_LOG ?? 'silent'),
     rateLimitPrefix: uniquePrefix('discord-rl'),
     ...(deps.now ? { now: deps.now } : {}),
   });
@@ -133,7 +133,9 @@ export class MemoryJobs implements BotJobs {
     if (failure) throw failure;
     const existing = this.byKey.get(req.requestKey);
     if (existing) return { task: this.byId.get(existing)!, created: false };
-    const id = newTaskId();
+    // The test database keeps every hold of every earlier run: a 4-symbol id would now and then meet one of
+    // them (the real job layer then draws another; this stand-in draws one too long to meet any).
+    const id = newTaskId(8);
     const now = new Date();
     this.byKey.set(req.requestKey, id);
     let task: Task = {
