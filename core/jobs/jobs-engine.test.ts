@@ -71,6 +71,14 @@ describe('research jobs (real engine, sandbox providers)', () => {
     expect(doc.report?.json.sandbox).toBe(true);
     expect(doc.usage?.tavilyCalls).toBeGreaterThan(0);
     expect(h.delivery.of(task.id, 'succeeded')).toHaveLength(1);
+    // With the report stored, the run's checkpoints have served their purpose and are gone.
+    for (const table of ['research_checkpoints', 'research_checkpoint_blobs', 'research_checkpoint_writes']) {
+      const { rows } = await h.storage.pg.raw<{ rows: { n: number }[] }>(
+        `select count(*)::int as n from ${table} where thread_id = ?`,
+        [task.id],
+      );
+      expect([table, rows[0]?.n]).toEqual([table, 0]);
+    }
     // The last status edit follows the delivery record by a moment: wait for it, then check nothing follows.
     await waitFor(
       'the final status edit',

@@ -282,6 +282,8 @@ export class ResearchRunner {
       }
       await store.markCredits(taskId, outcome.status === 'succeeded' ? 'captured' : 'released');
     }
+    // The engine's checkpoints only serve a rerun, and a decided task with its report stored never reruns.
+    if (outcome.status !== 'succeeded' || doc.report) await this.forgetRun(taskId);
     if (await store.isDelivered(taskId)) return;
     const lease = Math.max(2 * this.deps.env.JOB_LOCK_LIFETIME_MS, 1000);
     if (!(await store.claimDelivery(taskId, `${tuning.workerName}:${randomUUID()}`, lease))) {
@@ -291,6 +293,15 @@ export class ResearchRunner {
     }
     const fresh = (await store.syncCheckpoints(taskId)) ?? taskOf(doc);
     await this.deliverFinal({ ...fresh, status: outcome.status }, progress ?? this.coalescer(fresh));
+  }
+
+  /** Best effort: checkpoints left behind cost space, not correctness. */
+  private async forgetRun(taskId: string): Promise<void> {
+    try {
+      await this.deps.engine.forget?.(taskId);
+    } catch (err) {
+      this.deps.logger.warn({ taskId, err: messageOf(err) }, 'could not drop the research checkpoints');
+    }
   }
 
   private async deliverFinal(task: Task, progress: ProgressCoalescer): Promise<void> {

@@ -32,6 +32,9 @@ export class SwitchableEngine implements ResearchEngine {
   run(input: ResearchInput, hooks?: ResearchHooks) {
     return (this.byIdea.get(input.idea) ?? this.impl).run(input, hooks);
   }
+  async forget(runId: string): Promise<void> {
+    await Promise.all([this.impl, ...this.byIdea.values()].map((e) => e.forget?.(runId)));
+  }
 }
 
 export type Harness = {

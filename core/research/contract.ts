@@ -70,6 +70,11 @@ export type ResearchResult = { report: ResearchReport; markdown: string; usage: 
 
 export interface ResearchEngine {
   run(input: ResearchInput, hooks?: ResearchHooks): Promise<ResearchResult>;
+  /**
+   * Drops what the engine keeps so that a run with this id can resume (its checkpoints). Call it once the
+   * run's outcome and report are stored elsewhere; engines that keep nothing leave it out.
+   */
+  forget?(runId: string): Promise<void>;
 }
 
 /** A run that cannot succeed: `userMessage` is safe to show in Slack or Discord; `retryable` tells the job layer. */

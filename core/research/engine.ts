@@ -92,6 +92,7 @@ export function createResearchEngine(deps: ResearchEngineDeps): ResearchEngine {
   const checkpointer = deps.checkpointer ?? new ResearchCheckpointSaver(deps.pg);
 
   return {
+    forget: (runId) => checkpointer.deleteThread(runId),
     async run(input: ResearchInput, hooks: ResearchHooks = {}): Promise<ResearchResult> {
       const t0 = performance.now();
       const { signal } = hooks;
