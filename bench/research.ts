@@ -109,8 +109,13 @@ async function timed(
 }
 
 const SINGLE_RUNS = 5;
-const median = <T extends { wallMs: number }>(runs: T[]): T =>
-  [...runs].sort((a, b) => a.wallMs - b.wallMs)[Math.floor(runs.length / 2)]!;
+
+/** One standard run at a time, SINGLE_RUNS times: all of them and the median. */
+async function singleRuns(offset: number, memory = false) {
+  const runs = [];
+  for (let i = 0; i < SINGLE_RUNS; i++) runs.push(await timed(1, 'standard', offset + i, memory));
+  return { runs, median: [...runs].sort((a, b) => a.wallMs - b.wallMs)[Math.floor(SINGLE_RUNS / 2)]! };
+}
 
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 
@@ -119,17 +124,13 @@ try {
   await timed(1, 'essential', 1000);
 
   // One run's wall time swings by ±50 ms with the machine; the median of a few runs, one at a time, does not.
-  const singles = [];
-  for (let i = 0; i < SINGLE_RUNS; i++) singles.push(await timed(1, 'standard', i));
-  const single = median(singles);
+  const { runs: singles, median: single } = await singleRuns(0);
   const overheadSingle = single.wallMs / single.idealMs - 1;
   console.log(
     `standard alone (median of ${SINGLE_RUNS}: ${singles.map((r) => Math.round(r.wallMs)).join(', ')} ms): wall ${Math.round(single.wallMs)} ms, ideal critical path ${single.idealMs} ms, overhead ${(overheadSingle * 100).toFixed(1)}%`,
   );
 
-  const mems = [];
-  for (let i = 0; i < SINGLE_RUNS; i++) mems.push(await timed(1, 'standard', 50 + i, true));
-  const mem = median(mems);
+  const { median: mem } = await singleRuns(50, true);
   console.log(
     `standard alone, in-memory checkpointer (graph + providers only): wall ${Math.round(mem.wallMs)} ms, overhead ${((mem.wallMs / mem.idealMs - 1) * 100).toFixed(1)}%`,
   );
