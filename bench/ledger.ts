@@ -1,8 +1,11 @@
 // Ledger throughput: reserve+capture pairs per second on one contended workspace and spread over 100
 // workspaces, and the p99 latency of a reserve. Runs against its own database (pmf_bench, created and
 // migrated here) on the server DATABASE_URL points at, or the local one from `npm run services -- up`.
-// Baseline measured in the same run: bare `SELECT 1` round trips per second at the same concurrency, since
-// a pair is two statements the ceiling is about half of that.
+// Baselines measured in the same run: the same pairs through a ledger that sends one call per statement (the
+// ledger before decision 012), and bare `SELECT 1` round trips per second at the same concurrency.
+//
+// 32 callers by default: a batching ledger gains from calls that overlap, and 8 callers (the earlier default)
+// leave this 2-core box a quarter idle, bound by round trips rather than by work (decision 012 has both).
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -11,14 +14,16 @@ import { runWithConcurrency } from '../core/credits/test-support.js';
 import { createPostgres, migrateLatest, type Db } from '../core/storage/index.js';
 import { LOCAL_URLS } from '../test/local-services.js';
 
-// `npm run bench:ledger -- --concurrency 8 --seconds 10` to explore; the defaults are what gets reported.
+// `npm run bench:ledger -- --concurrency 8 --in-flight 1 --seconds 10` to explore; the defaults are what gets reported.
 function flag(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
   const value = at >= 0 ? Number(process.argv[at + 1]) : fallback;
   if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
   return value;
 }
-const CONCURRENCY = flag('concurrency', 8);
+const CONCURRENCY = flag('concurrency', 32);
+const IN_FLIGHT = flag('in-flight', 2);
+const MAX_BATCH = flag('max-batch', 64);
 const PHASE_MS = flag('seconds', 5) * 1000;
 const BENCH_DB = 'pmf_bench';
 
@@ -81,13 +86,51 @@ async function topUp(ledger: CreditLedger, workspaceId: string, amount: number):
   });
 }
 
+/** Contended then spread reserve+capture pairs through one ledger; returns both phases and the workspaces used. */
+async function measure(ledger: CreditLedger, label: string) {
+  const hot = await ledger.ensureWorkspace({
+    platform: 'console',
+    externalId: `bench-hot-${randomUUID()}`,
+    name: 'bench contended',
+  });
+  await topUp(ledger, hot.id, 100_000_000);
+  await phase(async (_w, ms) => reserveAndCapture(ledger, hot.id, ms)); // warm-up
+  const contended = await phase(async (_w, ms) => reserveAndCapture(ledger, hot.id, ms));
+  process.stdout.write(
+    `${label}: contended ${contended.perSecond.toFixed(0)} reserve+capture pairs/s on one workspace\n`,
+  );
+
+  const spreadWs = await Promise.all(
+    Array.from({ length: 100 }, async (_, i) => {
+      const ws = await ledger.ensureWorkspace({
+        platform: 'console',
+        externalId: `bench-spread-${randomUUID()}`,
+        name: `bench spread ${i}`,
+      });
+      await topUp(ledger, ws.id, 10_000_000);
+      return ws;
+    }),
+  );
+  let next = 0;
+  const before = ledger.batchingStats();
+  const spread = await phase(async (_w, ms) => reserveAndCapture(ledger, spreadWs[next++ % spreadWs.length]!.id, ms));
+  const after = ledger.batchingStats();
+  const perStatement = (kind: 'reserve' | 'capture') =>
+    ((after[kind].calls - before[kind].calls) / (after[kind].statements - before[kind].statements || 1)).toFixed(2);
+  process.stdout.write(
+    `${label}: spread ${spread.perSecond.toFixed(0)} reserve+capture pairs/s over 100 workspaces ` +
+      `(calls per statement: reserve ${perStatement('reserve')}, capture ${perStatement('capture')})\n`,
+  );
+  return { contended, spread, workspaces: [hot, ...spreadWs] };
+}
+
 async function main(): Promise<void> {
   const serverUrl = process.env.DATABASE_URL ?? LOCAL_URLS.DATABASE_URL;
   await ensureBenchDatabase(serverUrl);
   const db: Db = createPostgres(withDatabase(serverUrl, BENCH_DB), { max: CONCURRENCY });
   try {
     await migrateLatest(db);
-    const ledger = new CreditLedger(db);
+    const ledger = new CreditLedger(db, { batching: { maxInFlight: IN_FLIGHT, maxBatch: MAX_BATCH } });
     const load = loadavg()[0] ?? 0;
     process.stdout.write(
       `load average before: ${loadavg()
@@ -102,30 +145,10 @@ async function main(): Promise<void> {
       `baseline: ${baseline.perSecond.toFixed(0)} SELECT 1 round trips/s at concurrency ${CONCURRENCY}\n`,
     );
 
-    const hot = await ledger.ensureWorkspace({
-      platform: 'console',
-      externalId: `bench-hot-${randomUUID()}`,
-      name: 'bench contended',
-    });
-    await topUp(ledger, hot.id, 100_000_000);
-    await phase(async (_w, ms) => reserveAndCapture(ledger, hot.id, ms)).then(() => undefined); // warm-up
-    const contended = await phase(async (_w, ms) => reserveAndCapture(ledger, hot.id, ms));
-    process.stdout.write(`contended: ${contended.perSecond.toFixed(0)} reserve+capture pairs/s on one workspace\n`);
-
-    const spreadWs = await Promise.all(
-      Array.from({ length: 100 }, async (_, i) => {
-        const ws = await ledger.ensureWorkspace({
-          platform: 'console',
-          externalId: `bench-spread-${randomUUID()}`,
-          name: `bench spread ${i}`,
-        });
-        await topUp(ledger, ws.id, 10_000_000);
-        return ws;
-      }),
-    );
-    let next = 0;
-    const spread = await phase(async (_w, ms) => reserveAndCapture(ledger, spreadWs[next++ % spreadWs.length]!.id, ms));
-    process.stdout.write(`spread: ${spread.perSecond.toFixed(0)} reserve+capture pairs/s over 100 workspaces\n`);
+    // The same calls with one call per statement (no batching): the baseline batching is measured against.
+    const unbatched = new CreditLedger(db, { batching: { maxInFlight: CONCURRENCY, maxBatch: 1 } });
+    const single = await measure(unbatched, 'one call per statement');
+    const { contended, spread, workspaces } = await measure(ledger, 'batched');
 
     const all = [...contended.reserveMs, ...spread.reserveMs].sort((a, b) => a - b);
     const p50 = percentile(all, 50);
@@ -134,11 +157,15 @@ async function main(): Promise<void> {
       `reserve latency over ${all.length} reserves: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${(all.at(-1) ?? 0).toFixed(2)} ms\n`,
     );
 
-    const invariant = await Promise.all([hot, ...spreadWs].map((ws) => ledger.checkInvariant(ws.id)));
+    const checkStart = performance.now();
+    const invariant = await runWithConcurrency(
+      CONCURRENCY,
+      [...single.workspaces, ...workspaces].map((ws) => () => ledger.checkInvariant(ws.id)),
+    );
     const broken = invariant.flatMap((r) => r.problems);
     if (broken.length) throw new Error(`ledger invariant broken after the benchmark:\n${broken.join('\n')}`);
     process.stdout.write(
-      `invariant ok on all ${invariant.length} benchmark workspaces; load average after: ${loadavg()
+      `invariant ok on all ${invariant.length} benchmark workspaces (checked in ${((performance.now() - checkStart) / 1000).toFixed(1)} s); load average after: ${loadavg()
         .map((l) => l.toFixed(2))
         .join(' ')}\n`,
     );
@@ -150,7 +177,10 @@ async function main(): Promise<void> {
         spread_pairs_per_s: round(spread.perSecond),
         reserve_p99_ms: round(p99, 2),
         reserve_p50_ms: round(p50, 2),
+        unbatched_contended_pairs_per_s: round(single.contended.perSecond),
+        unbatched_spread_pairs_per_s: round(single.spread.perSecond),
         baseline_select1_per_s: round(baseline.perSecond),
+        callers: CONCURRENCY,
         load_avg_1m: round(load, 2),
       })}\n`,
     );

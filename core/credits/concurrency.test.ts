@@ -61,6 +61,113 @@ describe('one workspace hammered concurrently', () => {
   }, 180_000);
 });
 
+describe('batched statements (decision 012)', () => {
+  it('two ledgers (as two processes) reserving on the same workspaces at once serve every call exactly once', async () => {
+    const [first, second] = [new CreditLedger(db), new CreditLedger(db)];
+    const workspaces = await Promise.all(Array.from({ length: 6 }, () => freshWorkspace(first, 'two-procs')));
+    const calls = Array.from({ length: 600 }, (_, i) => ({
+      ledger: i % 2 === 0 ? first : second,
+      workspaceId: workspaces[(i * 7) % workspaces.length]!.id,
+      taskId: `two-procs-${randomUUID()}`,
+    }));
+    const holds = await Promise.all(
+      calls.map((c) =>
+        c.ledger.reserve({ workspaceId: c.workspaceId, cost: 6, taskId: c.taskId, depth: 'essential', actor: 'load' }),
+      ),
+    );
+    expect(holds.map((h) => h.taskId)).toEqual(calls.map((c) => c.taskId));
+    for (const ws of workspaces) {
+      expect(await first.balance(ws.id)).toMatchObject({ balance: 1000 - 100 * 6, used: 600 });
+      expect(await first.checkInvariant(ws.id)).toEqual({ ok: true, problems: [] });
+    }
+    // The statements really carried several calls, several workspaces among them.
+    for (const ledger of [first, second]) {
+      const { reserve } = ledger.batchingStats();
+      expect(reserve.calls).toBeGreaterThan(reserve.statements);
+    }
+  }, 120_000);
+
+  it('a batch that asks for more than the balance still serves every call that fits on its own', async () => {
+    // One statement at a time: the calls below all wait behind the one that opens the other workspace's
+    // month, so they leave together as one batch asking for 78 credits.
+    const ledger = new CreditLedger(db, { batching: { maxInFlight: 1, maxBatch: 64 } });
+    const ws = await freshWorkspace(ledger, 'near-empty');
+    const other = await freshWorkspace(ledger, 'near-empty-other');
+    await ledger.deduct({
+      workspaceId: ws.id,
+      amount: 970,
+      actor: 'admin',
+      reason: 'leave 30',
+      idempotencyKey: randomUUID(),
+    });
+    const costs = [18, 12, 6, 6, 12, 18, 6];
+    const opener = ledger.reserve({
+      workspaceId: other.id,
+      cost: 6,
+      taskId: `opener-${other.id}`,
+      depth: 'essential',
+      actor: 'load',
+    });
+    const results = await Promise.allSettled(
+      costs.map((cost, i) =>
+        ledger.reserve({
+          workspaceId: ws.id,
+          cost,
+          taskId: `near-empty-${ws.id}-${i}`,
+          depth: 'standard',
+          actor: 'load',
+        }),
+      ),
+    );
+    await opener;
+    const taken = results.flatMap((r, i) => (r.status === 'fulfilled' ? [costs[i]!] : []));
+    const refused = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [{ cost: costs[i]!, reason: r.reason as unknown }] : [],
+    );
+    const left = 30 - taken.reduce((a, b) => a + b, 0);
+    expect(left).toBeGreaterThanOrEqual(0);
+    expect(await ledger.balance(ws.id)).toMatchObject({ balance: left });
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused) {
+      expect(r.reason).toBeInstanceOf(InsufficientCreditsError);
+      // Refused only because it did not fit: nothing refused would fit in what is left.
+      expect(r.cost).toBeGreaterThan(left);
+    }
+    expect(await ledger.checkInvariant(ws.id)).toEqual({ ok: true, problems: [] });
+    expect(ledger.batchingStats().reserve.calls).toBeGreaterThan(ledger.batchingStats().reserve.statements);
+  }, 60_000);
+
+  it('the same task reserved through two ledgers at once holds once, and both get that hold', async () => {
+    const [first, second] = [new CreditLedger(db), new CreditLedger(db)];
+    const ws = await freshWorkspace(first, 'same-task');
+    for (let round = 0; round < 20; round++) {
+      const taskId = `same-task-${ws.id}-${round}`;
+      // Other calls ride along, so the duplicate lands inside a batch of several.
+      const riders = [first, second].flatMap((ledger) =>
+        Array.from({ length: 3 }, () =>
+          ledger.reserve({
+            workspaceId: ws.id,
+            cost: 6,
+            taskId: `rider-${randomUUID()}`,
+            depth: 'essential',
+            actor: 'load',
+          }),
+        ),
+      );
+      const [a, b] = await Promise.all(
+        [first, second].map((ledger) =>
+          ledger.reserve({ workspaceId: ws.id, cost: 6, taskId, depth: 'essential', actor: 'load' }),
+        ),
+      );
+      await Promise.all(riders);
+      expect(a).toEqual(b);
+    }
+    const reserves = await first.transactions(ws.id, { type: 'reserve', pageSize: 200 });
+    expect(reserves.total).toBe(20 * 7);
+    expect(await first.checkInvariant(ws.id)).toEqual({ ok: true, problems: [] });
+  }, 60_000);
+});
+
 // ---- a seeded randomized run -----------------------------------------------------------------------
 
 type ModelHold = {

@@ -10,6 +10,7 @@ import {
   UnknownWorkspaceError,
   WorkspaceSuspendedError,
 } from './errors.js';
+import { StatementBatcher, type BatchOptions } from './batcher.js';
 import { checkInvariant } from './invariant.js';
 import { prepare, runPrepared, type Row } from './prepared.js';
 import { pgError, toHold, toTransaction, toWorkspace } from './rows.js';
@@ -58,46 +59,71 @@ async function rows(db: Executor, sql: string, bindings: Record<string, unknown>
 
 // The hot paths (reserve, capture, release) are each ONE autocommit statement: the balance row is locked
 // only while that statement runs, so a contended workspace serializes on a lock held for well under a
-// millisecond instead of for several client round trips. See docs/decisions/010-credit-ledger.md.
+// millisecond instead of for several client round trips (decision 011). Reserves and captures that overlap
+// share that statement (decision 012).
 
 // Named columns, not `*`: a prepared statement whose result shape changed under it (a later migration
 // adding a column) fails with "cached plan must not change result type".
 const HOLD_COLUMNS =
   'task_id, workspace_id, month, amount, depth, status, actor, created_at, closed_at, closed_by, close_reason';
+const QUALIFIED_HOLD_COLUMNS = HOLD_COLUMNS.split(', ')
+  .map((column) => `holds.${column}`)
+  .join(', ');
 
+// Reserve and capture run batched (./batcher.ts, decision 012): each statement takes parallel arrays, one
+// element per call, and returns a hold row for each call it served. A batch never holds two calls for one task
+// or idempotency key. It may hold several for one workspace: they take their credits together, all or none
+// (the balance must cover their sum), so the check reads exactly as it does for one call, and PostgreSQL
+// re-checks it on the newest row version when a concurrent statement changed the balance first. Calls left
+// out that would have fitted on their own are sent again alone (see `reserve`).
+//
+// Each array sits in a scalar sub-SELECT so that PostgreSQL cannot see its length while planning: with a bare
+// array parameter every call's custom plan looked cheaper than the generic one (it knows the array has one
+// element), so the "prepared" statement was planned again on every call. Hidden, both plans estimate alike
+// and the generic plan is kept after the fifth call.
 const RESERVE = prepare(
-  'ledger_reserve',
+  'ledger_reserve_batch',
   `
 WITH args AS (
-  SELECT CAST(:ws AS uuid) AS ws, CAST(:month AS text) AS month, CAST(:cost AS bigint) AS cost, CAST(:task AS text) AS task,
-         CAST(:depth AS text) AS depth, CAST(:actor AS text) AS actor, CAST(:key AS text) AS key, CAST(:hash AS text) AS hash,
-         CAST(:now AS timestamptz) AS now
-), upd AS (
-  UPDATE balances b SET balance = b.balance - args.cost, used = b.used + args.cost, updated_at = args.now
-  FROM args, workspaces w
-  WHERE w.id = args.ws AND w.status = 'active'
-    AND b.workspace_id = args.ws AND b.month = args.month AND b.balance >= args.cost
-    AND NOT EXISTS (SELECT 1 FROM holds WHERE task_id = args.task)
+  SELECT * FROM unnest((SELECT CAST(:ws AS uuid[])), (SELECT CAST(:month AS text[])), (SELECT CAST(:cost AS bigint[])),
+                       (SELECT CAST(:task AS text[])), (SELECT CAST(:depth AS text[])), (SELECT CAST(:actor AS text[])),
+                       (SELECT CAST(:key AS text[])), (SELECT CAST(:hash AS text[])), (SELECT CAST(:now AS timestamptz[])))
+    WITH ORDINALITY AS a(ws, month, cost, task, depth, actor, key, hash, now, ord)
+), eligible AS (
+  SELECT args.*, CAST(sum(args.cost) OVER (PARTITION BY args.ws, args.month ORDER BY args.ord) AS bigint) AS upto
+  FROM args JOIN workspaces w ON w.id = args.ws AND w.status = 'active'
+  WHERE NOT EXISTS (SELECT 1 FROM holds WHERE task_id = args.task)
     AND (args.key IS NULL OR (NOT EXISTS (SELECT 1 FROM transactions WHERE idempotency_key = args.key)
                               AND NOT EXISTS (SELECT 1 FROM workspace_events WHERE idempotency_key = args.key)))
-  RETURNING b.workspace_id, b.month, b.balance
+), wanted AS (
+  SELECT ws, month, CAST(sum(cost) AS bigint) AS total, max(now) AS now FROM eligible GROUP BY ws, month
+), upd AS (
+  UPDATE balances b SET balance = b.balance - wanted.total, used = b.used + wanted.total, updated_at = wanted.now
+  FROM wanted
+  WHERE b.workspace_id = wanted.ws AND b.month = wanted.month AND b.balance >= wanted.total
+  RETURNING b.workspace_id, b.month, b.balance + wanted.total AS balance_before
 ), tx AS (
   INSERT INTO transactions (workspace_id, month, type, amount, balance_after, task_id, depth, actor, idempotency_key, payload_hash, created_at)
-  SELECT upd.workspace_id, upd.month, 'reserve', -args.cost, upd.balance, args.task, args.depth, args.actor, args.key, args.hash, args.now FROM upd, args
-  RETURNING workspace_id, month
+  SELECT e.ws, e.month, 'reserve', -e.cost, upd.balance_before - e.upto, e.task, e.depth, e.actor, e.key, e.hash, e.now
+  FROM eligible e JOIN upd ON upd.workspace_id = e.ws AND upd.month = e.month
+  RETURNING task_id
 )
 INSERT INTO holds (task_id, workspace_id, month, amount, depth, status, actor, created_at)
-SELECT args.task, tx.workspace_id, tx.month, args.cost, args.depth, 'held', args.actor, args.now FROM tx, args
+SELECT args.task, args.ws, args.month, args.cost, args.depth, 'held', args.actor, args.now FROM tx JOIN args ON args.task = tx.task_id
 RETURNING ${HOLD_COLUMNS}`,
 );
 
 const CAPTURE = prepare(
-  'ledger_capture',
+  'ledger_capture_batch',
   `
-WITH h AS (
-  UPDATE holds SET status = 'captured', closed_at = CAST(:now AS timestamptz), closed_by = CAST(:actor AS text)
-  WHERE task_id = CAST(:task AS text) AND status = 'held'
-  RETURNING ${HOLD_COLUMNS}
+WITH args AS (
+  SELECT * FROM unnest((SELECT CAST(:task AS text[])), (SELECT CAST(:actor AS text[])), (SELECT CAST(:now AS timestamptz[])))
+    AS a(task, actor, now)
+), h AS (
+  UPDATE holds SET status = 'captured', closed_at = args.now, closed_by = args.actor
+  FROM args
+  WHERE holds.task_id = args.task AND holds.status = 'held'
+  RETURNING ${QUALIFIED_HOLD_COLUMNS}
 ), tx AS (
   INSERT INTO transactions (workspace_id, month, type, amount, balance_after, task_id, depth, actor, created_at)
   SELECT workspace_id, month, 'capture', 0, NULL, task_id, depth, closed_by, closed_at FROM h
@@ -138,9 +164,33 @@ WITH ws AS (
 INSERT INTO transactions (workspace_id, month, type, amount, balance_after, actor, reason, created_at)
 SELECT workspace_id, month, 'allowance', balance, balance, '${SYSTEM_ACTOR}', 'monthly allowance', :now FROM b`;
 
+type ReserveCall = {
+  ws: string;
+  month: Month;
+  cost: number;
+  task: string;
+  depth: string | null;
+  actor: string;
+  key: string | null;
+  hash: string | null;
+  now: Date;
+};
+type CaptureCall = { task: string; actor: string; now: Date };
+
+/** Each call's row from a batch statement, found by its task id (the statements return rows in no set order). */
+function rowsByTask(calls: readonly { task: string }[], found: Row[]): (Row | undefined)[] {
+  const byTask = new Map(found.map((row) => [row.task_id, row]));
+  return calls.map((call) => byTask.get(call.task));
+}
+
+/** Statements in flight per batcher; measured in decision 012 (more of them means smaller batches). */
+const DEFAULT_BATCHING: BatchOptions = { maxInFlight: 2, maxBatch: 64 };
+
 export class CreditLedger {
   private readonly defaultAllowance: number;
   private readonly now: () => Date;
+  private readonly reserves: StatementBatcher<ReserveCall, Row>;
+  private readonly captures: StatementBatcher<CaptureCall, Row>;
 
   constructor(
     private readonly db: Db,
@@ -148,6 +198,34 @@ export class CreditLedger {
   ) {
     this.defaultAllowance = checkAmount('defaultAllowance', opts.defaultAllowance ?? 1000, { allowZero: true });
     this.now = opts.now ?? (() => new Date());
+    const batching = opts.batching ?? DEFAULT_BATCHING;
+    this.reserves = new StatementBatcher(async (calls) => {
+      const found = await runPrepared(db, RESERVE, {
+        ws: calls.map((c) => c.ws),
+        month: calls.map((c) => c.month),
+        cost: calls.map((c) => c.cost),
+        task: calls.map((c) => c.task),
+        depth: calls.map((c) => c.depth),
+        actor: calls.map((c) => c.actor),
+        key: calls.map((c) => c.key),
+        hash: calls.map((c) => c.hash),
+        now: calls.map((c) => c.now),
+      });
+      return rowsByTask(calls, found);
+    }, batching);
+    this.captures = new StatementBatcher(async (calls) => {
+      const found = await runPrepared(db, CAPTURE, {
+        task: calls.map((c) => c.task),
+        actor: calls.map((c) => c.actor),
+        now: calls.map((c) => c.now),
+      });
+      return rowsByTask(calls, found);
+    }, batching);
+  }
+
+  /** How many calls each batch statement carried so far (decision 012). */
+  batchingStats(): { reserve: { statements: number; calls: number }; capture: { statements: number; calls: number } } {
+    return { reserve: this.reserves.stats, capture: this.captures.stats };
   }
 
   // ---- workspaces -------------------------------------------------------------------------------
@@ -263,11 +341,24 @@ export class CreditLedger {
     if (!isUuid(input.workspaceId)) throw new UnknownWorkspaceError(String(input.workspaceId));
     const hash = key === null ? null : payloadHash('reserve', { workspaceId: input.workspaceId, cost, taskId, depth });
     const month = monthOf(this.now());
-    const bindings = { ws: input.workspaceId, cost, task: taskId, depth, actor, key, hash, month, now: this.now() };
+    const call: ReserveCall = {
+      ws: input.workspaceId,
+      cost,
+      task: taskId,
+      depth,
+      actor,
+      key,
+      hash,
+      month,
+      now: this.now(),
+    };
+    const exclusive = [`task:${taskId}`, ...(key === null ? [] : [`key:${key}`])];
 
     for (let round = 0; round < MAX_RESERVE_ROUNDS; round++) {
       try {
-        const [row] = await runPrepared(this.db, RESERVE, bindings);
+        // A retry goes alone: the batch that left it out may have asked for more than the balance held.
+        const claim = { exclusive, grouped: [`balance:${call.ws}`], alone: round > 0 };
+        const row = await this.reserves.submit(call, claim);
         if (row) {
           metrics.credits.inc({ type: 'reserve' }, cost);
           return toHold(row);
@@ -332,7 +423,7 @@ export class CreditLedger {
   async capture(input: CaptureInput): Promise<Hold> {
     const taskId = checkId('taskId', input.taskId);
     const actor = checkId('actor', input.actor);
-    const [row] = await runPrepared(this.db, CAPTURE, { task: taskId, actor, now: this.now() });
+    const row = await this.captures.submit({ task: taskId, actor, now: this.now() }, { exclusive: [`task:${taskId}`] });
     if (row) {
       const hold = toHold(row);
       metrics.credits.inc({ type: 'capture' }, hold.amount);

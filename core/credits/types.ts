@@ -1,5 +1,6 @@
 import type { Depth } from '../research/depth.js';
 import type { Platform } from '../tasks/types.js';
+import type { BatchOptions } from './batcher.js';
 
 export type { Platform } from '../tasks/types.js';
 
@@ -120,4 +121,9 @@ export type Page<T> = { items: T[]; total: number; page: number; pageSize: numbe
 
 export type InvariantReport = { ok: boolean; problems: string[] };
 
-export type LedgerOptions = { defaultAllowance?: number; now?: () => Date };
+export type LedgerOptions = {
+  defaultAllowance?: number;
+  now?: () => Date;
+  /** How reserves and captures gather into batch statements (decision 012); the default suits a 2-core box. */
+  batching?: BatchOptions;
+};
