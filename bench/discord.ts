@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Client, Events, GatewayIntentBits } from 'discord.js';
+import { Limiter } from '../bot/limiter.js';
 import { createDiscordBot, startDiscordBot } from '../bot/discord/app.js';
 import { CreditLedger } from '../core/credits/index.js';
 import { createJobs } from '../core/jobs/index.js';
@@ -74,7 +75,7 @@ async function serve(role: Role, apiUrl: string, token: string, guildId: string)
     redis,
     logger,
     rateLimitPrefix: prefix,
-    ...(process.env.BENCH_SUBMISSIONS ? { maxConcurrentSubmissions: Number(process.env.BENCH_SUBMISSIONS) } : {}),
+    ...(process.env.BENCH_SUBMISSIONS ? { submissions: new Limiter(Number(process.env.BENCH_SUBMISSIONS)) } : {}),
   });
   await startDiscordBot(client, token);
   console.log(JSON.stringify({ ready: true }));

@@ -7,11 +7,16 @@ import { createLogger, type Logger } from '../core/observability/logger.js';
 import { startOpsServer } from '../core/observability/ops-server.js';
 import type { ResearchEngine } from '../core/research/contract.js';
 import { openStorage } from '../core/storage/index.js';
-import { createDiscordBot, startDiscordBot } from './discord/app.js';
+import { createDiscordBot, DISCORD_SUBMISSIONS_AT_ONCE, startDiscordBot } from './discord/app.js';
+import { Limiter } from './limiter.js';
 import { onShutdown } from './shutdown.js';
 import { discordMissing, slackMissing } from './platforms.js';
-import { createSlackApp, slackMode } from './slack/app.js';
+import { createSlackApp, SLACK_WORK_AT_ONCE, slackMode } from './slack/app.js';
 import { createPgInstallationStore } from './slack/installation-store.js';
+
+/** How long a shutdown works through acknowledged commands, then tells the rest to retry (PM2 kills at 10 s). */
+const DRAIN_MS = 7_000;
+const SHED_MS = 1_500;
 
 // This process only enqueues; its job layer never runs a worker, so the engine is never called.
 const researchRunsInWorkers: ResearchEngine = {
@@ -23,6 +28,8 @@ async function main(env: Env, logger: Logger): Promise<void> {
   const ledger = new CreditLedger(storage.pg, { defaultAllowance: env.DEFAULT_MONTHLY_ALLOWANCE });
   const jobs = createJobs({ env, storage, ledger, engine: researchRunsInWorkers, deliveries: () => undefined, logger });
   const stops: (() => Promise<unknown> | unknown)[] = [];
+  // Acknowledged commands wait here for their turn; a shutdown finishes them instead of dropping them.
+  const backlogs = { slack: new Limiter(SLACK_WORK_AT_ONCE), discord: new Limiter(DISCORD_SUBMISSIONS_AT_ONCE) };
 
   const noSlack = slackMissing(env);
   if (noSlack) {
@@ -36,6 +43,7 @@ async function main(env: Env, logger: Logger): Promise<void> {
       redis: storage.redis,
       logger: logger.child({ platform: 'slack' }),
       installationStore,
+      work: backlogs.slack,
     });
     await app.start();
     stops.push(() => app.stop());
@@ -55,9 +63,13 @@ async function main(env: Env, logger: Logger): Promise<void> {
       jobs,
       redis: storage.redis,
       logger: logger.child({ platform: 'discord' }),
+      submissions: backlogs.discord,
     });
     await startDiscordBot(client, env.DISCORD_TOKEN!);
-    stops.push(() => client.destroy());
+    stops.push(
+      () => drainBacklogs(backlogs, logger),
+      () => client.destroy(),
+    );
     logger.info({ guilds: client.guilds.cache.size }, 'Discord bot started');
   }
 
@@ -66,7 +78,29 @@ async function main(env: Env, logger: Logger): Promise<void> {
   const ops = env.HEALTH_PORT
     ? await startOpsServer({ port: env.HEALTH_PORT, health: () => storage.health() })
     : undefined;
-  onShutdown(logger, [...stops, () => jobs.stop(), () => ops?.close(), () => storage.close()]);
+  onShutdown(logger, [
+    ...stops,
+    () => drainBacklogs(backlogs, logger),
+    () => jobs.stop(),
+    () => ops?.close(),
+    () => storage.close(),
+  ]);
+}
+
+/** New commands are refused kindly from here on; those already acknowledged are finished, within DRAIN_MS. */
+async function drainBacklogs(backlogs: Record<string, Limiter>, logger: Logger): Promise<void> {
+  for (const backlog of Object.values(backlogs)) backlog.close();
+  const waiting = Object.values(backlogs).reduce((n, b) => n + b.size, 0);
+  if (waiting) logger.info({ waiting }, 'shutdown: finishing acknowledged commands');
+  const done = await Promise.all(Object.values(backlogs).map((b) => b.drained(DRAIN_MS)));
+  if (done.includes(false)) {
+    // Out of time: those not started yet are told to try again (nothing was charged for them) rather than
+    // left without an answer.
+    const unfinished = Object.values(backlogs).reduce((n, b) => n + b.size, 0);
+    for (const backlog of Object.values(backlogs)) backlog.shed();
+    await Promise.all(Object.values(backlogs).map((b) => b.drained(SHED_MS)));
+    logger.warn({ waitedMs: DRAIN_MS, unfinished }, 'shutdown: told the commands still waiting to try again');
+  }
 }
 
 const env = loadConfigOrExit();

@@ -27,7 +27,7 @@ import type { Redis } from '../../core/storage/index.js';
 import { normalizeTaskId } from '../../core/tasks/ids.js';
 import type { DiscordOrigin, Task } from '../../core/tasks/types.js';
 import { COMMAND_NAME } from './commands.js';
-import { Limiter } from './limiter.js';
+import { Limiter, LimiterClosedError, RESTARTING_TEXT } from '../limiter.js';
 import { channelCapabilities } from './permissions.js';
 import {
   NO_PINGS,
@@ -67,9 +67,15 @@ export type DiscordBotOptions = {
   now?: () => Date;
   /** Redis key prefix of the research rate limits (tests isolate with their own). */
   rateLimitPrefix?: string;
-  /** Research submissions worked on at once in this process; the rest wait their turn (decision 065). */
-  maxConcurrentSubmissions?: number;
+  /**
+   * Research submissions worked on at once in this process, the rest waiting their turn (decision 065; 8 by
+   * default). The process drains it on shutdown.
+   */
+  submissions?: Limiter;
 };
+
+/** Research submissions worked on at once after their deferrals, by default (decision 065). */
+export const DISCORD_SUBMISSIONS_AT_ONCE = 8;
 
 /** How the research is shown: a thread on the reply, or (threads not possible) everything under the reply. */
 export type Placement = { threadId?: string; statusChannelId: string };
@@ -133,7 +139,7 @@ class InteractionHandler {
     private readonly opts: DiscordBotOptions,
   ) {
     this.now = opts.now ?? (() => new Date());
-    this.submissions = new Limiter(opts.maxConcurrentSubmissions ?? 8);
+    this.submissions = opts.submissions ?? new Limiter(DISCORD_SUBMISSIONS_AT_ONCE);
   }
 
   async handle(interaction: Interaction): Promise<void> {
@@ -175,7 +181,12 @@ class InteractionHandler {
     if (caps.missing.length) return this.replyNow(i, missingPermissionsText(caps.missing));
 
     await i.deferReply();
-    await this.submissions.run(() => this.research(i, idea.idea, depth, caps.threads, log));
+    try {
+      await this.submissions.run(() => this.research(i, idea.idea, depth, caps.threads, log));
+    } catch (err) {
+      if (!(err instanceof LimiterClosedError)) throw err;
+      await this.refuseAfterDefer(i, RESTARTING_TEXT);
+    }
   }
 
   private async research(

@@ -14,6 +14,7 @@ import type { Redis } from '../../core/storage/index.js';
 import { normalizeTaskId } from '../../core/tasks/ids.js';
 import type { SlackOrigin, Task } from '../../core/tasks/types.js';
 import { parseCommand, type Command } from '../commands/parse.js';
+import { Limiter, LimiterClosedError, RESTARTING_TEXT } from '../limiter.js';
 import { slackErrorCode } from './errors.js';
 import {
   CANCEL_ACTION_ID,
@@ -64,11 +65,15 @@ export type SlackAppDeps = {
   keyPrefix?: string;
   now?: () => Date;
   /**
-   * Commands worked on at once after their acks (default 4); the rest wait in line. Every command worked on
-   * puts callbacks on the event loop that new acks wait behind (decision 051 has the measurements).
+   * Commands worked on at once after their acks (4 by default), the rest waiting in line. Every command worked
+   * on puts callbacks on the event loop that new acks wait behind (decision 051 has the measurements). The
+   * process drains it on shutdown.
    */
-  maxConcurrentWork?: number;
+  work?: Limiter;
 };
+
+/** Commands worked on at once after their acks, by default (decision 051). */
+export const SLACK_WORK_AT_ONCE = 4;
 
 /** Channel errors that mean "the bot cannot post here": the requester can fix them with /invite. */
 const CANNOT_POST = new Set([
@@ -124,7 +129,7 @@ export function boltOptions(env: SlackAppEnv, installationStore?: InstallationSt
 export function createSlackApp(deps: SlackAppDeps): BoltApp {
   const app = new App(boltOptions(deps.env, deps.installationStore));
   const handlers = createHandlers(deps);
-  const work = createWorkLine(deps.maxConcurrentWork ?? 4);
+  const work = deps.work ?? new Limiter(SLACK_WORK_AT_ONCE);
 
   app.command('/pmf', async ({ command, ack, respond, client, context }) => {
     const parsed = parseCommand(command.text);
@@ -132,12 +137,14 @@ export function createSlackApp(deps: SlackAppDeps): BoltApp {
     if (parsed.command.kind === 'help') return ack({ response_type: 'ephemeral', text: helpText() });
     await ack();
     const parsedCommand = parsed.command;
-    await work(() => handlers.command(parsedCommand, { command, respond, client, retryNum: context.retryNum })).catch(
-      async (error: unknown) => {
-        deps.logger.error({ err: error, team: command.team_id }, 'slack command failed');
-        await respond({ response_type: 'ephemeral', text: internalErrorText() }).catch(() => undefined);
-      },
-    );
+    await work
+      .run(() => handlers.command(parsedCommand, { command, respond, client, retryNum: context.retryNum }))
+      .catch(async (error: unknown) => {
+        const restarting = error instanceof LimiterClosedError;
+        if (!restarting) deps.logger.error({ err: error, team: command.team_id }, 'slack command failed');
+        const text = restarting ? RESTARTING_TEXT : internalErrorText();
+        await respond({ response_type: 'ephemeral', text }).catch(() => undefined);
+      });
   });
 
   app.action(CANCEL_ACTION_ID, async ({ ack, body, action, client }) => {
@@ -155,12 +162,14 @@ export function createSlackApp(deps: SlackAppDeps): BoltApp {
     };
     const teamId = body.team?.id ?? body.user.team_id ?? '';
     const taskId = action.value;
-    await work(() => handlers.cancel(taskId, { teamId, userId: body.user.id, client, tell })).catch(
-      async (error: unknown) => {
+    await work
+      .run(() => handlers.cancel(taskId, { teamId, userId: body.user.id, client, tell }))
+      .catch(async (error: unknown) => {
+        if (error instanceof LimiterClosedError)
+          return tell('PMF Scout is restarting: please press Cancel again in a minute.').catch(() => undefined);
         deps.logger.error({ err: error, team: teamId }, 'slack cancel failed');
         await tell(internalErrorText()).catch(() => undefined);
-      },
-    );
+      });
   });
 
   app.error(async (error) => {
@@ -362,39 +371,6 @@ function createHandlers(deps: SlackAppDeps) {
   }
 
   return { command, cancel };
-}
-
-/** Runs at most `limit` jobs at once, the rest in arrival order. */
-export function createWorkLine(limit: number): <T>(job: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  let head = 0;
-  const next = () => {
-    running--;
-    if (head < waiting.length) {
-      running++;
-      const start = waiting[head]!;
-      waiting[head++] = () => undefined;
-      // Drop the consumed prefix now and then so a long burst does not keep its closures alive.
-      if (head > 1024 && head * 2 > waiting.length) {
-        waiting.splice(0, head);
-        head = 0;
-      }
-      start();
-    }
-  };
-  return <T>(job: () => Promise<T>) =>
-    new Promise<T>((resolve, reject) => {
-      const start = () => {
-        job().then(resolve, reject).finally(next);
-      };
-      if (running < limit) {
-        running++;
-        start();
-      } else {
-        waiting.push(start);
-      }
-    });
 }
 
 function withSlash(url: string): string {

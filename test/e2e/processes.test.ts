@@ -119,10 +119,32 @@ describe('bot and worker processes, end to end', () => {
       30_000,
     );
 
+    // Commands acknowledged just before a shutdown are still worked through before the bot exits.
+    const lastOrders = ['e2e-last-1', 'e2e-last-2', 'e2e-last-3'];
+    const acked = await Promise.all(
+      lastOrders.map((id, n) =>
+        sendSigned(
+          `http://127.0.0.1:${slackPort}/slack/events`,
+          SIGNING_SECRET,
+          slashCommandBody({
+            teamId: TEAM,
+            channelId: 'CE2E',
+            userId: `U0LAST${n}`,
+            text: `essential a tool that plans school runs #${n}`,
+            responseUrl: fake.responseUrl(id),
+          }),
+        ),
+      ),
+    );
+    expect(acked.map((r) => r.status)).toEqual([200, 200, 200]);
     bot.child.kill('SIGTERM');
     worker.child.kill('SIGTERM');
     expect(await bot.exit).toBe(0);
     expect(await worker.exit).toBe(0);
+    for (const id of lastOrders) {
+      const replies = fake.responses.filter((r) => r.id === id).map((r) => String(r.body.text ?? ''));
+      expect(replies).toEqual([expect.stringMatching(/research \(`R-[A-Z0-9]+`\) for 6 credits/)]);
+    }
   }, 200_000);
 
   it('logs JSON lines that carry the task id and never a configured secret', () => {

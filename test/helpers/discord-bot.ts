@@ -2,6 +2,7 @@
 // ledger (PostgreSQL) and rate limits (Redis). Tests dispatch interactions and read what the fake recorded.
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'discord.js';
+import type { Limiter } from '../../bot/limiter.js';
 import { createDiscordBot, startDiscordBot, type BotJobs, type BotLedger } from '../../bot/discord/app.js';
 import { createLogger } from '../../core/observability/logger.js';
 import type { Redis } from '../../core/storage/index.js';
@@ -44,6 +45,8 @@ export async function startDiscordHarness(deps: {
   fake?: FakeDiscordOptions;
   env?: { RATE_LIMIT_USER_PER_HOUR?: number; RATE_LIMIT_WORKSPACE_PER_HOUR?: number };
   now?: () => Date;
+  /** The bot's line of research submissions (tests of the shutdown drain hold on to it). */
+  submissions?: Limiter;
 }): Promise<DiscordHarness> {
   const fake = await startFakeDiscord({ heartbeatIntervalMs: 1000, ...deps.fake });
   const guild = fake.addGuild(`Guild ${randomUUID().slice(0, 6)}`);
@@ -60,6 +63,7 @@ export async function startDiscordHarness(deps: {
     logger: createLogger('discord-test', process.env.DISCORD_TEST_LOG ?? 'silent'),
     rateLimitPrefix: uniquePrefix('discord-rl'),
     ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.submissions ? { submissions: deps.submissions } : {}),
   });
   await startDiscordBot(client, fake.token);
   const defaultUser = fake.addUser('maria');

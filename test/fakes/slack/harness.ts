@@ -12,6 +12,7 @@ import type { ResearchEngine } from '../../../core/research/contract.js';
 import { startSandbox, type Sandbox } from '../../../core/sandbox/index.js';
 import { checkHealth, type Db, type Mongo, type Redis, type Storage } from '../../../core/storage/index.js';
 import type { Delivery } from '../../../core/tasks/delivery.js';
+import type { Limiter } from '../../../bot/limiter.js';
 import { createSlackApp, type SlackAppEnv } from '../../../bot/slack/app.js';
 import { createSlackDelivery } from '../../../bot/slack/delivery.js';
 import { singleTokenResolver } from '../../../bot/slack/installation-store.js';
@@ -31,6 +32,8 @@ export type HarnessOptions = {
   workerConcurrency?: number;
   allowance?: number;
   logger?: Logger;
+  /** The app's line of work after its acks (tests of the shutdown drain hold on to it). */
+  work?: Limiter;
   /** Share one storage (the bench runs the app and compares it in one process). */
   label?: string;
 };
@@ -138,7 +141,7 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
     RATE_LIMIT_WORKSPACE_PER_HOUR: 10_000,
     ...opts.env,
   };
-  const app = createSlackApp({ env, ledger, jobs, redis, logger, keyPrefix: `${prefix}slack:` });
+  const app = createSlackApp({ env, ledger, jobs, redis, logger, keyPrefix: `${prefix}slack:`, work: opts.work });
   const server = (await app.start(0)) as Server;
   const eventsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
 

@@ -1,0 +1,94 @@
+import { describe, expect, it } from '@jest/globals';
+import { Limiter, LimiterClosedError } from './limiter.js';
+
+describe('Limiter', () => {
+  it('runs at most `max` at once, in arrival order, and survives failures', async () => {
+    const limiter = new Limiter(2);
+    let active = 0;
+    let peak = 0;
+    const started: number[] = [];
+    const gates = Array.from({ length: 6 }, () => {
+      let open!: () => void;
+      const opened = new Promise<void>((r) => (open = r));
+      return { open, opened };
+    });
+    const runs = gates.map((g, n) =>
+      limiter.run(async () => {
+        started.push(n);
+        active++;
+        peak = Math.max(peak, active);
+        await g.opened;
+        active--;
+        if (n === 1) throw new Error('boom');
+        return n;
+      }),
+    );
+    const settled = Promise.allSettled(runs);
+    for (const g of gates) {
+      await new Promise((r) => setImmediate(r));
+      g.open();
+    }
+    const results = await settled;
+    expect(peak).toBe(2);
+    expect(started).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+    ]);
+  });
+
+  it('on shutdown refuses new work but finishes every task already accepted, queued ones included', async () => {
+    const limiter = new Limiter(1);
+    const finished: number[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const accepted = [0, 1, 2].map((n) =>
+      limiter.run(async () => {
+        await gate;
+        finished.push(n);
+      }),
+    );
+    expect(limiter.size).toBe(3);
+    limiter.close();
+    await expect(limiter.run(async () => 'late')).rejects.toBeInstanceOf(LimiterClosedError);
+    const drained = limiter.drained(5_000);
+    open();
+    await expect(drained).resolves.toBe(true);
+    expect(finished).toEqual([0, 1, 2]);
+    expect(limiter.size).toBe(0);
+    await Promise.all(accepted);
+  });
+
+  it('stops waiting for the drain after the timeout, and an idle limiter is drained at once', async () => {
+    const limiter = new Limiter(2);
+    await expect(limiter.drained(1)).resolves.toBe(true);
+    let open!: () => void;
+    const stuck = limiter.run(() => new Promise<void>((r) => (open = r)));
+    await expect(limiter.drained(20)).resolves.toBe(false);
+    open();
+    await stuck;
+    await expect(limiter.drained(1)).resolves.toBe(true);
+  });
+
+  it('sheds the tasks still waiting when the time to finish runs out, and lets the running one finish', async () => {
+    const limiter = new Limiter(1);
+    let open!: () => void;
+    const running = limiter.run(() => new Promise<string>((r) => (open = () => r('finished'))));
+    const waiting = [limiter.run(async () => 'never'), limiter.run(async () => 'never')];
+    limiter.close();
+    await expect(limiter.drained(10)).resolves.toBe(false);
+    limiter.shed();
+    await expect(Promise.allSettled(waiting)).resolves.toEqual([
+      { status: 'rejected', reason: expect.any(LimiterClosedError) },
+      { status: 'rejected', reason: expect.any(LimiterClosedError) },
+    ]);
+    expect(limiter.size).toBe(1);
+    open();
+    await expect(running).resolves.toBe('finished');
+    await expect(limiter.drained(10)).resolves.toBe(true);
+  });
+});

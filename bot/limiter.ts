@@ -1,0 +1,72 @@
+// A tiny FIFO concurrency limiter for the work after an acknowledgement (no dependency needed for this).
+
+/** What a user whose command arrived during a shutdown is told (Slack and Discord alike). */
+export const RESTARTING_TEXT =
+  'PMF Scout is restarting, so this research did not start. Nothing was charged: please try again in a minute.';
+
+/** The process is shutting down: work not yet accepted is refused, so the caller can say so kindly. */
+export class LimiterClosedError extends Error {
+  constructor() {
+    super('shutting down: no new work is accepted');
+    this.name = 'LimiterClosedError';
+  }
+}
+
+/**
+ * Runs at most `max` tasks at once, first come first served. The work after an acknowledgement (rate limit,
+ * ledger, task store, platform calls) is bounded by it so a burst of commands cannot starve the event loop
+ * that must acknowledge the next ones within 3 s.
+ *
+ * On shutdown, `close()` refuses new work and `drained()` waits for the work already accepted: those users
+ * were told their command was received, so it must be finished, or refused with a message (`shed()` when the
+ * time to finish runs out), never dropped in silence.
+ */
+export class Limiter {
+  private active = 0;
+  private closed = false;
+  private readonly waiting: { start: () => void; refuse: (err: Error) => void }[] = [];
+  private readonly idle: (() => void)[] = [];
+
+  constructor(private readonly max: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new LimiterClosedError();
+    if (this.active >= this.max) await new Promise<void>((start, refuse) => this.waiting.push({ start, refuse }));
+    else this.active++;
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next.start();
+      else this.active--;
+      if (this.active === 0) for (const done of this.idle.splice(0)) done();
+    }
+  }
+
+  /** Tasks running or waiting their turn. */
+  get size(): number {
+    return this.active + this.waiting.length;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Refuses the tasks still waiting their turn (they fail with LimiterClosedError); running ones go on. */
+  shed(): void {
+    this.close();
+    for (const w of this.waiting.splice(0)) w.refuse(new LimiterClosedError());
+  }
+
+  /** True once nothing runs or waits; false if `timeoutMs` passes first. */
+  drained(timeoutMs: number): Promise<boolean> {
+    if (this.active === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.idle.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+}
