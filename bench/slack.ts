@@ -141,17 +141,11 @@ function stdinClosed(): Promise<void> {
 type Child = { url: string; finish(): Promise<Record<string, number | boolean>> };
 
 async function startChild(role: Role, apiUrl = ''): Promise<Child & { info: Record<string, string> }> {
+  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each app process there (as bench:discord does).
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const child: ChildProcess = spawn(
     process.execPath,
-    [
-      ...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/slprof'] : []),
-      '--import',
-      'tsx',
-      fileURLToPath(import.meta.url),
-      '--serve',
-      role,
-      apiUrl,
-    ],
+    [...prof, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', role, apiUrl],
     {
       stdio: ['pipe', 'pipe', 'inherit'],
       env: { ...process.env, BENCH_TEAM: TEAM },
