@@ -191,6 +191,42 @@ describe('holds', () => {
     expect(await ledger.balance(ws.id)).toMatchObject({ balance: 994 });
   });
 
+  it('ids with quotes, braces, commas, backslashes, NULL and emoji travel intact through the batch arrays', async () => {
+    const ws = await freshWorkspace(ledger);
+    const odd = [`a,b{"c"}\\d ${randomUUID()}`, `NULL`, `  spaced  ${randomUUID()}`, `Ünïcødé 🚀 ${randomUUID()}`];
+    // Together, so they share one statement's arrays.
+    const holds = await Promise.all(
+      odd.map((t, n) =>
+        ledger.reserve({
+          workspaceId: ws.id,
+          cost: 6,
+          taskId: `${t}-${n}`,
+          depth: 'essential',
+          actor: `actor "${n}"`,
+          idempotencyKey: `key {${t}} ${n}`,
+        }),
+      ),
+    );
+    expect(holds.map((h) => [h.taskId, h.actor])).toEqual(odd.map((t, n) => [`${t}-${n}`, `actor "${n}"`]));
+    const again = await Promise.all(
+      odd.map((t, n) =>
+        ledger.reserve({
+          workspaceId: ws.id,
+          cost: 6,
+          taskId: `${t}-${n}`,
+          depth: 'essential',
+          actor: `actor "${n}"`,
+          idempotencyKey: `key {${t}} ${n}`,
+        }),
+      ),
+    );
+    expect(again).toEqual(holds);
+    const captured = await Promise.all(odd.map((t, n) => ledger.capture({ taskId: `${t}-${n}`, actor: 'séance' })));
+    expect(captured.map((h) => h.status)).toEqual(['captured', 'captured', 'captured', 'captured']);
+    expect(await ledger.balance(ws.id)).toMatchObject({ balance: 1000 - 4 * 6 });
+    expect(await ledger.checkInvariant(ws.id)).toEqual({ ok: true, problems: [] });
+  });
+
   it('capture or release of an unknown task is a typed error', async () => {
     await expect(ledger.capture({ taskId: task(), actor: 'w' })).rejects.toBeInstanceOf(UnknownHoldError);
     await expect(ledger.release({ taskId: task(), actor: 'w', reason: 'x' })).rejects.toMatchObject({
