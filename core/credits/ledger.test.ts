@@ -193,36 +193,22 @@ describe('holds', () => {
 
   it('ids with quotes, braces, commas, backslashes, NULL and emoji travel intact through the batch arrays', async () => {
     const ws = await freshWorkspace(ledger);
-    const odd = [`a,b{"c"}\\d ${randomUUID()}`, `NULL`, `  spaced  ${randomUUID()}`, `Ünïcødé 🚀 ${randomUUID()}`];
+    const odd = ['a,b{"c"}\\d', 'NULL', '  spaced  ', 'Ünïcødé 🚀'];
+    const run = randomUUID();
+    const calls = odd.map((text) => ({
+      workspaceId: ws.id,
+      cost: 6,
+      taskId: `${text} ${run}`,
+      depth: 'essential' as const,
+      actor: text,
+      idempotencyKey: `{${text}} ${run}`,
+    }));
     // Together, so they share one statement's arrays.
-    const holds = await Promise.all(
-      odd.map((t, n) =>
-        ledger.reserve({
-          workspaceId: ws.id,
-          cost: 6,
-          taskId: `${t}-${n}`,
-          depth: 'essential',
-          actor: `actor "${n}"`,
-          idempotencyKey: `key {${t}} ${n}`,
-        }),
-      ),
-    );
-    expect(holds.map((h) => [h.taskId, h.actor])).toEqual(odd.map((t, n) => [`${t}-${n}`, `actor "${n}"`]));
-    const again = await Promise.all(
-      odd.map((t, n) =>
-        ledger.reserve({
-          workspaceId: ws.id,
-          cost: 6,
-          taskId: `${t}-${n}`,
-          depth: 'essential',
-          actor: `actor "${n}"`,
-          idempotencyKey: `key {${t}} ${n}`,
-        }),
-      ),
-    );
-    expect(again).toEqual(holds);
-    const captured = await Promise.all(odd.map((t, n) => ledger.capture({ taskId: `${t}-${n}`, actor: 'séance' })));
-    expect(captured.map((h) => h.status)).toEqual(['captured', 'captured', 'captured', 'captured']);
+    const holds = await Promise.all(calls.map((c) => ledger.reserve(c)));
+    expect(holds.map((h) => [h.taskId, h.actor])).toEqual(calls.map((c) => [c.taskId, c.actor]));
+    expect(await Promise.all(calls.map((c) => ledger.reserve(c)))).toEqual(holds);
+    const captured = await Promise.all(calls.map((c) => ledger.capture({ taskId: c.taskId, actor: c.actor })));
+    expect(captured.map((h) => [h.status, h.closedBy])).toEqual(odd.map((text) => ['captured', text]));
     expect(await ledger.balance(ws.id)).toMatchObject({ balance: 1000 - 4 * 6 });
     expect(await ledger.checkInvariant(ws.id)).toEqual({ ok: true, problems: [] });
   });
