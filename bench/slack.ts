@@ -71,7 +71,8 @@ async function serve(role: Role, apiUrl: string): Promise<void> {
     health: () => checkHealth({ pg, mongo, redis }),
     close: async () => undefined,
   };
-  const ledger = new CreditLedger(pg, { defaultAllowance: 10_000_000 });
+  // BENCH_ALLOWANCE=600 runs a workspace out of credits after 50 researches (the refusal path, decision 013).
+  const ledger = new CreditLedger(pg, { defaultAllowance: Number(process.env.BENCH_ALLOWANCE ?? 10_000_000) });
   const prefix = `bench:slack:${randomUUID().slice(0, 8)}:`;
   const jobs = createJobs({
     env: { WORKER_CONCURRENCY: 1, JOB_LOCK_LIFETIME_MS: 30_000, JOB_MAX_ATTEMPTS: 3, WORKER_DRAIN_TIMEOUT_MS: 1000 },
@@ -111,7 +112,9 @@ async function serve(role: Role, apiUrl: string): Promise<void> {
   // shutdown (what is still waiting after 60 s is told to retry) before anything is counted or closed.
   await app.stop();
   work.close();
+  const drainStart = performance.now();
   const drained = await work.drained(60_000);
+  const drainSeconds = Math.round((performance.now() - drainStart) / 100) / 10;
   if (!drained) {
     work.shed();
     await work.drained(30_000);
@@ -121,7 +124,7 @@ async function serve(role: Role, apiUrl: string): Promise<void> {
   const reserved = ws ? (await ledger.balance(ws.id)).used : 0;
   await jobs.stop();
   await Promise.allSettled([pg.destroy(), mongo.client.close(), redis.quit()]);
-  report({ done: true, tasks, reserved, drained });
+  report({ done: true, tasks, reserved, drained, drainSeconds });
 }
 
 /** The child's answers to the parent, marked so that log lines on the same stdout are never mistaken for them. */
@@ -259,6 +262,7 @@ async function main(): Promise<void> {
     tasks_queued: Number(stored.tasks ?? 0),
     credits_reserved: Number(stored.reserved ?? 0),
     work_drained: stored.drained === true,
+    drain_s: Number(stored.drainSeconds ?? 0),
   };
   console.error(
     `ours: p50 ${summary.ack_p50_ms} ms, p99 ${summary.ack_p99_ms} ms, max ${summary.max_ms} ms; bare: p50 ${summary.bare_ack_p50_ms} ms, p99 ${summary.bare_ack_p99_ms} ms; ${summary.tasks_queued} tasks queued`,

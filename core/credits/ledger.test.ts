@@ -213,6 +213,25 @@ describe('holds', () => {
     expect(await ledger.checkInvariant(ws.id)).toEqual({ ok: true, problems: [] });
   });
 
+  it('refuseEarly throws what a reserve would for want of credits or a suspended workspace, and changes nothing', async () => {
+    const ws = await freshWorkspace(ledger);
+    await expect(ledger.refuseEarly(ws.id, 12)).resolves.toBeUndefined(); // month not opened yet: the reserve decides
+    await ledger.deduct({ workspaceId: ws.id, amount: 995, actor: 'admin', reason: 'leave 5', idempotencyKey: key() });
+    const before = await ledgerSnapshot(db, ws.id);
+    await expect(ledger.refuseEarly(ws.id, 5)).resolves.toBeUndefined();
+    await expect(ledger.refuseEarly(ws.id, 6)).rejects.toBeInstanceOf(InsufficientCreditsError);
+    await expect(ledger.refuseEarly(ws.id, 6)).rejects.toMatchObject({
+      balance: 5,
+      cost: 6,
+      remaining: { essential: 0, standard: 0, deep: 0 },
+    });
+    expect(await ledgerSnapshot(db, ws.id)).toEqual(before);
+    await ledger.suspend({ workspaceId: ws.id, actor: 'admin', reason: 'test', idempotencyKey: key() });
+    await expect(ledger.refuseEarly(ws.id, 1)).rejects.toBeInstanceOf(WorkspaceSuspendedError);
+    await expect(ledger.refuseEarly(randomUUID(), 1)).rejects.toBeInstanceOf(UnknownWorkspaceError);
+    await expect(ledger.refuseEarly('not-a-uuid', 1)).rejects.toBeInstanceOf(UnknownWorkspaceError);
+  });
+
   it('capture or release of an unknown task is a typed error', async () => {
     await expect(ledger.capture({ taskId: task(), actor: 'w' })).rejects.toBeInstanceOf(UnknownHoldError);
     await expect(ledger.release({ taskId: task(), actor: 'w', reason: 'x' })).rejects.toMatchObject({

@@ -332,6 +332,28 @@ export class CreditLedger {
 
   // ---- holds ------------------------------------------------------------------------------------
 
+  /**
+   * Throws the error a reserve of `cost` would throw right now for want of credits or a suspended or unknown
+   * workspace, from one read without locks; otherwise returns and the reserve decides (decision 013). Lets a
+   * caller refuse before writing anything else for a request that cannot be paid for.
+   */
+  async refuseEarly(workspaceId: string, cost: number): Promise<void> {
+    if (!isUuid(workspaceId)) throw new UnknownWorkspaceError(String(workspaceId));
+    const [row] = await rows(
+      this.db,
+      `SELECT w.status, b.balance FROM workspaces w
+       LEFT JOIN balances b ON b.workspace_id = w.id AND b.month = :month
+       WHERE w.id = :ws`,
+      { ws: workspaceId, month: monthOf(this.now()) },
+    );
+    if (!row) throw new UnknownWorkspaceError(workspaceId);
+    if (row.status === 'suspended') throw new WorkspaceSuspendedError(workspaceId);
+    // No row yet: the month opens with the allowance on the first reserve, which decides.
+    if (row.balance === null || row.balance === undefined) return;
+    const balance = Number(row.balance);
+    if (balance < cost) throw new InsufficientCreditsError(balance, cost, remainingByDepth(balance));
+  }
+
   async reserve(input: ReserveInput): Promise<Hold> {
     const cost = checkAmount('cost', input.cost);
     const taskId = checkId('taskId', input.taskId);

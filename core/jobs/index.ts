@@ -165,6 +165,11 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
     const req = validate(raw);
     await ready();
     const cost = DEPTH_PROFILES[req.depth].credits;
+    // A request that cannot be paid for is refused before anything is written for it (decision 013). A repeat
+    // of a request already accepted is answered as such first, whatever the balance now.
+    const earlier = await store.getByRequestKey(req.requestKey);
+    if (earlier) return { task: earlier, created: false };
+    await ledger.refuseEarly(req.workspaceId, cost);
     let task: Task | undefined;
     for (let attempt = 1; !task; attempt++) {
       const made = await store.create({ ...req, cost, ...(retryOf ? { retryOf } : {}) });

@@ -136,6 +136,26 @@ describe('research jobs (engine double)', () => {
     expect(await h.jobs.tasks.getByRequestKey(req.requestKey)).toBeUndefined();
   });
 
+  it('answers a repeat of an accepted request as already started, even once the credits have run out', async () => {
+    const ws = await h.ledger.ensureWorkspace({ platform: 'slack', externalId: `T-${randomUUID()}`, name: 'spent' });
+    await h.ledger.setAllowance({
+      workspaceId: ws.id,
+      amount: 12,
+      actor: 'test',
+      reason: 'test',
+      idempotencyKey: randomUUID(),
+    });
+    const req = request({ workspaceId: ws.id });
+    const first = await h.jobs.submitResearch(req);
+    expect(first.created).toBe(true);
+    expect((await h.ledger.balance(ws.id)).balance).toBe(0);
+    const repeat = await h.jobs.submitResearch(req);
+    expect(repeat).toMatchObject({ created: false, task: { id: first.task.id } });
+    await expect(h.jobs.submitResearch(request({ workspaceId: ws.id }))).rejects.toBeInstanceOf(
+      InsufficientCreditsError,
+    );
+  });
+
   it('rejects an empty idea with a sentence the user can act on', async () => {
     await expect(h.jobs.submitResearch(request({ idea: '   ' }))).rejects.toThrow(/Tell me the product idea/);
   });

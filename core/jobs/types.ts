@@ -20,6 +20,8 @@ export interface LedgerPort {
   capture(args: { taskId: string; actor: string }): Promise<unknown>;
   release(args: { taskId: string; actor: string; reason: string }): Promise<unknown>;
   getHold(taskId: string): Promise<{ status: 'held' | 'captured' | 'released' } | undefined>;
+  /** Throws the typed refusal a reserve of `cost` would meet now (no credits, suspended), from a read only. */
+  refuseEarly(workspaceId: string, cost: number): Promise<void>;
 }
 
 export type JobsEnv = Pick<
