@@ -54,6 +54,9 @@ export const DEFAULT_TUNING: Omit<JobsTuning, 'workerName'> = {
 
 const MAX_REQUEST_KEY = 300;
 
+/** How long a repeat of a request waits for the original's reserve before answering with it anyway. */
+const ORIGINAL_SETTLES_MS = 10_000;
+
 function isCode(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
 }
@@ -161,19 +164,40 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
       );
   }
 
+  /**
+   * The task already made for this request, once its submission got past the reserve. A task seen between
+   * its creation and its reserve may still be discarded (no credits, or an id the ledger already knew), so a
+   * repeat waits for that to settle instead of answering "already under way" with a task that will vanish.
+   */
+  async function originalOf(requestKey: string): Promise<Task | undefined> {
+    const deadline = Date.now() + ORIGINAL_SETTLES_MS;
+    for (;;) {
+      const found = await store.getByRequestKey(requestKey);
+      const settled = !found || found.status !== 'queued' || found.checkpoints.some((c) => c.id !== 'received');
+      if (settled || Date.now() > deadline) return found;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   async function submit(raw: SubmitRequest, options: SubmitOptions = {}, retryOf?: string): Promise<SubmitResult> {
     const req = validate(raw);
     await ready();
     const cost = DEPTH_PROFILES[req.depth].credits;
     // A request that cannot be paid for is refused before anything is written for it (decision 013). A repeat
     // of a request already accepted is answered as such first, whatever the balance now.
-    const earlier = await store.getByRequestKey(req.requestKey);
+    const earlier = await originalOf(req.requestKey);
     if (earlier) return { task: earlier, created: false };
     await ledger.refuseEarly(req.workspaceId, cost);
     let task: Task | undefined;
     for (let attempt = 1; !task; attempt++) {
       const made = await store.create({ ...req, cost, ...(retryOf ? { retryOf } : {}) });
-      if (!made.created) return { task: made.task, created: false };
+      if (!made.created) {
+        const original = await originalOf(req.requestKey);
+        if (original) return { task: original, created: false };
+        // The original was discarded (its reserve failed) between our insert and this read: start over.
+        if (attempt >= 3) throw new Error(`submission ${req.requestKey} kept meeting a discarded original`);
+        continue;
+      }
       try {
         await ledger.reserve({
           workspaceId: req.workspaceId,

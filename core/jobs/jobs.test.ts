@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { InsufficientCreditsError } from '../credits/index.js';
+import { IdempotencyConflictError, InsufficientCreditsError } from '../credits/index.js';
 import { CHECKPOINTS } from '../research/checkpoints.js';
 import { ResearchError } from '../research/contract.js';
 import { PermanentDeliveryError } from '../tasks/delivery.js';
 import type { Task } from '../tasks/types.js';
-import type { SubmitRequest } from './index.js';
+import type { LedgerPort, SubmitRequest } from './index.js';
 import { FAKE_ORDER, FakeEngine } from './test-fixtures.js';
 import { openHarness, waitFor, type Harness } from './test-harness.js';
 
@@ -102,6 +102,38 @@ describe('research jobs (engine double)', () => {
     expect(rows.filter((r) => r.type === 'capture')).toHaveLength(1);
     expect(h.delivery.of(taskId!, 'succeeded')).toHaveLength(1);
     expect(await h.jobs.tasks.collection.countDocuments({ requestKey: req.requestKey })).toBe(1);
+  });
+
+  it('answers repeats with the task that got the credits, not one discarded because its id was already held', async () => {
+    // The first reserve meets an id the ledger already holds (ids are short and random); the job layer draws
+    // another. Repeats of the request arriving meanwhile must not be told about the discarded first task.
+    let collide = true;
+    const colliding: LedgerPort = {
+      reserve: async (a) => {
+        if (!collide) return h.ledger.reserve(a);
+        collide = false;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        throw new IdempotencyConflictError(a.taskId);
+      },
+      capture: (a) => h.ledger.capture(a),
+      release: (a) => h.ledger.release(a),
+      getHold: (id) => h.ledger.getHold(id),
+      refuseEarly: (ws, cost) => h.ledger.refuseEarly(ws, cost),
+    };
+    const jobs = h.another({ ledger: colliding });
+    const req = request();
+    const first = jobs.submitResearch(req);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const repeats = await Promise.all(Array.from({ length: 10 }, () => jobs.submitResearch(req)));
+    const all = [await first, ...repeats];
+    // Whichever submission ends up making it, there is one task, it holds the credits, and everyone is told it.
+    expect(all.filter((r) => r.created)).toHaveLength(1);
+    const ids = new Set(all.map((r) => r.task.id));
+    expect(ids.size).toBe(1);
+    const [taskId] = [...ids] as [string];
+    expect((await h.ledger.getHold(taskId))?.status).toBeDefined();
+    expect(await h.jobs.tasks.collection.countDocuments({ requestKey: req.requestKey })).toBe(1);
+    await settled(taskId);
   });
 
   it('stores the refs announce returns, and fails the task and returns the credits when announce throws', async () => {

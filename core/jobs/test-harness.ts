@@ -18,7 +18,7 @@ import type { DeliveryResolver } from '../tasks/delivery.js';
 import { createJobs } from './index.js';
 import type { Collection } from 'mongodb';
 import { FakeEngine, RecordingDelivery, TEST_JOBS_ENV, type DeliveryCall } from './test-fixtures.js';
-import type { Jobs, JobsEnv, JobsTuning } from './types.js';
+import type { Jobs, JobsEnv, JobsTuning, LedgerPort } from './types.js';
 
 /** Routes each run to the engine registered for its idea (so a late retry of one test's task cannot
  *  consume another test's scripted failure), or to the default. */
@@ -47,7 +47,13 @@ export type Harness = {
   tuning: Partial<JobsTuning>;
   env: JobsEnv;
   /** Another Jobs instance on the same queue (another process, as far as the queue can tell). */
-  another(over?: { engine?: ResearchEngine; deliveries?: DeliveryResolver; tuning?: Partial<JobsTuning> }): Jobs;
+  another(over?: {
+    engine?: ResearchEngine;
+    deliveries?: DeliveryResolver;
+    tuning?: Partial<JobsTuning>;
+    /** A ledger standing in for the real one (to script its answers). */
+    ledger?: LedgerPort;
+  }): Jobs;
   close(): Promise<void>;
 };
 
@@ -100,12 +106,17 @@ export async function openHarness(
   const logger = createLogger('jobs-test', process.env.JOBS_TEST_LOG ?? 'silent');
   const instances: Jobs[] = [];
   const make = (
-    over: { engine?: ResearchEngine; deliveries?: DeliveryResolver; tuning?: Partial<JobsTuning> } = {},
+    over: {
+      engine?: ResearchEngine;
+      deliveries?: DeliveryResolver;
+      tuning?: Partial<JobsTuning>;
+      ledger?: LedgerPort;
+    } = {},
   ) => {
     const jobs = createJobs({
       env,
       storage,
-      ledger,
+      ledger: over.ledger ?? ledger,
       engine: over.engine ?? engine,
       deliveries: over.deliveries ?? (() => delivery),
       logger,
