@@ -57,6 +57,9 @@ describe('one workspace hammered concurrently', () => {
     expect(reserves.items.map((t) => t.balanceAfter).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(
       Array.from({ length: 83 }, (_, i) => 4 + 12 * i),
     );
+    // And the ledger reads in order: newest first, each reserve left less than the one before it, also for
+    // reserves that shared a batch statement.
+    expect(reserves.items.map((t) => t.balanceAfter)).toEqual(Array.from({ length: 83 }, (_, i) => 4 + 12 * i));
     expect(await ledger.checkInvariant(ws.id)).toEqual({ ok: true, problems: [] });
   }, 180_000);
 });

@@ -106,6 +106,7 @@ WITH args AS (
   INSERT INTO transactions (workspace_id, month, type, amount, balance_after, task_id, depth, actor, idempotency_key, payload_hash, created_at)
   SELECT e.ws, e.month, 'reserve', -e.cost, upd.balance_before - e.upto, e.task, e.depth, e.actor, e.key, e.hash, e.now
   FROM eligible e JOIN upd ON upd.workspace_id = e.ws AND upd.month = e.month
+  ORDER BY e.ord
   RETURNING task_id
 )
 INSERT INTO holds (task_id, workspace_id, month, amount, depth, status, actor, created_at)
