@@ -111,14 +111,10 @@ async function serve(role: Role, apiUrl: string): Promise<void> {
   // The work behind the acks (reserve, post, queue) goes on after the last ack: it is drained as on a
   // shutdown (what is still waiting after 60 s is told to retry) before anything is counted or closed.
   await app.stop();
-  work.close();
   const drainStart = performance.now();
-  const drained = await work.drained(60_000);
+  const drained = await work.finish(60_000, 30_000);
+  // Until the backlog is finished, or (not finished in 60 s) shed.
   const drainSeconds = Math.round((performance.now() - drainStart) / 100) / 10;
-  if (!drained) {
-    work.shed();
-    await work.drained(30_000);
-  }
   const ws = await ledger.findWorkspace('slack', TEAM);
   const tasks = ws ? await new TaskStore(mongo).countQueued(ws.id) : 0;
   const reserved = ws ? (await ledger.balance(ws.id)).used : 0;

@@ -91,4 +91,22 @@ describe('Limiter', () => {
     await expect(running).resolves.toBe('finished');
     await expect(limiter.drained(10)).resolves.toBe(true);
   });
+
+  it('finish: closes, finishes what was accepted, and sheds only when out of time', async () => {
+    const quick = new Limiter(1);
+    const done = quick.run(async () => 'done');
+    await expect(quick.finish(1_000, 10)).resolves.toBe(true);
+    await expect(done).resolves.toBe('done');
+    await expect(quick.run(async () => 'late')).rejects.toBeInstanceOf(LimiterClosedError);
+
+    const slow = new Limiter(1);
+    let open!: () => void;
+    const running = slow.run(() => new Promise<void>((r) => (open = r)));
+    const waiting = slow.run(async () => 'never');
+    const finished = slow.finish(20, 20);
+    await expect(waiting).rejects.toBeInstanceOf(LimiterClosedError);
+    await expect(finished).resolves.toBe(false);
+    open();
+    await running;
+  });
 });

@@ -58,6 +58,18 @@ export class Limiter {
     for (const w of this.waiting.splice(0)) w.refuse(new LimiterClosedError());
   }
 
+  /**
+   * The whole shutdown: refuse new work, finish what was accepted within `drainMs`, then shed what has not
+   * started and give those refusals `shedMs` to go out. True if everything accepted was finished.
+   */
+  async finish(drainMs: number, shedMs: number): Promise<boolean> {
+    this.close();
+    if (await this.drained(drainMs)) return true;
+    this.shed();
+    await this.drained(shedMs);
+    return false;
+  }
+
   /** True once nothing runs or waits; false if `timeoutMs` passes first. */
   drained(timeoutMs: number): Promise<boolean> {
     if (this.active === 0) return Promise.resolve(true);

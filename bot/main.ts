@@ -27,8 +27,10 @@ async function main(env: Env, logger: Logger): Promise<void> {
   const storage = await openStorage(env, 'pmf-bot');
   const ledger = new CreditLedger(storage.pg, { defaultAllowance: env.DEFAULT_MONTHLY_ALLOWANCE });
   const jobs = createJobs({ env, storage, ledger, engine: researchRunsInWorkers, deliveries: () => undefined, logger });
-  const stops: (() => Promise<unknown> | unknown)[] = [];
-  // Acknowledged commands wait here for their turn; a shutdown finishes them instead of dropping them.
+  // A shutdown stops taking commands, finishes those acknowledged, then disconnects (decision 005).
+  const stopIntake: (() => Promise<unknown> | unknown)[] = [];
+  const disconnect: (() => Promise<unknown> | unknown)[] = [];
+  // Acknowledged commands wait here for their turn.
   const backlogs = { slack: new Limiter(SLACK_WORK_AT_ONCE), discord: new Limiter(DISCORD_SUBMISSIONS_AT_ONCE) };
 
   const noSlack = slackMissing(env);
@@ -46,7 +48,7 @@ async function main(env: Env, logger: Logger): Promise<void> {
       work: backlogs.slack,
     });
     await app.start();
-    stops.push(() => app.stop());
+    stopIntake.push(() => app.stop());
     logger.info(
       { mode: slackMode(env), port: slackMode(env) === 'http' ? env.SLACK_PORT : undefined },
       'Slack app started',
@@ -66,10 +68,7 @@ async function main(env: Env, logger: Logger): Promise<void> {
       submissions: backlogs.discord,
     });
     await startDiscordBot(client, env.DISCORD_TOKEN!);
-    stops.push(
-      () => drainBacklogs(backlogs, logger),
-      () => client.destroy(),
-    );
+    disconnect.push(() => client.destroy());
     logger.info({ guilds: client.guilds.cache.size }, 'Discord bot started');
   }
 
@@ -79,28 +78,25 @@ async function main(env: Env, logger: Logger): Promise<void> {
     ? await startOpsServer({ port: env.HEALTH_PORT, health: () => storage.health() })
     : undefined;
   onShutdown(logger, [
-    ...stops,
-    () => drainBacklogs(backlogs, logger),
+    ...stopIntake,
+    () => drainBacklogs([backlogs.slack, backlogs.discord], logger),
+    ...disconnect,
     () => jobs.stop(),
     () => ops?.close(),
     () => storage.close(),
   ]);
 }
 
-/** New commands are refused kindly from here on; those already acknowledged are finished, within DRAIN_MS. */
-async function drainBacklogs(backlogs: Record<string, Limiter>, logger: Logger): Promise<void> {
-  for (const backlog of Object.values(backlogs)) backlog.close();
-  const waiting = Object.values(backlogs).reduce((n, b) => n + b.size, 0);
+/**
+ * New commands are refused kindly from here on; those already acknowledged are finished within DRAIN_MS, and
+ * those that have not started by then are told to try again (nothing was charged for them).
+ */
+async function drainBacklogs(backlogs: Limiter[], logger: Logger): Promise<void> {
+  const waiting = backlogs.reduce((n, b) => n + b.size, 0);
   if (waiting) logger.info({ waiting }, 'shutdown: finishing acknowledged commands');
-  const done = await Promise.all(Object.values(backlogs).map((b) => b.drained(DRAIN_MS)));
-  if (done.includes(false)) {
-    // Out of time: those not started yet are told to try again (nothing was charged for them) rather than
-    // left without an answer.
-    const unfinished = Object.values(backlogs).reduce((n, b) => n + b.size, 0);
-    for (const backlog of Object.values(backlogs)) backlog.shed();
-    await Promise.all(Object.values(backlogs).map((b) => b.drained(SHED_MS)));
-    logger.warn({ waitedMs: DRAIN_MS, unfinished }, 'shutdown: told the commands still waiting to try again');
-  }
+  const finished = await Promise.all(backlogs.map((b) => b.finish(DRAIN_MS, SHED_MS)));
+  if (finished.includes(false))
+    logger.warn({ waitedMs: DRAIN_MS }, 'shutdown: told the commands still waiting to try again');
 }
 
 const env = loadConfigOrExit();

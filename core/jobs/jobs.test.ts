@@ -46,6 +46,19 @@ async function ledgerRows(taskId: string) {
   return all.items.filter((t) => t.taskId === taskId);
 }
 
+/** A workspace of its own whose month holds `amount` credits. */
+async function workspaceWithAllowance(name: string, amount: number) {
+  const ws = await h.ledger.ensureWorkspace({ platform: 'slack', externalId: `T-${randomUUID()}`, name });
+  await h.ledger.setAllowance({
+    workspaceId: ws.id,
+    amount,
+    actor: 'test',
+    reason: 'test',
+    idempotencyKey: randomUUID(),
+  });
+  return ws;
+}
+
 describe('research jobs (engine double)', () => {
   it('runs a submitted research to a stored, delivered report with 17 checkpoints and one capture', async () => {
     h.engine.impl = new FakeEngine({ stepMs: 30 }); // the default for the tests below
@@ -155,28 +168,14 @@ describe('research jobs (engine double)', () => {
   });
 
   it('refuses a research the workspace cannot pay for, leaving no task behind', async () => {
-    const poor = await h.ledger.ensureWorkspace({ platform: 'slack', externalId: `T-${randomUUID()}`, name: 'poor' });
-    await h.ledger.setAllowance({
-      workspaceId: poor.id,
-      amount: 5,
-      actor: 'test',
-      reason: 'test',
-      idempotencyKey: randomUUID(),
-    });
+    const poor = await workspaceWithAllowance('poor', 5);
     const req = request({ workspaceId: poor.id });
     await expect(h.jobs.submitResearch(req)).rejects.toBeInstanceOf(InsufficientCreditsError);
     expect(await h.jobs.tasks.getByRequestKey(req.requestKey)).toBeUndefined();
   });
 
   it('answers a repeat of an accepted request as already started, even once the credits have run out', async () => {
-    const ws = await h.ledger.ensureWorkspace({ platform: 'slack', externalId: `T-${randomUUID()}`, name: 'spent' });
-    await h.ledger.setAllowance({
-      workspaceId: ws.id,
-      amount: 12,
-      actor: 'test',
-      reason: 'test',
-      idempotencyKey: randomUUID(),
-    });
+    const ws = await workspaceWithAllowance('spent', 12);
     const req = request({ workspaceId: ws.id });
     const first = await h.jobs.submitResearch(req);
     expect(first.created).toBe(true);
