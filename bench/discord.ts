@@ -4,21 +4,22 @@
 // INTERACTION_CREATE dispatches go out through the fake Discord's gateway open-loop at RATE per second for
 // SECONDS (sent on schedule whether or not earlier ones were answered); latency is from the dispatch to the
 // fake receiving the deferral callback. Each bot runs in its own process, connected to the fake over its
-// gateway WebSocket: first the bare client, then ours on real PostgreSQL, Redis and MongoDB (workspace
-// ensured, rate limits checked, credits reserved, task queued, reply edited, thread opened, status posted;
-// no worker). The fake Discord runs here, in the load generator's process.
+// gateway WebSocket: first the bare client, then ours, arranged as the bot process is (deferrals on the main
+// thread, the work after them on the work thread) on real PostgreSQL, Redis and MongoDB (workspace ensured,
+// rate limits checked, credits reserved, task queued, reply edited, thread opened, status posted; no
+// worker). The fake Discord runs here, in the load generator's process.
 // Last line: {"defer_p50_ms", "defer_p99_ms", "bare_defer_p99_ms", "ratio_p99", "max_ms", ...}.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Client, Events, GatewayIntentBits } from 'discord.js';
-import { Limiter } from '../bot/limiter.js';
 import { createDiscordBot, startDiscordBot } from '../bot/discord/app.js';
+import { WorkThread } from '../bot/work-thread.js';
+import { parseEnv } from '../core/config/index.js';
 import { CreditLedger } from '../core/credits/index.js';
-import { createJobs } from '../core/jobs/index.js';
 import { createLogger } from '../core/observability/logger.js';
-import { checkHealth, connectMongo, createPostgres, createRedis, type Storage } from '../core/storage/index.js';
+import { connectMongo, createPostgres } from '../core/storage/index.js';
 import { TaskStore } from '../core/tasks/store.js';
 import { startFakeDiscord, type FakeChannel, type FakeDiscord, type FakeUser } from '../test/fakes/discord/index.js';
 import { applyLocalServiceDefaults } from '../test/local-services.js';
@@ -47,47 +48,49 @@ async function serve(role: Role, apiUrl: string, token: string, guildId: string)
     return;
   }
   applyLocalServiceDefaults();
-  const pg = createPostgres(process.env.DATABASE_URL!, { max: 20 });
-  const redis = createRedis(process.env.REDIS_URL!, 'bench-discord');
-  const mongo = await connectMongo(process.env.MONGO_URL!, `bench_discord_${randomUUID().slice(0, 8)}`);
-  const storage: Storage = {
-    pg,
-    mongo,
-    redis,
-    health: () => checkHealth({ pg, mongo, redis }),
-    close: async () => undefined,
-  };
-  const ledger = new CreditLedger(pg, { defaultAllowance: 10_000_000 });
-  const prefix = `bench:discord:${randomUUID().slice(0, 8)}:`;
-  const jobs = createJobs({
-    env: { WORKER_CONCURRENCY: 1, JOB_LOCK_LIFETIME_MS: 30_000, JOB_MAX_ATTEMPTS: 3, WORKER_DRAIN_TIMEOUT_MS: 1000 },
-    storage,
-    ledger,
-    engine: { run: () => Promise.reject(new Error('no worker in this benchmark')) },
-    deliveries: () => undefined,
-    logger,
-    tuning: { collection: 'agendaJobs', channel: `${prefix}agenda`, progressPrefix: `${prefix}progress:` },
+  // A database of its own per run, so what the run queued can be counted exactly.
+  const mongoUrl = new URL(process.env.MONGO_URL!);
+  mongoUrl.pathname = `/bench_discord_${randomUUID().slice(0, 8)}`;
+  const env = parseEnv({
+    ...process.env,
+    DISCORD_API_URL: apiUrl,
+    DISCORD_TOKEN: token,
+    MONGO_URL: mongoUrl.href,
+    DEFAULT_MONTHLY_ALLOWANCE: '10000000',
+    RATE_LIMIT_USER_PER_HOUR: '100000',
+    RATE_LIMIT_WORKSPACE_PER_HOUR: '1000000',
+    LOG_LEVEL: 'silent',
   });
-  const client = createDiscordBot({
-    env: { DISCORD_API_URL: apiUrl, RATE_LIMIT_USER_PER_HOUR: 100_000, RATE_LIMIT_WORKSPACE_PER_HOUR: 1_000_000 },
-    ledger,
-    jobs,
-    redis,
+  const prefix = `bench:discord:${randomUUID().slice(0, 8)}:`;
+  // The bot process's arrangement: deferrals here, the work after them on the work thread (decision 054).
+  const thread = await WorkThread.start(
+    {
+      env,
+      discordKeyPrefix: prefix,
+      ...(process.env.BENCH_SUBMISSIONS ? { discordAtOnce: Number(process.env.BENCH_SUBMISSIONS) } : {}),
+      jobsTuning: { collection: 'agendaJobs', channel: `${prefix}agenda`, progressPrefix: `${prefix}progress:` },
+    },
     logger,
-    rateLimitPrefix: prefix,
-    ...(process.env.BENCH_SUBMISSIONS ? { submissions: new Limiter(Number(process.env.BENCH_SUBMISSIONS)) } : {}),
+  );
+  const client = createDiscordBot({
+    env,
+    logger,
+    dispatch: (work) => thread.dispatch({ platform: 'discord', work }),
   });
   await startDiscordBot(client, token);
   console.log(JSON.stringify({ ready: true }));
   await stdinClosed();
+  // The parent waited for the work to finish; what is still waiting now is told to retry, as on a shutdown.
+  const drained = await thread.finish(5_000, 20_000);
+  await client.destroy();
+  const pg = createPostgres(env.DATABASE_URL);
+  const mongo = await connectMongo(env.MONGO_URL);
+  const ledger = new CreditLedger(pg);
   const ws = await ledger.findWorkspace('discord', guildId);
   const tasks = ws ? await new TaskStore(mongo).countQueued(ws.id) : 0;
   const reserved = ws ? (await ledger.balance(ws.id)).used : 0;
-  await client.destroy();
-  await jobs.stop();
   await Promise.allSettled([pg.destroy(), mongo.client.close()]);
-  redis.disconnect();
-  console.log(JSON.stringify({ done: true, tasks, reserved }));
+  console.log(JSON.stringify({ done: true, tasks, reserved, drained }));
 }
 
 function stdinClosed(): Promise<void> {
@@ -237,6 +240,7 @@ async function main(): Promise<void> {
     threads_opened: threads,
     tasks_queued: Number(stored.tasks ?? 0),
     credits_reserved: Number(stored.reserved ?? 0),
+    work_drained: stored.drained === true,
   };
   console.error(
     `ours: p50 ${summary.defer_p50_ms} ms, p99 ${summary.defer_p99_ms} ms, max ${summary.max_ms} ms; bare: p50 ${summary.bare_defer_p50_ms} ms, p99 ${summary.bare_defer_p99_ms} ms; ` +

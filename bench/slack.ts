@@ -13,13 +13,13 @@ import type { Server } from 'node:http';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import bolt from '@slack/bolt';
+import { parseEnv } from '../core/config/index.js';
 import { CreditLedger } from '../core/credits/index.js';
-import { createJobs } from '../core/jobs/index.js';
 import { createLogger } from '../core/observability/logger.js';
-import { checkHealth, connectMongo, createPostgres, createRedis, type Storage } from '../core/storage/index.js';
+import { connectMongo, createPostgres } from '../core/storage/index.js';
 import { TaskStore } from '../core/tasks/store.js';
-import { Limiter } from '../bot/limiter.js';
-import { createSlackApp, SLACK_WORK_AT_ONCE } from '../bot/slack/app.js';
+import { createSlackApp } from '../bot/slack/app.js';
+import { WorkThread } from '../bot/work-thread.js';
 import { DEFAULT_TOKEN, startFakeSlack } from '../test/fakes/slack/server.js';
 import { signedHeaders, slashCommandBody } from '../test/fakes/slack/signer.js';
 import { applyLocalServiceDefaults } from '../test/local-services.js';
@@ -61,65 +61,60 @@ async function serve(role: Role, apiUrl: string): Promise<void> {
     return;
   }
   applyLocalServiceDefaults();
-  const pg = createPostgres(process.env.DATABASE_URL!, { max: 20 });
-  const redis = createRedis(process.env.REDIS_URL!, 'bench-slack');
-  const mongo = await connectMongo(process.env.MONGO_URL!, `bench_slack_${randomUUID().slice(0, 8)}`);
-  const storage: Storage = {
-    pg,
-    mongo,
-    redis,
-    health: () => checkHealth({ pg, mongo, redis }),
-    close: async () => undefined,
+  // A database of its own per run, so what the run queued can be counted exactly.
+  const mongoUrl = new URL(process.env.MONGO_URL!);
+  mongoUrl.pathname = `/bench_slack_${randomUUID().slice(0, 8)}`;
+  const slackEnv = {
+    SLACK_BOT_TOKEN: DEFAULT_TOKEN,
+    SLACK_SIGNING_SECRET: SECRET,
+    SLACK_API_URL: apiUrl,
+    SLACK_MODE: 'http',
+    SLACK_PORT: '0',
   };
-  // BENCH_ALLOWANCE=600 runs a workspace out of credits after 50 researches (the refusal path, decision 013).
-  const ledger = new CreditLedger(pg, { defaultAllowance: Number(process.env.BENCH_ALLOWANCE ?? 10_000_000) });
-  const prefix = `bench:slack:${randomUUID().slice(0, 8)}:`;
-  const jobs = createJobs({
-    env: { WORKER_CONCURRENCY: 1, JOB_LOCK_LIFETIME_MS: 30_000, JOB_MAX_ATTEMPTS: 3, WORKER_DRAIN_TIMEOUT_MS: 1000 },
-    storage,
-    ledger,
-    engine: { run: () => Promise.reject(new Error('no worker in this benchmark')) },
-    deliveries: () => undefined,
-    logger,
-    tuning: { collection: 'agendaJobs', channel: `${prefix}agenda`, progressPrefix: `${prefix}progress:` },
+  const env = parseEnv({
+    ...process.env,
+    ...slackEnv,
+    MONGO_URL: mongoUrl.href,
+    // BENCH_ALLOWANCE=600 runs a workspace out of credits after 100 researches (the refusal path, decision 013).
+    DEFAULT_MONTHLY_ALLOWANCE: process.env.BENCH_ALLOWANCE ?? '10000000',
+    RATE_LIMIT_USER_PER_HOUR: '100000',
+    RATE_LIMIT_WORKSPACE_PER_HOUR: '1000000',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
   });
-  const work = new Limiter(Number(process.env.BENCH_WORK ?? SLACK_WORK_AT_ONCE));
-  const app = createSlackApp({
-    env: {
-      SLACK_BOT_TOKEN: DEFAULT_TOKEN,
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: apiUrl,
-      SLACK_MODE: 'http',
-      SLACK_PORT: 0,
-      SLACK_APP_TOKEN: undefined,
-      SLACK_CLIENT_ID: undefined,
-      SLACK_CLIENT_SECRET: undefined,
-      SLACK_STATE_SECRET: undefined,
-      RATE_LIMIT_USER_PER_HOUR: 100_000,
-      RATE_LIMIT_WORKSPACE_PER_HOUR: 1_000_000,
+  const prefix = `bench:slack:${randomUUID().slice(0, 8)}:`;
+  // The bot process's arrangement: acks here, the work after them on the work thread (decision 054).
+  const thread = await WorkThread.start(
+    {
+      env,
+      slackKeyPrefix: prefix,
+      ...(process.env.BENCH_WORK ? { slackAtOnce: Number(process.env.BENCH_WORK) } : {}),
+      ...(process.env.BENCH_NICE ? { niceness: Number(process.env.BENCH_NICE) } : {}),
+      jobsTuning: { collection: 'agendaJobs', channel: `${prefix}agenda`, progressPrefix: `${prefix}progress:` },
     },
-    ledger,
-    jobs,
-    redis,
     logger,
-    keyPrefix: prefix,
-    work,
+  );
+  const app = createSlackApp({
+    env,
+    logger,
+    dispatch: (work) => thread.dispatch({ platform: 'slack', work }),
   });
   const server = (await app.start(0)) as Server;
   report({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events` });
   await stdinClosed();
   // The work behind the acks (reserve, post, queue) goes on after the last ack: it is drained as on a
-  // shutdown (what is still waiting after 60 s is told to retry) before anything is counted or closed.
+  // shutdown (what is still waiting after 60 s is told to retry) before anything is counted.
   await app.stop();
   const drainStart = performance.now();
-  const drained = await work.finish(60_000, 30_000);
+  const drained = await thread.finish(60_000, 30_000);
   // Until the backlog is finished, or (not finished in 60 s) shed.
   const drainSeconds = Math.round((performance.now() - drainStart) / 100) / 10;
+  const pg = createPostgres(env.DATABASE_URL);
+  const mongo = await connectMongo(env.MONGO_URL);
+  const ledger = new CreditLedger(pg);
   const ws = await ledger.findWorkspace('slack', TEAM);
   const tasks = ws ? await new TaskStore(mongo).countQueued(ws.id) : 0;
   const reserved = ws ? (await ledger.balance(ws.id)).used : 0;
-  await jobs.stop();
-  await Promise.allSettled([pg.destroy(), mongo.client.close(), redis.quit()]);
+  await Promise.allSettled([pg.destroy(), mongo.client.close()]);
   report({ done: true, tasks, reserved, drained, drainSeconds });
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { Limiter, LimiterClosedError } from './limiter.js';
+import { BURST_REST_FACTOR, Limiter, LimiterClosedError } from './limiter.js';
 
 describe('Limiter', () => {
   it('runs at most `max` at once, in arrival order, and survives failures', async () => {
@@ -108,5 +108,61 @@ describe('Limiter', () => {
     await expect(finished).resolves.toBe(false);
     open();
     await running;
+  });
+
+  it('gives way during a burst: one task at a time, each followed by a rest BURST_REST_FACTOR times as long as it took', async () => {
+    const frontDoor = { bursting: true };
+    const limiter = new Limiter(4, frontDoor);
+    let active = 0;
+    let peak = 0;
+    const spans: { start: number; end: number }[] = [];
+    const task = async () => {
+      active++;
+      peak = Math.max(peak, active);
+      const start = performance.now();
+      await new Promise((r) => setTimeout(r, 40));
+      spans.push({ start, end: performance.now() });
+      active--;
+    };
+    await Promise.all([task, task, task].map((t) => limiter.run(t)));
+    expect(peak).toBe(1);
+    for (let n = 1; n < spans.length; n++) {
+      const took = spans[n - 1]!.end - spans[n - 1]!.start;
+      // Timers may fire a millisecond early.
+      expect(spans[n]!.start - spans[n - 1]!.end).toBeGreaterThanOrEqual(took * BURST_REST_FACTOR - 2);
+    }
+
+    frontDoor.bursting = false;
+    peak = 0;
+    spans.length = 0;
+    const quietStart = performance.now();
+    await Promise.all(Array.from({ length: 4 }, () => limiter.run(task)));
+    expect(peak).toBe(4);
+    // Four 40 ms tasks side by side, no rests: well under one task plus its rest (160 ms).
+    expect(performance.now() - quietStart).toBeLessThan(150);
+  });
+
+  it('widens again when the burst ends, starting the tasks that waited', async () => {
+    const frontDoor = { bursting: true };
+    const limiter = new Limiter(3, frontDoor);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let active = 0;
+    let peak = 0;
+    const task = async () => {
+      active++;
+      peak = Math.max(peak, active);
+      await gate;
+      await new Promise((r) => setTimeout(r, 20));
+      active--;
+    };
+    const runs = Array.from({ length: 4 }, () => limiter.run(task));
+    await new Promise((r) => setImmediate(r));
+    expect(active).toBe(1);
+    frontDoor.bursting = false;
+    open();
+    await Promise.all(runs);
+    expect(peak).toBe(3);
+    expect(limiter.size).toBe(0);
   });
 });

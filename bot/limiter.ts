@@ -12,10 +12,21 @@ export class LimiterClosedError extends Error {
   }
 }
 
+/** During a burst, each task is followed by a rest this many times as long as it took (a quarter duty cycle). */
+export const BURST_REST_FACTOR = 3;
+
+/** What the work gives way to: the front door, while commands arrive in a burst (ArrivalRate). */
+export type GivesWayTo = { readonly bursting: boolean };
+
 /**
  * Runs at most `max` tasks at once, first come first served. The work after an acknowledgement (rate limit,
- * ledger, task store, platform calls) is bounded by it so a burst of commands cannot starve the event loop
- * that must acknowledge the next ones within 3 s.
+ * ledger, task store, platform calls) is bounded by it so a burst of commands cannot starve the acks of the
+ * next ones, which Slack and Discord need within 3 s.
+ *
+ * Given `yieldTo`, it gives way to the acks while they come in a burst: one task at a time, each followed by a
+ * rest BURST_REST_FACTOR times as long as the task took. On two cores the work and the storage servers it keeps busy otherwise take
+ * the CPU the acks need (decision 054); the work never stops altogether, and runs at full width again when
+ * the burst is over.
  *
  * On shutdown, `close()` refuses new work and `drained()` waits for the work already accepted: those users
  * were told their command was received, so it must be finished, or refused with a message (`shed()` when the
@@ -27,20 +38,32 @@ export class Limiter {
   private readonly waiting: { start: () => void; refuse: (err: Error) => void }[] = [];
   private readonly idle: (() => void)[] = [];
 
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly yieldTo?: GivesWayTo,
+  ) {}
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new LimiterClosedError();
-    if (this.active >= this.max) await new Promise<void>((start, refuse) => this.waiting.push({ start, refuse }));
+    if (this.active >= this.width()) await new Promise<void>((start, refuse) => this.waiting.push({ start, refuse }));
     else this.active++;
+    const started = performance.now();
     try {
       return await fn();
     } finally {
-      const next = this.waiting.shift();
-      if (next) next.start();
-      else this.active--;
+      if (this.yieldTo?.bursting)
+        await new Promise((r) => setTimeout(r, (performance.now() - started) * BURST_REST_FACTOR));
+      this.active--;
+      while (this.waiting.length && this.active < this.width()) {
+        this.active++;
+        this.waiting.shift()!.start();
+      }
       if (this.active === 0) for (const done of this.idle.splice(0)) done();
     }
+  }
+
+  private width(): number {
+    return this.yieldTo?.bursting ? 1 : this.max;
   }
 
   /** Tasks running or waiting their turn. */

@@ -1,51 +1,46 @@
-// The bot process: the Slack and Discord front doors. It parses, acknowledges, reserves and enqueues;
-// workers (bot/worker.ts) run the research.
+// The bot process: the Slack and Discord front doors. The main thread parses and acknowledges; the work
+// thread (work-thread.ts) rate-limits, reserves, enqueues and answers; workers (bot/worker.ts) run the research.
 import { loadConfigOrExit, type Env } from '../core/config/index.js';
-import { CreditLedger } from '../core/credits/index.js';
-import { createJobs } from '../core/jobs/index.js';
 import { createLogger, type Logger } from '../core/observability/logger.js';
 import { startOpsServer } from '../core/observability/ops-server.js';
-import type { ResearchEngine } from '../core/research/contract.js';
-import { openStorage } from '../core/storage/index.js';
-import { createDiscordBot, DISCORD_SUBMISSIONS_AT_ONCE, startDiscordBot } from './discord/app.js';
-import { Limiter } from './limiter.js';
+import { createPostgres, createRedis, connectMongo, checkHealth } from '../core/storage/index.js';
+import { createDiscordBot, startDiscordBot } from './discord/app.js';
 import { onShutdown } from './shutdown.js';
 import { discordMissing, slackMissing } from './platforms.js';
-import { createSlackApp, SLACK_WORK_AT_ONCE, slackMode } from './slack/app.js';
+import { createSlackApp, slackMode } from './slack/app.js';
 import { createPgInstallationStore } from './slack/installation-store.js';
+import { WorkThread } from './work-thread.js';
 
 /** How long a shutdown works through acknowledged commands, then tells the rest to retry (PM2 kills at 10 s). */
 const DRAIN_MS = 7_000;
 const SHED_MS = 1_500;
 
-// This process only enqueues; its job layer never runs a worker, so the engine is never called.
-const researchRunsInWorkers: ResearchEngine = {
-  run: () => Promise.reject(new Error('research runs in the worker process (bot/worker.ts), not in the bot')),
-};
-
 async function main(env: Env, logger: Logger): Promise<void> {
-  const storage = await openStorage(env, 'pmf-bot');
-  const ledger = new CreditLedger(storage.pg, { defaultAllowance: env.DEFAULT_MONTHLY_ALLOWANCE });
-  const jobs = createJobs({ env, storage, ledger, engine: researchRunsInWorkers, deliveries: () => undefined, logger });
+  const noSlack = slackMissing(env);
+  const noDiscord = discordMissing(env);
+  if (noSlack) logger.warn(`Slack: skipped — ${noSlack}`);
+  if (noDiscord) logger.warn(`Discord: skipped — ${noDiscord}`);
+  if (noSlack && noDiscord)
+    logger.warn('no platform is configured: this process waits idle (see README: "Set up Slack")');
+
+  const work = await WorkThread.start({ env }, logger, () => process.exit(1));
   // A shutdown stops taking commands, finishes those acknowledged, then disconnects (decision 005).
   const stopIntake: (() => Promise<unknown> | unknown)[] = [];
   const disconnect: (() => Promise<unknown> | unknown)[] = [];
-  // Acknowledged commands wait here for their turn.
-  const backlogs = { slack: new Limiter(SLACK_WORK_AT_ONCE), discord: new Limiter(DISCORD_SUBMISSIONS_AT_ONCE) };
 
-  const noSlack = slackMissing(env);
-  if (noSlack) {
-    logger.warn(`Slack: skipped — ${noSlack}`);
-  } else {
-    const installationStore = env.SLACK_BOT_TOKEN ? undefined : createPgInstallationStore(storage.pg);
+  // The main thread's own connections: Slack installations (OAuth) and the health check.
+  const pg = createPostgres(env.DATABASE_URL, { max: 2 });
+  const redis = createRedis(env.REDIS_URL, 'pmf-bot');
+  const mongo = await connectMongo(env.MONGO_URL);
+  disconnect.push(() => Promise.allSettled([pg.destroy(), mongo.client.close(), redis.quit()]));
+
+  if (!noSlack) {
+    const installationStore = env.SLACK_BOT_TOKEN ? undefined : createPgInstallationStore(pg);
     const app = createSlackApp({
       env,
-      ledger,
-      jobs,
-      redis: storage.redis,
       logger: logger.child({ platform: 'slack' }),
       installationStore,
-      work: backlogs.slack,
+      dispatch: (w) => work.dispatch({ platform: 'slack', work: w }),
     });
     await app.start();
     stopIntake.push(() => app.stop());
@@ -55,48 +50,29 @@ async function main(env: Env, logger: Logger): Promise<void> {
     );
   }
 
-  const noDiscord = discordMissing(env);
-  if (noDiscord) {
-    logger.warn(`Discord: skipped — ${noDiscord}`);
-  } else {
+  if (!noDiscord) {
     const client = createDiscordBot({
       env,
-      ledger,
-      jobs,
-      redis: storage.redis,
       logger: logger.child({ platform: 'discord' }),
-      submissions: backlogs.discord,
+      dispatch: (w) => work.dispatch({ platform: 'discord', work: w }),
     });
     await startDiscordBot(client, env.DISCORD_TOKEN!);
-    disconnect.push(() => client.destroy());
+    // Discord stays connected while the work thread drains: commands arriving then are told to retry.
+    disconnect.unshift(() => client.destroy());
     logger.info({ guilds: client.guilds.cache.size }, 'Discord bot started');
   }
 
-  if (noSlack && noDiscord)
-    logger.warn('no platform is configured: this process waits idle (see README: "Set up Slack")');
   const ops = env.HEALTH_PORT
-    ? await startOpsServer({ port: env.HEALTH_PORT, health: () => storage.health() })
+    ? await startOpsServer({ port: env.HEALTH_PORT, health: () => checkHealth({ pg, mongo, redis }) })
     : undefined;
   onShutdown(logger, [
     ...stopIntake,
-    () => drainBacklogs([backlogs.slack, backlogs.discord], logger),
+    // New commands are refused kindly from here on; those acknowledged are finished within DRAIN_MS, and those
+    // not started by then are told to try again, uncharged.
+    () => work.finish(DRAIN_MS, SHED_MS),
     ...disconnect,
-    () => jobs.stop(),
     () => ops?.close(),
-    () => storage.close(),
   ]);
-}
-
-/**
- * New commands are refused kindly from here on; those already acknowledged are finished within DRAIN_MS, and
- * those that have not started by then are told to try again (nothing was charged for them).
- */
-async function drainBacklogs(backlogs: Limiter[], logger: Logger): Promise<void> {
-  const waiting = backlogs.reduce((n, b) => n + b.size, 0);
-  if (waiting) logger.info({ waiting }, 'shutdown: finishing acknowledged commands');
-  const finished = await Promise.all(backlogs.map((b) => b.finish(DRAIN_MS, SHED_MS)));
-  if (finished.includes(false))
-    logger.warn({ waitedMs: DRAIN_MS }, 'shutdown: told the commands still waiting to try again');
 }
 
 const env = loadConfigOrExit();

@@ -1,7 +1,8 @@
-// The Discord bot: a discord.js client that answers `/pmf` and the Cancel button. Every interaction is
-// acknowledged first (Discord allows 3 s), then the work is done; refusals are ephemeral, cost nothing and
-// say what to do. After the first reply everything uses the bot token on channel messages, because the
-// interaction token dies after 15 minutes and a queued research may outlive it (see delivery.ts).
+// The Discord bot's front door: a discord.js client that answers `/pmf` and the Cancel button. Every
+// interaction is acknowledged first (Discord allows 3 s): refusals that need no I/O are ephemeral replies that
+// cost nothing and say what to do; everything else is deferred and handed over (work.ts). After the first
+// reply everything uses the bot token on channel messages, because the interaction token dies after 15
+// minutes and a queued research may outlive it (see delivery.ts).
 import {
   Client,
   DiscordAPIError,
@@ -9,81 +10,30 @@ import {
   GatewayIntentBits,
   MessageFlags,
   PermissionFlagsBits,
-  Routes,
-  type APIMessage,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   type Interaction,
-  type RESTPostAPIChannelThreadsResult,
 } from 'discord.js';
 import type { Env } from '../../core/config/index.js';
-import type { CreditLedger } from '../../core/credits/index.js';
-import type { Jobs } from '../../core/jobs/index.js';
-import { checkResearchRateLimit } from '../../core/limits/rate-limit.js';
 import type { Logger } from '../../core/observability/logger.js';
 import { DEFAULT_DEPTH, isDepth, type Depth } from '../../core/research/depth.js';
 import { checkIdea } from '../../core/research/idea.js';
-import type { Redis } from '../../core/storage/index.js';
-import { normalizeTaskId } from '../../core/tasks/ids.js';
-import type { DiscordOrigin, Task } from '../../core/tasks/types.js';
 import { COMMAND_NAME } from './commands.js';
-import { Limiter, LimiterClosedError, RESTARTING_TEXT } from '../limiter.js';
 import { channelCapabilities } from './permissions.js';
-import {
-  NO_PINGS,
-  alreadyFinishedText,
-  balanceText,
-  cancelRefusedText,
-  cancelRequestedText,
-  dmText,
-  notStartedMessage,
-  fit,
-  helpText,
-  insufficientText,
-  internalErrorText,
-  listText,
-  missingPermissionsText,
-  notFoundText,
-  parseCancelId,
-  rateLimitedText,
-  requestMessage,
-  statusMessage,
-  statusText,
-  suspendedText,
-  type MessageBody,
-} from './render.js';
-
-export type BotLedger = Pick<CreditLedger, 'ensureWorkspace' | 'balance'>;
-export type BotJobs = Pick<Jobs, 'submitResearch' | 'cancelResearch'> & {
-  tasks: Pick<Jobs['tasks'], 'get' | 'listByWorkspace'>;
-};
+import { NO_PINGS, dmText, fit, helpText, internalErrorText, missingPermissionsText, parseCancelId } from './render.js';
+import type { DiscordWork } from './work.js';
 
 export type DiscordBotOptions = {
-  env: Pick<Env, 'DISCORD_API_URL' | 'RATE_LIMIT_USER_PER_HOUR' | 'RATE_LIMIT_WORKSPACE_PER_HOUR'>;
-  ledger: BotLedger;
-  jobs: BotJobs;
-  redis: Redis;
+  env: Pick<Env, 'DISCORD_API_URL'>;
   logger: Logger;
-  now?: () => Date;
-  /** Redis key prefix of the research rate limits (tests isolate with their own). */
-  rateLimitPrefix?: string;
   /**
-   * Research submissions worked on at once in this process, the rest waiting their turn (decision 065; 8 by
-   * default). The process drains it on shutdown.
+   * Takes deferred work and returns at once: bot/work-thread.ts in the bot process (the work runs on another
+   * thread, so it cannot delay the next deferral; decision 054), createDiscordWork in tests.
    */
-  submissions?: Limiter;
+  dispatch: (work: DiscordWork) => void;
 };
 
-/** Research submissions worked on at once after their deferrals, by default (decision 065). */
-export const DISCORD_SUBMISSIONS_AT_ONCE = 8;
-
-/** How the research is shown: a thread on the reply, or (threads not possible) everything under the reply. */
-export type Placement = { threadId?: string; statusChannelId: string };
-
 const EPHEMERAL = MessageFlags.Ephemeral;
-
-/** Discord error codes meaning "the thread could not be made here"; the research goes on without one. */
-const NO_THREAD_CODES = new Set([50001, 50013, 50024, 160004]);
 
 /** Interactions handled recently by this process: Discord may replay one after a resume. */
 class RecentIds {
@@ -103,7 +53,7 @@ export function createDiscordBot(opts: DiscordBotOptions): Client {
     intents: [GatewayIntentBits.Guilds],
     ...(opts.env.DISCORD_API_URL ? { rest: { api: opts.env.DISCORD_API_URL } } : {}),
   });
-  const handler = new InteractionHandler(client, opts);
+  const handler = new InteractionHandler(opts);
   client.on(Events.InteractionCreate, (interaction) => void handler.handle(interaction));
   client.on(Events.Error, (err) => opts.logger.error({ err }, 'discord client error'));
   client.on(Events.ShardResume, (id, replayed) => opts.logger.info({ shard: id, replayed }, 'discord gateway resumed'));
@@ -118,37 +68,36 @@ export async function startDiscordBot(client: Client, token: string): Promise<Cl
   return client;
 }
 
-function ledgerCode(err: unknown): string | undefined {
-  return err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string'
-    ? (err as { code: string }).code
-    : undefined;
-}
-
 function isAlreadyAcknowledged(err: unknown): boolean {
   return err instanceof DiscordAPIError && (err.code === 40060 || err.code === 10062);
 }
 
+/** The interaction as the work needs it: plain data, so it can cross to the work thread. */
+function deferred(i: ChatInputCommandInteraction<'cached' | 'raw'> | ButtonInteraction<'cached' | 'raw'>) {
+  return {
+    id: i.id,
+    applicationId: i.applicationId,
+    token: i.token,
+    guildId: i.guildId,
+    ...(i.guild?.name ? { guildName: i.guild.name } : {}),
+    channelId: i.channelId,
+    userId: i.user.id,
+    username: i.user.username,
+    isAdmin: i.memberPermissions.has(PermissionFlagsBits.ManageGuild),
+  };
+}
+
 class InteractionHandler {
   private readonly recent = new RecentIds();
-  private readonly workspaces = new Map<string, string>();
-  private readonly now: () => Date;
-  private readonly submissions: Limiter;
 
-  constructor(
-    private readonly client: Client,
-    private readonly opts: DiscordBotOptions,
-  ) {
-    this.now = opts.now ?? (() => new Date());
-    this.submissions = opts.submissions ?? new Limiter(DISCORD_SUBMISSIONS_AT_ONCE);
-  }
+  constructor(private readonly opts: DiscordBotOptions) {}
 
   async handle(interaction: Interaction): Promise<void> {
     if (!this.recent.add(interaction.id)) return;
     const log = this.opts.logger.child({ interactionId: interaction.id, guildId: interaction.guildId ?? undefined });
     try {
-      if (interaction.isChatInputCommand() && interaction.commandName === COMMAND_NAME)
-        await this.command(interaction, log);
-      else if (interaction.isButton() && parseCancelId(interaction.customId)) await this.cancelButton(interaction, log);
+      if (interaction.isChatInputCommand() && interaction.commandName === COMMAND_NAME) await this.command(interaction);
+      else if (interaction.isButton() && parseCancelId(interaction.customId)) await this.cancelButton(interaction);
     } catch (err) {
       if (isAlreadyAcknowledged(err)) {
         log.info('interaction already acknowledged elsewhere; ignoring the duplicate');
@@ -161,15 +110,13 @@ class InteractionHandler {
     }
   }
 
-  private async command(i: ChatInputCommandInteraction, log: Logger): Promise<void> {
+  private async command(i: ChatInputCommandInteraction): Promise<void> {
     const sub = i.options.getSubcommand(false) ?? 'help';
     if (!i.inGuild()) return this.replyNow(i, dmText());
     if (sub === 'help') return this.replyNow(i, helpText());
     if (sub !== 'research') {
       await i.deferReply({ flags: EPHEMERAL });
-      const workspaceId = await this.workspace(i);
-      const text = await this.readOnly(sub, i, workspaceId);
-      await i.editReply({ content: fit(text, 2000), allowedMentions: NO_PINGS });
+      this.opts.dispatch({ kind: 'private', interaction: deferred(i), sub, taskId: i.options.getString('id') ?? '' });
       return;
     }
     // Everything that can be refused without I/O is refused before acknowledging, so it can be ephemeral.
@@ -181,196 +128,22 @@ class InteractionHandler {
     if (caps.missing.length) return this.replyNow(i, missingPermissionsText(caps.missing));
 
     await i.deferReply();
-    try {
-      await this.submissions.run(() => this.research(i, idea.idea, depth, caps.threads, log));
-    } catch (err) {
-      if (!(err instanceof LimiterClosedError)) throw err;
-      await this.refuseAfterDefer(i, RESTARTING_TEXT);
-    }
+    this.opts.dispatch({ kind: 'research', interaction: deferred(i), idea: idea.idea, depth, threads: caps.threads });
   }
 
-  private async research(
-    i: ChatInputCommandInteraction<'cached' | 'raw'>,
-    idea: string,
-    depth: Depth,
-    threads: boolean,
-    log: Logger,
-  ): Promise<void> {
-    const limit = await checkResearchRateLimit(
-      this.opts.redis,
-      this.opts.env,
-      { platform: 'discord', workspace: i.guildId, user: i.user.id },
-      this.opts.rateLimitPrefix,
-    );
-    if (!limit.allowed) return this.refuseAfterDefer(i, rateLimitedText(limit));
-    const workspaceId = await this.workspace(i);
-    const origin: DiscordOrigin = {
-      platform: 'discord',
-      guildId: i.guildId,
-      channelId: i.channelId,
-      userId: i.user.id,
-      applicationId: i.applicationId,
-    };
-    // Once the reply shows the request, a failure must be shown there too (not as a vanishing ephemeral).
-    const progress = { replyEdited: false };
-    try {
-      const { task, created } = await this.opts.jobs.submitResearch(
-        {
-          requestKey: `discord:${i.id}`,
-          workspaceId,
-          requester: { id: i.user.id, name: i.user.username },
-          origin,
-          idea,
-          depth,
-        },
-        { announce: (t) => this.announce(i, t, threads, progress) },
-      );
-      log.info({ taskId: task.id, created }, 'research submitted');
-      if (!created) await this.refuseAfterDefer(i, `That request already started research \`${task.id}\`.`);
-    } catch (err) {
-      const code = ledgerCode(err);
-      if (code === 'insufficient_credits' && err instanceof Error && 'remaining' in err) {
-        const e = err as Error & { balance: number; cost: number; remaining: Record<Depth, number> };
-        return this.refuseAfterDefer(i, insufficientText(e, depth));
-      }
-      if (code === 'workspace_suspended') return this.refuseAfterDefer(i, suspendedText());
-      if (!progress.replyEdited) throw err;
-      log.error({ err }, 'research could not start after its request was shown');
-      await this.editOriginal(i, notStartedMessage());
-    }
-  }
-
-  /** Turns the deferred reply into the request message, opens its thread and posts the status there. */
-  private async announce(
-    i: ChatInputCommandInteraction<'cached' | 'raw'>,
-    task: Task,
-    threads: boolean,
-    progress: { replyEdited: boolean },
-  ): Promise<Partial<DiscordOrigin>> {
-    const reply = await this.editOriginal(i, requestMessage(task, { threaded: threads }));
-    progress.replyEdited = true;
-    let threadId: string | undefined;
-    if (threads) {
-      try {
-        const thread = (await this.client.rest.post(Routes.threads(i.channelId, reply.id), {
-          body: { name: fit(`PMF ${task.id} · ${task.idea}`, 100), auto_archive_duration: 1440 },
-        })) as RESTPostAPIChannelThreadsResult;
-        threadId = thread.id;
-      } catch (err) {
-        if (!(err instanceof DiscordAPIError && typeof err.code === 'number' && NO_THREAD_CODES.has(err.code)))
-          throw err;
-        this.opts.logger.warn(
-          { taskId: task.id, code: err.code },
-          'no thread possible here; delivering under the reply',
-        );
-        await this.editOriginal(i, requestMessage(task, { threaded: false }));
-      }
-    }
-    const status = statusMessage(task, this.now());
-    const posted = (await this.client.rest.post(Routes.channelMessages(threadId ?? i.channelId), {
-      body: threadId ? status : { ...status, message_reference: { message_id: reply.id, fail_if_not_exists: false } },
-    })) as APIMessage;
-    return {
-      replyMessageId: reply.id,
-      statusMessageId: posted.id,
-      interactionToken: i.token,
-      applicationId: i.applicationId,
-      ...(threadId ? { threadId } : {}),
-    };
-  }
-
-  private async editOriginal(i: ChatInputCommandInteraction, body: MessageBody): Promise<APIMessage> {
-    return (await this.client.rest.patch(Routes.webhookMessage(i.applicationId, i.token), {
-      body,
-      auth: false,
-    })) as APIMessage;
-  }
-
-  private async readOnly(
-    sub: string,
-    i: ChatInputCommandInteraction<'cached' | 'raw'>,
-    workspaceId: string,
-  ): Promise<string> {
-    switch (sub) {
-      case 'balance':
-        return balanceText(await this.opts.ledger.balance(workspaceId));
-      case 'list':
-        return listText(await this.opts.jobs.tasks.listByWorkspace(workspaceId, 10));
-      case 'status': {
-        const task = await this.findTask(i.options.getString('id') ?? '', workspaceId);
-        return task ? statusText(task, this.now()) : notFoundText(i.options.getString('id') ?? '');
-      }
-      case 'cancel':
-        return this.cancel(
-          i.options.getString('id') ?? '',
-          workspaceId,
-          i.user.id,
-          i.memberPermissions.has(PermissionFlagsBits.ManageGuild),
-        );
-      default:
-        return helpText();
-    }
-  }
-
-  private async cancelButton(i: ButtonInteraction, log: Logger): Promise<void> {
+  private async cancelButton(i: ButtonInteraction): Promise<void> {
+    if (!i.inGuild()) return void (await i.reply({ content: dmText(), flags: EPHEMERAL, allowedMentions: NO_PINGS }));
     await i.deferReply({ flags: EPHEMERAL });
-    if (!i.inGuild()) return void (await i.editReply({ content: dmText(), allowedMentions: NO_PINGS }));
-    const workspaceId = await this.workspace(i);
-    const text = await this.cancel(
-      parseCancelId(i.customId)!,
-      workspaceId,
-      i.user.id,
-      i.memberPermissions.has(PermissionFlagsBits.ManageGuild),
-    );
-    log.info({ taskId: parseCancelId(i.customId) }, 'cancel button');
-    await i.editReply({ content: text, allowedMentions: NO_PINGS });
-  }
-
-  private async cancel(rawId: string, workspaceId: string, userId: string, isAdmin: boolean): Promise<string> {
-    const task = await this.findTask(rawId, workspaceId);
-    if (!task) return notFoundText(rawId);
-    if (task.requester.id !== userId && !isAdmin) return cancelRefusedText(task.requester.id);
-    if (task.status === 'succeeded' || task.status === 'failed' || task.status === 'cancelled')
-      return alreadyFinishedText(task);
-    try {
-      const updated = await this.opts.jobs.cancelResearch(task.id, { id: userId, isAdmin });
-      return cancelRequestedText(updated);
-    } catch (err) {
-      if (err instanceof Error && err.name === 'JobsError') return `${err.message}`;
-      throw err;
-    }
-  }
-
-  private async findTask(rawId: string, workspaceId: string): Promise<Task | undefined> {
-    const id = normalizeTaskId(rawId);
-    if (!id) return undefined;
-    const task = await this.opts.jobs.tasks.get(id);
-    return task && task.workspaceId === workspaceId ? task : undefined;
-  }
-
-  /** The workspace of the guild, created on first use (Workspace = guild; see decision 061). */
-  private async workspace(
-    i: ChatInputCommandInteraction<'cached' | 'raw'> | ButtonInteraction<'cached' | 'raw'>,
-  ): Promise<string> {
-    const known = this.workspaces.get(i.guildId);
-    if (known) return known;
-    const ws = await this.opts.ledger.ensureWorkspace({
-      platform: 'discord',
-      externalId: i.guildId,
-      name: i.guild?.name ?? `Discord server ${i.guildId}`,
+    this.opts.dispatch({
+      kind: 'private',
+      interaction: deferred(i),
+      sub: 'cancel',
+      taskId: parseCancelId(i.customId)!,
     });
-    this.workspaces.set(i.guildId, ws.id);
-    return ws.id;
   }
 
   private async replyNow(i: ChatInputCommandInteraction, content: string): Promise<void> {
     await i.reply({ content: fit(content, 2000), flags: EPHEMERAL, allowedMentions: NO_PINGS });
-  }
-
-  /** A refusal after a public deferral: drop the "thinking…" message and answer privately. */
-  private async refuseAfterDefer(i: ChatInputCommandInteraction, content: string): Promise<void> {
-    await i.deleteReply().catch(() => undefined);
-    await i.followUp({ content: fit(content, 2000), flags: EPHEMERAL, allowedMentions: NO_PINGS });
   }
 
   private async sayPrivately(i: Interaction, content: string): Promise<void> {

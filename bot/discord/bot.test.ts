@@ -6,7 +6,12 @@ import { CreditLedger } from '../../core/credits/index.js';
 import type { Db, Redis } from '../../core/storage/index.js';
 import type { DiscordOrigin } from '../../core/tasks/types.js';
 import { BOT_DEFAULT_PERMISSIONS, PERMISSIONS, type FakeGuild } from '../../test/fakes/discord/index.js';
-import { MemoryJobs, startDiscordHarness, type DiscordHarness } from '../../test/helpers/discord-bot.js';
+import {
+  inProcessDiscordBot,
+  MemoryJobs,
+  startDiscordHarness,
+  type DiscordHarness,
+} from '../../test/helpers/discord-bot.js';
 import { testPostgres, testRedis } from '../../test/helpers/storage.js';
 import { cancelCustomId } from './render.js';
 
@@ -272,16 +277,13 @@ describe('Discord bot /pmf', () => {
 
 /** A second bot process on the same fake Discord and the same job store. */
 async function startDiscordHarnessSharing(h: DiscordHarness, jobs: MemoryJobs, ledger: CreditLedger, redis: Redis) {
-  const { createDiscordBot, startDiscordBot } = await import('./app.js');
-  const { createLogger } = await import('../../core/observability/logger.js');
-  const client = createDiscordBot({
-    env: { DISCORD_API_URL: h.fake.apiUrl, RATE_LIMIT_USER_PER_HOUR: 100, RATE_LIMIT_WORKSPACE_PER_HOUR: 1000 },
-    ledger,
-    jobs,
-    redis,
-    logger: createLogger('discord-test-2', 'silent'),
-    rateLimitPrefix: `test:discord-rl2:${randomUUID()}:`,
-  });
+  const { startDiscordBot } = await import('./app.js');
+  const client = inProcessDiscordBot(
+    h.fake,
+    { ledger, jobs, redis },
+    `test:discord-rl2:${randomUUID()}:`,
+    'discord-test-2',
+  );
   await startDiscordBot(client, h.fake.token);
   return client;
 }

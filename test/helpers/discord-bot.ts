@@ -1,9 +1,10 @@
 // Runs the real Discord bot (createDiscordBot, real discord.js) against the fake Discord, with the real
 // ledger (PostgreSQL) and rate limits (Redis). Tests dispatch interactions and read what the fake recorded.
 import { randomUUID } from 'node:crypto';
-import type { Client } from 'discord.js';
+import { REST, type Client } from 'discord.js';
 import type { Limiter } from '../../bot/limiter.js';
-import { createDiscordBot, startDiscordBot, type BotJobs, type BotLedger } from '../../bot/discord/app.js';
+import { createDiscordBot, startDiscordBot } from '../../bot/discord/app.js';
+import { createDiscordWork, type BotJobs, type BotLedger } from '../../bot/discord/work.js';
 import { createLogger } from '../../core/observability/logger.js';
 import type { Redis } from '../../core/storage/index.js';
 import { newTaskId } from '../../core/tasks/ids.js';
@@ -21,6 +22,41 @@ import {
   type InteractionPayload,
 } from '../fakes/discord/index.js';
 import { uniquePrefix } from './storage.js';
+
+/**
+ * The Discord front door with its work in the same process (the bot process puts the work on its work
+ * thread; bot/work-thread.test.ts covers that hand-over).
+ */
+export function inProcessDiscordBot(
+  fake: FakeDiscord,
+  deps: {
+    ledger: BotLedger;
+    jobs: BotJobs;
+    redis: Redis;
+    env?: { RATE_LIMIT_USER_PER_HOUR?: number; RATE_LIMIT_WORKSPACE_PER_HOUR?: number };
+    now?: () => Date;
+    submissions?: Limiter;
+  },
+  rateLimitPrefix: string,
+  loggerName: string,
+): Client {
+  const logger = createLogger(loggerName, process.env.DISCORD_TEST_LOG ?? 'silent');
+  const work = createDiscordWork({
+    env: {
+      RATE_LIMIT_USER_PER_HOUR: deps.env?.RATE_LIMIT_USER_PER_HOUR ?? 100,
+      RATE_LIMIT_WORKSPACE_PER_HOUR: deps.env?.RATE_LIMIT_WORKSPACE_PER_HOUR ?? 1000,
+    },
+    ledger: deps.ledger,
+    jobs: deps.jobs,
+    redis: deps.redis,
+    logger,
+    rest: new REST({ api: fake.apiUrl }).setToken(fake.token),
+    rateLimitPrefix,
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.submissions ? { limiter: deps.submissions } : {}),
+  });
+  return createDiscordBot({ env: { DISCORD_API_URL: fake.apiUrl }, logger, dispatch: (w) => void work(w) });
+}
 
 export type DiscordHarness = {
   fake: FakeDiscord;
@@ -51,20 +87,7 @@ export async function startDiscordHarness(deps: {
   const fake = await startFakeDiscord({ heartbeatIntervalMs: 1000, ...deps.fake });
   const guild = fake.addGuild(`Guild ${randomUUID().slice(0, 6)}`);
   const channel = fake.channel(guild.channelId);
-  const client = createDiscordBot({
-    env: {
-      DISCORD_API_URL: fake.apiUrl,
-      RATE_LIMIT_USER_PER_HOUR: deps.env?.RATE_LIMIT_USER_PER_HOUR ?? 100,
-      RATE_LIMIT_WORKSPACE_PER_HOUR: deps.env?.RATE_LIMIT_WORKSPACE_PER_HOUR ?? 1000,
-    },
-    ledger: deps.ledger,
-    jobs: deps.jobs,
-    redis: deps.redis,
-    logger: createLogger('discord-test', process.env.DISCORD_TEST_LOG ?? 'silent'),
-    rateLimitPrefix: uniquePrefix('discord-rl'),
-    ...(deps.now ? { now: deps.now } : {}),
-    ...(deps.submissions ? { submissions: deps.submissions } : {}),
-  });
+  const client = inProcessDiscordBot(fake, deps, uniquePrefix('discord-rl'), 'discord-test');
   await startDiscordBot(client, fake.token);
   const defaultUser = fake.addUser('maria');
 

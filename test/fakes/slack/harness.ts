@@ -14,6 +14,7 @@ import { checkHealth, type Db, type Mongo, type Redis, type Storage } from '../.
 import type { Delivery } from '../../../core/tasks/delivery.js';
 import type { Limiter } from '../../../bot/limiter.js';
 import { createSlackApp, type SlackAppEnv } from '../../../bot/slack/app.js';
+import { createSlackWork, type SlackWorkDeps } from '../../../bot/slack/work.js';
 import { createSlackDelivery } from '../../../bot/slack/delivery.js';
 import { singleTokenResolver } from '../../../bot/slack/installation-store.js';
 import { sandboxEngine } from '../../helpers/research.js';
@@ -28,7 +29,7 @@ export type HarnessOptions = {
   engine?: 'sandbox' | ResearchEngine;
   fake?: FakeSlackOptions;
   updateBudget?: { limit: number; windowMs: number };
-  env?: Partial<SlackAppEnv>;
+  env?: Partial<SlackAppEnv & SlackWorkDeps['env']>;
   workerConcurrency?: number;
   allowance?: number;
   logger?: Logger;
@@ -127,7 +128,7 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
   });
   if (engine) await jobs.startWorker();
 
-  const env: SlackAppEnv = {
+  const env: SlackAppEnv & SlackWorkDeps['env'] = {
     SLACK_BOT_TOKEN: DEFAULT_TOKEN,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: fake.apiUrl,
@@ -141,7 +142,8 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
     RATE_LIMIT_WORKSPACE_PER_HOUR: 10_000,
     ...opts.env,
   };
-  const app = createSlackApp({ env, ledger, jobs, redis, logger, keyPrefix: `${prefix}slack:`, work: opts.work });
+  const work = createSlackWork({ env, ledger, jobs, redis, logger, keyPrefix: `${prefix}slack:`, limiter: opts.work });
+  const app = createSlackApp({ env, logger, dispatch: (w) => void work(w) });
   const server = (await app.start(0)) as Server;
   const eventsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
 
