@@ -11,7 +11,7 @@ import type { ResearchEngine } from '../core/research/contract.js';
 import { openStorage } from '../core/storage/index.js';
 import { ArrivalRate } from './arrivals.js';
 import { Limiter } from './limiter.js';
-import { createDiscordWork, DISCORD_SUBMISSIONS_AT_ONCE } from './discord/work.js';
+import { createDiscordWork, DISCORD_REPLIES_AT_ONCE, DISCORD_SUBMISSIONS_AT_ONCE } from './discord/work.js';
 import { createSlackWork, SLACK_WORK_AT_ONCE } from './slack/work.js';
 import { WORK_THREAD_NICENESS, type FromWorkThread, type ToWorkThread, type WorkThreadOptions } from './work-thread.js';
 
@@ -57,6 +57,7 @@ try {
   const lines = {
     slack: new Limiter(options.slackAtOnce ?? SLACK_WORK_AT_ONCE, arrivals),
     discord: new Limiter(options.discordAtOnce ?? DISCORD_SUBMISSIONS_AT_ONCE, arrivals),
+    discordReplies: new Limiter(DISCORD_REPLIES_AT_ONCE, arrivals),
   };
   const slack = createSlackWork({
     env,
@@ -76,6 +77,7 @@ try {
     rest: new REST(env.DISCORD_API_URL ? { api: env.DISCORD_API_URL } : {}).setToken(env.DISCORD_TOKEN ?? ''),
     rateLimitPrefix: options.discordKeyPrefix,
     limiter: lines.discord,
+    replies: lines.discordReplies,
   });
 
   const finish = async (drainMs: number, shedMs: number) => {

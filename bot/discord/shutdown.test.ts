@@ -13,12 +13,13 @@ let jobs: MemoryJobs;
 let h: DiscordHarness;
 // One submission at a time, so several are still waiting in line when the shutdown starts.
 const submissions = new Limiter(1);
+const replies = new Limiter(1);
 
 beforeAll(async () => {
   db = testPostgres(5);
   redis = testRedis();
   jobs = new MemoryJobs(new CreditLedger(db));
-  h = await startDiscordHarness({ ledger: new CreditLedger(db), jobs, redis, submissions });
+  h = await startDiscordHarness({ ledger: new CreditLedger(db), jobs, redis, submissions, replies });
 });
 afterAll(async () => {
   await h.close();
@@ -28,7 +29,7 @@ afterAll(async () => {
 
 const IDEA = 'A marketplace that rents camping gear between neighbours';
 
-describe('shutdown with deferred research commands in line', () => {
+describe('shutdown with deferred commands in line', () => {
   it('finishes every deferred command, and tells later ones to retry without charging them', async () => {
     const users = Array.from({ length: 4 }, (_, n) => h.fake.addUser(`camper${n}`));
     const sent = await Promise.all(
@@ -50,4 +51,20 @@ describe('shutdown with deferred research commands in line', () => {
     const ws = await ledger.findWorkspace('discord', h.guild.id);
     expect((await ledger.balance(ws!.id)).used).toBe(4 * 6);
   }, 60_000);
+
+  it('answers a private command waiting in line at close, and tells a later one to try again', async () => {
+    // Something else holds the one place in the line, so the balance answer waits its turn.
+    let release!: () => void;
+    const holder = replies.run(() => new Promise<void>((r) => (release = r)));
+    const asker = h.fake.addUser('asker');
+    const before = await h.command('balance', {}, { user: asker });
+    await h.fake.waitFor(() => replies.size === 2 || undefined, 10_000, 'the balance answer waiting in line');
+    replies.close();
+    const late = await h.command('list', {}, { user: asker });
+    expect(await h.privateText(late.payload)).toBe('PMF Scout is restarting: please try again in a minute.');
+    release();
+    await holder;
+    await expect(replies.drained(10_000)).resolves.toBe(true);
+    expect(await h.privateText(before.payload)).toMatch(/credit/i);
+  }, 30_000);
 });

@@ -84,10 +84,19 @@ export type DiscordWorkDeps = {
    * DISCORD_SUBMISSIONS_AT_ONCE by default). Drained on shutdown.
    */
   limiter?: Limiter;
+  /**
+   * Private answers (balance, list, status, cancel) worked on at once, DISCORD_REPLIES_AT_ONCE by default. A
+   * line of their own, so they never wait behind a backlog of submissions; drained on shutdown too.
+   */
+  replies?: Limiter;
 };
 
 /** Research submissions worked on at once after their deferrals, by default (decision 065). */
 export const DISCORD_SUBMISSIONS_AT_ONCE = 8;
+/** Private answers worked on at once, by default: each is a read or two. */
+export const DISCORD_REPLIES_AT_ONCE = 16;
+
+const RESTARTING_REPLY_TEXT = 'PMF Scout is restarting: please try again in a minute.';
 
 const EPHEMERAL = MessageFlags.Ephemeral;
 
@@ -108,6 +117,7 @@ export function createDiscordWork(deps: DiscordWorkDeps): (work: DiscordWork) =>
   const { rest, logger } = deps;
   const now = deps.now ?? (() => new Date());
   const limiter = deps.limiter ?? new Limiter(DISCORD_SUBMISSIONS_AT_ONCE);
+  const replies = deps.replies ?? new Limiter(DISCORD_REPLIES_AT_ONCE);
   const workspaces = new Map<string, string>();
 
   const editOriginal = async (
@@ -266,14 +276,18 @@ export function createDiscordWork(deps: DiscordWorkDeps): (work: DiscordWork) =>
     const log = logger.child({ interactionId: i.id, guildId: i.guildId });
     try {
       if (work.kind === 'private') {
-        const text = await privately(work);
+        const text = await replies.run(() => privately(work));
         await editOriginal(i, { content: fit(text, 2000), allowed_mentions: NO_PINGS });
         return;
       }
       await limiter.run(() => research(work, log));
     } catch (err) {
       if (err instanceof LimiterClosedError) {
-        await refuseAfterDefer(i, RESTARTING_TEXT).catch(() => undefined);
+        const said =
+          work.kind === 'research'
+            ? refuseAfterDefer(i, RESTARTING_TEXT)
+            : editOriginal(i, { content: RESTARTING_REPLY_TEXT, allowed_mentions: NO_PINGS });
+        await said.catch(() => undefined);
         return;
       }
       log.error({ err }, 'discord interaction failed');

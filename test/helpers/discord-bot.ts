@@ -36,6 +36,7 @@ export function inProcessDiscordBot(
     env?: { RATE_LIMIT_USER_PER_HOUR?: number; RATE_LIMIT_WORKSPACE_PER_HOUR?: number };
     now?: () => Date;
     submissions?: Limiter;
+    replies?: Limiter;
   },
   rateLimitPrefix: string,
   loggerName: string,
@@ -54,6 +55,7 @@ export function inProcessDiscordBot(
     rateLimitPrefix,
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.submissions ? { limiter: deps.submissions } : {}),
+    ...(deps.replies ? { replies: deps.replies } : {}),
   });
   return createDiscordBot({ env: { DISCORD_API_URL: fake.apiUrl }, logger, dispatch: (w) => void work(w) });
 }
@@ -81,8 +83,9 @@ export async function startDiscordHarness(deps: {
   fake?: FakeDiscordOptions;
   env?: { RATE_LIMIT_USER_PER_HOUR?: number; RATE_LIMIT_WORKSPACE_PER_HOUR?: number };
   now?: () => Date;
-  /** The bot's line of research submissions (tests of the shutdown drain hold on to it). */
+  /** The bot's lines of research submissions and of private answers (shutdown tests hold on to them). */
   submissions?: Limiter;
+  replies?: Limiter;
 }): Promise<DiscordHarness> {
   const fake = await startFakeDiscord({ heartbeatIntervalMs: 1000, ...deps.fake });
   const guild = fake.addGuild(`Guild ${randomUUID().slice(0, 6)}`);
