@@ -3,8 +3,9 @@
 // Signed slash commands go out open-loop at RATE per second for SECONDS (a request is sent on schedule
 // whether or not earlier ones were answered; latency counts from the scheduled time, so a stalled server
 // cannot hide its backlog). Each app runs in its own process: first a bare Bolt app that only acks, then
-// ours in HTTP mode on real PostgreSQL, Redis and MongoDB (credits reserved, tasks queued, no worker). The
-// fake Slack Web API both talk to runs here, in the load generator's process.
+// ours in HTTP mode, arranged as the bot process is (acks on the main thread, the work after them on the
+// work thread), on real PostgreSQL, Redis and MongoDB (credits reserved, tasks queued, no worker). The fake
+// Slack Web API both talk to runs in a process of its own.
 // Last line: {"ack_p50_ms", "ack_p99_ms", "bare_ack_p99_ms", "ratio_p99", "max_ms", ...}.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

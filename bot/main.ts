@@ -3,7 +3,7 @@
 import { loadConfigOrExit, type Env } from '../core/config/index.js';
 import { createLogger, type Logger } from '../core/observability/logger.js';
 import { startOpsServer } from '../core/observability/ops-server.js';
-import { createPostgres, createRedis, connectMongo, checkHealth } from '../core/storage/index.js';
+import { openStorage } from '../core/storage/index.js';
 import { createDiscordBot, startDiscordBot } from './discord/app.js';
 import { onShutdown } from './shutdown.js';
 import { discordMissing, slackMissing } from './platforms.js';
@@ -29,13 +29,11 @@ async function main(env: Env, logger: Logger): Promise<void> {
   const disconnect: (() => Promise<unknown> | unknown)[] = [];
 
   // The main thread's own connections: Slack installations (OAuth) and the health check.
-  const pg = createPostgres(env.DATABASE_URL, { max: 2 });
-  const redis = createRedis(env.REDIS_URL, 'pmf-bot');
-  const mongo = await connectMongo(env.MONGO_URL);
-  disconnect.push(() => Promise.allSettled([pg.destroy(), mongo.client.close(), redis.quit()]));
+  const storage = await openStorage(env, 'pmf-bot');
+  disconnect.push(() => storage.close());
 
   if (!noSlack) {
-    const installationStore = env.SLACK_BOT_TOKEN ? undefined : createPgInstallationStore(pg);
+    const installationStore = env.SLACK_BOT_TOKEN ? undefined : createPgInstallationStore(storage.pg);
     const app = createSlackApp({
       env,
       logger: logger.child({ platform: 'slack' }),
@@ -63,7 +61,7 @@ async function main(env: Env, logger: Logger): Promise<void> {
   }
 
   const ops = env.HEALTH_PORT
-    ? await startOpsServer({ port: env.HEALTH_PORT, health: () => checkHealth({ pg, mongo, redis }) })
+    ? await startOpsServer({ port: env.HEALTH_PORT, health: () => storage.health() })
     : undefined;
   onShutdown(logger, [
     ...stopIntake,

@@ -23,13 +23,14 @@ const mongoUrl = new URL(process.env.MONGO_URL!);
 mongoUrl.pathname = `/t_work_thread_${randomUUID().slice(0, 8)}`;
 const prefix = uniquePrefix('work_thread');
 let thread: WorkThread;
+const threadEnv = () =>
+  parseEnv({ ...process.env, MONGO_URL: mongoUrl.href, SLACK_API_URL: fake.apiUrl, LOG_LEVEL: 'silent' });
 
 beforeAll(async () => {
   fake = await startFakeSlack();
-  const env = parseEnv({ ...process.env, MONGO_URL: mongoUrl.href, SLACK_API_URL: fake.apiUrl, LOG_LEVEL: 'silent' });
   thread = await WorkThread.start(
     {
-      env,
+      env: threadEnv(),
       slackKeyPrefix: prefix,
       jobsTuning: { collection: 'agendaJobs', channel: `${prefix}agenda`, progressPrefix: `${prefix}progress:` },
     },
@@ -107,11 +108,10 @@ describe('the work thread', () => {
   }, 60_000);
 
   it('reports a thread that died unasked, so the process can exit and be restarted instead of losing work silently', async () => {
-    const env = parseEnv({ ...process.env, MONGO_URL: mongoUrl.href, SLACK_API_URL: fake.apiUrl, LOG_LEVEL: 'silent' });
     let died!: (code: number) => void;
     const diedWith = new Promise<number>((r) => (died = r));
     const doomed = await WorkThread.start(
-      { env, slackKeyPrefix: prefix, jobsTuning: { channel: `${prefix}doomed` } },
+      { env: threadEnv(), slackKeyPrefix: prefix, jobsTuning: { channel: `${prefix}doomed` } },
       createLogger('test', 'silent'),
       died,
     );
