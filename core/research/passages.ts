@@ -3,6 +3,8 @@
 // BM25 against the agent's query and the idea, and keep the best within a per-agent token budget — while
 // giving every extracted page at least its best passage, so every retrieved source can be cited.
 
+import { countQueryTerms, terms, type TermCounts } from './terms.js';
+
 export type PageText = { sourceId: string; text: string };
 export type Passage = { sourceId: string; index: number; text: string; tokens: number; score: number };
 
@@ -14,81 +16,75 @@ export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
 
-const STOP = new Set(
-  'a an and are as at be by for from has have in into is it its of on or that the their this to was were will with what which who how why can our your you we they app apps tool tools product platform'.split(
-    ' ',
-  ),
-);
+type Piece = { text: string; words: number };
 
-const tokens = (text: string): string[] => text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
-const counted = (token: string) => token.length > 1 && !STOP.has(token);
-
-export function terms(text: string): string[] {
-  return tokens(text).filter(counted).map(stem);
+/** The JavaScript whitespace of `\s` and `trim`, for a character beyond ASCII. */
+const NON_ASCII_SPACE = /\s/;
+function isSpace(c: number, text: string, i: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || (c >= 128 && NON_ASCII_SPACE.test(text[i]!));
 }
 
-/** A token that does not count (stop word, one character), or one that counts but is no query term. */
-const SKIPPED = -2;
-const OTHER = -1;
-
-/** Per text: its length in terms and how often each of `query`'s terms occurs in it, all BM25 needs. */
-function countQueryTerms(texts: string[], query: string[]): TermCounts[] {
-  const slots = new Map(query.map((t, i) => [t, i]));
-  // A page repeats its vocabulary: each distinct token is filtered and stemmed once, then looked up once.
-  const lexicon = new Map<string, number>();
-  return texts.map((text) => {
-    const tf = new Array<number>(query.length).fill(0);
-    let length = 0;
-    for (const token of tokens(text)) {
-      let slot = lexicon.get(token);
-      if (slot === undefined) {
-        slot = counted(token) ? (slots.get(stem(token)) ?? OTHER) : SKIPPED;
-        lexicon.set(token, slot);
+/**
+ * Cuts one paragraph, its whitespace already single spaces, at sentence ends (a space after `.`, `!` or
+ * `?`) into runs of whole sentences of at most MAX_PASSAGE_WORDS words; a longer sentence stands alone.
+ */
+function cutParagraph(clean: string, out: Piece[]): void {
+  let passageStart = 0;
+  let passageWords = 0;
+  let sentenceStart = 0;
+  let sentenceWords = 1;
+  for (let space = clean.indexOf(' '); ; space = clean.indexOf(' ', space + 1)) {
+    if (space !== -1) {
+      const before = clean.charCodeAt(space - 1);
+      if (before !== 46 && before !== 33 && before !== 63) {
+        sentenceWords++;
+        continue;
       }
-      if (slot === SKIPPED) continue;
-      length++;
-      if (slot >= 0) tf[slot]! += 1;
     }
-    return { length, tf };
-  });
+    if (passageWords > 0 && passageWords + sentenceWords > MAX_PASSAGE_WORDS) {
+      out.push({ text: clean.slice(passageStart, sentenceStart - 1), words: passageWords });
+      passageStart = sentenceStart;
+      passageWords = 0;
+    }
+    passageWords += sentenceWords;
+    if (space === -1) break;
+    sentenceStart = space + 1;
+    sentenceWords = 1;
+  }
+  out.push({ text: clean.slice(passageStart), words: passageWords });
 }
 
-const SUFFIXES = ['ing', 'ers', 'er', 'es', 's'];
-
-// A tiny suffix stripper so "sitters"/"sitter" and "pricing"/"price" meet; BM25 needs no more here.
-// "ies" becomes "y", then the longest matching suffix goes (an empty result keeps the word).
-function stem(word: string): string {
-  const t = word.endsWith('ies') ? `${word.slice(0, -3)}y` : word;
-  const suffix = SUFFIXES.find((x) => t.endsWith(x));
-  return (suffix ? t.slice(0, -suffix.length) : t) || word;
-}
-
-/** Words in text whose whitespace is already single spaces. */
-function wordsIn(clean: string): number {
-  let n = 1;
-  for (let i = clean.indexOf(' '); i !== -1; i = clean.indexOf(' ', i + 1)) n++;
-  return n;
-}
-
-/** Paragraphs, with long ones cut at sentence boundaries into passages of at most MAX_PASSAGE_WORDS words. */
+/**
+ * Paragraphs, with long ones cut at sentence boundaries into passages of at most MAX_PASSAGE_WORDS words.
+ * A paragraph ends at whitespace holding two line breaks; inside one, whitespace collapses to one space.
+ * One pass over the characters finds both, so a tidy paragraph (most are) is cut straight out of the page.
+ */
 export function splitPassages(text: string): string[] {
-  const out: { text: string; words: number }[] = [];
-  for (const para of text.split(/\n\s*\n/)) {
-    const clean = para.replace(/\s+/g, ' ').trim();
-    if (!clean) continue;
-    let current: string[] = [];
-    let words = 0;
-    for (const sentence of clean.split(/(?<=[.!?]) /)) {
-      const w = wordsIn(sentence);
-      if (words > 0 && words + w > MAX_PASSAGE_WORDS) {
-        out.push({ text: current.join(' '), words });
-        current = [];
-        words = 0;
-      }
-      current.push(sentence);
-      words += w;
+  const out: Piece[] = [];
+  let start = -1;
+  let end = -1;
+  let untidy = false;
+  let breaks = 0;
+  let gap = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const last = i === text.length;
+    const c = last ? 10 : text.charCodeAt(i);
+    if (!last && !isSpace(c, text, i)) {
+      if (start >= 0 && gap > 0 && (gap > 1 || text.charCodeAt(i - 1) !== 32)) untidy = true;
+      if (start < 0) start = i;
+      end = i + 1;
+      breaks = 0;
+      gap = 0;
+      continue;
     }
-    if (current.length) out.push({ text: current.join(' '), words });
+    gap++;
+    if (c === 10) breaks++;
+    if ((breaks >= 2 || last) && start >= 0) {
+      const para = text.slice(start, end);
+      cutParagraph(untidy ? para.replace(/\s+/g, ' ') : para, out);
+      start = -1;
+      untidy = false;
+    }
   }
   // Fold fragments (headings, captions) into the passage that follows so they keep their context.
   const merged: string[] = [];
@@ -127,9 +123,6 @@ export function bm25(query: string[], docs: string[][], k1 = K1, b = B): number[
   });
   return bm25Counts(counts, k1, b);
 }
-
-/** A document's length in terms and the count of each query term in it, by the query term's position. */
-type TermCounts = { length: number; tf: number[] };
 
 function bm25Counts(docs: TermCounts[], k1: number, b: number): number[] {
   const n = docs.length;
