@@ -146,8 +146,19 @@ export function extractPage(url: string): SyntheticPage {
   return { url, title, rawContent: paragraphs.join('\n\n') };
 }
 
+const WHITESPACE = /\s/;
+
+/** Runs of non-whitespace, as `text.split(/\s+/).filter(Boolean).length` counts them, without the arrays. */
 export function countWords(text: string): number {
-  return text.split(/\s+/).filter(Boolean).length;
+  let words = 0;
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const space = c === 32 || (c >= 9 && c <= 13) || (c >= 128 && WHITESPACE.test(text[i]!));
+    if (!space && !inWord) words++;
+    inWord = !space;
+  }
+  return words;
 }
 
 function snippet(topic: string[], rng: Rng, hostile: boolean): string {

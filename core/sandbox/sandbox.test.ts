@@ -30,6 +30,19 @@ describe('synthetic corpus', () => {
     expect(hits.every((h) => /dog|sitter/i.test(h.title))).toBe(true);
   });
 
+  it.each([
+    [''],
+    ['   '],
+    ['one'],
+    [' lead and  trail '],
+    ['tab\tnew\nline\r\nend'],
+    ['no\u00a0break\u2003em\u3000ideographic'],
+    ['zero\u200bwidth is no space'],
+    ['é 😀 日本語'],
+  ])('counts the words of %j as splitting on whitespace does', (text) => {
+    expect(countWords(text)).toBe(text.split(/\s+/).filter(Boolean).length);
+  });
+
   it('serves pages of 1,500–6,000 words with concrete figures', () => {
     for (const q of QUERIES) {
       for (const hit of searchResults(q, 20)) {
