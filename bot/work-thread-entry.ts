@@ -12,7 +12,7 @@ import { openStorage } from '../core/storage/index.js';
 import { ArrivalRate } from './arrivals.js';
 import { Limiter } from './limiter.js';
 import { createDiscordWork, DISCORD_REPLIES_AT_ONCE, DISCORD_SUBMISSIONS_AT_ONCE } from './discord/work.js';
-import { createSlackWork, SLACK_WORK_AT_ONCE } from './slack/work.js';
+import { createSlackWork, SLACK_REPLIES_AT_ONCE, SLACK_WORK_AT_ONCE } from './slack/work.js';
 import { WORK_THREAD_NICENESS, type FromWorkThread, type ToWorkThread, type WorkThreadOptions } from './work-thread.js';
 
 // This thread only enqueues; its job layer never runs a worker, so the engine is never called.
@@ -56,6 +56,7 @@ try {
   const arrivals = new ArrivalRate();
   const lines = {
     slack: new Limiter(options.slackAtOnce ?? SLACK_WORK_AT_ONCE, arrivals),
+    slackReplies: new Limiter(SLACK_REPLIES_AT_ONCE, arrivals),
     discord: new Limiter(options.discordAtOnce ?? DISCORD_SUBMISSIONS_AT_ONCE, arrivals),
     discordReplies: new Limiter(DISCORD_REPLIES_AT_ONCE, arrivals),
   };
@@ -67,6 +68,7 @@ try {
     logger: logger.child({ platform: 'slack' }),
     keyPrefix: options.slackKeyPrefix,
     limiter: lines.slack,
+    replies: lines.slackReplies,
   });
   const discord = createDiscordWork({
     env,

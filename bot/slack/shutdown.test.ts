@@ -21,6 +21,30 @@ afterAll(async () => {
 
 const IDEA = 'A marketplace that rents camping gear between neighbours';
 
+describe('a backlog of research commands', () => {
+  it('does not hold up the answers to other commands', async () => {
+    const { teamId } = await h.newTeam();
+    let release = () => {};
+    const holder = work.run(() => new Promise<void>((resolve) => (release = resolve)));
+    const research = await h.command({ teamId, channelId: 'C0LINE', userId: 'U0LINE', text: `essential ${IDEA}` });
+    const balance = await h.command({ teamId, channelId: 'C0LINE', userId: 'U0LINE', text: 'balance' });
+
+    const [answer] = await h.waitFor('the balance answer', () =>
+      h.responsesFor(balance.responseId).length ? h.responsesFor(balance.responseId) : undefined,
+    );
+    expect(answer).toMatch(/credit/i);
+    expect(work.size).toBe(2);
+    expect(h.responsesFor(research.responseId)).toEqual([]);
+
+    release();
+    await holder;
+    const [started] = await h.waitFor('the research answer', () =>
+      h.responsesFor(research.responseId).length ? h.responsesFor(research.responseId) : undefined,
+    );
+    expect(started).toMatch(/R-[A-Z0-9]+/);
+  }, 30_000);
+});
+
 describe('shutdown with acknowledged commands in line', () => {
   it('finishes every command already acknowledged, and tells later ones to retry without charging them', async () => {
     const { teamId, workspaceId } = await h.newTeam();

@@ -58,14 +58,22 @@ export type SlackWorkDeps = {
   keyPrefix?: string;
   now?: () => Date;
   /**
-   * Commands worked on at once (SLACK_WORK_AT_ONCE by default), the rest waiting in line: a burst of commands
-   * must not put hundreds of storage calls in flight at once (decision 051). Drained on shutdown.
+   * Research commands worked on at once (SLACK_WORK_AT_ONCE by default), the rest waiting in line: a burst of
+   * commands must not put hundreds of storage calls in flight at once (decision 051). Drained on shutdown.
    */
   limiter?: Limiter;
+  /**
+   * Everything else (help, balance, list, status, cancel, a bad command, a Cancel press) worked on at once,
+   * SLACK_REPLIES_AT_ONCE by default. A line of its own, so an answer never waits behind a backlog of
+   * research commands; drained on shutdown too.
+   */
+  replies?: Limiter;
 };
 
-/** Commands worked on at once, by default (decision 051). */
+/** Research commands worked on at once, by default (decision 051). */
 export const SLACK_WORK_AT_ONCE = 4;
+/** Other answers worked on at once, by default: each is a read or two. */
+export const SLACK_REPLIES_AT_ONCE = 16;
 
 /** Channel errors that mean "the bot cannot post here": the requester can fix them with /invite. */
 const CANNOT_POST = new Set([
@@ -87,6 +95,7 @@ const MAX_CLIENTS = 1000;
 export function createSlackWork(deps: SlackWorkDeps): (work: SlackWork) => Promise<void> {
   const handlers = createHandlers(deps);
   const limiter = deps.limiter ?? new Limiter(SLACK_WORK_AT_ONCE);
+  const replies = deps.replies ?? new Limiter(SLACK_REPLIES_AT_ONCE);
   const clients = new Map<string, WebClient>();
   const clientFor = (token: string): WebClient => {
     let client = clients.get(token);
@@ -102,7 +111,7 @@ export function createSlackWork(deps: SlackWorkDeps): (work: SlackWork) => Promi
     const client = clientFor(work.botToken);
     if (work.kind === 'command') {
       const respond = respondTo(work.command.response_url);
-      await limiter
+      await (work.parsed.kind === 'research' ? limiter : replies)
         .run(() => handlers.command(work.parsed, { command: work.command, respond, client, retryNum: work.retryNum }))
         .catch(async (error: unknown) => {
           const restarting = error instanceof LimiterClosedError;
@@ -116,7 +125,7 @@ export function createSlackWork(deps: SlackWorkDeps): (work: SlackWork) => Promi
     const tell = async (text: string) => {
       if (channelId) await client.chat.postEphemeral({ channel: channelId, user: userId, text, thread_ts: threadTs });
     };
-    await limiter
+    await replies
       .run(() => handlers.cancel(work.taskId, { teamId: work.teamId, userId, client, tell }))
       .catch(async (error: unknown) => {
         if (error instanceof LimiterClosedError)
