@@ -162,17 +162,23 @@ async function floor(runs: number, offset: number): Promise<number> {
   return performance.now() - t0;
 }
 
+/** Frozen all the way down: replayed answers are shared by every run, and a run that changed one would throw. */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') Object.values(value).forEach(deepFreeze);
+  return Object.freeze(value);
+}
+
 /** Providers that first pass a run's calls through and keep the answers, then give them back at once. */
 function recorder(live: Providers) {
   const tape = new Map<string, unknown>();
   const keep = async <T>(key: string, answer: Promise<T>): Promise<T> => {
     const value = await answer;
-    tape.set(key, value);
+    tape.set(key, deepFreeze(structuredClone(value)));
     return value;
   };
   const replay = async <T>(key: string): Promise<T> => {
     if (!tape.has(key)) throw new Error(`nothing recorded for ${key}`);
-    return structuredClone(tape.get(key)) as T;
+    return tape.get(key) as T;
   };
   const recording: Providers = {
     search: {
