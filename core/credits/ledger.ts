@@ -10,7 +10,7 @@ import {
   UnknownWorkspaceError,
   WorkspaceSuspendedError,
 } from './errors.js';
-import { StatementBatcher, type BatchOptions } from './batcher.js';
+import { StatementBatcher, type BatchOptions } from '../storage/statement-batcher.js';
 import { checkInvariant } from './invariant.js';
 import { prepare, runPrepared, type Row } from './prepared.js';
 import { pgError, toHold, toTransaction, toWorkspace } from './rows.js';
@@ -70,7 +70,7 @@ const QUALIFIED_HOLD_COLUMNS = HOLD_COLUMNS.split(', ')
   .map((column) => `holds.${column}`)
   .join(', ');
 
-// Reserve and capture run batched (./batcher.ts, decision 012): each statement takes parallel arrays, one
+// Reserve and capture run batched (core/storage/statement-batcher.ts, decision 012): each statement takes parallel arrays, one
 // element per call, and returns a hold row for each call it served. A batch never holds two calls for one task
 // or idempotency key. It may hold several for one workspace: they take their credits together, all or none
 // (the balance must cover their sum), so the check reads exactly as it does for one call, and PostgreSQL

@@ -1,6 +1,6 @@
 import type { Depth } from '../research/depth.js';
 import type { Platform } from '../tasks/types.js';
-import type { BatchOptions } from './batcher.js';
+import type { BatchOptions } from '../storage/statement-batcher.js';
 
 export type { Platform } from '../tasks/types.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { StatementBatcher, type Claim } from './batcher.js';
+import { StatementBatcher, type Claim } from './statement-batcher.js';
 
 // The batcher's scheduling, without a database: `run` is a stand-in statement that records each batch and
 // finishes only when the test says so.

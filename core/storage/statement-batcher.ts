@@ -1,6 +1,7 @@
-// Group commit for the ledger's hot statements (decision 012). Calls that arrive while `maxInFlight`
-// statements are already running wait, and leave together as ONE statement: PostgreSQL then plans, executes
-// and commits once for many rows, and Node makes one round trip for them.
+// Group commit for hot PostgreSQL statements: the ledger's reserves and captures (decision 012) and the
+// research checkpoints (decision 035). Calls that arrive while `maxInFlight` statements are already running
+// wait, and leave together as ONE statement: PostgreSQL then plans, executes and commits once for many rows,
+// and Node makes one round trip for them.
 
 export type BatchOptions = {
   /** Statements of this batcher running at once; calls beyond them gather into the next batch. */
