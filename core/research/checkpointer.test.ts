@@ -43,6 +43,26 @@ function graph(saver: ResearchCheckpointSaver, runs: Record<string, number>, fai
 }
 
 describe('ResearchCheckpointSaver', () => {
+  it('groups the statements of concurrent runs, and each run resumes with its own state', async () => {
+    const saver = new ResearchCheckpointSaver(pg);
+    const ids = Array.from({ length: 12 }, () => thread('many'));
+    const runs = ids.map((): Record<string, number> => ({}));
+    const config = (id: string) => ({ configurable: { thread_id: id } });
+    const crashed = await Promise.allSettled(
+      ids.map((id, i) => graph(saver, runs[i]!, 'b2').invoke({ log: [`start ${i}`] }, config(id))),
+    );
+    expect(crashed.every((r) => r.status === 'rejected')).toBe(true);
+
+    const finals = await Promise.all(ids.map((id, i) => graph(saver, runs[i]!, undefined).invoke(null, config(id))));
+    finals.forEach((final, i) => {
+      expect([...final.log].sort()).toEqual(['a', 'b1', 'b2', 'c', `start ${i}`]);
+      expect(runs[i]).toEqual({ a: 1, b1: 1, b2: 2, c: 1 });
+    });
+    const { checkpoints, writes } = saver.batching;
+    expect(checkpoints.statements).toBeLessThan(checkpoints.calls);
+    expect(writes.statements).toBeLessThan(writes.calls);
+  });
+
   it('resumes after a crash without re-running finished steps, including a finished parallel sibling', async () => {
     const saver = new ResearchCheckpointSaver(pg);
     const runs: Record<string, number> = {};
