@@ -77,16 +77,36 @@ export interface ResearchEngine {
   forget?(runId: string): Promise<void>;
 }
 
-/** A run that cannot succeed: `userMessage` is safe to show in Slack or Discord; `retryable` tells the job layer. */
+/** Why a provider said no, the same words for the LLM and Tavily (decision 024). */
+export type ProviderFailureKind =
+  'bad_credentials' | 'unknown_model' | 'context_too_long' | 'quota_exhausted' | 'rate_limited' | 'transient';
+
+export type ProviderFailure = {
+  provider: 'llm' | 'tavily';
+  kind: ProviderFailureKind;
+  /** The setting an admin must change (`OPENAI_API_KEY`, `OPENAI_MODEL`, `TAVILY_API_KEY`, the Tavily plan). */
+  setting?: string;
+};
+
+/**
+ * A run that cannot succeed: `userMessage` is safe to show in Slack or Discord; `retryable` tells the job
+ * layer; `failure`, when a provider refused, says which and why.
+ */
 export class ResearchError extends Error {
   constructor(
     readonly userMessage: string,
     readonly detail: string,
     readonly retryable: boolean,
+    readonly failure?: ProviderFailure,
   ) {
     super(detail);
     this.name = 'ResearchError';
   }
+}
+
+/** A refusal only an admin can fix: retrying or asking the user to try again is pointless. */
+export function needsAdmin(failure: ProviderFailure | undefined): boolean {
+  return failure !== undefined && ['bad_credentials', 'unknown_model', 'quota_exhausted'].includes(failure.kind);
 }
 
 export function scoreBand(total: number): ScoreBand {
