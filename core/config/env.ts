@@ -27,6 +27,7 @@ export const envSchema = z.object({
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalUrl,
   OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  LLM_STRUCTURED_OUTPUT: z.enum(['auto', 'tools', 'json_schema', 'json_object', 'text']).default('auto'),
   AZURE_OPENAI_API_KEY: optionalString,
   AZURE_OPENAI_ENDPOINT: optionalUrl,
   AZURE_OPENAI_DEPLOYMENT: optionalString,

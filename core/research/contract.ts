@@ -32,6 +32,8 @@ export type ResearchUsage = {
   cacheHits: number;
   promptTokens: number;
   completionTokens: number;
+  /** True when a server sent no `usage` and some token counts are estimates (characters / 4); absent in older reports. */
+  tokensEstimated?: boolean;
   durationMs: number;
   sourcesUsed: number;
   citationsRemoved: number;
@@ -77,7 +79,7 @@ export interface ResearchEngine {
   forget?(runId: string): Promise<void>;
 }
 
-/** Why a provider said no, the same words for the LLM and Tavily (decision 024). */
+/** Why a provider said no, the same words for the LLM and Tavily (decision 025). */
 export type ProviderFailureKind =
   'bad_credentials' | 'unknown_model' | 'context_too_long' | 'quota_exhausted' | 'rate_limited' | 'transient';
 

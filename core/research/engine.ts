@@ -78,6 +78,7 @@ export function usageOf(state: State, durationMs: number): ResearchUsage {
     cacheHits: u.cacheHits,
     promptTokens: u.promptTokens,
     completionTokens: u.completionTokens,
+    tokensEstimated: Boolean(u.tokensEstimated),
     durationMs: Math.round(durationMs),
     sourcesUsed: urls.size,
     citationsRemoved: state.result?.citationsRemoved ?? 0,

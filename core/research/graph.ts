@@ -32,7 +32,15 @@ type AgentRecord<T> = Partial<Record<Agent, T>>;
 const mergeRecords = <T>() => Annotation<AgentRecord<T>>({ reducer: (a, b) => ({ ...a, ...b }), default: () => ({}) });
 
 export function emptyUsage(): UsageSnapshot {
-  return { tavilyCalls: 0, tavilyCredits: 0, cacheHits: 0, promptTokens: 0, completionTokens: 0, perNode: {} };
+  return {
+    tavilyCalls: 0,
+    tavilyCredits: 0,
+    cacheHits: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    tokensEstimated: false,
+    perNode: {},
+  };
 }
 
 export function addUsage(a: UsageSnapshot, b: UsageSnapshot): UsageSnapshot {
@@ -51,6 +59,8 @@ export function addUsage(a: UsageSnapshot, b: UsageSnapshot): UsageSnapshot {
     cacheHits: a.cacheHits + b.cacheHits,
     promptTokens: a.promptTokens + b.promptTokens,
     completionTokens: a.completionTokens + b.completionTokens,
+    // Checkpoints written before the flag existed lack it.
+    tokensEstimated: Boolean(a.tokensEstimated || b.tokensEstimated),
     perNode,
   };
 }

@@ -99,12 +99,14 @@ function methodology(report: ResearchReport, usage: ResearchUsage): string[] {
   const profile = DEPTH_PROFILES[report.depth];
   const queries = report.sections?.queries ?? [];
   const tokens = usage.promptTokens + usage.completionTokens;
+  // Counts estimated from characters (the server sent no `usage`) are marked as such.
+  const approx = usage.tokensEstimated ? '≈' : '';
   return [
     `- Depth: ${profile.label} (${profile.searchDepth} search, ${profile.extractDepth} extract, ${profile.urlsPerAgent} pages per agent)`,
     ...(queries.length ? ['- Queries:', ...queries.map((q) => `  - ${q.agent}: “${q.query}”`)] : []),
     `- Sources used: ${usage.sourcesUsed}`,
     `- Tavily: ${usage.tavilyCalls} calls, ${usage.tavilyCredits} credits spent, ${usage.cacheHits} served from cache (no credit)`,
-    `- LLM tokens: ${tokens.toLocaleString('en-US')} (${usage.promptTokens.toLocaleString('en-US')} prompt, ${usage.completionTokens.toLocaleString('en-US')} completion)`,
+    `- LLM tokens: ${approx}${tokens.toLocaleString('en-US')} (${approx}${usage.promptTokens.toLocaleString('en-US')} prompt, ${approx}${usage.completionTokens.toLocaleString('en-US')} completion${approx ? '; estimated, the AI server reported no usage' : ''})`,
     `- Duration: ${seconds(usage.durationMs)}`,
     `- Citations removed (pointing at nothing this run retrieved): ${usage.citationsRemoved}`,
     `- Figures flagged ${FLAG_MARK} (not found in the cited source's text): ${usage.figuresFlagged}`,

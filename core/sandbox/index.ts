@@ -3,12 +3,23 @@
 // One HTTP server serves both APIs: Tavily at `/search` and `/extract`, OpenAI at `/v1/chat/completions`
 // (and Azure's `/openai/deployments/<d>/chat/completions`). Control endpoints for out-of-process tests:
 // POST /_sandbox/faults `{ target, fault, times? }` or `{ clear: true }`, POST /_sandbox/latency
-// `{ search?, extract?, llm? }` (ms), GET /_sandbox/calls. See docs/decisions/020 and 021.
+// `{ search?, extract?, llm? }` (ms), GET /_sandbox/calls, POST /_sandbox/personality `{ personality, times? }`
+// (the LLM's manners; also per request by `model: "sandbox:<personality>"` or an `x-sandbox-personality`
+// header, so an out-of-process CLI run can choose one). See docs/decisions/020, 021 and 024.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { extractPage, isBrokenUrl, searchResults } from './corpus.js';
-import { chatCompletion, malformedCompletion, type ChatRequest } from './chat.js';
+import {
+  chatReply,
+  isPersonality,
+  LLM_PERSONALITIES,
+  malformedCompletion,
+  type ChatRequest,
+  type LlmPersonality,
+} from './chat.js';
+
+export { LLM_PERSONALITIES, type LlmPersonality } from './chat.js';
 
 export type SandboxTarget = 'search' | 'extract' | 'llm';
 
@@ -30,6 +41,8 @@ export type Sandbox = {
   /** Requests received per target (faulted ones included). */
   calls: { search: number; extract: number; llm: number };
   setLatency(l: Partial<SandboxLatency>): void;
+  /** The LLM's manners for the next `times` requests (default: until changed); 'strict' is today's OpenAI. */
+  setPersonality(personality: LlmPersonality, times?: number): void;
   close(): Promise<void>;
 };
 
@@ -46,6 +59,10 @@ const faultRequestSchema = z.union([
   z.object({ clear: z.literal(true) }),
   z.object({ target: targetSchema, fault: faultSchema, times: z.number().int().min(1).default(1) }),
 ]);
+const personalitySchema = z.object({
+  personality: z.enum(LLM_PERSONALITIES),
+  times: z.number().int().min(1).optional(),
+});
 const latencySchema = z
   .object({ search: z.number().min(0), extract: z.number().min(0), llm: z.number().min(0) })
   .partial()
@@ -74,6 +91,20 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const calls = { search: 0, extract: 0, llm: 0 };
   const faults: Record<SandboxTarget, { fault: Fault; remaining: number }[]> = { search: [], extract: [], llm: [] };
   const timers = new Set<NodeJS.Timeout>();
+  let personality: { name: LlmPersonality; remaining?: number } = { name: 'strict' };
+  const setPersonality = (name: LlmPersonality, times?: number): void => {
+    personality = times === undefined ? { name } : { name, remaining: times };
+  };
+  /** The request's model name (`sandbox:json-in-content`) wins, then the header, then the server's setting. */
+  const personalityFor = (req: IncomingMessage, body: ChatRequest): LlmPersonality => {
+    const fromModel = /^sandbox:(.+)$/.exec(body.model ?? '')?.[1];
+    if (fromModel && isPersonality(fromModel)) return fromModel;
+    const fromHeader = req.headers['x-sandbox-personality'];
+    if (typeof fromHeader === 'string' && isPersonality(fromHeader)) return fromHeader;
+    const current = personality.name;
+    if (personality.remaining !== undefined && --personality.remaining <= 0) personality = { name: 'strict' };
+    return current;
+  };
 
   const injectFault = (target: SandboxTarget, fault: Fault, times = 1): void => {
     faults[target].push({ fault, remaining: times });
@@ -124,6 +155,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     if (req.method !== 'POST') throw new HttpError(404, { detail: { error: `No route ${req.method} ${path}` } });
     const body = await readJson(req);
     if (path === '/_sandbox/faults') return controlFaults(body, res);
+    if (path === '/_sandbox/personality') {
+      const parsed = personalitySchema.safeParse(body);
+      if (!parsed.success)
+        throw new HttpError(400, { error: `expected { personality: ${LLM_PERSONALITIES.join(' | ')}, times? }` });
+      setPersonality(parsed.data.personality, parsed.data.times);
+      return sendJson(res, 200, { ok: true, ...personality });
+    }
     if (path === '/_sandbox/latency') {
       const parsed = latencySchema.safeParse(body);
       if (!parsed.success) throw new HttpError(400, { error: 'expected { search?, extract?, llm? } in milliseconds' });
@@ -150,7 +188,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         return sendJsonText(res, 200, await answerWithin(arrived, latency.llm, () => malformedCompletion(request)));
       }
       if (fault) return sendOpenAiFault(res, fault);
-      return sendJsonText(res, 200, await answerWithin(arrived, latency.llm, () => chatCompletion(request)));
+      const manners = personalityFor(req, request);
+      let reply: ReturnType<typeof chatReply> | undefined;
+      const text = await answerWithin(arrived, latency.llm, () => (reply = chatReply(request, manners)).body);
+      return sendJsonText(res, reply?.status ?? 200, text, reply?.headers);
     }
     throw new HttpError(404, { error: { message: `No route POST ${path}`, type: 'invalid_request_error' } });
   }
@@ -177,6 +218,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     clearFaults,
     calls,
     setLatency: (l) => Object.assign(latency, l),
+    setPersonality,
     close: async () => {
       timers.forEach((t) => clearTimeout(t));
       timers.clear();

@@ -12,7 +12,7 @@ export type {
   ExtractedPage,
   ExtractResult,
 } from './tavily.js';
-export type { StructuredLlm, GenerateArgs, StructuredMethod } from './llm.js';
+export type { StructuredLlm, GenerateArgs, StructuredOutputMode } from './llm.js';
 export { UsageMeter, type UsageSnapshot, type NodeUsage } from './usage.js';
 
 export type Providers = { search: SearchProvider; llm: StructuredLlm };
@@ -22,7 +22,11 @@ const SANDBOX_KEY = 'sandbox-key';
 
 /** Which LLM endpoint the environment selects: Azure when its key and endpoint are set, else OpenAI(-compatible). */
 export function llmOptionsFromEnv(env: Env, openaiUrl?: string): LlmOptions {
-  const shared = { timeoutMs: env.PROVIDER_TIMEOUT_MS, maxRetries: env.PROVIDER_MAX_RETRIES };
+  const shared = {
+    timeoutMs: env.PROVIDER_TIMEOUT_MS,
+    maxRetries: env.PROVIDER_MAX_RETRIES,
+    structuredOutput: env.LLM_STRUCTURED_OUTPUT,
+  };
   if (!openaiUrl && env.AZURE_OPENAI_API_KEY && env.AZURE_OPENAI_ENDPOINT) {
     return {
       ...shared,

@@ -29,7 +29,7 @@ async function waitFor(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((r) => setTimeout(r, 10));
 }
 
-function llm(overrides: Partial<Pick<LlmOptions, 'timeoutMs' | 'maxRetries' | 'method' | 'sleep'>> = {}) {
+function llm(overrides: Partial<Pick<LlmOptions, 'timeoutMs' | 'maxRetries' | 'structuredOutput' | 'sleep'>> = {}) {
   return createStructuredLlm({
     kind: 'openai',
     apiKey: 'sk-test',
@@ -113,7 +113,7 @@ describe('structured output through ChatOpenAI', () => {
   });
 
   it('works with the json_schema response format too, for strict-compatible schemas', async () => {
-    const out = await llm({ method: 'jsonSchema' }).generate({
+    const out = await llm({ structuredOutput: 'json_schema' }).generate({
       node: 'plan',
       schemaName: 'plan',
       schema: SCHEMAS.plan,
@@ -131,11 +131,11 @@ describe('structured output through ChatOpenAI', () => {
 });
 
 describe('malformed structured output', () => {
-  it.each(['functionCalling', 'jsonSchema'] as const)('is re-asked once and then accepted (%s)', async (method) => {
+  it.each(['tools', 'json_schema'] as const)('is re-asked once and then accepted (%s)', async (method) => {
     sandbox.injectFault('llm', { kind: 'malformed' });
     const before = sandbox.calls.llm;
     const meter = new UsageMeter();
-    const out = await llm({ method }).generate({
+    const out = await llm({ structuredOutput: method }).generate({
       node: 'plan',
       schemaName: 'plan',
       schema: SCHEMAS.plan,
@@ -220,7 +220,7 @@ describe('transport faults', () => {
     expect(err).toMatchObject({
       retryable: true,
       detail: expect.stringMatching(
-        /llm plan\/plan failed after 2 attempt\(s\) \(exhausted\): (timed out|connection error)/,
+        /llm plan\/plan: transient: method tools, 2 attempt\(s\) \(exhausted\): (timed out|connection error)/,
       ),
     });
     expect(sandbox.calls.llm - before).toBe(2);

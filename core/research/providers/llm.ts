@@ -1,10 +1,13 @@
-// Structured LLM calls (zod schema in, validated object out) over @langchain/openai.
-// Transport failures are retried by our policy (the SDK's own retries are off); an answer that does
-// not fit the schema is asked for once more, then the step fails. See docs/decisions/022 (retries) and 023 (structured output).
+// Structured LLM calls (zod schema in, validated object out) over @langchain/openai, for OpenAI, Azure and
+// the OpenAI-compatible servers people run (Ollama, LM Studio, vLLM, llama.cpp). The answer is read from a
+// tool call or from `content` (plain, fenced or inside prose), repaired where its meaning is unambiguous,
+// then validated; in `auto` mode a server that refuses a method gets the next one (decision 024). Transport
+// failures are retried by our policy (decision 022); provider refusals are named (decision 025).
 import { AzureChatOpenAI, ChatOpenAI } from '@langchain/openai';
-import type { BaseMessage } from '@langchain/core/messages';
+import type { AIMessage } from '@langchain/core/messages';
+import { toJsonSchema } from '@langchain/core/utils/json_schema';
 import type { z } from 'zod';
-import { ResearchError } from '../contract.js';
+import { ResearchError, type ProviderFailure, type ProviderFailureKind } from '../contract.js';
 import {
   AbortedError,
   DEFAULT_RETRY_POLICY,
@@ -14,6 +17,7 @@ import {
   type Sleep,
 } from './retry.js';
 import { observed } from './observe.js';
+import { coerceToSchema, extractJson } from './structured-json.js';
 import type { UsageMeter } from './usage.js';
 
 export type GenerateArgs<T> = {
@@ -32,16 +36,22 @@ export interface StructuredLlm {
 }
 
 /**
- * `functionCalling` (default) sends the schema as a forced tool without OpenAI's strict mode, so any
- * zod schema works (optional fields, formats) on OpenAI, Azure and most compatible servers;
- * `jsonSchema` uses response_format json_schema in strict mode (decision 023).
+ * How the schema is asked for (LLM_STRUCTURED_OUTPUT): a forced function `tools` call, `response_format`
+ * `json_schema` or `json_object`, or plain `text` with the schema in the prompt. `auto` starts with what
+ * worked last for this server and model (tools at first) and falls back when the server refuses.
  */
-export type StructuredMethod = 'functionCalling' | 'jsonSchema';
+export const STRUCTURED_OUTPUT_MODES = ['auto', 'tools', 'json_schema', 'json_object', 'text'] as const;
+export type StructuredOutputMode = (typeof STRUCTURED_OUTPUT_MODES)[number];
+type Method = Exclude<StructuredOutputMode, 'auto'>;
+const FALLBACK_ORDER: readonly Method[] = ['tools', 'json_schema', 'json_object', 'text'];
 
 export type LlmOptions = (
   | { kind: 'openai'; apiKey: string; baseURL?: string; model: string }
   | { kind: 'azure'; apiKey: string; endpoint: string; deployment: string; apiVersion: string }
-) & { timeoutMs: number; maxRetries: number; method?: StructuredMethod; sleep?: Sleep };
+) & { timeoutMs: number; maxRetries: number; structuredOutput?: StructuredOutputMode; sleep?: Sleep };
+
+/** What worked per server and model, for the life of the process: a fallback is paid for once, not per call. */
+const learned = new Map<string, Method>();
 
 type Headerish = { get?: (name: string) => string | null } | Record<string, string | undefined>;
 
@@ -53,17 +63,49 @@ function header(headers: unknown, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/** OpenAI SDK errors keep `status` and `headers`; LangChain renames timeouts to TimeoutError. */
-export function classifyLlmError(err: unknown, now = Date.now()): FailureClass {
+/** Why the provider said no: the shared vocabulary, plus the two refusals only this module acts on. */
+export type LlmFailure = FailureClass & {
+  kind: ProviderFailureKind | 'unsupported_method' | 'bad_request';
+  code?: string;
+};
+
+/** Words with which servers refuse `tools`, `tool_choice` or `response_format` (Ollama, LM Studio, llama.cpp, vLLM). */
+const METHOD_REFUSAL =
+  /\btools?\b|tool_choice|function.?call|response_format|json_schema|json_object|structured output|grammar|--jinja/i;
+const CONTEXT_TOO_LONG = /context.?(length|size|window)|maximum context|too many tokens|prompt is too long/i;
+
+/**
+ * OpenAI SDK errors keep `status`, `code` (error.code) and `headers`; LangChain renames timeouts to
+ * TimeoutError. Error codes as documented by OpenAI: 401 invalid_api_key, 404 model_not_found, 400
+ * context_length_exceeded, 429 insufficient_quota vs rate_limit_exceeded; compatible servers word theirs.
+ */
+export function classifyLlmError(err: unknown, now = Date.now()): LlmFailure {
   const e = (err && typeof err === 'object' ? err : {}) as {
     status?: unknown;
     headers?: unknown;
     name?: unknown;
     message?: unknown;
+    code?: unknown;
+    error?: { code?: unknown; type?: unknown };
   };
   const status = typeof e.status === 'number' ? e.status : undefined;
   const name = typeof e.name === 'string' ? e.name : '';
   const message = typeof e.message === 'string' ? e.message : String(err);
+  const rawCode = e.code ?? e.error?.code ?? e.error?.type;
+  const code = typeof rawCode === 'string' ? rawCode : undefined;
+  const reason = `${status ?? name}${code ? ` ${code}` : ''}: ${message}`.slice(0, 300);
+  const withCode = code ? { code } : {};
+  if (status === 401 || status === 403 || code === 'invalid_api_key')
+    return { retryable: false, kind: 'bad_credentials', reason, ...withCode };
+  if (status === 404 || code === 'model_not_found')
+    return { retryable: false, kind: 'unknown_model', reason, ...withCode };
+  if (code === 'context_length_exceeded' || ((status === 400 || status === 413) && CONTEXT_TOO_LONG.test(message)))
+    return { retryable: false, kind: 'context_too_long', reason, ...withCode };
+  if (status === 429 && (code === 'insufficient_quota' || /quota|billing/i.test(message)))
+    return { retryable: false, kind: 'quota_exhausted', reason, ...withCode };
+  // llama.cpp answers a `tools` request it cannot serve with a 500 ("tools param requires --jinja flag").
+  if (status !== undefined && [400, 422, 500, 501].includes(status) && METHOD_REFUSAL.test(message))
+    return { retryable: false, kind: 'unsupported_method', reason, ...withCode };
   if (status === 429 || status === 408 || status === 409 || (status !== undefined && status >= 500)) {
     const retryAfterMs = parseRetryAfter(
       { retryAfter: header(e.headers, 'retry-after'), retryAfterMs: header(e.headers, 'retry-after-ms') },
@@ -71,7 +113,10 @@ export function classifyLlmError(err: unknown, now = Date.now()): FailureClass {
     );
     return {
       retryable: true,
+      kind: status === 429 ? 'rate_limited' : 'transient',
+      // The status says enough; a server's message can be long and it is kept out of logs that repeat per retry.
       reason: status === 429 ? 'rate limited' : `server error ${status}`,
+      ...withCode,
       ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
     };
   }
@@ -80,36 +125,161 @@ export function classifyLlmError(err: unknown, now = Date.now()): FailureClass {
     (/Timeout|APIConnection/.test(name) ||
       /timed out|timeout|ECONNRESET|ECONNREFUSED|socket hang up|fetch failed|Connection error/i.test(message))
   ) {
-    return { retryable: true, reason: /time/i.test(name + message) ? 'timed out' : 'connection error' };
+    return {
+      retryable: true,
+      kind: 'transient',
+      reason: /time/i.test(name + message) ? 'timed out' : 'connection error',
+    };
   }
-  return { retryable: false, reason: `${status ?? name}: ${message}`.slice(0, 300) };
+  return { retryable: false, kind: 'bad_request', reason, ...withCode };
 }
 
-/** Errors that mean "the model answered, but not in the requested shape". */
-function isMalformedOutput(err: unknown): boolean {
-  const name = err instanceof Error ? err.name : '';
-  const message = err instanceof Error ? err.message : '';
+const NEEDS_ADMIN = 'This is a problem with the bot’s setup that an admin needs to fix; nothing was charged.';
+
+/** The ResearchError for a provider refusal: what happened, what it cost, what to do, and no secret. */
+export function llmResearchError(failure: LlmFailure, where: string, azure: boolean): ResearchError {
+  const keyVar = azure ? 'AZURE_OPENAI_API_KEY' : 'OPENAI_API_KEY';
+  const modelVar = azure ? 'AZURE_OPENAI_DEPLOYMENT' : 'OPENAI_MODEL';
+  const detail = `llm ${where}: ${failure.kind}: ${failure.reason}`;
+  const shared = (kind: ProviderFailureKind, setting?: string): ProviderFailure => ({
+    provider: 'llm',
+    kind,
+    ...(setting ? { setting } : {}),
+  });
+  switch (failure.kind) {
+    case 'bad_credentials':
+      return new ResearchError(
+        `The AI model refused the bot’s API key (${keyVar}). ${NEEDS_ADMIN}`,
+        detail,
+        false,
+        shared('bad_credentials', keyVar),
+      );
+    case 'unknown_model': {
+      // A 404 that names no model is a wrong server address (e.g. a base URL without /v1).
+      const setting =
+        /model|deployment/i.test(failure.reason) || failure.code === 'model_not_found'
+          ? modelVar
+          : azure
+            ? 'AZURE_OPENAI_ENDPOINT'
+            : 'OPENAI_BASE_URL';
+      return new ResearchError(
+        `The AI server does not know the configured model or address (${setting}). ${NEEDS_ADMIN}`,
+        detail,
+        false,
+        shared('unknown_model', setting),
+      );
+    }
+    case 'quota_exhausted':
+      return new ResearchError(
+        `The AI provider’s quota or billing plan for the bot’s account is used up. ${NEEDS_ADMIN}`,
+        detail,
+        false,
+        shared('quota_exhausted', `the AI provider’s plan for ${keyVar}`),
+      );
+    case 'context_too_long':
+      return new ResearchError(
+        'The research sources were more text than the AI model can read at once, so nothing was charged. ' +
+          'Try a lower depth or a shorter idea; an admin can also choose a model with a larger context.',
+        detail,
+        false,
+        shared('context_too_long', modelVar),
+      );
+    case 'rate_limited':
+      return new ResearchError(
+        'The AI model is receiving too many requests right now; nothing was charged. Please try again in a few minutes.',
+        detail,
+        true,
+        shared('rate_limited'),
+      );
+    case 'transient':
+      return new ResearchError(
+        'The AI model is temporarily unavailable; nothing was charged. Please try again in a few minutes.',
+        detail,
+        true,
+        shared('transient'),
+      );
+    case 'unsupported_method':
+      return new ResearchError(
+        'The AI server refused the structured-output method the bot is set to use (LLM_STRUCTURED_OUTPUT). ' +
+          `${NEEDS_ADMIN} Setting LLM_STRUCTURED_OUTPUT=auto lets the bot find one that works.`,
+        detail,
+        false,
+      );
+    case 'bad_request':
+      return new ResearchError(
+        'The AI model rejected the request, so nothing was charged. Please try again; if it keeps happening, tell an admin.',
+        detail,
+        false,
+      );
+  }
+}
+
+type Answer = {
+  /** The tool call's arguments (already parsed by LangChain) or the text holding the JSON. */
+  payload: { parsed: unknown } | { text: string };
+  finishReason?: string;
+};
+
+type Ask =
+  | { kind: 'ok'; value: unknown }
+  | { kind: 'refused'; failure: LlmFailure }
+  | { kind: 'no_json'; problem: string; ignored: boolean }
+  | { kind: 'cut_off' }
+  | { kind: 'invalid'; problem: string };
+
+const REASK_INVALID =
+  'Your previous answer did not match the required JSON schema. Answer again with one JSON object that matches it exactly. Problem: ';
+const REASK_NO_JSON = 'Your previous answer held no JSON. Answer again with only one JSON object matching the schema.';
+const REASK_SHORTER =
+  'Your previous answer was cut off at your length limit. Answer again, much shorter: at most 3 items in any list ' +
+  'and one or two sentences in any text field.';
+
+/** Prompt text that carries the schema when the request itself cannot (json_object, text). */
+function schemaInstruction(jsonSchema: unknown): string {
   return (
-    name === 'SyntaxError' ||
-    name === 'ZodError' ||
-    name === 'OutputParserException' ||
-    /JSON|parse|schema/i.test(message)
+    '\n\nAnswer with one JSON object and nothing else (no prose, no Markdown fence), matching this JSON Schema:\n' +
+    JSON.stringify(jsonSchema)
   );
 }
 
-function tokenUsage(raw: BaseMessage): { prompt: number; completion: number } {
-  const usage = (raw as { usage_metadata?: { input_tokens?: number; output_tokens?: number } }).usage_metadata;
-  return { prompt: usage?.input_tokens ?? 0, completion: usage?.output_tokens ?? 0 };
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content))
+    return content.map((p) => (typeof p === 'string' ? p : ((p as { text?: string }).text ?? ''))).join('');
+  return '';
 }
 
-const REASK =
-  'Your previous answer could not be parsed against the required schema. Answer again with output that is ' +
-  'valid JSON and matches the schema exactly.';
+function readAnswer(msg: AIMessage): Answer {
+  const finishReason = (msg.response_metadata as { finish_reason?: string } | undefined)?.finish_reason;
+  const call = msg.tool_calls?.[0];
+  if (call) return { payload: { parsed: call.args }, ...(finishReason ? { finishReason } : {}) };
+  const invalid = msg.invalid_tool_calls?.[0];
+  if (invalid?.args) return { payload: { text: invalid.args }, ...(finishReason ? { finishReason } : {}) };
+  return { payload: { text: textOf(msg.content) }, ...(finishReason ? { finishReason } : {}) };
+}
+
+function malformed(where: string, methods: string, problem: string): ResearchError {
+  return new ResearchError(
+    'The AI model returned an answer in the wrong format twice, so this step could not be completed and nothing was charged.',
+    `llm ${where}: malformed structured output after a re-ask (${methods}): ${problem}`,
+    false,
+  );
+}
+
+const estimate = (chars: number): number => Math.max(1, Math.ceil(chars / 4));
+
+function issues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+}
 
 export function createStructuredLlm(opts: LlmOptions): StructuredLlm {
   // No temperature: reasoning models reject it, and the default suits extraction-style prompts.
   // maxRetries 0: the SDK must not retry on its own, so only our policy (and its accounting) applies.
   const common = { timeout: opts.timeoutMs, maxRetries: 0 };
+  const azure = opts.kind === 'azure';
   const model =
     opts.kind === 'azure'
       ? new AzureChatOpenAI({
@@ -125,83 +295,220 @@ export function createStructuredLlm(opts: LlmOptions): StructuredLlm {
           apiKey: opts.apiKey,
           ...(opts.baseURL ? { configuration: { baseURL: opts.baseURL } } : {}),
         });
-  const method = opts.method ?? 'functionCalling';
+  const serverKey =
+    opts.kind === 'azure' ? `azure ${opts.endpoint} ${opts.deployment}` : `${opts.baseURL ?? 'openai'} ${opts.model}`;
+  const mode = opts.structuredOutput ?? 'auto';
   const policy = { ...DEFAULT_RETRY_POLICY, maxRetries: opts.maxRetries };
-  // Binding a schema converts it to JSON Schema: once per schema, not once per call.
-  const bind = (schema: z.ZodType<unknown>, name: string) =>
-    model.withStructuredOutput(schema, { name, method, includeRaw: true });
-  const bound = new Map<string, { schema: z.ZodType<unknown>; runnable: ReturnType<typeof bind> }>();
+  // Converting a schema to JSON Schema once per schema, not once per call.
+  const jsonSchemas = new WeakMap<z.ZodTypeAny, unknown>();
+  const jsonSchemaOf = (schema: z.ZodTypeAny): unknown => {
+    let s = jsonSchemas.get(schema);
+    if (s === undefined) {
+      const { $schema: _drop, ...rest } = toJsonSchema(schema) as Record<string, unknown>;
+      void _drop;
+      s = rest;
+      jsonSchemas.set(schema, s);
+    }
+    return s;
+  };
+
+  function methodsToTry(): Method[] {
+    if (mode !== 'auto') return [mode];
+    const first = learned.get(serverKey) ?? 'tools';
+    return [first, ...FALLBACK_ORDER.filter((m) => m !== first)];
+  }
+
+  async function call(
+    method: Method,
+    messages: { role: 'system' | 'user'; content: string }[],
+    args: GenerateArgs<unknown>,
+    jsonSchema: unknown,
+  ): Promise<{ ok: true; msg: AIMessage } | { ok: false; failure: LlmFailure; attempts: number; why: string }> {
+    const signal = args.signal ? { signal: args.signal } : {};
+    const options =
+      method === 'tools'
+        ? {
+            ...signal,
+            tools: [
+              {
+                type: 'function' as const,
+                function: {
+                  name: args.schemaName,
+                  description: `Record the ${args.schemaName}`,
+                  parameters: jsonSchema as Record<string, unknown>,
+                },
+              },
+            ],
+            tool_choice: { type: 'function' as const, function: { name: args.schemaName } },
+          }
+        : method === 'json_schema'
+          ? {
+              ...signal,
+              response_format: {
+                type: 'json_schema' as const,
+                json_schema: { name: args.schemaName, schema: jsonSchema as Record<string, unknown>, strict: false },
+              },
+            }
+          : method === 'json_object'
+            ? { ...signal, response_format: { type: 'json_object' as const } }
+            : signal;
+    const outcome = await withRetry(
+      async () => {
+        try {
+          return await observed('llm', args.node, classifyLlmError, () => model.invoke(messages, options));
+        } catch (err) {
+          if (args.signal?.aborted) throw new AbortedError(args.signal.reason);
+          throw err;
+        }
+      },
+      {
+        policy,
+        classify: (err) => classifyLlmError(err),
+        ...(args.signal ? { signal: args.signal } : {}),
+        ...(opts.sleep ? { sleep: opts.sleep } : {}),
+      },
+    );
+    if (outcome.ok) return { ok: true, msg: outcome.value as AIMessage };
+    return { ok: false, failure: classifyLlmError(outcome.error), attempts: outcome.attempts, why: outcome.why };
+  }
+
+  /** One method: an answer, and at most one re-ask when it was cut off, held no JSON or did not validate. */
+  async function ask(method: Method, args: GenerateArgs<unknown>): Promise<Ask> {
+    const schema = args.schema as z.ZodTypeAny;
+    const jsonSchema = jsonSchemaOf(schema);
+    const carriesSchema = method === 'json_object' || method === 'text';
+    const messages: { role: 'system' | 'user'; content: string }[] = [
+      { role: 'system', content: carriesSchema ? args.system + schemaInstruction(jsonSchema) : args.system },
+      { role: 'user', content: args.user },
+    ];
+    let last: Ask = { kind: 'no_json', problem: 'no answer', ignored: false };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const res = await call(method, messages, args, jsonSchema);
+      if (!res.ok) {
+        // json_schema answers are parsed by the OpenAI client itself, which throws on non-JSON content or a cut-off.
+        const name = res.failure.reason;
+        if (
+          method === 'json_schema' &&
+          res.failure.kind === 'bad_request' &&
+          /LengthFinishReason|length limit/i.test(name)
+        )
+          last = { kind: 'cut_off' };
+        else if (method === 'json_schema' && res.failure.kind === 'bad_request' && /SyntaxError|JSON/i.test(name))
+          last = { kind: 'no_json', problem: 'the answer was not JSON', ignored: true };
+        else
+          return {
+            kind: 'refused',
+            failure: { ...res.failure, reason: `${res.attempts} attempt(s) (${res.why}): ${res.failure.reason}` },
+          };
+      } else {
+        const answer = readAnswer(res.msg);
+        record(
+          args,
+          res.msg,
+          messages,
+          answer,
+          method === 'tools' || method === 'json_schema' ? jsonSchema : undefined,
+        );
+        const extracted =
+          'parsed' in answer.payload
+            ? { ok: true as const, value: answer.payload.parsed }
+            : extractJson(answer.payload.text);
+        if (!extracted.ok) {
+          // Prose where a tool call or JSON was asked for means the server ignored the method; a JSON that
+          // never closes was an attempt, worth one re-ask the same way.
+          const ignored =
+            !('parsed' in answer.payload) &&
+            !res.msg.invalid_tool_calls?.length &&
+            !/never closes/.test(extracted.reason);
+          last =
+            answer.finishReason === 'length'
+              ? { kind: 'cut_off' }
+              : { kind: 'no_json', problem: extracted.reason, ignored };
+        } else {
+          const checked = schema.safeParse(coerceToSchema(schema, extracted.value));
+          if (checked.success) return { kind: 'ok', value: checked.data };
+          last =
+            answer.finishReason === 'length'
+              ? { kind: 'cut_off' }
+              : { kind: 'invalid', problem: issues(checked.error) };
+        }
+      }
+      // A server that ignores the requested method and says no JSON at all is asked the next way instead.
+      if (mode === 'auto' && attempt === 0 && last.kind === 'no_json' && last.ignored) return last;
+      messages.push({
+        role: 'user',
+        content:
+          last.kind === 'cut_off'
+            ? REASK_SHORTER
+            : last.kind === 'invalid'
+              ? `${REASK_INVALID}${last.problem}`
+              : REASK_NO_JSON,
+      });
+    }
+    return last;
+  }
+
+  function record(
+    args: GenerateArgs<unknown>,
+    msg: AIMessage,
+    messages: { content: string }[],
+    answer: Answer,
+    schemaSent: unknown,
+  ): void {
+    const usage = msg.usage_metadata;
+    if (usage && (usage.input_tokens > 0 || usage.output_tokens > 0)) {
+      args.meter.recordTokens(args.node, usage.input_tokens, usage.output_tokens);
+      return;
+    }
+    // No `usage` in the answer (some compatible servers omit it): estimated as characters / 4, and marked so.
+    const promptChars =
+      messages.reduce((n, m) => n + m.content.length, 0) + (schemaSent ? JSON.stringify(schemaSent).length : 0);
+    const completionChars =
+      'parsed' in answer.payload ? JSON.stringify(answer.payload.parsed ?? '').length : answer.payload.text.length;
+    args.meter.recordTokens(args.node, estimate(promptChars), estimate(completionChars), true);
+  }
 
   return {
     async generate<T>(args: GenerateArgs<T>): Promise<T> {
-      let entry = bound.get(args.schemaName);
-      if (entry?.schema !== args.schema) {
-        entry = { schema: args.schema, runnable: bind(args.schema, args.schemaName) };
-        bound.set(args.schemaName, entry);
+      const where = `${args.node}/${args.schemaName}`;
+      const tried: string[] = [];
+      let outcome: Ask | undefined;
+      for (const method of methodsToTry()) {
+        outcome = await ask(method, args as GenerateArgs<unknown>);
+        tried.push(method);
+        if (outcome.kind === 'ok') {
+          if (mode === 'auto') learned.set(serverKey, method);
+          return outcome.value as T;
+        }
+        const fallBack =
+          mode === 'auto' &&
+          ((outcome.kind === 'refused' && outcome.failure.kind === 'unsupported_method') ||
+            (outcome.kind === 'no_json' && outcome.ignored));
+        if (!fallBack) break;
       }
-      const structured = entry.runnable;
-      const messages: { role: 'system' | 'user' | 'assistant'; content: string }[] = [
-        { role: 'system', content: args.system },
-        { role: 'user', content: args.user },
-      ];
-      let problem = '';
-      for (let ask = 0; ask < 2; ask++) {
-        const outcome = await withRetry(
-          async () => {
-            try {
-              return {
-                kind: 'answer' as const,
-                value: await observed('llm', args.node, classifyLlmError, () =>
-                  structured.invoke(messages, args.signal ? { signal: args.signal } : {}),
-                ),
-              };
-            } catch (err) {
-              if (args.signal?.aborted) throw new AbortedError(args.signal.reason);
-              // A parse failure thrown by the client (json_schema mode) is a bad answer, not a transport error.
-              if (isMalformedOutput(err) && (err as { status?: unknown }).status === undefined)
-                return { kind: 'malformed' as const, error: err };
-              throw err;
-            }
-          },
-          {
-            policy,
-            classify: (err) => classifyLlmError(err),
-            ...(args.signal ? { signal: args.signal } : {}),
-            ...(opts.sleep ? { sleep: opts.sleep } : {}),
-          },
-        );
-        if (!outcome.ok) {
+      const methods = `method${tried.length > 1 ? 's' : ''} ${tried.join(', ')}`;
+      switch (outcome?.kind) {
+        case 'refused':
+          throw llmResearchError({ ...outcome.failure, reason: `${methods}, ${outcome.failure.reason}` }, where, azure);
+        case 'cut_off':
           throw new ResearchError(
-            outcome.failure.retryable
-              ? 'The AI model is temporarily unavailable. Please try again in a few minutes.'
-              : 'The AI model rejected the request.',
-            `llm ${args.node}/${args.schemaName} failed after ${outcome.attempts} attempt(s) (${outcome.why}): ${outcome.failure.reason}`,
-            outcome.failure.retryable,
+            'The AI model’s answer was cut off at its length limit, even when asked to be brief, so the research ' +
+              'stopped and nothing was charged. An admin can raise the model’s output limit or choose a larger model.',
+            `llm ${where}: the model's answer was cut off at its length limit (finish_reason length) after a shorter re-ask (${methods})`,
+            false,
           );
-        }
-        if (outcome.value.kind === 'answer') {
-          const { raw, parsed } = outcome.value.value;
-          const usage = tokenUsage(raw);
-          args.meter.recordTokens(args.node, usage.prompt, usage.completion);
-          const checked = args.schema.safeParse(parsed);
-          if (parsed !== null && parsed !== undefined && checked.success) return checked.data;
-          problem = checked.success
-            ? 'no structured output'
-            : checked.error.issues
-                .slice(0, 3)
-                .map((i) => `${i.path.join('.')}: ${i.message}`)
-                .join('; ');
-        } else {
-          problem =
-            outcome.value.error instanceof Error ? outcome.value.error.message.slice(0, 200) : 'unparseable output';
-        }
-        messages.push({ role: 'user', content: `${REASK} Problem: ${problem}` });
+        case 'no_json':
+          if (outcome.ignored)
+            throw new ResearchError(
+              'The AI model did not answer in the structured form the research needs, so nothing was charged. ' +
+                'If it keeps happening, an admin should check the model and LLM_STRUCTURED_OUTPUT.',
+              `llm ${where}: no JSON in the answer (${methods}): ${outcome.problem}`,
+              false,
+            );
+          throw malformed(where, methods, outcome.problem);
+        default:
+          throw malformed(where, methods, outcome?.kind === 'invalid' ? outcome.problem : 'no answer');
       }
-      throw new ResearchError(
-        'The AI model returned an answer in the wrong format twice, so this step could not be completed.',
-        `llm ${args.node}/${args.schemaName}: malformed structured output after a re-ask: ${problem}`,
-        false,
-      );
     },
   };
 }

@@ -9,6 +9,8 @@ export type UsageSnapshot = {
   cacheHits: number;
   promptTokens: number;
   completionTokens: number;
+  /** Some token counts were estimated (characters / 4) because the server sent no `usage`. */
+  tokensEstimated: boolean;
   perNode: Record<string, NodeUsage>;
 };
 
@@ -16,6 +18,7 @@ export class UsageMeter {
   private tavilyCalls = 0;
   private tavilyCredits = 0;
   private cacheHits = 0;
+  private tokensEstimated = false;
   private readonly perNode = new Map<string, NodeUsage>();
 
   /** A cached answer is neither a Tavily call nor a credit: it counts only as a cache hit. */
@@ -28,7 +31,9 @@ export class UsageMeter {
     this.tavilyCredits += credits;
   }
 
-  recordTokens(node: string, prompt: number, completion: number): void {
+  /** `estimated`: the server sent no `usage`, so the counts are characters / 4 (the report shows "≈"). */
+  recordTokens(node: string, prompt: number, completion: number, estimated = false): void {
+    if (estimated) this.tokensEstimated = true;
     const n = this.node(node);
     n.promptTokens += prompt;
     n.completionTokens += completion;
@@ -53,6 +58,7 @@ export class UsageMeter {
       cacheHits: this.cacheHits,
       promptTokens,
       completionTokens,
+      tokensEstimated: this.tokensEstimated,
       perNode,
     };
   }
