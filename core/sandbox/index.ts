@@ -95,9 +95,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const setPersonality = (name: LlmPersonality, times?: number): void => {
     personality = times === undefined ? { name } : { name, remaining: times };
   };
-  /** The request's model name (`sandbox:json-in-content`) wins, then the header, then the server's setting. */
+  /** The request's model name (`sandbox:json-in-content`, optionally `:any-tag`) wins, then the header, then the server's setting. */
   const personalityFor = (req: IncomingMessage, body: ChatRequest): LlmPersonality => {
-    const fromModel = /^sandbox:(.+)$/.exec(body.model ?? '')?.[1];
+    const fromModel = /^sandbox:([a-z-]+)(?::.*)?$/.exec(body.model ?? '')?.[1];
     if (fromModel && isPersonality(fromModel)) return fromModel;
     const fromHeader = req.headers['x-sandbox-personality'];
     if (typeof fromHeader === 'string' && isPersonality(fromHeader)) return fromHeader;

@@ -80,6 +80,12 @@ const CONTEXT_TOO_LONG = /context.?(length|size|window)|maximum context|too many
  * context_length_exceeded, 429 insufficient_quota vs rate_limit_exceeded; compatible servers word theirs.
  */
 export function classifyLlmError(err: unknown, now = Date.now()): LlmFailure {
+  // LangChain wraps OpenAI's context-length error in a ContextOverflowError that keeps the original as `cause`.
+  const wrapped = (err && typeof err === 'object' ? err : {}) as { name?: unknown; cause?: unknown };
+  if (wrapped.name === 'ContextOverflowError') {
+    const inner = wrapped.cause && typeof wrapped.cause === 'object' ? classifyLlmError(wrapped.cause, now) : undefined;
+    return { retryable: false, kind: 'context_too_long', reason: inner?.reason ?? String((err as Error).message) };
+  }
   const e = (err && typeof err === 'object' ? err : {}) as {
     status?: unknown;
     headers?: unknown;
