@@ -260,7 +260,12 @@ function readAnswer(msg: AIMessage): Answer {
   const call = msg.tool_calls?.[0];
   if (call) return { payload: { parsed: call.args }, ...(finishReason ? { finishReason } : {}) };
   const invalid = msg.invalid_tool_calls?.[0];
-  if (invalid?.args) return { payload: { text: invalid.args }, ...(finishReason ? { finishReason } : {}) };
+  // Some servers send `arguments` as an object instead of a JSON string; LangChain then files it as invalid.
+  const rawArgs: unknown = invalid?.args;
+  if (rawArgs && typeof rawArgs === 'object')
+    return { payload: { parsed: rawArgs }, ...(finishReason ? { finishReason } : {}) };
+  if (typeof rawArgs === 'string' && rawArgs)
+    return { payload: { text: rawArgs }, ...(finishReason ? { finishReason } : {}) };
   return { payload: { text: textOf(msg.content) }, ...(finishReason ? { finishReason } : {}) };
 }
 

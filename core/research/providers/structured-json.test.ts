@@ -15,6 +15,13 @@ describe('extractJson', () => {
     ['a thinking block first', '<think>maybe {"a": 0}?</think>\n{"a": 1}', { a: 1 }],
     ['a top-level array', 'The list: [1, 2, 3].', [1, 2, 3]],
     ['the first parseable object when a brace is stray', 'a {b} then {"ok": 1}', { ok: 1 }],
+    ['trailing commas', '{"a": [1, 2,], "b": {"c": 1,},}', { a: [1, 2], b: { c: 1 } }],
+    [
+      'a raw line break inside a string',
+      '{"text": "line one\nline two", "n": 1}',
+      { text: 'line one\nline two', n: 1 },
+    ],
+    ['a comma inside a string, kept', '{"t": "a,}", }', { t: 'a,}' }],
   ])('reads %s', (_name, text, expected) => {
     expect(extractJson(text)).toEqual({ ok: true, value: expected });
   });
@@ -98,6 +105,20 @@ describe('coerceToSchema', () => {
   it('reads an object or list that arrived as a JSON string', () => {
     const s = z.object({ a: z.object({ b: z.number() }), c: z.array(z.string()) });
     expect(coerceToSchema(s, { a: '{"b": "2"}', c: '["x"]' })).toEqual({ a: { b: 2 }, c: ['x'] });
+  });
+
+  it('unwraps an answer a small model put inside one envelope key', () => {
+    const plan = {
+      product: 'p',
+      targetCustomer: 'c',
+      problem: 'x',
+      category: 'k',
+      queries: { market: 'm', competitor: 'c', customer: 'u' },
+    };
+    for (const wrapped of [{ properties: plan }, { arguments: plan }, { research_plan: plan, type: 'object' }])
+      expect(coerceToSchema(PlanSchema, wrapped)).toEqual(plan);
+    // Two candidate envelopes: ambiguous, left alone.
+    expect(PlanSchema.safeParse(coerceToSchema(PlanSchema, { a: plan, b: plan })).success).toBe(false);
   });
 
   it('leaves what it cannot fix for zod to report', () => {

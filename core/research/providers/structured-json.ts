@@ -12,8 +12,43 @@ function tryParse(text: string): { ok: true; value: unknown } | undefined {
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch {
-    return undefined;
+    const repaired = repairJson(text);
+    if (repaired === text) return undefined;
+    try {
+      return { ok: true, value: JSON.parse(repaired) as unknown };
+    } catch {
+      return undefined;
+    }
   }
+}
+
+/**
+ * The two slips small models make most that have only one reading: a trailing comma before `}` or `]`, and a
+ * raw line break inside a string. Fixed outside and inside strings respectively; nothing else is touched.
+ */
+export function repairJson(text: string): string {
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (inString) {
+      if (c === '\\') {
+        out += c + (text[i + 1] ?? '');
+        i++;
+      } else if (c === '"') {
+        inString = false;
+        out += c;
+      } else if (c === '\n') out += '\\n';
+      else if (c === '\r') out += '\\r';
+      else if (c === '\t') out += '\\t';
+      else out += c;
+      continue;
+    }
+    if (c === '"') inString = true;
+    if (c === ',' && /^\s*[}\]]/.test(text.slice(i + 1))) continue;
+    out += c;
+  }
+  return out;
 }
 
 /** The end index (exclusive) of the JSON object or array opening at `start`, or -1 when it never closes. */
@@ -140,14 +175,15 @@ function isArraySchema(s: z.ZodTypeAny): boolean {
 }
 
 function coerceObject(schema: z.AnyZodObject, value: unknown): unknown {
-  let obj = value;
+  let found: unknown = value;
   // Some models put the object inside a string ("arguments": "{\"a\":1}" twice encoded).
-  if (typeof obj === 'string') {
-    const parsed = extractJson(obj);
-    if (parsed.ok) obj = parsed.value;
+  if (typeof found === 'string') {
+    const parsed = extractJson(found);
+    if (parsed.ok) found = parsed.value;
   }
-  if (!isPlainObject(obj)) return value;
+  if (!isPlainObject(found)) return value;
   const shape = schema.shape as Record<string, z.ZodTypeAny>;
+  const obj = unwrapEnvelope(found, shape);
   const byKey = new Map<string, string[]>();
   for (const k of Object.keys(obj)) byKey.set(keyOf(k), [...(byKey.get(keyOf(k)) ?? []), k]);
   const out: Record<string, unknown> = {};
@@ -170,6 +206,20 @@ function coerceObject(schema: z.AnyZodObject, value: unknown): unknown {
     for (const [k, v] of Object.entries(obj)) if (!(k in shape) && !(k in out)) out[k] = v;
   }
   return out;
+}
+
+/**
+ * Small models often wrap the answer: `{"properties": {…}}` (echoing the schema), `{"arguments": {…}}` or
+ * `{"pmf_report": {…}}`. When none of the expected keys is present and exactly one key holds an object that
+ * has some of them, that object is the answer.
+ */
+function unwrapEnvelope(obj: Record<string, unknown>, shape: Record<string, z.ZodTypeAny>): Record<string, unknown> {
+  const expected = new Set(Object.keys(shape).map(keyOf));
+  if (Object.keys(obj).some((k) => expected.has(keyOf(k)))) return obj;
+  const inner = Object.values(obj).filter(
+    (v): v is Record<string, unknown> => isPlainObject(v) && Object.keys(v).some((k) => expected.has(keyOf(k))),
+  );
+  return inner.length === 1 ? (inner[0] as Record<string, unknown>) : obj;
 }
 
 function coerceArray(schema: z.ZodArray<z.ZodTypeAny>, value: unknown): unknown {
