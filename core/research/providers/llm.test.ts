@@ -8,7 +8,13 @@ import { needsAdmin, ResearchError } from '../contract.js';
 import { ReportDraftSchema } from '../schemas.js';
 import type { LlmPersonality } from '../../sandbox/index.js';
 import { createProviders } from './index.js';
-import { classifyLlmError, createStructuredLlm, type LlmOptions, type StructuredOutputMode } from './llm.js';
+import {
+  classifyLlmError,
+  createStructuredLlm,
+  inlineRefs,
+  type LlmOptions,
+  type StructuredOutputMode,
+} from './llm.js';
 import { abortableSleep, type Sleep } from './retry.js';
 import { UsageMeter } from './usage.js';
 
@@ -532,5 +538,26 @@ describe('provider refusals are named (OpenAI’s documented errors)', () => {
     [{ status: 502, message: 'Bad gateway' }, 'transient'],
   ])('classifies %j as %s', (fields, kind) => {
     expect(classifyLlmError(Object.assign(new Error(fields.message), fields))).toMatchObject({ kind });
+  });
+});
+
+describe('inlineRefs', () => {
+  it('replaces local $refs by their targets, keeping the referring node’s own keywords', () => {
+    const root = {
+      type: 'object',
+      properties: {
+        a: { type: 'object', properties: { text: { type: 'string', maxLength: 9 } } },
+        b: { $ref: '#/properties/a/properties/text', description: 'mine' },
+        c: { type: 'array', items: { $ref: '#/properties/a' } },
+      },
+    };
+    expect(inlineRefs(root, root)).toEqual({
+      type: 'object',
+      properties: {
+        a: root.properties.a,
+        b: { type: 'string', maxLength: 9, description: 'mine' },
+        c: { type: 'array', items: root.properties.a },
+      },
+    });
   });
 });

@@ -277,6 +277,24 @@ function malformed(where: string, methods: string, problem: string): ResearchErr
   );
 }
 
+/**
+ * The JSON Schema with its local `$ref`s (zod-to-json-schema points repeats at their first use) replaced by
+ * what they point at: a small model reading the schema in its prompt, or a server turning it into a grammar,
+ * then needs no pointer resolution. Our schemas are not recursive; depth is capped all the same.
+ */
+export function inlineRefs(node: unknown, root: unknown, depth = 0): unknown {
+  if (Array.isArray(node)) return node.map((n) => inlineRefs(n, root, depth));
+  if (!node || typeof node !== 'object') return node;
+  const { $ref, ...rest } = node as Record<string, unknown>;
+  if (typeof $ref === 'string' && $ref.startsWith('#') && depth < 20) {
+    let target: unknown = root;
+    for (const part of $ref.replace(/^#\/?/, '').split('/').filter(Boolean))
+      target = target && typeof target === 'object' ? (target as Record<string, unknown>)[part] : undefined;
+    if (target !== undefined) return inlineRefs({ ...(target as object), ...rest }, root, depth + 1);
+  }
+  return Object.fromEntries(Object.entries(node as object).map(([k, v]) => [k, inlineRefs(v, root, depth)]));
+}
+
 const estimate = (chars: number): number => Math.max(1, Math.ceil(chars / 4));
 
 function issues(error: z.ZodError): string {
@@ -317,7 +335,7 @@ export function createStructuredLlm(opts: LlmOptions): StructuredLlm {
     if (s === undefined) {
       const { $schema: _drop, ...rest } = toJsonSchema(schema) as Record<string, unknown>;
       void _drop;
-      s = rest;
+      s = inlineRefs(rest, rest);
       jsonSchemas.set(schema, s);
     }
     return s;
