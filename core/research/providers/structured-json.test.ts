@@ -68,6 +68,10 @@ describe('coerceToSchema', () => {
     };
     const out = ReportDraftSchema.parse(coerceToSchema(ReportDraftSchema, sloppy));
     expect(Object.values(out.subScores).map((s) => s.score)).toEqual([18, 20, 20, 0, 12]);
+    const score = z.number().int().min(0).max(20);
+    expect(coerceToSchema(score, '15/20')).toBe(15);
+    expect(coerceToSchema(score, '15 / 20')).toBe(15);
+    expect(coerceToSchema(score, '75/100')).toBe('75/100');
   });
 
   it('matches enum values regardless of case and whitespace, and only when one option fits', () => {

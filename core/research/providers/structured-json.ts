@@ -110,7 +110,7 @@ const NUMERIC = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 /**
  * Repairs what a sloppy model gets wrong where only one reading is possible, walking the zod schema:
- * numeric strings become numbers, numbers are clamped into a declared min–max, enum values match
+ * numeric strings (and "15/20" out of the declared maximum) become numbers, numbers are clamped into a declared min–max, enum values match
  * case-insensitively, a missing nullable field becomes null, a missing list becomes empty, a lone item
  * where a list is expected becomes a one-item list, lists are cut to their maximum, unknown keys are
  * dropped and keys match regardless of case or snake_case. Anything else is left for zod to report.
@@ -239,8 +239,11 @@ function coerceNumber(schema: z.ZodNumber, value: unknown): unknown {
   let n: unknown = value;
   if (typeof n === 'string') {
     const t = n.trim();
-    if (!NUMERIC.test(t)) return value;
-    n = Number(t);
+    // "15/20" out of the declared maximum means 15; out of anything else it is left for zod.
+    const ratio = /^(\d+(?:\.\d+)?)\s*\/\s*(\d+(?:\.\d+)?)$/.exec(t);
+    if (ratio && schema.maxValue !== null && Number(ratio[2]) === schema.maxValue) n = Number(ratio[1]);
+    else if (NUMERIC.test(t)) n = Number(t);
+    else return value;
   }
   if (typeof n !== 'number' || !Number.isFinite(n)) return value;
   const min = schema.minValue;
