@@ -5,6 +5,7 @@ import { createJobs } from '../core/jobs/index.js';
 import { createLogger } from '../core/observability/logger.js';
 import { metrics } from '../core/observability/metrics.js';
 import { startOpsServer } from '../core/observability/ops-server.js';
+import { healthPort } from '../core/observability/ports.js';
 import { createResearchEngine, startSandboxForEnv } from '../core/research/index.js';
 import { openStorage } from '../core/storage/index.js';
 import { createDeliveries } from './deliveries.js';
@@ -43,7 +44,10 @@ const queueGauge = setInterval(() => {
   );
 }, 15_000).unref();
 const ops = env.HEALTH_PORT
-  ? await startOpsServer({ port: env.HEALTH_PORT, health: () => storage.health() })
+  ? await startOpsServer({
+      port: healthPort(env.HEALTH_PORT, process.env.NODE_APP_INSTANCE),
+      health: () => storage.health(),
+    })
   : undefined;
 logger.info(
   { concurrency: env.WORKER_CONCURRENCY, deliveries: deliveries.platforms, health: ops?.url },
