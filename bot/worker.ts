@@ -4,6 +4,7 @@ import { CreditLedger } from '../core/credits/index.js';
 import { createJobs } from '../core/jobs/index.js';
 import { createLogger } from '../core/observability/logger.js';
 import { metrics } from '../core/observability/metrics.js';
+import { watchLedger } from '../core/observability/ledger-gauges.js';
 import { startOpsServer } from '../core/observability/ops-server.js';
 import { healthPort } from '../core/observability/ports.js';
 import { createResearchEngine, startSandboxForEnv } from '../core/research/index.js';
@@ -43,6 +44,8 @@ const queueGauge = setInterval(() => {
     (err: unknown) => logger.debug({ err }, 'queue depth not read'),
   );
 }, 15_000).unref();
+// Ledger invariant and zero-balance gauges for the alert rules (ops/prometheus/alerts.yml).
+const stopLedgerGauges = watchLedger(storage.pg, logger);
 const ops = env.HEALTH_PORT
   ? await startOpsServer({
       port: healthPort(env.HEALTH_PORT, process.env.NODE_APP_INSTANCE),
@@ -56,6 +59,7 @@ logger.info(
 
 onShutdown(logger, [
   () => clearInterval(queueGauge),
+  stopLedgerGauges,
   () => jobs.stop(),
   () => deliveries.close(),
   () => ops?.close(),

@@ -66,6 +66,8 @@ beforeAll(async () => {
   env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
+    // ecosystem.config.js sets production for the apps themselves.
+    NODE_ENV: 'production',
     PM2_HOME: path.join(home, 'pm2'),
     PMF_LOG_DIR: path.join(home, 'logs'),
     DATABASE_URL: process.env.DATABASE_URL,
