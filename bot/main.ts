@@ -65,6 +65,7 @@ async function main(env: Env, logger: Logger): Promise<void> {
     ? await startOpsServer({
         port: healthPort(env.HEALTH_PORT, process.env.NODE_APP_INSTANCE),
         health: () => storage.health(),
+        metricsToken: env.METRICS_TOKEN,
       })
     : undefined;
   onShutdown(logger, [

@@ -50,6 +50,7 @@ const ops = env.HEALTH_PORT
   ? await startOpsServer({
       port: healthPort(env.HEALTH_PORT, process.env.NODE_APP_INSTANCE),
       health: () => storage.health(),
+      metricsToken: env.METRICS_TOKEN,
     })
   : undefined;
 logger.info(

@@ -27,3 +27,26 @@ describe('ops server', () => {
     }
   });
 });
+
+describe('ops server with METRICS_TOKEN', () => {
+  it('serves /metrics only to requests bearing the token, and /health to everyone', async () => {
+    const token = 'ops-metrics-token-0123456789';
+    const ops = await startOpsServer({
+      port: 0,
+      host: '127.0.0.1',
+      health: async () => ({ ok: true, dependencies: [] }),
+      metricsToken: token,
+    });
+    try {
+      expect((await fetch(`${ops.url}/health`)).status).toBe(200);
+      const refused = await fetch(`${ops.url}/metrics`);
+      expect(refused.status).toBe(401);
+      expect(await refused.text()).toMatch(/Authorization: Bearer <METRICS_TOKEN>/);
+      const ok = await fetch(`${ops.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toContain('pmf_researches_total');
+    } finally {
+      await ops.close();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Health } from '../storage/health.js';
+import { metricsAccess } from './metrics-access.js';
 import { registry } from './metrics.js';
 
 export type OpsServer = { url: string; close(): Promise<void> };
@@ -10,6 +11,8 @@ export async function startOpsServer(opts: {
   port: number;
   host?: string;
   health: () => Promise<Health>;
+  /** METRICS_TOKEN: when set, /metrics answers only requests bearing it (decision 080). */
+  metricsToken?: string;
 }): Promise<OpsServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -31,6 +34,17 @@ export async function startOpsServer(opts: {
       return;
     }
     if (path === '/metrics') {
+      const access = metricsAccess({
+        token: opts.metricsToken,
+        authorization: req.headers.authorization,
+        clientIp: req.socket.remoteAddress,
+        loopbackWithoutToken: false,
+      });
+      if (!access.ok) {
+        res.writeHead(access.status, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer' });
+        res.end(`${access.message}\n`);
+        return;
+      }
       registry.metrics().then((text) => {
         res.writeHead(200, { 'content-type': registry.contentType });
         res.end(text);
