@@ -66,6 +66,7 @@ async function main(env: Env, logger: Logger): Promise<void> {
         port: healthPort(env.HEALTH_PORT, process.env.NODE_APP_INSTANCE),
         health: () => storage.health(),
         metricsToken: env.METRICS_TOKEN,
+        moreMetrics: async () => [await work.metrics()],
       })
     : undefined;
   onShutdown(logger, [

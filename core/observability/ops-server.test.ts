@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { startOpsServer } from './ops-server.js';
-import { metrics } from './metrics.js';
+import { metrics, registry } from './metrics.js';
 
 describe('ops server', () => {
   it('answers /health with 200 or 503 by dependency state, and /metrics in Prometheus text', async () => {
@@ -45,6 +45,28 @@ describe('ops server with METRICS_TOKEN', () => {
       const ok = await fetch(`${ops.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
       expect(ok.status).toBe(200);
       expect(await ok.text()).toContain('pmf_researches_total');
+    } finally {
+      await ops.close();
+    }
+  });
+});
+
+describe('ops server with metrics from another thread', () => {
+  it('adds the other thread’s pmf_* series to its own and keeps its process metrics', async () => {
+    const depth = `t${Date.now()}`;
+    metrics.researches.inc({ status: 'failed', depth }, 2);
+    const other = (await registry.getMetricsAsJSON()).filter((m) => m.name === 'pmf_researches_total');
+    const ops = await startOpsServer({
+      port: 0,
+      host: '127.0.0.1',
+      health: async () => ({ ok: true, dependencies: [] }),
+      moreMetrics: async () => [other],
+    });
+    try {
+      const text = await (await fetch(`${ops.url}/metrics`)).text();
+      expect(text).toContain(`pmf_researches_total{status="failed",depth="${depth}"} 4`);
+      expect(text).toMatch(/process_start_time_seconds \d+/);
+      expect(text).toMatch(/process_resident_memory_bytes \d+/);
     } finally {
       await ops.close();
     }
