@@ -12,6 +12,7 @@ import type { ResearchEngine } from '../core/research/contract.js';
 import { openStorage } from '../core/storage/index.js';
 import { ArrivalRate } from './arrivals.js';
 import { Limiter } from './limiter.js';
+import { count429s } from './discord/rate-limits.js';
 import { createDiscordWork, DISCORD_REPLIES_AT_ONCE, DISCORD_SUBMISSIONS_AT_ONCE } from './discord/work.js';
 import { createSlackWork, SLACK_REPLIES_AT_ONCE, SLACK_WORK_AT_ONCE } from './slack/work.js';
 import {
@@ -83,7 +84,9 @@ try {
     jobs,
     redis: storage.redis,
     logger: logger.child({ platform: 'discord' }),
-    rest: new REST(env.DISCORD_API_URL ? { api: env.DISCORD_API_URL } : {}).setToken(env.DISCORD_TOKEN ?? ''),
+    rest: count429s(
+      new REST(env.DISCORD_API_URL ? { api: env.DISCORD_API_URL } : {}).setToken(env.DISCORD_TOKEN ?? ''),
+    ),
     rateLimitPrefix: options.discordKeyPrefix,
     limiter: lines.discord,
     replies: lines.discordReplies,
