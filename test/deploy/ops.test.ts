@@ -56,8 +56,10 @@ const dashboardExprs = graphs.flatMap((p) => (p.targets ?? []).map((t) => t.expr
 async function exportedNames(): Promise<Set<string>> {
   const names = new Set<string>(['up']); // Prometheus records `up` for each target itself
   for (const m of [...(await registry.getMetricsAsJSON()), ...(await register.getMetricsAsJSON())]) {
-    if (m.type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${m.name}${suffix}`);
-    else if (m.type === 'summary') for (const suffix of ['', '_sum', '_count']) names.add(`${m.name}${suffix}`);
+    // getMetricsAsJSON reports the type as its Prometheus name; the typings declare it as an enum.
+    const type = String(m.type);
+    if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${m.name}${suffix}`);
+    else if (type === 'summary') for (const suffix of ['', '_sum', '_count']) names.add(`${m.name}${suffix}`);
     else names.add(m.name);
   }
   return names;

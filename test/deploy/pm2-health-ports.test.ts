@@ -107,6 +107,18 @@ describe('the PM2 stack with HEALTH_PORT set', () => {
       expect(metrics?.text).toContain('process_start_time_seconds');
     }
 
+    // The workers read the ledger gauges at start; the bot never does: each port is the process it should be.
+    for (const port of [base + 1, base + 2])
+      await waitFor(
+        `worker on ${port} to read the ledger gauges`,
+        async () => {
+          const text = (await get(port, '/metrics'))?.text ?? '';
+          return /^pmf_ledger_gauges_timestamp_seconds [1-9]/m.test(text) ? true : undefined;
+        },
+        30_000,
+      );
+    expect((await get(base, '/metrics'))?.text).toMatch(/^pmf_ledger_gauges_timestamp_seconds 0$/m);
+
     // Three distinct processes, none of them restarted (the EADDRINUSE loop restarted the second one).
     const list = JSON.parse(pm2('jlist')) as Pm2Process[];
     expect(list.map((p) => p.name).sort()).toEqual(['bot', 'worker', 'worker']);
