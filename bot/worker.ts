@@ -2,9 +2,9 @@
 import { ConfigError, loadConfigOrExit } from '../core/config/index.js';
 import { CreditLedger } from '../core/credits/index.js';
 import { createJobs } from '../core/jobs/index.js';
+import { watchLedger } from '../core/observability/ledger-gauges.js';
 import { createLogger } from '../core/observability/logger.js';
 import { metrics } from '../core/observability/metrics.js';
-import { watchLedger } from '../core/observability/ledger-gauges.js';
 import { startOpsServer } from '../core/observability/ops-server.js';
 import { healthPort } from '../core/observability/ports.js';
 import { createResearchEngine, startSandboxForEnv } from '../core/research/index.js';

@@ -81,7 +81,8 @@ export function serveMetrics(token: string | undefined): RequestHandler {
       loopbackWithoutToken: true,
     });
     if (!access.ok) {
-      res.status(access.status).set('WWW-Authenticate', 'Bearer').type('text/plain').send(`${access.message}\n`);
+      if (access.status === 401) res.set('WWW-Authenticate', 'Bearer');
+      res.status(access.status).type('text/plain').send(`${access.message}\n`);
       return;
     }
     const merged = Registry.merge([registry, appRegistry]);

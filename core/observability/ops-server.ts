@@ -58,7 +58,10 @@ export async function startOpsServer(opts: {
         loopbackWithoutToken: false,
       });
       if (!access.ok) {
-        res.writeHead(access.status, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer' });
+        res.writeHead(access.status, {
+          'content-type': 'text/plain; charset=utf-8',
+          ...(access.status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
+        });
         res.end(`${access.message}\n`);
         return;
       }
