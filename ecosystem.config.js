@@ -2,6 +2,12 @@
 // require(); Node 20 returns this ES module's namespace, so the apps are a named export.
 const drainMs = Number(process.env.WORKER_DRAIN_TIMEOUT_MS ?? 60_000);
 const logDir = process.env.PMF_LOG_DIR ?? '.data/logs';
+// One /health and /metrics port per process, all derived from HEALTH_PORT (0 = off): the bot listens on
+// HEALTH_PORT, worker n (PM2's NODE_APP_INSTANCE, 0-based) on HEALTH_PORT + 1 + n, which the worker adds
+// itself (core/observability/ports.ts). The console serves both on CONSOLE_PORT. Decision 081.
+const healthBase = Number(process.env.HEALTH_PORT ?? 0);
+export const HEALTH_PORT_OFFSETS = { bot: 0, worker: 1 };
+const healthEnv = (app) => ({ HEALTH_PORT: String(healthBase > 0 ? healthBase + HEALTH_PORT_OFFSETS[app] : 0) });
 
 const common = {
   interpreter: 'node',
@@ -19,6 +25,7 @@ export const apps = [
     ...common,
     name: 'bot',
     script: 'bot/main.ts',
+    env: { ...common.env, ...healthEnv('bot') },
     out_file: `${logDir}/bot.log`,
     error_file: `${logDir}/bot.log`,
     kill_timeout: 10_000,
@@ -27,6 +34,7 @@ export const apps = [
     ...common,
     name: 'worker',
     script: 'bot/worker.ts',
+    env: { ...common.env, ...healthEnv('worker') },
     instances: Number(process.env.WORKER_INSTANCES ?? 1),
     exec_mode: 'fork',
     out_file: `${logDir}/worker.log`,

@@ -3,6 +3,7 @@
 import { loadConfigOrExit, type Env } from '../core/config/index.js';
 import { createLogger, type Logger } from '../core/observability/logger.js';
 import { startOpsServer } from '../core/observability/ops-server.js';
+import { healthPort } from '../core/observability/ports.js';
 import { openStorage } from '../core/storage/index.js';
 import { createDiscordBot, startDiscordBot } from './discord/app.js';
 import { onShutdown } from './shutdown.js';
@@ -61,7 +62,12 @@ async function main(env: Env, logger: Logger): Promise<void> {
   }
 
   const ops = env.HEALTH_PORT
-    ? await startOpsServer({ port: env.HEALTH_PORT, health: () => storage.health() })
+    ? await startOpsServer({
+        port: healthPort(env.HEALTH_PORT, process.env.NODE_APP_INSTANCE),
+        health: () => storage.health(),
+        metricsToken: env.METRICS_TOKEN,
+        moreMetrics: async () => [await work.metrics()],
+      })
     : undefined;
   onShutdown(logger, [
     ...stopIntake,

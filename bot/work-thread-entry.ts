@@ -7,13 +7,21 @@ import { REST } from 'discord.js';
 import { CreditLedger } from '../core/credits/index.js';
 import { createJobs } from '../core/jobs/index.js';
 import { createLogger } from '../core/observability/logger.js';
+import { registry } from '../core/observability/metrics.js';
 import type { ResearchEngine } from '../core/research/contract.js';
 import { openStorage } from '../core/storage/index.js';
 import { ArrivalRate } from './arrivals.js';
 import { Limiter } from './limiter.js';
+import { count429s } from './discord/rate-limits.js';
 import { createDiscordWork, DISCORD_REPLIES_AT_ONCE, DISCORD_SUBMISSIONS_AT_ONCE } from './discord/work.js';
 import { createSlackWork, SLACK_REPLIES_AT_ONCE, SLACK_WORK_AT_ONCE } from './slack/work.js';
-import { WORK_THREAD_NICENESS, type FromWorkThread, type ToWorkThread, type WorkThreadOptions } from './work-thread.js';
+import {
+  WORK_THREAD_NICENESS,
+  type FromWorkThread,
+  type MetricsSnapshot,
+  type ToWorkThread,
+  type WorkThreadOptions,
+} from './work-thread.js';
 
 // This thread only enqueues; its job layer never runs a worker, so the engine is never called.
 const researchRunsInWorkers: ResearchEngine = {
@@ -76,7 +84,9 @@ try {
     jobs,
     redis: storage.redis,
     logger: logger.child({ platform: 'discord' }),
-    rest: new REST(env.DISCORD_API_URL ? { api: env.DISCORD_API_URL } : {}).setToken(env.DISCORD_TOKEN ?? ''),
+    rest: count429s(
+      new REST(env.DISCORD_API_URL ? { api: env.DISCORD_API_URL } : {}).setToken(env.DISCORD_TOKEN ?? ''),
+    ),
     rateLimitPrefix: options.discordKeyPrefix,
     limiter: lines.discord,
     replies: lines.discordReplies,
@@ -98,6 +108,12 @@ try {
     if (m.type === 'work') {
       arrivals.note();
       void (m.work.platform === 'slack' ? slack(m.work.work) : discord(m.work.work));
+    } else if (m.type === 'metrics') {
+      // Only this thread's own series: process-wide ones (CPU, memory) are the main thread's to report.
+      void registry.getMetricsAsJSON().then((all) => {
+        const metrics = all.filter((metric) => metric.name.startsWith('pmf_'));
+        tell({ type: 'metrics', id: m.id, metrics: metrics as MetricsSnapshot });
+      });
     } else void finish(m.drainMs, m.shedMs);
   });
   tell({ type: 'ready' });

@@ -3,6 +3,7 @@
 // event loop waited behind them (decision 054 has the measurements). The front doors (Slack's Bolt app,
 // Discord's gateway client) stay on the main thread and hand each acknowledged command over as plain data.
 import { Worker } from 'node:worker_threads';
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { Env } from '../core/config/index.js';
 import type { JobsTuning } from '../core/jobs/index.js';
 import type { Logger } from '../core/observability/logger.js';
@@ -24,22 +25,37 @@ export type WorkThreadOptions = {
   jobsTuning?: Partial<Omit<JobsTuning, 'workerName'>>;
 };
 
+/** A registry's metrics as plain data (`registry.getMetricsAsJSON()`), which crosses threads by structured clone. */
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
+
 /** Messages from the main thread to the work thread. */
-export type ToWorkThread = { type: 'work'; work: Work } | { type: 'finish'; drainMs: number; shedMs: number };
+export type ToWorkThread =
+  { type: 'work'; work: Work } | { type: 'finish'; drainMs: number; shedMs: number } | { type: 'metrics'; id: number };
 /** Messages from the work thread to the main thread. */
 export type FromWorkThread =
-  { type: 'ready' } | { type: 'failed'; message: string } | { type: 'finished'; drained: boolean };
+  | { type: 'ready' }
+  | { type: 'failed'; message: string }
+  | { type: 'finished'; drained: boolean }
+  | { type: 'metrics'; id: number; metrics: MetricsSnapshot };
 
 /** The default: acks keep about nine tenths of a contended core (nice 10 weighs 110 against 1024). */
 export const WORK_THREAD_NICENESS = 10;
 
 export class WorkThread {
   private finished?: Promise<boolean>;
+  private readonly metricsAnswers = new Map<number, (metrics: MetricsSnapshot) => void>();
+  private lastMetricsId = 0;
 
   private constructor(
     private readonly worker: Worker,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    worker.on('message', (m: FromWorkThread) => {
+      if (m.type !== 'metrics') return;
+      this.metricsAnswers.get(m.id)?.(m.metrics);
+      this.metricsAnswers.delete(m.id);
+    });
+  }
 
   /**
    * Starts the thread and resolves once its storage is open; rejects with the thread's reason if it cannot.
@@ -63,7 +79,9 @@ export class WorkThread {
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`the work thread exited with code ${code} while starting`)));
     });
-    worker.removeAllListeners();
+    // By event name: removeAllListeners() with none would also drop the hooks by which a Worker starts its
+    // message port when a 'message' listener is added, and later messages would wait until the thread exits.
+    for (const event of ['message', 'error', 'exit']) worker.removeAllListeners(event);
     const thread = new WorkThread(worker, logger);
     worker.on('error', (err) => logger.error({ err }, 'work thread failed'));
     worker.on('exit', (code) => {
@@ -77,6 +95,26 @@ export class WorkThread {
   /** Hands acknowledged work over; the thread answers the user, whatever happens to it. */
   dispatch(work: Work): void {
     this.worker.postMessage({ type: 'work', work } satisfies ToWorkThread);
+  }
+
+  /**
+   * The thread's own pmf_* metrics (credits it reserved, its Slack and Discord errors and 429s): its module
+   * copies record into a registry of their own, which the main thread's /metrics adds to its own. Empty if the
+   * thread does not answer within `timeoutMs` (busy, or already finished), so a scrape never hangs.
+   */
+  metrics(timeoutMs = 1_000): Promise<MetricsSnapshot> {
+    return new Promise((resolve) => {
+      const id = ++this.lastMetricsId;
+      const timer = setTimeout(() => {
+        this.metricsAnswers.delete(id);
+        resolve([]);
+      }, timeoutMs);
+      this.metricsAnswers.set(id, (metrics) => {
+        clearTimeout(timer);
+        resolve(metrics);
+      });
+      this.worker.postMessage({ type: 'metrics', id } satisfies ToWorkThread);
+    });
   }
 
   /**

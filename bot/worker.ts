@@ -2,9 +2,11 @@
 import { ConfigError, loadConfigOrExit } from '../core/config/index.js';
 import { CreditLedger } from '../core/credits/index.js';
 import { createJobs } from '../core/jobs/index.js';
+import { watchLedger } from '../core/observability/ledger-gauges.js';
 import { createLogger } from '../core/observability/logger.js';
 import { metrics } from '../core/observability/metrics.js';
 import { startOpsServer } from '../core/observability/ops-server.js';
+import { healthPort } from '../core/observability/ports.js';
 import { createResearchEngine, startSandboxForEnv } from '../core/research/index.js';
 import { openStorage } from '../core/storage/index.js';
 import { createDeliveries } from './deliveries.js';
@@ -42,8 +44,14 @@ const queueGauge = setInterval(() => {
     (err: unknown) => logger.debug({ err }, 'queue depth not read'),
   );
 }, 15_000).unref();
+// Ledger invariant and zero-balance gauges for the alert rules (ops/prometheus/alerts.yml).
+const stopLedgerGauges = watchLedger(storage.pg, logger);
 const ops = env.HEALTH_PORT
-  ? await startOpsServer({ port: env.HEALTH_PORT, health: () => storage.health() })
+  ? await startOpsServer({
+      port: healthPort(env.HEALTH_PORT, process.env.NODE_APP_INSTANCE),
+      health: () => storage.health(),
+      metricsToken: env.METRICS_TOKEN,
+    })
   : undefined;
 logger.info(
   { concurrency: env.WORKER_CONCURRENCY, deliveries: deliveries.platforms, health: ops?.url },
@@ -52,6 +60,7 @@ logger.info(
 
 onShutdown(logger, [
   () => clearInterval(queueGauge),
+  stopLedgerGauges,
   () => jobs.stop(),
   () => deliveries.close(),
   () => ops?.close(),

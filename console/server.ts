@@ -10,6 +10,7 @@ import type { Env } from '../core/config/index.js';
 import { createLogger } from '../core/observability/logger.js';
 import type { Storage } from '../core/storage/index.js';
 import type { ConsoleServices, JobsPort } from './app/lib/services.server.js';
+import { countRequests, routeLabeler, serveMetrics } from './metrics.js';
 import { createConsoleRuntime } from './services.js';
 
 const consoleDir = fileURLToPath(new URL('.', import.meta.url));
@@ -58,6 +59,11 @@ export async function startConsole(opts: StartConsoleOptions): Promise<ConsoleSe
     res.setHeader('Referrer-Policy', 'same-origin');
     next();
   });
+  // Each request is counted under its Remix route, known once the build is loaded below (decision 080).
+  let resolveLabels!: (labeler: (path: string) => string) => void;
+  const labels = new Promise<(path: string) => string>((resolve) => (resolveLabels = resolve));
+  app.use(countRequests(() => labels));
+  app.get('/metrics', serveMetrics(opts.env.METRICS_TOKEN));
   app.get('/health', async (_req, res) => {
     const health = await runtime.storage.health();
     res.status(health.ok ? 200 : 503).json(health);
@@ -81,6 +87,10 @@ export async function startConsole(opts: StartConsoleOptions): Promise<ConsoleSe
     app.use(express.static(`${BUILD_DIR}/client`, { maxAge: '1h' }));
     build = (await import(pathToFileURL(SERVER_BUILD).href)) as ServerBuild;
   }
+  (typeof build === 'function' ? build() : Promise.resolve(build)).then(
+    (b) => resolveLabels(routeLabeler(b.routes)),
+    () => resolveLabels(() => 'unmatched'),
+  );
   app.all(
     '*',
     createRequestHandler({

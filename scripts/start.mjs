@@ -84,10 +84,15 @@ if (foreground) {
     ['worker', 'bot/worker.ts'],
     ['console', 'console/main.ts'],
   ];
+  // Each process its own /health and /metrics port, as under PM2 (ecosystem.config.js, decision 081).
+  const { HEALTH_PORT_OFFSETS } = await import('../ecosystem.config.js');
+  const healthBase = Number(env.HEALTH_PORT || 0);
   const children = processes.map(([name, script]) => {
+    const offset = HEALTH_PORT_OFFSETS[name];
+    const healthPort = healthBase > 0 && offset !== undefined ? String(healthBase + offset) : '0';
     const child = spawn(process.execPath, ['--import', 'tsx', script], {
       cwd: root,
-      env,
+      env: { ...env, HEALTH_PORT: healthPort },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const prefix = (chunk) =>

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// Debian packages the test suite needs beyond the servers: Chromium for the console's browser tests and a
-// compose CLI to validate docker-compose.yml. Installed when running as root, otherwise the command is printed.
+// Debian packages the test suite needs beyond the servers: Chromium for the console's browser tests, a
+// compose CLI to validate docker-compose.yml, and promtool (Debian's `prometheus` package) to check and
+// unit-test the alert rules in ops/prometheus. Installed when running as root, otherwise the command is printed.
+// The tests only run promtool; on a machine with systemd the package also enables a Prometheus service on
+// :9090 (`systemctl disable --now prometheus` if it is not wanted).
 import { spawnSync } from 'node:child_process';
 import { aptInstall, SetupError, which } from './services.mjs';
 
@@ -8,6 +11,7 @@ const missing = [];
 if (!which('chromium')) missing.push('chromium');
 const composePlugin = () => spawnSync('docker', ['compose', 'version']).status === 0;
 if (!which('docker-compose') && !composePlugin()) missing.push('docker-compose');
+if (!which('promtool')) missing.push('prometheus');
 try {
   if (missing.length) aptInstall(missing, 'test tools');
 } catch (err) {

@@ -16,6 +16,7 @@ import {
 } from 'discord.js';
 import type { Env } from '../../core/config/index.js';
 import type { Logger } from '../../core/observability/logger.js';
+import { metrics } from '../../core/observability/metrics.js';
 import { DEFAULT_DEPTH, isDepth, type Depth } from '../../core/research/depth.js';
 import { checkIdea } from '../../core/research/idea.js';
 import { COMMAND_NAME } from './commands.js';
@@ -95,9 +96,13 @@ class InteractionHandler {
   async handle(interaction: Interaction): Promise<void> {
     if (!this.recent.add(interaction.id)) return;
     const log = this.opts.logger.child({ interactionId: interaction.id, guildId: interaction.guildId ?? undefined });
+    // Our share of Discord's 3 s budget: from the handler to the reply or deferral (pmf_ack_seconds).
+    const acked = metrics.ackSeconds.startTimer({ platform: 'discord' });
     try {
       if (interaction.isChatInputCommand() && interaction.commandName === COMMAND_NAME) await this.command(interaction);
       else if (interaction.isButton() && parseCancelId(interaction.customId)) await this.cancelButton(interaction);
+      else return;
+      acked();
     } catch (err) {
       if (isAlreadyAcknowledged(err)) {
         log.info('interaction already acknowledged elsewhere; ignoring the duplicate');

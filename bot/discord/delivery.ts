@@ -5,6 +5,7 @@
 import { DiscordAPIError, REST, Routes } from 'discord.js';
 import type { Env } from '../../core/config/index.js';
 import { metrics } from '../../core/observability/metrics.js';
+import { count429s } from './rate-limits.js';
 import type { Logger } from '../../core/observability/logger.js';
 import type { ResearchResult } from '../../core/research/contract.js';
 import { PermanentDeliveryError, type Delivery } from '../../core/tasks/delivery.js';
@@ -32,7 +33,7 @@ const UNKNOWN_MESSAGE = 10008;
 
 export function createDiscordRest(env: Pick<Env, 'DISCORD_TOKEN' | 'DISCORD_API_URL'>): REST {
   if (!env.DISCORD_TOKEN) throw new Error('DISCORD_TOKEN is not set: the Discord delivery needs the bot token');
-  return new REST(env.DISCORD_API_URL ? { api: env.DISCORD_API_URL } : {}).setToken(env.DISCORD_TOKEN);
+  return count429s(new REST(env.DISCORD_API_URL ? { api: env.DISCORD_API_URL } : {}).setToken(env.DISCORD_TOKEN));
 }
 
 type Where = { origin: DiscordOrigin; statusChannelId: string; threaded: boolean };

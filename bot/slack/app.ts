@@ -5,6 +5,7 @@ import bolt from '@slack/bolt';
 import type { App as BoltApp, AppOptions, InstallationStore } from '@slack/bolt';
 import type { Env } from '../../core/config/index.js';
 import type { Logger } from '../../core/observability/logger.js';
+import { metrics } from '../../core/observability/metrics.js';
 import { parseCommand } from '../commands/parse.js';
 import { CANCEL_ACTION_ID, errorText, helpText } from './render.js';
 import type { SlackWork } from './work.js';
@@ -79,7 +80,13 @@ export function boltOptions(env: SlackAppEnv, installationStore?: InstallationSt
 export function createSlackApp(deps: SlackAppDeps): BoltApp {
   const app = new App(boltOptions(deps.env, deps.installationStore));
 
-  app.command('/pmf', async ({ command, ack, context }) => {
+  app.command('/pmf', async ({ command, ack: boltAck, context }) => {
+    // Our share of Slack's 3 s budget: parsing and the acknowledgement itself (pmf_ack_seconds).
+    const acked = metrics.ackSeconds.startTimer({ platform: 'slack' });
+    const ack: typeof boltAck = async (response) => {
+      await boltAck(response);
+      acked();
+    };
     const parsed = parseCommand(command.text);
     if (!parsed.ok) return ack({ response_type: 'ephemeral', text: errorText(parsed.message) });
     if (parsed.command.kind === 'help') return ack({ response_type: 'ephemeral', text: helpText() });

@@ -69,6 +69,7 @@ export const envSchema = z.object({
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters (try: openssl rand -hex 32)').optional(),
 
   HEALTH_PORT: int(0, 0, 65535),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (try: openssl rand -hex 32)').optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -210,7 +210,15 @@ export class ResearchRunner {
       // A run resumed after a crash does not report the nodes it finished before; record them now.
       for (const id of ENGINE_CHECKPOINTS) await store.addCheckpoint(taskId, id);
       const decided = await store.decideOutcome(taskId, { status: 'succeeded' });
-      if (decided.won) metrics.researches.inc({ status: 'succeeded', depth: doc.depth });
+      if (decided.won) {
+        metrics.researches.inc({ status: 'succeeded', depth: doc.depth });
+        metrics.researchSeconds.observe({ depth: doc.depth }, result.usage.durationMs / 1000);
+        metrics.reportTavilyCredits.observe({ depth: doc.depth }, result.usage.tavilyCredits);
+        metrics.reportLlmTokens.observe(
+          { depth: doc.depth },
+          result.usage.promptTokens + result.usage.completionTokens,
+        );
+      }
       return decided.outcome.status === 'succeeded'
         ? { outcome: decided.outcome, result }
         : { outcome: decided.outcome };

@@ -26,7 +26,7 @@ const REDACT = [
   '*.cookie',
 ];
 
-/** Structured JSON logs; children carry `taskId`, `workspaceId` and `requestId` on every line. */
+/** Structured JSON logs; callers add what a line is about (`taskId`, `workspaceId`, `interactionId`) through children. */
 export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
   return pino({
     name,

@@ -32,7 +32,12 @@ describe('docker-compose.yml', () => {
     expect(compose.services.redis?.image).toBe('redis:7');
     for (const name of ['mongo', 'postgres', 'redis'])
       expect(compose.services[name]?.healthcheck?.test.length).toBeGreaterThan(0);
-    expect(Object.keys(compose.volumes).sort()).toEqual(['mongo-data', 'postgres-data', 'redis-data']);
+    expect(Object.keys(compose.volumes).sort()).toEqual([
+      'mongo-data',
+      'postgres-data',
+      'prometheus-data',
+      'redis-data',
+    ]);
   });
 
   it('runs bot, worker and console from the one image, with what each needs to connect', () => {

@@ -1,6 +1,7 @@
 // The audit log: who changed what, when and why. Written by every console mutation; one row per
 // idempotency key so a double-submitted form leaves one trace like it leaves one ledger entry.
 import type { Knex } from 'knex';
+import { appMetrics } from './metrics.server.js';
 
 export type AuditEntry = {
   id: number;
@@ -50,6 +51,7 @@ export async function writeAudit(db: Knex, e: AuditInput): Promise<boolean> {
     .onConflict('idempotency_key')
     .ignore()
     .returning('id');
+  if (rows.length > 0) appMetrics.adminActions.inc({ action: e.action });
   return rows.length > 0;
 }
 

@@ -1,6 +1,7 @@
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from '@remix-run/node';
 import { Form, useActionData, useSearchParams } from '@remix-run/react';
 import { loginBlocked, recordLoginAttempt } from '../lib/login-limit.server.js';
+import { appMetrics } from '../lib/metrics.server.js';
 import { assertSameOrigin } from '../lib/origin.server.js';
 import { createSession, getSessionUser } from '../lib/session.server.js';
 import { verifyCredentials } from '../lib/users.server.js';
@@ -30,9 +31,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const password = String(form.get('password') ?? '');
   const { db, now } = context.services;
   const ip = context.clientIp ?? 'unknown';
-  if (await loginBlocked(db, email, ip, now())) return json({ error: TOO_MANY }, { status: 429 });
+  if (await loginBlocked(db, email, ip, now())) {
+    appMetrics.logins.inc({ outcome: 'throttled' });
+    return json({ error: TOO_MANY }, { status: 429 });
+  }
   const user = email && password ? await verifyCredentials(db, email, password) : undefined;
   await recordLoginAttempt(db, email, ip, Boolean(user), now());
+  appMetrics.logins.inc({ outcome: user ? 'succeeded' : 'failed' });
   if (!user) return json({ error: BAD_LOGIN }, { status: 401 });
   const cookie = await createSession(db, request, context, user);
   return redirect(safeRedirect(form.get('redirectTo')), { headers: { 'Set-Cookie': cookie } });
