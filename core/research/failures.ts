@@ -46,12 +46,17 @@ export function adminFix(f: ProviderFailure): string | undefined {
       return f.provider === 'tavily'
         ? `set ${f.setting ?? 'TAVILY_API_KEY'} to a valid key from https://app.tavily.com`
         : `set ${f.setting ?? 'OPENAI_API_KEY'} to a valid key for the configured provider`;
-    case 'unknown_model':
-      return `set ${f.setting ?? 'OPENAI_MODEL'} to a model the provider serves`;
+    case 'unknown_model': {
+      const setting = f.setting ?? 'OPENAI_MODEL';
+      // A 404 naming no model means the server's address is wrong rather than the model.
+      return /URL|ENDPOINT/.test(setting)
+        ? `set ${setting} to the server's OpenAI-compatible address (usually ending in /v1)`
+        : `set ${setting} to a model the provider serves`;
+    }
     case 'quota_exhausted':
       return f.provider === 'tavily'
         ? 'upgrade the Tavily plan, or raise its pay-as-you-go limit, at https://app.tavily.com'
-        : `add quota or billing to the account behind ${f.setting ?? 'OPENAI_API_KEY'}`;
+        : `add quota or billing to ${f.setting ?? "the AI provider's account"}`;
     case 'context_too_long':
       return f.setting ? `use a model with a larger context window (${f.setting})` : undefined;
     default:
