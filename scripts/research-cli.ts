@@ -127,11 +127,7 @@ async function main(): Promise<void> {
     if (err instanceof ResearchError && err.failure && needsAdmin(err.failure)) {
       // EX_CONFIG: the setup, not the idea or the moment, is wrong; retrying the same command cannot help.
       const fix = adminFix(err.failure);
-      fail(
-        `Research refused: ${failureSummary(err.failure)}.\n` +
-          `${fix ? `Fix: ${fix}.\n` : ''}(${err.detail})`,
-        78,
-      );
+      fail(`Research refused: ${failureSummary(err.failure)}.\n` + `${fix ? `Fix: ${fix}.\n` : ''}(${err.detail})`, 78);
     }
     if (err instanceof ResearchError) {
       const cause = err.failure ? `\nCause: ${failureCause(err.failure)}` : '';
