@@ -62,8 +62,9 @@ describe('npm run research with a Tavily key Tavily rejects', () => {
     expect(run.err).not.toContain(key);
     expect(run.err).not.toMatch(/^\s+at /m);
     expect(run.out).toBe('');
-    // The three agents' searches, each refused once and not retried.
-    expect(sandbox.calls.search - before).toBe(3);
+    // At most one search per agent, each refused once and not retried.
+    expect(sandbox.calls.search - before).toBeGreaterThanOrEqual(1);
+    expect(sandbox.calls.search - before).toBeLessThanOrEqual(3);
     expect(sandbox.calls.extract).toBe(0);
   }, 90_000);
 });

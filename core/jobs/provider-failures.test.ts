@@ -76,8 +76,10 @@ describe('a Tavily refusal that needs an admin', () => {
         expect(doc.error?.userMessage).not.toMatch(/tvly-|TAVILY_API_KEY/);
         expect(doc.error?.detail).toMatch(new RegExp(`tavily search failed after 1 attempt\\(s\\).* ${status}`));
         expect(doc.refunded).toBe(12);
-        // One run of three parallel searches: neither the provider nor the job layer retried.
-        expect(sandbox.calls.search - before).toBe(3);
+        // One run, at most one search per agent: neither the provider nor the job layer retried (a second
+        // run would have sent three more).
+        expect(sandbox.calls.search - before).toBeGreaterThanOrEqual(1);
+        expect(sandbox.calls.search - before).toBeLessThanOrEqual(3);
         expect(h.delivery.of(task.id, 'failed')).toHaveLength(1);
         expect((await h.jobs.tasks.get(task.id))?.error?.failure).toEqual(failure);
 

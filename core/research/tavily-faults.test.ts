@@ -78,8 +78,11 @@ describe('a research refused by Tavily for good names the cause, and no retry is
       expect(refusal.retryable).toBe(false);
       expect(refusal.userMessage).toMatch(message);
       expect(refusal.detail).toContain(`after 1 attempt(s) (not_retryable)`);
-      // Each agent searched once; nothing was retried, nothing extracted.
-      expect(sandbox.calls.search - before.search).toBe(3);
+      // At most one search per agent (the run stops at the first refusal, so a sibling may not have sent
+      // its own): nothing was retried, nothing extracted.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(sandbox.calls.search - before.search).toBeGreaterThanOrEqual(1);
+      expect(sandbox.calls.search - before.search).toBeLessThanOrEqual(3);
       expect(sandbox.calls.extract - before.extract).toBe(0);
     },
     60_000,

@@ -191,9 +191,9 @@ export function classifyTavilyError(err: unknown, http: TavilyHttp = {}, now = D
   if (status === 433 || /pay-as-you-go limit/i.test(message))
     return { retryable: false, kind: 'quota_exhausted', reason: `pay-as-you-go limit${code}: ${said}` };
   if (status === 429 || /rate limit|too many requests|excessive requests/i.test(message))
-    return withWait({ retryable: true, kind: 'rate_limited', reason: `rate limited${code}` });
+    return withWait({ retryable: true, kind: 'rate_limited', reason: 'rate limited' });
   if (status >= 500 || status === 408)
-    return withWait({ retryable: true, kind: 'transient', reason: `server error ${status}: ${said}` });
+    return withWait({ retryable: true, kind: 'transient', reason: `server error ${status}` });
   if (/timed out|timeout/i.test(message)) return { retryable: true, kind: 'transient', reason: 'timed out' };
   if (
     /unexpected error occurred|ECONNRESET|ECONNREFUSED|socket hang up|Unexpected token|JSON|Cannot read propert/i.test(
