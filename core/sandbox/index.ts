@@ -3,7 +3,8 @@
 // One HTTP server serves both APIs: Tavily at `/search` and `/extract`, OpenAI at `/v1/chat/completions`
 // (and Azure's `/openai/deployments/<d>/chat/completions`). Control endpoints for out-of-process tests:
 // POST /_sandbox/faults `{ target, fault, times? }` or `{ clear: true }`, POST /_sandbox/latency
-// `{ search?, extract?, llm? }` (ms), GET /_sandbox/calls. See docs/decisions/020 and 021.
+// `{ search?, extract?, llm? }` (ms), GET /_sandbox/calls. See docs/decisions/020 and 021. The sandbox
+// Tavily answers errors and out-of-range parameters as Tavily documents them (tavily-api.ts, decision 027).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';

@@ -328,6 +328,12 @@ describe('classifying what @tavily/core throws (pure)', () => {
     ['502 with a plain body', new Error('502 Error: "502 Bad Gateway"'), {}, { kind: 'transient', retryable: true }],
     ['a timeout', new Error('Request timed out after 30 seconds.'), {}, { kind: 'transient', retryable: true }],
     [
+      'a status decides over the text',
+      detail('Invalid rate limit setting.'),
+      { status: 400 },
+      { kind: 'bad_request', retryable: false },
+    ],
+    [
       '400 out of range',
       detail('Query is too long. Max query length is 400 characters.'),
       { status: 400 },

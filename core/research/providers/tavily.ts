@@ -184,18 +184,22 @@ export function classifyTavilyError(err: unknown, http: TavilyHttp = {}, now = D
     retryAfterMs !== undefined ? { ...c, retryAfterMs } : c;
   const code = Number.isNaN(status) ? '' : ` ${status}`;
 
-  if (status === 401 || /unauthorized|invalid api key|missing api key/i.test(message))
+  // A status, when known, decides; the documented texts only stand in for one the client dropped.
+  const known = !Number.isNaN(status);
+  const is = (s: number, text: RegExp): boolean => (known ? status === s : text.test(message));
+  if (is(401, /unauthorized|invalid api key|missing api key/i))
     return { retryable: false, kind: 'bad_credentials', reason: `bad credentials${code}: ${said}` };
-  if (status === 432 || /exceeds your plan'?s set usage limit/i.test(message))
+  if (is(432, /exceeds your plan'?s set usage limit/i))
     return { retryable: false, kind: 'quota_exhausted', reason: `plan limit${code}: ${said}` };
-  if (status === 433 || /pay-as-you-go limit/i.test(message))
+  if (is(433, /pay-as-you-go limit/i))
     return { retryable: false, kind: 'quota_exhausted', reason: `pay-as-you-go limit${code}: ${said}` };
-  if (status === 429 || /rate limit|too many requests|excessive requests/i.test(message))
+  if (is(429, /rate limit|too many requests|excessive requests/i))
     return withWait({ retryable: true, kind: 'rate_limited', reason: 'rate limited' });
   if (status >= 500 || status === 408)
     return withWait({ retryable: true, kind: 'transient', reason: `server error ${status}` });
-  if (/timed out|timeout/i.test(message)) return { retryable: true, kind: 'transient', reason: 'timed out' };
+  if (!known && /timed out|timeout/i.test(message)) return { retryable: true, kind: 'transient', reason: 'timed out' };
   if (
+    !known &&
     /unexpected error occurred|ECONNRESET|ECONNREFUSED|socket hang up|Unexpected token|JSON|Cannot read propert/i.test(
       message,
     )
