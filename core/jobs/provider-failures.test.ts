@@ -59,6 +59,11 @@ describe('a Tavily refusal that needs an admin', () => {
       432,
       { provider: 'tavily', kind: 'quota_exhausted', setting: 'the Tavily plan' },
     ],
+    [
+      'a Tavily pay-as-you-go limit reached (433)',
+      433,
+      { provider: 'tavily', kind: 'quota_exhausted', setting: 'the Tavily plan' },
+    ],
   ])(
     '%s fails the task once, records the cause, and returns the credits',
     async (_name, status, failure) => {

@@ -99,3 +99,16 @@ describe('a research refused by Tavily for good names the cause, and no retry is
     expect(result.usage.tavilyCredits).toBe(8);
   }, 60_000);
 });
+
+describe('parameters Tavily would refuse are never sent', () => {
+  it('a research with PROVIDER_TIMEOUT_MS above 60 s still extracts (the sandbox answers 400 above 60 s)', async () => {
+    const slow = sandboxEngine(sandbox, redis, pg, {
+      cachePrefix: `${prefix}${randomUUID()}:`,
+      maxRetries: 0,
+      timeoutMs: 90_000,
+    });
+    const result = await slow.run({ runId: `tf-${randomUUID()}`, idea: IDEA, depth: 'essential' });
+    expect(result.report.missingSections).toEqual([]);
+    expect(result.usage.tavilyCredits).toBe(6);
+  }, 60_000);
+});
