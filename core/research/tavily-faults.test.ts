@@ -62,28 +62,34 @@ describe('a research refused by Tavily for good names the cause, and no retry is
   ])(
     '%s',
     async (_name, status, setting, message) => {
-      sandbox.injectFault('search', { kind: 'tavily_error', status }, 3);
-      const before = { ...sandbox.calls };
-      const err = await engine()
-        .run({ runId: `tf-${randomUUID()}`, idea: IDEA, depth: 'standard' })
-        .catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(ResearchError);
-      const refusal = err as ResearchError;
-      expect(refusal.failure).toEqual({
-        provider: 'tavily',
-        kind: status === 401 ? 'bad_credentials' : 'quota_exhausted',
-        setting,
-      });
-      expect(needsAdmin(refusal.failure)).toBe(true);
-      expect(refusal.retryable).toBe(false);
-      expect(refusal.userMessage).toMatch(message);
-      expect(refusal.detail).toContain(`after 1 attempt(s) (not_retryable)`);
-      // At most one search per agent (the run stops at the first refusal, so a sibling may not have sent
-      // its own): nothing was retried, nothing extracted.
-      await new Promise((r) => setTimeout(r, 200));
-      expect(sandbox.calls.search - before.search).toBeGreaterThanOrEqual(1);
-      expect(sandbox.calls.search - before.search).toBeLessThanOrEqual(3);
-      expect(sandbox.calls.extract - before.extract).toBe(0);
+      // A sandbox of its own: when the run stops at the first refusal, a sibling agent's search may still be
+      // on its way, and it must neither be counted in nor take the faults of another test.
+      const own = await startSandbox();
+      try {
+        own.injectFault('search', { kind: 'tavily_error', status }, 10);
+        const err = await sandboxEngine(own, redis, pg, { cachePrefix: `${prefix}${randomUUID()}:`, maxRetries: 2 })
+          .run({ runId: `tf-${randomUUID()}`, idea: IDEA, depth: 'standard' })
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ResearchError);
+        const refusal = err as ResearchError;
+        expect(refusal.failure).toEqual({
+          provider: 'tavily',
+          kind: status === 401 ? 'bad_credentials' : 'quota_exhausted',
+          setting,
+        });
+        expect(needsAdmin(refusal.failure)).toBe(true);
+        expect(refusal.retryable).toBe(false);
+        expect(refusal.userMessage).toMatch(message);
+        expect(refusal.detail).toContain(`after 1 attempt(s) (not_retryable)`);
+        // At most one search per agent (the run stops at the first refusal, so a sibling may not have sent
+        // its own): nothing was retried, nothing extracted.
+        await new Promise((r) => setTimeout(r, 300));
+        expect(own.calls.search).toBeGreaterThanOrEqual(1);
+        expect(own.calls.search).toBeLessThanOrEqual(3);
+        expect(own.calls.extract).toBe(0);
+      } finally {
+        await own.close();
+      }
     },
     60_000,
   );
