@@ -1,13 +1,15 @@
 // `npm run research -- "idea" [--depth essential|standard|deep] [--out report.md] [--json]`
 // Runs one research from the terminal: a progress bar through the checkpoints, the report to a file,
-// a one-line summary. Exit codes: 0 done, 2 bad usage, 78 configuration, 1 research failed.
+// a one-line summary. Exit codes: 0 done, 2 bad usage, 78 configuration (a setting missing, or one a
+// provider refused: bad key, unknown model, exhausted plan — decision 027), 1 research failed.
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError, parseEnv, providerMode } from '../core/config/index.js';
 import { ENGINE_CHECKPOINTS, type CheckpointId } from '../core/research/checkpoints.js';
-import { ResearchError } from '../core/research/contract.js';
+import { ResearchError, needsAdmin } from '../core/research/contract.js';
 import { DEFAULT_DEPTH, DEPTHS, isDepth } from '../core/research/depth.js';
+import { adminFix, failureCause, failureSummary } from '../core/research/failures.js';
 import { checkIdea } from '../core/research/idea.js';
 import { createResearchEngine, startSandboxForEnv } from '../core/research/index.js';
 import { createPostgres, createRedis, migrateLatest } from '../core/storage/index.js';
@@ -122,7 +124,15 @@ async function main(): Promise<void> {
     else process.stdout.write(`${summary}\n`);
   } catch (err) {
     if (tty) process.stderr.write('\n');
-    if (err instanceof ResearchError) fail(`Research failed: ${err.userMessage}\n(${err.detail})`, 1);
+    if (err instanceof ResearchError && err.failure && needsAdmin(err.failure)) {
+      // EX_CONFIG: the setup, not the idea or the moment, is wrong; retrying the same command cannot help.
+      const fix = adminFix(err.failure);
+      fail(`Research refused: ${failureSummary(err.failure)}.\n` + `${fix ? `Fix: ${fix}.\n` : ''}(${err.detail})`, 78);
+    }
+    if (err instanceof ResearchError) {
+      const cause = err.failure ? `\nCause: ${failureCause(err.failure)}` : '';
+      fail(`Research failed: ${err.userMessage}${cause}\n(${err.detail})`, 1);
+    }
     throw err;
   } finally {
     clearInterval(ticker);

@@ -224,6 +224,27 @@ describe('messages', () => {
     expect(cancelled.content).toContain('12 credits returned');
   });
 
+  it('a failure only an admin can fix does not ask the requester to try again', () => {
+    const transient = failureMessage(
+      task({ status: 'failed', refunded: 12, error: { userMessage: 'Busy.', detail: 'x' } }),
+    );
+    expect(transient.content).toContain('Try again');
+    const admin = failureMessage(
+      task({
+        status: 'failed',
+        refunded: 12,
+        error: {
+          userMessage: "The research could not be run: the bot's setup needs an admin.",
+          detail: 'x',
+          failure: { provider: 'tavily', kind: 'bad_credentials', setting: 'TAVILY_API_KEY' },
+        },
+      }),
+    );
+    expect(admin.content).toContain('needs an admin');
+    expect(admin.content).toContain('12 credits returned');
+    expect(admin.content).not.toContain('Try again');
+  });
+
   it('lists fit in 2,000 characters', () => {
     const tasks = Array.from({ length: 40 }, (_, i) => task({ id: `R-${i}`, idea: 'x '.repeat(500) }));
     expect(listText(tasks).length).toBeLessThanOrEqual(MAX_CONTENT);

@@ -10,7 +10,7 @@ import {
   type APIEmbed,
 } from 'discord.js';
 import { CHECKPOINTS, CHECKPOINT_LABELS, type CheckpointId } from '../../core/research/checkpoints.js';
-import type { ResearchResult } from '../../core/research/contract.js';
+import { needsAdmin, type ResearchResult } from '../../core/research/contract.js';
 import { DEPTHS, DEPTH_PROFILES, type Depth } from '../../core/research/depth.js';
 import { neutralizeMentions } from '../../core/research/sanitize.js';
 import type { Task } from '../../core/tasks/types.js';
@@ -311,7 +311,7 @@ export function failureMessage(task: Task): MessageBody {
   const content =
     task.status === 'cancelled'
       ? `🛑 Research \`${task.id}\` was cancelled${task.cancelRequested ? ` by ${mention(task.cancelRequested.by)}` : ''}. ${refunded} returned to the workspace.`
-      : `❌ Research \`${task.id}\` failed: ${inert(task.error?.userMessage ?? 'something went wrong on our side.')} ${refunded} returned to the workspace. Try again with \`/pmf research\`.`;
+      : `❌ Research \`${task.id}\` failed: ${inert(task.error?.userMessage ?? 'something went wrong on our side.')} ${refunded} returned to the workspace.${needsAdmin(task.error?.failure) ? '' : ' Try again with `/pmf research`.'}`;
   return body({ content });
 }
 

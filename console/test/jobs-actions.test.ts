@@ -109,3 +109,36 @@ describe('playground and jobs actions', () => {
     expect(((await again.json()) as { ok: boolean }).ok).toBe(false);
   });
 });
+
+describe('jobs page', () => {
+  it('shows the exact cause of a provider refusal beside the message the requester got', async () => {
+    const { task } = await h.tasks.create({
+      requestKey: `cause:${randomUUID()}`,
+      workspaceId: 'ws-cause',
+      requester: { id: 'U1', name: 'maria' },
+      origin: { platform: 'slack', teamId: 'T1', channelId: 'C1', userId: 'U1' },
+      idea: 'A booking app for mobile bike repair',
+      depth: 'standard',
+      cost: 12,
+    });
+    const outcome = {
+      status: 'failed' as const,
+      error: {
+        userMessage: "The research could not be run: the bot's setup needs an admin.",
+        detail: 'tavily search failed after 1 attempt(s) (not_retryable): bad credentials 401',
+        failure: { provider: 'tavily' as const, kind: 'bad_credentials' as const, setting: 'TAVILY_API_KEY' },
+      },
+      refunded: 12,
+    };
+    await h.tasks.decideOutcome(task.id, outcome);
+    await h.tasks.applyOutcome(task.id, outcome);
+    const page = (await (await call(jobsRoute.loader as Fn, h.get('/jobs', admin.cookie))).json()) as {
+      sections: { status: string; items: { id: string; error: string | null; cause: string | null }[] }[];
+    };
+    const row = page.sections.find((s) => s.status === 'failed')?.items.find((i) => i.id === task.id);
+    expect(row?.error).toMatch(/needs an admin/);
+    expect(row?.cause).toBe(
+      'Tavily · bad credentials · fix: set TAVILY_API_KEY to a valid key from https://app.tavily.com',
+    );
+  });
+});

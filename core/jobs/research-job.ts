@@ -3,7 +3,14 @@ import type { Job } from 'agenda';
 import type { Logger } from '../observability/logger.js';
 import { metrics } from '../observability/metrics.js';
 import { ENGINE_CHECKPOINTS } from '../research/checkpoints.js';
-import { ResearchError, type ResearchEngine, type ResearchResult } from '../research/contract.js';
+import {
+  ResearchError,
+  needsAdmin,
+  type ProviderFailure,
+  type ResearchEngine,
+  type ResearchResult,
+} from '../research/contract.js';
+import { failureSummary } from '../research/failures.js';
 import type { Redis } from '../storage/index.js';
 import { PermanentDeliveryError, type DeliveryResolver } from '../tasks/delivery.js';
 import { taskOf, type Outcome, type TaskDoc, type TaskStore } from '../tasks/store.js';
@@ -47,6 +54,14 @@ export function failureSentence(reason: string, cost: number, attempts?: number)
   const tries = attempts && attempts > 1 ? ` after ${attempts} attempts` : '';
   const sentence = reason.replace(/[.\s]+$/, '');
   return `The research could not be finished${tries}: ${sentence}. Your ${cost} credits were returned; nothing was charged. Try again in a few minutes.`;
+}
+
+/**
+ * A refusal only an admin can fix (bad key, unknown model, exhausted plan): the requester learns that the
+ * bot's setup needs an admin and that trying again will not help — never a key or a setting's value.
+ */
+export function adminFailureSentence(failure: ProviderFailure, cost: number): string {
+  return `The research could not be run: ${failureSummary(failure)}, so the bot's setup needs an admin. Your ${cost} credits were returned; nothing was charged. Please let an admin of this bot know: trying again will not work until they fix it.`;
 }
 
 export function cancelSentence(cost: number): string {
@@ -240,10 +255,15 @@ export class ResearchRunner {
     }
   }
 
-  /** Transient failures are retried with exponential backoff up to JOB_MAX_ATTEMPTS; the rest end the task. */
+  /**
+   * Transient failures are retried with exponential backoff up to JOB_MAX_ATTEMPTS; the rest end the task.
+   * A refusal that needs an admin is never retried, whatever the error says (decision 027).
+   */
   private async recordFailure(doc: TaskDoc, err: unknown, log: Logger): Promise<Outcome> {
     const { store, env, tuning } = this.deps;
-    const permanent = err instanceof ResearchError && !err.retryable;
+    const failure = err instanceof ResearchError ? err.failure : undefined;
+    const admin = needsAdmin(failure);
+    const permanent = admin || (err instanceof ResearchError && !err.retryable);
     const detail = err instanceof ResearchError ? err.detail : messageOf(err);
     const userReason = err instanceof ResearchError ? err.userMessage : GENERIC_FAILURE;
     const failures = await store.recordFailure(doc.id, detail);
@@ -252,10 +272,14 @@ export class ResearchRunner {
       log.warn({ err: detail, failures, delayMs }, 'research failed; retrying');
       throw new RetryLater(delayMs, detail);
     }
-    log.error({ err: detail, failures, permanent }, 'research failed for good');
+    log.error({ err: detail, failures, permanent, failure }, 'research failed for good');
+    const userMessage =
+      admin && failure
+        ? adminFailureSentence(failure, doc.cost)
+        : failureSentence(userReason, doc.cost, permanent ? undefined : failures);
     const decided = await store.decideOutcome(doc.id, {
       status: 'failed',
-      error: { userMessage: failureSentence(userReason, doc.cost, permanent ? undefined : failures), detail },
+      error: { userMessage, detail, ...(failure ? { failure } : {}) },
       refunded: doc.cost,
     });
     if (decided.won) metrics.researches.inc({ status: 'failed', depth: doc.depth });

@@ -1,13 +1,15 @@
 // The research graph. planner → {market, competitor, customer} × (search → extract → analysis) → report.
 // Each agent step is its own node so the checkpointer persists after every step: a resumed run replays
 // nothing that finished, in particular no Tavily call. Agent steps catch their own failures and record
-// them in `failures`, so one agent failing for good leaves a report written from the other two.
+// them in `failures`, so one agent failing for good leaves a report written from the other two — except
+// a refusal only an admin can fix (bad key, unknown model, exhausted plan), which ends the run at once with
+// its cause intact (decision 027).
 import { Annotation, END, START, StateGraph, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
 import { AGENTS, type Agent, type CheckpointId } from './checkpoints.js';
 import { assembleReport, type Assembled } from './assemble-report.js';
 import { figureIndex, type RetrievedSource } from './citations.js';
-import { ResearchError } from './contract.js';
+import { ResearchError, needsAdmin } from './contract.js';
 import { DEPTH_PROFILES, type Depth } from './depth.js';
 import { selectPassages } from './passages.js';
 import { agentPrompt, plannerPrompt, reportPrompt, type PromptSource } from './prompts.js';
@@ -95,6 +97,11 @@ function reason(err: unknown): string {
   return sanitizeText(message).slice(0, 200);
 }
 
+/** A provider refusal no retry or other agent can get past: rethrown as it is, so its cause reaches the user. */
+function rethrowIfAdminNeeded(err: unknown): void {
+  if (err instanceof ResearchError && needsAdmin(err.failure)) throw err;
+}
+
 function aborted(signal: AbortSignal | undefined, err?: unknown): boolean {
   return Boolean(signal?.aborted) || (err instanceof Error && err.name === 'AbortError');
 }
@@ -131,6 +138,7 @@ export function buildResearchGraph(deps: GraphDeps) {
         return await body(state, meter, signal);
       } catch (err) {
         if (aborted(signal, err)) throw err;
+        rethrowIfAdminNeeded(err);
         return { failures: { [agent]: `the ${agent} ${kind} failed: ${reason(err)}` } };
       }
     });
@@ -156,6 +164,7 @@ export function buildResearchGraph(deps: GraphDeps) {
         return { plan, done: ['plan'] };
       } catch (err) {
         if (aborted(signal, err)) throw err;
+        rethrowIfAdminNeeded(err);
         throw new ResearchError(
           'The research could not be planned. Nothing was spent on searches; please try again.',
           `planner: ${reason(err)}`,
@@ -264,6 +273,7 @@ export function buildResearchGraph(deps: GraphDeps) {
       });
     } catch (err) {
       if (aborted(signal, err)) throw err;
+      rethrowIfAdminNeeded(err);
       throw new ResearchError('The report could not be written. Please try again.', `report: ${reason(err)}`, true);
     }
     const failures: AgentRecord<string> = { ...state.failures };

@@ -73,7 +73,8 @@ function pageUrl(host: string, kind: string, topic: string[], id: string, hostil
 export function searchResults(query: string, maxResults: number): SyntheticHit[] {
   const topic = topicWords(query);
   const rng = createRng(hashSeed('search', query.trim().toLowerCase()));
-  const count = Math.max(1, Math.min(20, maxResults));
+  // Tavily documents 0 ≤ max_results ≤ 20; 0 asks for no results.
+  const count = Math.max(0, Math.min(20, maxResults));
   const hostileRanks = new Set<number>([count - 1]);
   if (isHostileQuery(query)) [0, 2].filter((r) => r < count).forEach((r) => hostileRanks.add(r));
   const hits: SyntheticHit[] = [];

@@ -5,11 +5,23 @@
 // POST /_sandbox/faults `{ target, fault, times? }` or `{ clear: true }`, POST /_sandbox/latency
 // `{ search?, extract?, llm? }` (ms), GET /_sandbox/calls, POST /_sandbox/personality `{ personality, times? }`
 // (the LLM's manners; also per request by `model: "sandbox:<personality>"` or an `x-sandbox-personality`
-// header, so an out-of-process CLI run can choose one). See docs/decisions/020, 021 and 024.
+// header, so an out-of-process CLI run can choose one). See docs/decisions/020, 021 and 024. The sandbox
+// Tavily answers errors and out-of-range parameters as Tavily documents them (tavily-api.ts, decision 027).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { extractPage, isBrokenUrl, searchResults } from './corpus.js';
+import {
+  checkExtractBody,
+  checkSearchBody,
+  tavilyErrorAnswer,
+  tavilyErrorFaultSchema,
+  tavilyRateLimitAnswer,
+  type ExtractBody,
+  type SearchBody,
+  type TavilyAnswer,
+  type TavilyErrorFault,
+} from './tavily-api.js';
 import {
   chatReply,
   isPersonality,
@@ -27,7 +39,8 @@ export type Fault =
   | { kind: 'rate_limit'; retryAfterSeconds: number }
   | { kind: 'server_error' }
   | { kind: 'hang' }
-  | { kind: 'malformed' };
+  | { kind: 'malformed' }
+  | TavilyErrorFault;
 
 export type SandboxLatency = { search: number; extract: number; llm: number };
 
@@ -54,10 +67,15 @@ export const faultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('server_error') }),
   z.object({ kind: z.literal('hang') }),
   z.object({ kind: z.literal('malformed') }),
+  tavilyErrorFaultSchema,
 ]);
 const faultRequestSchema = z.union([
   z.object({ clear: z.literal(true) }),
-  z.object({ target: targetSchema, fault: faultSchema, times: z.number().int().min(1).default(1) }),
+  z
+    .object({ target: targetSchema, fault: faultSchema, times: z.number().int().min(1).default(1) })
+    .refine((f) => f.target !== 'llm' || f.fault.kind !== 'tavily_error', {
+      message: 'a tavily_error fault applies to search or extract only',
+    }),
 ]);
 const personalitySchema = z.object({
   personality: z.enum(LLM_PERSONALITIES),
@@ -67,15 +85,6 @@ const latencySchema = z
   .object({ search: z.number().min(0), extract: z.number().min(0), llm: z.number().min(0) })
   .partial()
   .strict();
-const searchBodySchema = z.object({
-  query: z.string().trim().min(1),
-  max_results: z.number().int().optional(),
-  search_depth: z.string().optional(),
-});
-const extractBodySchema = z.object({
-  urls: z.union([z.string(), z.array(z.string())]),
-  extract_depth: z.string().optional(),
-});
 
 class HttpError extends Error {
   constructor(
@@ -107,6 +116,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   };
 
   const injectFault = (target: SandboxTarget, fault: Fault, times = 1): void => {
+    if (target === 'llm' && fault.kind === 'tavily_error')
+      throw new Error('a tavily_error fault applies to search or extract only');
     faults[target].push({ fault, remaining: times });
   };
   const clearFaults = (): void => {
@@ -174,8 +185,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       calls[target] += 1;
       const fault = takeFault(target);
       if (fault) return sendTavilyFault(res, fault);
+      // Parameters outside Tavily's documented ranges get its 400, as the real API answers them.
+      const checked = target === 'search' ? checkSearchBody(body) : checkExtractBody(body);
+      if (!checked.ok) return sendTavilyAnswer(res, checked.answer);
       const answer = await answerWithin(arrived, latency[target], () =>
-        target === 'search' ? searchResponse(body) : extractResponse(body),
+        target === 'search' ? searchResponse(checked.data as SearchBody) : extractResponse(checked.data as ExtractBody),
       );
       return sendJsonText(res, 200, answer);
     }
@@ -231,13 +245,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   };
 }
 
-function searchResponse(body: unknown): unknown {
-  const parsed = searchBodySchema.safeParse(body);
-  if (!parsed.success) throw new HttpError(400, { detail: { error: 'Invalid request: query is required.' } });
-  const hits = searchResults(parsed.data.query, parsed.data.max_results ?? 5);
-  const credits = parsed.data.search_depth === 'advanced' ? 2 : 1;
+function searchResponse(body: SearchBody): unknown {
+  const hits = searchResults(body.query, body.max_results ?? 5);
+  const credits = body.search_depth === 'advanced' ? 2 : 1;
   return {
-    query: parsed.data.query,
+    query: body.query,
     answer: null,
     images: [],
     follow_up_questions: null,
@@ -255,13 +267,10 @@ function searchResponse(body: unknown): unknown {
   };
 }
 
-function extractResponse(body: unknown): unknown {
-  const parsed = extractBodySchema.safeParse(body);
-  if (!parsed.success) throw new HttpError(400, { detail: { error: 'Invalid request: urls is required.' } });
-  const urls = Array.isArray(parsed.data.urls) ? parsed.data.urls : [parsed.data.urls];
-  if (urls.length > 20) throw new HttpError(400, { detail: { error: 'Max 20 URLs are allowed.' } });
+function extractResponse(body: ExtractBody): unknown {
+  const urls = Array.isArray(body.urls) ? body.urls : [body.urls];
   const ok = urls.filter((u) => !isBrokenUrl(u));
-  const perGroup = parsed.data.extract_depth === 'advanced' ? 2 : 1;
+  const perGroup = body.extract_depth === 'advanced' ? 2 : 1;
   return {
     results: ok.map((u) => {
       const page = extractPage(u);
@@ -274,19 +283,24 @@ function extractResponse(body: unknown): unknown {
   };
 }
 
+function sendTavilyAnswer(res: ServerResponse, answer: TavilyAnswer): void {
+  res.writeHead(answer.status, {
+    'content-type': answer.contentType,
+    'content-length': Buffer.byteLength(answer.body),
+    ...answer.headers,
+  });
+  res.end(answer.body);
+}
+
 function sendTavilyFault(res: ServerResponse, fault: Fault): void {
   switch (fault.kind) {
     case 'rate_limit':
-      return sendJson(
-        res,
-        429,
-        {
-          detail: { error: `Rate limit exceeded: too many requests. Retry after ${fault.retryAfterSeconds} seconds.` },
-        },
-        { 'retry-after': String(fault.retryAfterSeconds) },
-      );
+      return sendTavilyAnswer(res, tavilyRateLimitAnswer(fault.retryAfterSeconds));
+    case 'tavily_error':
+      return sendTavilyAnswer(res, tavilyErrorAnswer(fault));
     case 'server_error':
-      return sendJson(res, 500, { error: 'Internal Server Error (sandbox fault)' });
+      // Tavily's documented 500 carries its usual JSON body, which @tavily/core turns into a bare message.
+      return sendTavilyAnswer(res, tavilyErrorAnswer({ kind: 'tavily_error', status: 500 }));
     case 'malformed':
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"results": [ {"url": "https://truncated');

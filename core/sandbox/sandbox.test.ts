@@ -273,6 +273,126 @@ describe('sandbox HTTP server', () => {
     expect((await post(`${sandbox.tavilyUrl}/_sandbox/faults`, { target: 'nope' })).status).toBe(400);
   });
 
+  it.each<[string, object, number, string, Record<string, string>]>([
+    ['401', { kind: 'tavily_error', status: 401 }, 401, 'Unauthorized: missing or invalid API key.', {}],
+    [
+      '432',
+      { kind: 'tavily_error', status: 432 },
+      432,
+      "This request exceeds your plan's set usage limit. Please upgrade your plan or contact support@tavily.com",
+      {},
+    ],
+    [
+      '433',
+      { kind: 'tavily_error', status: 433 },
+      433,
+      'This request exceeds the pay-as-you-go limit. You can increase your limit on the Tavily dashboard.',
+      {},
+    ],
+    [
+      '429',
+      { kind: 'rate_limit', retryAfterSeconds: 3 },
+      429,
+      'Your request has been blocked due to excessive requests. Please reduce rate of requests.',
+      { 'retry-after': '3' },
+    ],
+    ['500', { kind: 'server_error' }, 500, 'Internal Server Error', {}],
+    [
+      '503',
+      { kind: 'tavily_error', status: 503, retryAfterSeconds: 5 },
+      503,
+      'Service Unavailable',
+      { 'retry-after': '5' },
+    ],
+  ])("answers a %s fault with Tavily's documented JSON body and headers", async (_n, fault, status, error, headers) => {
+    await post(`${sandbox.tavilyUrl}/_sandbox/faults`, { target: 'extract', fault });
+    const res = await post(`${sandbox.tavilyUrl}/extract`, { urls: ['https://a.example/x'] });
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(await res.json()).toEqual({ detail: { error } });
+    for (const [k, v] of Object.entries(headers)) expect(res.headers.get(k)).toBe(v);
+  });
+
+  it('answers a 5xx with a plain body when asked to, and refuses Tavily faults for the LLM', async () => {
+    await post(`${sandbox.tavilyUrl}/_sandbox/faults`, {
+      target: 'search',
+      fault: { kind: 'tavily_error', status: 502, plain: true },
+    });
+    const res = await post(`${sandbox.tavilyUrl}/search`, { query: 'dog sitters' });
+    expect(res.status).toBe(502);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await res.text()).toBe('502 Bad Gateway');
+    const bad = await post(`${sandbox.tavilyUrl}/_sandbox/faults`, {
+      target: 'llm',
+      fault: { kind: 'tavily_error', status: 401 },
+    });
+    expect(bad.status).toBe(400);
+    expect(() => sandbox.injectFault('llm', { kind: 'tavily_error', status: 401 })).toThrow(/search or extract/);
+    expect(
+      (
+        await post(`${sandbox.tavilyUrl}/_sandbox/faults`, {
+          target: 'search',
+          fault: { kind: 'tavily_error', status: 418 },
+        })
+      ).status,
+    ).toBe(400);
+  });
+
+  it.each<[string, string, object, string]>([
+    [
+      'a query over 400 characters',
+      'search',
+      { query: 'q'.repeat(401) },
+      'Query is too long. Max query length is 400 characters.',
+    ],
+    ['max_results above 20', 'search', { query: 'q', max_results: 21 }, 'max_results must be between 0 and 20.'],
+    ['an unknown search_depth', 'search', { query: 'q', search_depth: 'deep' }, 'Invalid search_depth'],
+    [
+      'chunks_per_source above 3',
+      'search',
+      { query: 'q', chunks_per_source: 4 },
+      'chunks_per_source must be between 1 and 3.',
+    ],
+    [
+      'an extract timeout above 60 s',
+      'extract',
+      { urls: ['https://a.example/x'], timeout: 61 },
+      'timeout must be between 1.0 and 60.0 seconds.',
+    ],
+    [
+      'an extract timeout below 1 s',
+      'extract',
+      { urls: ['https://a.example/x'], timeout: 0.5 },
+      'timeout must be between 1.0 and 60.0 seconds.',
+    ],
+    [
+      'more than 20 URLs',
+      'extract',
+      { urls: Array.from({ length: 21 }, (_, i) => `https://a.example/${i}`) },
+      'Max 20 URLs are allowed.',
+    ],
+    [
+      'an unknown extract_depth',
+      'extract',
+      { urls: ['https://a.example/x'], extract_depth: 'deep' },
+      'Invalid extract_depth',
+    ],
+  ])('answers 400 to %s, as Tavily documents', async (_n, endpoint, body, error) => {
+    const res = await post(`${sandbox.tavilyUrl}/${endpoint}`, body);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { detail: { error: string } }).detail.error).toContain(error);
+  });
+
+  it('accepts the edges of the documented ranges', async () => {
+    const search = await post(`${sandbox.tavilyUrl}/search`, { query: 'q'.repeat(400), max_results: 0 });
+    expect(search.status).toBe(200);
+    expect(((await search.json()) as { results: unknown[] }).results).toEqual([]);
+    for (const timeout of [1, 60]) {
+      const res = await post(`${sandbox.tavilyUrl}/extract`, { urls: ['https://a.example/x'], timeout });
+      expect(res.status).toBe(200);
+    }
+  });
+
   it('sets latency over HTTP and rejects unknown keys', async () => {
     const res = await post(`${sandbox.tavilyUrl}/_sandbox/latency`, { search: 0, llm: 0 });
     expect(await res.json()).toEqual({ search: 0, extract: 0, llm: 0 });

@@ -7,7 +7,7 @@ import {
   type Sort,
 } from 'mongodb';
 import type { CheckpointId } from '../research/checkpoints.js';
-import type { ResearchResult } from '../research/contract.js';
+import type { ProviderFailure, ResearchResult } from '../research/contract.js';
 import type { Depth } from '../research/depth.js';
 import type { Mongo } from '../storage/index.js';
 import { newTaskId } from './ids.js';
@@ -82,7 +82,7 @@ export type TaskPage = { items: Task[]; total: number; page: number; pageSize: n
 
 export type FinalOutcome = {
   status: 'failed' | 'cancelled';
-  error: { userMessage: string; detail: string };
+  error: { userMessage: string; detail: string; failure?: ProviderFailure };
   refunded: number;
 };
 export type Outcome = { status: 'succeeded' } | FinalOutcome;

@@ -1,6 +1,6 @@
 // A research task as stored in MongoDB (collection `tasks`) and passed to every surface.
 import type { CheckpointId } from '../research/checkpoints.js';
-import type { ResearchReport, ResearchUsage } from '../research/contract.js';
+import type { ProviderFailure, ResearchReport, ResearchUsage } from '../research/contract.js';
 import type { Depth } from '../research/depth.js';
 
 export type Platform = 'slack' | 'discord' | 'console';
@@ -46,8 +46,11 @@ export type Task = {
   checkpoints: TaskCheckpoint[];
   report?: { markdown: string; json: ResearchReport };
   usage?: ResearchUsage;
-  /** `userMessage` is safe to show the requester; `detail` is for operators. */
-  error?: { userMessage: string; detail: string };
+  /**
+   * `userMessage` is safe to show the requester; `detail` is for operators; `failure`, when a provider
+   * refused, is the exact cause the console shows (decision 027).
+   */
+  error?: { userMessage: string; detail: string; failure?: ProviderFailure };
   /** Credits given back when the task failed or was cancelled. */
   refunded?: number;
   cancelRequested?: { by: string; at: Date };

@@ -1,6 +1,7 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react';
 import { z } from 'zod';
+import { failureCause } from '../../../core/research/failures.js';
 import { CheckpointProgress } from '../components/CheckpointProgress.js';
 import { useLivePolling } from '../components/useLivePolling.js';
 import { describeError, parseForm, type ActionResult } from '../lib/actions.server.js';
@@ -20,7 +21,11 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const sections = SECTIONS.map((status, i) => ({
     status,
     total: pages[i]!.total,
-    items: pages[i]!.items.map(jobRow),
+    // A provider's refusal is shown by its exact cause (provider, kind, what to fix), not only the user's words.
+    items: pages[i]!.items.map((t) => ({
+      ...jobRow(t),
+      cause: t.error?.failure ? failureCause(t.error.failure) : null,
+    })),
   }));
   return json({
     sections,
@@ -147,6 +152,11 @@ export default function Jobs() {
                       {j.error ? (
                         <div className="small" style={{ color: 'var(--bad)' }}>
                           {j.error}
+                        </div>
+                      ) : null}
+                      {j.cause ? (
+                        <div className="small mono" data-testid={`cause-${j.id}`}>
+                          cause: {j.cause}
                         </div>
                       ) : null}
                     </td>

@@ -128,25 +128,25 @@ export function raceAbort<T>(work: Promise<T>, signal?: AbortSignal): Promise<T>
   });
 }
 
-export type RetryOutcome<T> =
-  | { ok: true; value: T; attempts: number }
-  | { ok: false; failure: FailureClass; attempts: number; why: string; error: unknown };
+export type RetryOutcome<T, F extends FailureClass = FailureClass> =
+  { ok: true; value: T; attempts: number } | { ok: false; failure: F; attempts: number; why: string; error: unknown };
 
 /**
  * Runs `attempt` until it succeeds or the policy says stop. Aborts propagate at once (never retried);
- * every other error is classified by `classify`.
+ * every other error is classified by `classify`. A classifier may return more than FailureClass (a
+ * provider's failure kind, say); the final outcome hands that back as it was returned.
  */
-export async function withRetry<T>(
+export async function withRetry<T, F extends FailureClass = FailureClass>(
   attempt: (n: number) => Promise<T>,
   opts: {
     policy: RetryPolicy;
-    classify: (err: unknown) => FailureClass;
+    classify: (err: unknown) => F;
     signal?: AbortSignal;
     sleep?: Sleep;
     random?: () => number;
-    onRetry?: (failure: FailureClass, delayMs: number, n: number) => void;
+    onRetry?: (failure: F, delayMs: number, n: number) => void;
   },
-): Promise<RetryOutcome<T>> {
+): Promise<RetryOutcome<T, F>> {
   const sleep = opts.sleep ?? abortableSleep;
   const random = opts.random ?? Math.random;
   for (let n = 0; ; n++) {

@@ -3,7 +3,17 @@ import { testRedis, uniquePrefix } from '../../../test/helpers/storage.js';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { ResearchError } from '../contract.js';
 import { abortableSleep, type Sleep } from './retry.js';
-import { cacheKey, createTavilySearch, normalizeExtract, normalizeSearch, type TavilyOptions } from './tavily.js';
+import {
+  MAX_QUERY_CHARS,
+  cacheKey,
+  classifyTavilyError,
+  createTavilySearch,
+  extractTimeoutSeconds,
+  fitSearchQuery,
+  normalizeExtract,
+  normalizeSearch,
+  type TavilyOptions,
+} from './tavily.js';
 import { UsageMeter } from './usage.js';
 
 const redis = testRedis();
@@ -271,5 +281,209 @@ describe('faults', () => {
     // Far below the 30 s client timeout: the abort, not the timeout, ended the call.
     expect(Date.now() - started).toBeLessThan(5000);
     expect(sandbox.calls.search - before).toBe(1);
+  });
+});
+
+describe('classifying what @tavily/core throws (pure)', () => {
+  const detail = (text: string) => new Error(text); // the client's message for a {"detail":{"error"}} body
+  it.each<[string, Error, { status?: number; retryAfter?: string }, object]>([
+    [
+      '401 with the documented body',
+      detail('Unauthorized: missing or invalid API key.'),
+      { status: 401 },
+      { kind: 'bad_credentials', retryable: false },
+    ],
+    [
+      '401 seen only in the text',
+      detail('Unauthorized: missing or invalid API key.'),
+      {},
+      { kind: 'bad_credentials', retryable: false },
+    ],
+    [
+      '432',
+      detail(
+        "This request exceeds your plan's set usage limit. Please upgrade your plan or contact support@tavily.com",
+      ),
+      { status: 432 },
+      { kind: 'quota_exhausted', retryable: false },
+    ],
+    [
+      '433 seen only in the text',
+      detail('This request exceeds the pay-as-you-go limit. You can increase your limit on the Tavily dashboard.'),
+      {},
+      { kind: 'quota_exhausted', retryable: false },
+    ],
+    [
+      '429 with Retry-After',
+      detail('Your request has been blocked due to excessive requests. Please reduce rate of requests.'),
+      { status: 429, retryAfter: '7' },
+      { kind: 'rate_limited', retryable: true, retryAfterMs: 7000 },
+    ],
+    [
+      '500 with a JSON body (the status only the interceptor saw)',
+      detail('Internal Server Error'),
+      { status: 500 },
+      { kind: 'transient', retryable: true },
+    ],
+    ['502 with a plain body', new Error('502 Error: "502 Bad Gateway"'), {}, { kind: 'transient', retryable: true }],
+    ['a timeout', new Error('Request timed out after 30 seconds.'), {}, { kind: 'transient', retryable: true }],
+    [
+      'a status decides over the text',
+      detail('Invalid rate limit setting.'),
+      { status: 400 },
+      { kind: 'bad_request', retryable: false },
+    ],
+    [
+      '400 out of range',
+      detail('Query is too long. Max query length is 400 characters.'),
+      { status: 400 },
+      { kind: 'bad_request', retryable: false },
+    ],
+  ])('%s', (_name, err, http, expected) => {
+    expect(classifyTavilyError(err, http)).toMatchObject(expected);
+  });
+
+  it('reads an HTTP-date Retry-After', () => {
+    const now = Date.parse('2026-12-04T12:00:00Z');
+    const c = classifyTavilyError(
+      detail('Too many requests'),
+      { status: 429, retryAfter: 'Fri, 04 Dec 2026 12:00:05 GMT' },
+      now,
+    );
+    expect(c.retryAfterMs).toBe(5000);
+  });
+});
+
+describe("request parameters stay inside Tavily's documented ranges (pure)", () => {
+  it('clamps the extract timeout to 1–60 s', () => {
+    expect(extractTimeoutSeconds(120_000)).toBe(60);
+    expect(extractTimeoutSeconds(60_000)).toBe(60);
+    expect(extractTimeoutSeconds(25_000)).toBe(25);
+    expect(extractTimeoutSeconds(300)).toBe(1);
+  });
+
+  it('sends a query that fits as it is', () => {
+    const q = `dog sitter  marketplace ${'x'.repeat(300)}`;
+    expect(fitSearchQuery(q)).toBe(q);
+  });
+
+  it('shortens a long query at a word boundary, dropping filler and repeats before content words', () => {
+    const idea =
+      'An app that matches dog owners with vetted sitters in their neighbourhood, and that lets the owners ' +
+      'book the sitters for walks and for overnight stays. '.repeat(12);
+    const q = fitSearchQuery(idea);
+    expect(q.length).toBeLessThanOrEqual(MAX_QUERY_CHARS);
+    expect(q.startsWith('app matches dog owners vetted sitters neighbourhood, lets book walks overnight stays.')).toBe(
+      true,
+    );
+    expect(q.split(' ').every((w) => idea.includes(w))).toBe(true);
+    const words = Array.from({ length: 120 }, (_, i) => `word${i}`).join(' ');
+    const cut = fitSearchQuery(words);
+    expect(cut.length).toBeLessThanOrEqual(MAX_QUERY_CHARS);
+    expect(words.startsWith(cut)).toBe(true);
+    expect(words.charAt(cut.length)).toBe(' ');
+    expect(fitSearchQuery('y'.repeat(900))).toHaveLength(MAX_QUERY_CHARS);
+  });
+});
+
+describe('documented Tavily errors through @tavily/core', () => {
+  const search = (p: ReturnType<typeof provider>, query: string) =>
+    p.search({ query, searchDepth: 'basic', maxResults: 3 }, new UsageMeter());
+
+  it.each<[string, number, object, RegExp]>([
+    ['401 bad key', 401, { provider: 'tavily', kind: 'bad_credentials', setting: 'TAVILY_API_KEY' }, /API key/],
+    [
+      '432 plan limit',
+      432,
+      { provider: 'tavily', kind: 'quota_exhausted', setting: 'the Tavily plan' },
+      /upgrade the plan/,
+    ],
+    [
+      '433 pay-as-you-go limit',
+      433,
+      { provider: 'tavily', kind: 'quota_exhausted', setting: 'the Tavily plan' },
+      /pay-as-you-go/,
+    ],
+  ])(
+    '%s: a ResearchError naming the cause, after one attempt, for no credits',
+    async (_name, status, failure, said) => {
+      const p = provider();
+      sandbox.injectFault('search', { kind: 'tavily_error', status }, 5);
+      const before = sandbox.calls.search;
+      const meter = new UsageMeter();
+      const err = await p
+        .search({ query: `refused ${status}`, searchDepth: 'basic', maxResults: 3 }, meter)
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ResearchError);
+      expect(err).toMatchObject({ retryable: false, failure, userMessage: expect.stringMatching(said) });
+      expect(sandbox.calls.search - before).toBe(1);
+      expect(meter.snapshot()).toMatchObject({ tavilyCalls: 0, tavilyCredits: 0 });
+    },
+  );
+
+  it.each<[string, Parameters<Sandbox['injectFault']>[1]]>([
+    ['500 with a JSON body', { kind: 'tavily_error', status: 500 }],
+    ['503 with a JSON body', { kind: 'tavily_error', status: 503 }],
+    ['502 with a plain body', { kind: 'tavily_error', status: 502, plain: true }],
+  ])('retries a %s and succeeds', async (_name, fault) => {
+    sandbox.injectFault('search', fault, 2);
+    const before = sandbox.calls.search;
+    await expect(search(provider(), `transient ${_name}`)).resolves.toHaveLength(3);
+    expect(sandbox.calls.search - before).toBe(3);
+  });
+
+  it('honours Retry-After on a 503 too', async () => {
+    const { sleep, waits } = recordingSleep();
+    sandbox.injectFault('extract', { kind: 'tavily_error', status: 503, retryAfterSeconds: 1 });
+    const { pages } = await provider({ sleep }).extract(
+      { urls: ['https://www.x-insights.example/report/solar-robots/2'], extractDepth: 'basic' },
+      new UsageMeter(),
+    );
+    expect(pages).toHaveLength(1);
+    expect(waits).toHaveLength(1);
+    expect(waits[0]).toBeGreaterThanOrEqual(1000);
+    expect(waits[0]).toBeLessThanOrEqual(1100);
+  });
+
+  it('names a 400 a permanent error of the request, without blaming the idea or an admin setting', async () => {
+    sandbox.injectFault('search', { kind: 'tavily_error', status: 400 });
+    const before = sandbox.calls.search;
+    const err = await search(provider(), 'bad request').catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      name: 'ResearchError',
+      retryable: false,
+      failure: undefined,
+      userMessage: expect.stringMatching(/rejected our request as invalid/),
+      detail: expect.stringMatching(/request rejected 400: Bad Request/),
+    });
+    expect(sandbox.calls.search - before).toBe(1);
+  });
+
+  it('gives up on a 429 whose Retry-After is longer than we wait, as retryable and rate limited', async () => {
+    sandbox.injectFault('search', { kind: 'rate_limit', retryAfterSeconds: 3600 });
+    const err = await search(provider(), 'long wait').catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      retryable: true,
+      failure: { provider: 'tavily', kind: 'rate_limited' },
+      detail: expect.stringMatching(/retry_after_too_long/),
+    });
+  });
+
+  it('sends an extract timeout Tavily accepts when PROVIDER_TIMEOUT_MS is above 60 s', async () => {
+    // The sandbox answers 400 for a timeout outside 1–60 s, as Tavily documents.
+    const { pages } = await provider({ timeoutMs: 120_000 }).extract(
+      { urls: ['https://www.x-insights.example/report/solar-robots/3'], extractDepth: 'advanced' },
+      new UsageMeter(),
+    );
+    expect(pages).toHaveLength(1);
+  });
+
+  it("sends a long query shortened to Tavily's limit, and caches it under what was sent", async () => {
+    const p = provider();
+    const long = `An app that matches dog owners with vetted sitters ${'in their busy neighbourhood '.repeat(40)}`;
+    const meter = new UsageMeter();
+    await expect(p.search({ query: long, searchDepth: 'basic', maxResults: 3 }, meter)).resolves.toHaveLength(3);
+    await p.search({ query: fitSearchQuery(long), searchDepth: 'basic', maxResults: 3 }, meter);
+    expect(meter.snapshot()).toMatchObject({ tavilyCalls: 1, cacheHits: 1 });
   });
 });

@@ -1,12 +1,23 @@
 // Tavily search/extract behind a small port, with a Redis cache, retries and credit accounting.
-// The official @tavily/core client does the HTTP; see docs/decisions/021 (cache) and 022 (retries).
+// The official @tavily/core client does the HTTP; see docs/decisions/021 (cache), 022 (retries), 027 (errors)
+// and 028 (parameter ranges).
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { tavily } from '@tavily/core';
+import axios, { isAxiosError } from 'axios';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { ResearchError } from '../contract.js';
+import { ResearchError, type ProviderFailure, type ProviderFailureKind } from '../contract.js';
 import { observed } from './observe.js';
-import { AbortedError, DEFAULT_RETRY_POLICY, raceAbort, withRetry, type FailureClass, type Sleep } from './retry.js';
+import {
+  AbortedError,
+  DEFAULT_RETRY_POLICY,
+  parseRetryAfter,
+  raceAbort,
+  withRetry,
+  type FailureClass,
+  type Sleep,
+} from './retry.js';
 import type { UsageMeter } from './usage.js';
 
 export type SearchRequest = { query: string; searchDepth: 'basic' | 'advanced'; maxResults: number };
@@ -79,29 +90,163 @@ const cachedExtractSchema = z.object({
   failed: z.array(z.string()),
 });
 
+// Tavily's documented request ranges (docs.tavily.com API reference, decision 028).
+/** Tavily answers 400 "Query is too long. Max query length is 400 characters." above this. */
+export const MAX_QUERY_CHARS = 400;
+/** `max_results`: 0 ≤ x ≤ 20. */
+export const MAX_RESULTS_LIMIT = 20;
+/** Extract `timeout`: 1.0 ≤ x ≤ 60.0 seconds. */
+export const EXTRACT_TIMEOUT_RANGE_S = { min: 1, max: 60 } as const;
+
+/** The extract `timeout` Tavily accepts, whatever PROVIDER_TIMEOUT_MS says. */
+export function extractTimeoutSeconds(timeoutMs: number): number {
+  return Math.min(EXTRACT_TIMEOUT_RANGE_S.max, Math.max(EXTRACT_TIMEOUT_RANGE_S.min, timeoutMs / 1000));
+}
+
+// Words that carry no search meaning: dropped first when a query must be shortened.
+const FILLER = new Set(
+  (
+    'a an the and or but of for to in on at by with from into onto that which who whom whose this these those ' +
+    'is are was were be been being it its as than so such very really just also about our your their my we you ' +
+    'they i me us them there here can could would should will shall may might do does did has have had'
+  ).split(' '),
+);
+
 /**
- * @tavily/core turns every HTTP failure into a plain Error whose message is either
- * `"<status> Error: <body>"` or the API's `detail.error` text, and timeouts into "Request timed out".
- * The status and Retry-After header are not kept, so we read them back out of the message.
+ * A query within Tavily's length limit. One that fits is sent as it is. A longer one (a long idea, a
+ * verbose planner) loses filler words and repeated words first, keeping the order of the rest, and is then
+ * cut at a word boundary: the content words at its start (the product and its market) survive.
  */
-export function classifyTavilyError(err: unknown): FailureClass {
+export function fitSearchQuery(query: string, max = MAX_QUERY_CHARS): string {
+  if (query.length <= max) return query;
+  const seen = new Set<string>();
+  const words = query.split(/\s+/).filter((word) => {
+    const key = word.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
+    if (key === '' || FILLER.has(key) || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  let out = '';
+  for (const word of words) {
+    const next = out ? `${out} ${word}` : word;
+    if (next.length > max) break;
+    out = next;
+  }
+  // Only a first "word" longer than the limit leaves nothing: cut it.
+  return out || query.trim().slice(0, max);
+}
+
+/** What a failed Tavily call means: a ProviderFailureKind, or a request Tavily found invalid (our bug). */
+export type TavilyFailureClass = FailureClass & { kind: ProviderFailureKind | 'bad_request' };
+
+/** The status and Retry-After of a failed Tavily response, as the HTTP layer saw them. */
+export type TavilyHttp = { status?: number; retryAfter?: string };
+
+/**
+ * @tavily/core turns an HTTP failure into a plain Error and keeps neither the status nor the headers: the
+ * message is `"<status> Error: <body>"` — unless the body is Tavily's documented `{"detail":{"error":…}}`,
+ * when the message is only that text. A 5xx with such a JSON body therefore used to look like a permanent
+ * error, and no Retry-After ever reached us. So each attempt runs in an AsyncLocalStorage scope and an axios
+ * response interceptor (axios is the HTTP client @tavily/core uses) notes the status and Retry-After of a
+ * failed response there. It only observes, and only inside our scope: every other axios user is untouched.
+ */
+const seenHttp = new AsyncLocalStorage<TavilyHttp>();
+let observing = false;
+
+function observeTavilyHttp(): void {
+  if (observing) return;
+  observing = true;
+  axios.interceptors.response.use(undefined, (err: unknown) => {
+    const seen = seenHttp.getStore();
+    if (seen && isAxiosError(err) && err.response) {
+      seen.status = err.response.status;
+      const retryAfter: unknown = err.response.headers['retry-after'];
+      if (typeof retryAfter === 'string') seen.retryAfter = retryAfter;
+    }
+    return Promise.reject(err);
+  });
+}
+
+/**
+ * Classifies a failed call by Tavily's documented errors (docs.tavily.com, help.tavily.com "Errors Code"):
+ * 401 bad key, 429 rate limit, 432 plan limit, 433 pay-as-you-go limit, 5xx server error, 400 invalid
+ * parameters. `http` is what the interceptor saw; without it the status is read from the message, and the
+ * documented message texts stand in for a status the client dropped.
+ */
+export function classifyTavilyError(err: unknown, http: TavilyHttp = {}, now = Date.now()): TavilyFailureClass {
   const message = err instanceof Error ? err.message : String(err);
-  const status = Number(/^(\d{3}) Error/.exec(message)?.[1] ?? NaN);
-  const retryAfterSec = /retry[ _-]?after[^0-9]{0,12}(\d+(?:\.\d+)?)/i.exec(message)?.[1];
-  const retryAfterMs = retryAfterSec !== undefined ? Math.ceil(Number(retryAfterSec) * 1000) : undefined;
-  const withWait = (c: FailureClass): FailureClass => (retryAfterMs !== undefined ? { ...c, retryAfterMs } : c);
-  if (status === 429 || /rate limit|too many requests|excessive requests/i.test(message))
-    return withWait({ retryable: true, reason: 'rate limited' });
-  if (status >= 500 || status === 408) return withWait({ retryable: true, reason: `server error ${status}` });
-  if (/timed out|timeout/i.test(message)) return { retryable: true, reason: 'timed out' };
+  const status = http.status ?? Number(/^(\d{3}) Error/.exec(message)?.[1] ?? NaN);
+  const said = message.replace(/\s+/g, ' ').slice(0, 200);
+  const headerWait = parseRetryAfter({ retryAfter: http.retryAfter ?? null }, now);
+  const textWait = /retry[ _-]?after[^0-9]{0,12}(\d+(?:\.\d+)?)/i.exec(message)?.[1];
+  const retryAfterMs = headerWait ?? (textWait !== undefined ? Math.ceil(Number(textWait) * 1000) : undefined);
+  const withWait = (c: TavilyFailureClass): TavilyFailureClass =>
+    retryAfterMs !== undefined ? { ...c, retryAfterMs } : c;
+  const code = Number.isNaN(status) ? '' : ` ${status}`;
+
+  // A status, when known, decides; the documented texts only stand in for one the client dropped.
+  const known = !Number.isNaN(status);
+  const is = (s: number, text: RegExp): boolean => (known ? status === s : text.test(message));
+  if (is(401, /unauthorized|invalid api key|missing api key/i))
+    return { retryable: false, kind: 'bad_credentials', reason: `bad credentials${code}: ${said}` };
+  if (is(432, /exceeds your plan'?s set usage limit/i))
+    return { retryable: false, kind: 'quota_exhausted', reason: `plan limit${code}: ${said}` };
+  if (is(433, /pay-as-you-go limit/i))
+    return { retryable: false, kind: 'quota_exhausted', reason: `pay-as-you-go limit${code}: ${said}` };
+  if (is(429, /rate limit|too many requests|excessive requests/i))
+    return withWait({ retryable: true, kind: 'rate_limited', reason: 'rate limited' });
+  if (status >= 500 || status === 408)
+    return withWait({ retryable: true, kind: 'transient', reason: `server error ${status}` });
+  if (!known && /timed out|timeout/i.test(message)) return { retryable: true, kind: 'transient', reason: 'timed out' };
   if (
+    !known &&
     /unexpected error occurred|ECONNRESET|ECONNREFUSED|socket hang up|Unexpected token|JSON|Cannot read propert/i.test(
       message,
     )
   ) {
-    return { retryable: true, reason: 'connection or response error' };
+    return { retryable: true, kind: 'transient', reason: 'connection or response error' };
   }
-  return { retryable: false, reason: message.slice(0, 200) };
+  return { retryable: false, kind: 'bad_request', reason: `request rejected${code}: ${said}` };
+}
+
+/** What the requester reads (Slack, Discord, console); operators get the detail. Never a key or a URL. */
+function userMessageFor(f: TavilyFailureClass): string {
+  switch (f.kind) {
+    case 'bad_credentials':
+      return "Web search is not available: the search provider (Tavily) rejected the bot's API key. An admin needs to fix the bot's setup.";
+    case 'quota_exhausted':
+      return /pay-as-you-go/.test(f.reason)
+        ? "Web search is not available: the bot's Tavily account reached its pay-as-you-go limit. An admin needs to raise it on the Tavily dashboard."
+        : "Web search is not available: the bot's Tavily plan has used up its credits. An admin needs to upgrade the plan on the Tavily dashboard.";
+    case 'rate_limited':
+      return 'Web search is busy (the search provider is rate-limiting us). Please try again in a few minutes.';
+    case 'bad_request':
+      return 'The search provider rejected our request as invalid. This is a problem in the bot, not in your idea; an admin can see the details.';
+    default:
+      return 'Web search is temporarily unavailable. Please try again in a few minutes.';
+  }
+}
+
+/** The setting an admin changes for each permanent refusal (ProviderFailure.setting). */
+const TAVILY_SETTING: Partial<Record<ProviderFailureKind, string>> = {
+  bad_credentials: 'TAVILY_API_KEY',
+  quota_exhausted: 'the Tavily plan',
+};
+
+export function tavilyResearchError(
+  what: 'search' | 'extract',
+  outcome: { failure: TavilyFailureClass; attempts: number; why: string },
+): ResearchError {
+  const f = outcome.failure;
+  const setting = f.kind === 'bad_request' ? undefined : TAVILY_SETTING[f.kind];
+  const failure: ProviderFailure | undefined =
+    f.kind === 'bad_request' ? undefined : { provider: 'tavily', kind: f.kind, ...(setting ? { setting } : {}) };
+  return new ResearchError(
+    userMessageFor(f),
+    `tavily ${what} failed after ${outcome.attempts} attempt(s) (${outcome.why}): ${f.reason}`,
+    f.retryable,
+    failure,
+  );
 }
 
 export function createTavilySearch(opts: TavilyOptions): SearchProvider {
@@ -109,8 +254,10 @@ export function createTavilySearch(opts: TavilyOptions): SearchProvider {
     apiKey: opts.apiKey,
     ...(opts.apiUrl ? { apiBaseURL: opts.apiUrl.replace(/\/+$/, '') } : {}),
   });
+  observeTavilyHttp();
   const prefix = opts.cachePrefix ?? 'pmf:cache:';
   const timeoutSeconds = opts.timeoutMs / 1000;
+  const extractTimeout = extractTimeoutSeconds(opts.timeoutMs);
   const policy = { ...DEFAULT_RETRY_POLICY, maxRetries: opts.maxRetries };
 
   // The cache is an optimisation: a Redis error or a corrupt entry is a miss, never a failed research.
@@ -132,24 +279,24 @@ export function createTavilySearch(opts: TavilyOptions): SearchProvider {
   }
 
   async function call<T>(what: 'search' | 'extract', fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    // Each attempt gets its own scope, so the status it reads is its own response's.
+    let http: TavilyHttp = {};
+    const classify = (err: unknown): TavilyFailureClass => classifyTavilyError(err, http);
     const outcome = await withRetry(
-      () => observed('tavily', what, classifyTavilyError, () => raceAbort(fn(), signal)),
+      () => {
+        http = {};
+        const scope = http;
+        return observed('tavily', what, classify, () => raceAbort(seenHttp.run(scope, fn), signal));
+      },
       {
         policy,
-        classify: classifyTavilyError,
+        classify,
         ...(signal ? { signal } : {}),
         ...(opts.sleep ? { sleep: opts.sleep } : {}),
       },
     );
     if (outcome.ok) return outcome.value;
-    const transient = outcome.failure.retryable;
-    throw new ResearchError(
-      transient
-        ? 'Web search is temporarily unavailable. Please try again in a few minutes.'
-        : 'Web search failed: the search provider rejected the request.',
-      `tavily ${what} failed after ${outcome.attempts} attempt(s) (${outcome.why}): ${outcome.failure.reason}`,
-      transient,
-    );
+    throw tavilyResearchError(what, outcome);
   }
 
   // Identical requests in flight in this process share one Tavily call (decision 021): the first caller
@@ -193,7 +340,13 @@ export function createTavilySearch(opts: TavilyOptions): SearchProvider {
   }
 
   return {
-    search(req, meter, signal) {
+    search(asked, meter, signal) {
+      // The cache key is made from what is sent, so a shortened query and its original share an entry.
+      const req: SearchRequest = {
+        ...asked,
+        query: fitSearchQuery(asked.query),
+        maxResults: Math.min(MAX_RESULTS_LIMIT, Math.max(0, Math.floor(asked.maxResults))),
+      };
       return once(cacheKey(prefix, 'search', normalizeSearch(req)), cachedSearchSchema, meter, signal, async () => {
         const response = await call(
           'search',
@@ -201,6 +354,7 @@ export function createTavilySearch(opts: TavilyOptions): SearchProvider {
             client.search(req.query, {
               searchDepth: req.searchDepth,
               maxResults: req.maxResults,
+              // Search sends no timeout to Tavily: this is only how long the client waits.
               timeout: timeoutSeconds,
             }),
           signal,
@@ -220,7 +374,8 @@ export function createTavilySearch(opts: TavilyOptions): SearchProvider {
       return once(cacheKey(prefix, 'extract', normalizeExtract(req)), cachedExtractSchema, meter, signal, async () => {
         const response = await call(
           'extract',
-          () => client.extract(req.urls, { extractDepth: req.extractDepth, timeout: timeoutSeconds }),
+          // @tavily/core sends this as the body's `timeout` and also waits this long for the answer.
+          () => client.extract(req.urls, { extractDepth: req.extractDepth, timeout: extractTimeout }),
           signal,
         );
         const pages = response.results.map((r) => ({
