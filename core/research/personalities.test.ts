@@ -105,7 +105,8 @@ function expectDelivered(run: Awaited<ReturnType<typeof research>>): ResearchRes
 function expectRefused(run: Awaited<ReturnType<typeof research>>, cause: RegExp): ResearchError {
   expect(run.result).toBeUndefined();
   expect(run.error).toBeInstanceOf(ResearchError);
-  expect(run.error!.detail).toMatch(cause);
+  const { userMessage, detail, failure } = run.error!;
+  expect([userMessage, detail, failure?.setting ?? ''].join('\n')).toMatch(cause);
   // Refused at the planner: no search was made, so no credit was spent.
   expect(run.searches).toBe(0);
   return run.error!;
