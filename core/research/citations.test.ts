@@ -111,7 +111,8 @@ describe('checkCitations (table)', () => {
     { text: 'Owners pay $25 per visit [U1] and 20% fees [C1].', flagged: [] },
     { text: 'Owners pay $30 per visit [U1].', flagged: ['$30'] },
     { text: 'An uncited 77% is not checked.', flagged: [] },
-    { text: 'Fake citation removed, so 77% is uncited [Q7].', flagged: [] },
+    // Its only citation pointed at nothing retrieved: the figure is flagged, not left looking supported.
+    { text: 'Fake citation removed, so 77% is unsupported [Q7].', flagged: ['77%'] },
   ])('flags figures: $text', ({ text, flagged }) => {
     const r = checkCitations([text], SOURCES);
     expect(r.figuresFlagged.map((f) => f.figure)).toEqual(flagged);
