@@ -247,7 +247,9 @@ function finish(text: string): string {
 
 /** Our placeholder characters and our flag mark are ours alone: a model or a page cannot write them. */
 function prepare(text: string): string {
-  return cleanText(text).replace(/[\uE000-\uE002]/g, '').replaceAll(FLAG_MARK, '');
+  return cleanText(text)
+    .replace(/[\uE000-\uE002]/g, '')
+    .replaceAll(FLAG_MARK, '');
 }
 
 /**
@@ -264,7 +266,10 @@ const FIGURE =
 
 /** Every figure in a sentence, citation numbers excluded. */
 export function figuresIn(sentence: string): string[] {
-  const plain = sentence.replace(/\[\d+\]/g, ' ').replace(PLACEHOLDER, ' ').replaceAll(LOST, ' ');
+  const plain = sentence
+    .replace(/\[\d+\]/g, ' ')
+    .replace(PLACEHOLDER, ' ')
+    .replaceAll(LOST, ' ');
   return [...plain.matchAll(FIGURE)].map((m) => m[0].trim());
 }
 

@@ -277,6 +277,7 @@ describe('hostile sources', () => {
     expect(all).not.toMatch(/<!channel>|<!here>|<!everyone>|@everyone|@here|<@U/i);
     expect(all).not.toMatch(/<script|<img|<iframe|onerror=|javascript:|vbscript:/i);
     expect(r.report.citations.every((c) => /^https:\/\//.test(c.url) && !c.url.includes('evil.example'))).toBe(true);
-    expect(r.markdown).not.toMatch(/\]\((?!https:\/\/)/);
+    // Every link is a citation: an https destination in angle brackets (decision 038).
+    expect(r.markdown).not.toMatch(/\]\((?!<https:\/\/)/);
   });
 });

@@ -66,7 +66,7 @@ describe('renderReportMarkdown', () => {
     expect(md).toMatch(/22,000/);
     expect(md).toMatch(/Citations removed.*: 3/);
     expect(md).toMatch(/Figures flagged.*: 1/);
-    expect(md).toContain('1. [A](https://a.com/x)');
+    expect(md).toContain('1. [A](<https://a.com/x>)');
     expect(md).not.toContain(SANDBOX_NOTICE);
     expect(md).not.toMatch(/@everyone|<script/);
   });

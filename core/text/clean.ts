@@ -25,7 +25,11 @@ const TAGS = /[\u{e0000}-\u{e007f}]/gu;
 /** Removes escape sequences, control characters (keeping tab and newline) and bidi controls. */
 export function cleanText(text: string): string {
   // Fast path: most strings hold nothing to remove.
-  if (!/[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}]/u.test(text))
+  if (
+    !/[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}]/u.test(
+      text,
+    )
+  )
     return text;
   return text
     .replace(/\r\n?|[\u2028\u2029]/g, '\n')
