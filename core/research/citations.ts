@@ -78,8 +78,8 @@ const ALTERNATIVES = [
   String.raw`(?<link>!?\[(?<label>[^\[\]\n]*)\]\(\s*(?<href><[^<>\n]*>|[^\s()<>]*(?:\([^\s()<>]*\)[^\s()<>]*)*)(?:\s+(?:"[^"\n]*"|'[^'\n]*'|\([^()\n]*\)))?\s*\))`,
   // `[S3]`, `[S3, S4]`, `[3-5]`, `[^3]`, `[[S3]]`, `[source: 3]`, `[https://…]`, fullwidth `［3］`.
   String.raw`(?<square>[\[［]\[?\^?\s*(?:${KEYWORD})?#?(?<squareList>${LIST_OR_URLS})\s*\]?[\]］])`,
-  // `【3】`, `【4:0†source】` (the form some chat models use).
-  String.raw`(?<corner>【\s*(?:${KEYWORD})?(?<cornerList>${LIST})(?:\s*[:†‡][^】\n]*)?\s*】)`,
+  // `【3】`, `【4:0†source】` (the form some chat models use; the dagger may already be gone, see prepare).
+  String.raw`(?<corner>【\s*(?:${KEYWORD})?(?<cornerList>${LIST})(?:\s*[:†‡]?[^】\n]*)?】)`,
   // `(source 3)`, `(sources: S3, S4)`, `(see S3)`; a plain `(3)` is prose and stays.
   String.raw`(?<paren>\(\s*${KEYWORD}(?<parenList>${LIST})\s*\))`,
   // An autolink `<scheme:…>` or `<name@host>`.
@@ -87,14 +87,24 @@ const ALTERNATIVES = [
   // A bare URL or `www.` host, which Markdown renderers, Slack and Discord turn into links.
   String.raw`(?<bare>(?:(?:https?|ftp):\/\/|www\.)[^\s<>"'\x60]+)`,
 ];
-const TOKEN = new RegExp(ALTERNATIVES.join('|'), 'gimu');
+const tokens = new Map<string, RegExp>();
 
-/** A paren group without a keyword is a citation only when every reference has one of the run's id prefixes: `(S3)`. */
-function idOnlyParen(prefixes: string[]): RegExp | undefined {
-  if (prefixes.length === 0) return undefined;
-  const id = `(?:${prefixes.join('|')})\\d{1,4}`;
-  const range = `${id}(?:\\s*[-–—]\\s*${id})?`;
-  return new RegExp(`\\(\\s*(${range}(?:${SEP}${range})*)\\s*\\)`, 'giu');
+/**
+ * All of the above in one pattern, so that one pass meets them in reading order (numbers go by first use).
+ * A paren group without a keyword is a citation only when every reference has one of the run's id prefixes,
+ * `(S3)`, so the pattern depends on the run's ids.
+ */
+function tokenPattern(prefixes: string[]): RegExp {
+  const key = prefixes.join('|');
+  let pattern = tokens.get(key);
+  if (!pattern) {
+    const id = String.raw`(?:${key})\d{1,4}`;
+    const range = String.raw`${id}(?:\s*[-–—]\s*${id})?`;
+    const parenIds = String.raw`(?:\(\s*(?<idList>${range}(?:${SEP}${range})*)\s*\))`;
+    pattern = new RegExp([...ALTERNATIVES, ...(key ? [parenIds] : [])].join('|'), 'gimu');
+    tokens.set(key, pattern);
+  }
+  return pattern;
 }
 
 /** A bare URL ends before trailing punctuation and before a closing bracket it did not open. */
@@ -204,8 +214,7 @@ function expandRange(part: string): (string | undefined)[] {
 
 /** Rewrites markers, links and URLs into placeholders (resolved) or LOST (removed). */
 function rewriteMarkers(text: string, numbering: Numbering): string {
-  const parenIds = idOnlyParen(numbering.prefixes);
-  const rewritten = text.replace(TOKEN, (whole: string, ...args: unknown[]) => {
+  return text.replace(tokenPattern(numbering.prefixes), (whole: string, ...args: unknown[]) => {
     const g = args[args.length - 1] as Record<string, string | undefined>;
     if (g.refdef !== undefined) {
       numbering.removed += 1;
@@ -219,7 +228,7 @@ function rewriteMarkers(text: string, numbering: Numbering): string {
       if (n === undefined) numbering.removed += 1;
       return `${label}${label ? ' ' : ''}${n === undefined ? LOST : cite(n)}`;
     }
-    const list = g.squareList ?? g.cornerList ?? g.parenList;
+    const list = g.squareList ?? g.cornerList ?? g.parenList ?? g.idList;
     if (list !== undefined) return numbering.resolveList(list);
     if (g.autolink !== undefined) {
       const n = numbering.resolve(whole.slice(1, -1));
@@ -231,7 +240,6 @@ function rewriteMarkers(text: string, numbering: Numbering): string {
     if (n === undefined) numbering.removed += 1;
     return `${n === undefined ? LOST : cite(n)}${tail}`;
   });
-  return parenIds ? rewritten.replace(parenIds, (_whole, list: string) => numbering.resolveList(list)) : rewritten;
 }
 
 /** Final spelling: placeholders become `[n]`, removal spots vanish, and the spaces they leave are tidied. */
@@ -300,7 +308,7 @@ export function sourceContainsFigure(sourceText: string, figure: string): boolea
 
 // Sentences end at . ! ? or …; a citation written after the full stop (`big. [S3] Next`)
 // still belongs to the sentence before it.
-const SENTENCE_END = /(?<=[.!?…]["'”’)]*(?:\s*(?:\uE001\d+\uE002|\uE000))*)\s+(?=[A-Z0-9"'“(*\-•\uE001\uE000])/u;
+const SENTENCE_END = /(?<=[.!?…]["'”’)]*(?:\s*(?:\uE001\d+\uE002|\uE000))*)\s+(?=[A-Z0-9"'“(*\-•])/u;
 
 function flagSentence(sentence: string, index: number, numbering: Numbering, flagged: FlaggedFigure[]): string {
   const cited = [...sentence.matchAll(PLACEHOLDER)].map((m) => Number(m[1]));

@@ -22,7 +22,7 @@ export function encodeDestination(url: string): string {
  * closing bracket into a code span backslash-escaped: `\`, backtick, `*`, `_`, `[`, `]`, `<`, `>`.
  */
 export function escapeLinkText(text: string): string {
-  return cleanText(text)
+  return defangUrls(cleanText(text))
     .replace(/\s+/g, ' ')
     .trim()
     .replace(/[\\`*_[\]<>]/g, '\\$&');
@@ -35,22 +35,23 @@ export function markdownLink(text: string, url: string, fallback = url): string 
   return `[${label}](<${encodeDestination(url)}>)`;
 }
 
-// Everything GFM renderers (and Slack, and Discord) turn into a link: a scheme URL, a `www.` host, an autolink,
-// an e-mail address.
-const LINKABLE =
-  /<(?:[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*|[^<>\s@]+@[^<>\s@]+)>|(?:[A-Za-z][A-Za-z0-9+.-]{1,31}:\/\/|www\.)[^\s<>"'`]+|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/gi;
+// Everything GFM renderers (and Slack, and Discord) turn into a link, one kind per pass so that one match
+// cannot hide another (`a@b.iohttps://x.io`): autolinks `<scheme:…>`, scheme URLs, `www.` hosts, e-mail
+// addresses. Renderers look for these anywhere in a word, so neither do the patterns need a word boundary.
+const LINKABLE = [
+  /<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*>/g,
+  /[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s<>"'`]*/g,
+  /www\.[^\s<>"'`]*/gi,
+  /[A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/g,
+];
 
 /**
- * Text a reader can still read but no renderer can link: `https://rover.com/x` → `rover[.]com/x`,
- * `<a@b.io>` → `a@b[.]io`. For text that is not the model's cited prose (the idea, reasons, titles).
+ * Text a reader can still read but no renderer can link: `https://rover.com/x` → `https[:]//rover[.]com/x`,
+ * `www.rover.com` → `www[.]rover[.]com`, `a@b.io` → `a@b[.]io`. Every `.` and `:` of what is found is
+ * bracketed. For text that is not the model's cited prose (the idea, reasons, titles), and as a last guard.
  */
 export function defangUrls(text: string): string {
-  return text.replace(LINKABLE, (found) =>
-    found
-      .replace(/^<|>$/g, '')
-      .replace(/^[A-Za-z][A-Za-z0-9+.-]{1,31}:(?:\/\/)?/, '')
-      .replace(/\./g, '[.]'),
-  );
+  return LINKABLE.reduce((out, pattern) => out.replace(pattern, (found) => found.replace(/[.:]/g, '[$&]')), text);
 }
 
 /**
