@@ -247,8 +247,12 @@ export function assembleReport(input: AssembleInput): Assembled {
     citations: checked.citations,
     sections,
   };
+  // A citation's URL stays exactly as Tavily returned it (it is the one link allowed): every surface encodes it
+  // where it builds a link (markdownLink here), and sanitizing would turn it into another URL.
+  const safe = sanitizeDeep(report);
+  safe.citations = safe.citations.map((x, i) => ({ ...x, url: checked.citations[i]?.url ?? x.url }));
   return {
-    report: sanitizeDeep(report),
+    report: safe,
     citationsRemoved: checked.citationsRemoved,
     figuresFlagged: flagged.length,
   };

@@ -1,3 +1,4 @@
+/* eslint-disable no-control-regex -- the tests look for control characters */
 import { describe, expect, it } from '@jest/globals';
 import {
   checkCitations,

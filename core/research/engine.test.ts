@@ -10,7 +10,7 @@ import { ENGINE_CHECKPOINTS, type CheckpointId } from './checkpoints.js';
 import { ResearchError, type ResearchResult } from './contract.js';
 import { DEPTH_PROFILES, DEPTHS } from './depth.js';
 import { createResearchEngine } from './engine.js';
-import type { Providers } from './providers/index.js';
+import type { GenerateArgs, Providers, StructuredLlm } from './providers/index.js';
 import type { ExtractRequest, SearchRequest } from './providers/tavily.js';
 
 let sandbox: Sandbox;
@@ -279,5 +279,76 @@ describe('hostile sources', () => {
     expect(r.report.citations.every((c) => /^https:\/\//.test(c.url) && !c.url.includes('evil.example'))).toBe(true);
     // Every link is a citation: an https destination in angle brackets (decision 038).
     expect(r.markdown).not.toMatch(/\]\((?!<https:\/\/)/);
+  });
+});
+
+/**
+ * A model that answers every call validly and says nothing: "n/a" everywhere, every sub-score 15, confidence
+ * high. What a very terse real model does; the sandbox's own terse personality is tested with the LLM client.
+ */
+function terseLlm(): StructuredLlm & { calls: string[] } {
+  const na = { text: 'n/a', sources: [] };
+  const answers: Record<string, unknown> = {
+    research_plan: {
+      product: 'dog sitter app',
+      targetCustomer: 'n/a',
+      problem: 'n/a',
+      category: 'pet care',
+      queries: { market: 'dog sitting market', competitor: 'dog sitting apps', customer: 'dog owners sitters' },
+    },
+    market_analysis: { overview: na, size: [na], growth: [], trends: [na] },
+    competitor_analysis: { competitors: [{ name: 'N/A', positioning: 'n/a', pricing: null, sources: [] }], gaps: [] },
+    customer_analysis: { segments: [], pains: [na], willingnessToPay: [{ text: 'Unknown.', sources: [] }] },
+    pmf_report: {
+      title: 'n/a',
+      summary: 'N/A',
+      keyFindings: [na, na, na],
+      subScores: Object.fromEntries(
+        ['demand', 'growth', 'whitespace', 'pain', 'willingness_to_pay'].map((k) => [
+          k,
+          { score: 15, rationale: 'n/a', sources: [] },
+        ]),
+      ),
+      confidence: 'high',
+      recommendations: ['n/a'],
+    },
+  };
+  const calls: string[] = [];
+  return {
+    calls,
+    generate: <T>(args: GenerateArgs<T>) => {
+      calls.push(args.schemaName);
+      args.meter.recordTokens(args.node, 400, 40);
+      return Promise.resolve(args.schema.parse(answers[args.schemaName]));
+    },
+  };
+}
+
+describe('a terse model', () => {
+  it('gets a report that says no evidence was found and "insufficient evidence", never "n/a" or "strong"', async () => {
+    const base = providers();
+    const llm = terseLlm();
+    const r = await engineWith({ search: base.search, llm }).run({
+      runId: randomUUID(),
+      idea: IDEA,
+      depth: 'standard',
+    });
+    expect(llm.calls.sort()).toEqual([
+      'competitor_analysis',
+      'customer_analysis',
+      'market_analysis',
+      'pmf_report',
+      'research_plan',
+    ]);
+    expectCompleteReport(r);
+    expect(r.report.score.band).toBe('insufficient evidence');
+    expect(r.report.score.confidence).toBe('low');
+    expect(r.report.score.total).toBeLessThanOrEqual(25);
+    expect(r.markdown).toContain('insufficient evidence');
+    expect(r.markdown).not.toMatch(/n\/a|strong|exceptional/i);
+    expect(r.markdown).toContain('No evidence was found in the retrieved sources for the market');
+    expect(r.markdown).toContain('No evidence was found in the retrieved sources about competitors');
+    expect(r.markdown).toContain('No evidence was found in the retrieved sources about customers');
+    expect(r.markdown).toMatch(/## Methodology[\s\S]*Evidence rules/);
   });
 });

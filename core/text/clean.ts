@@ -1,3 +1,4 @@
+/* eslint-disable no-control-regex -- finding control characters is this module's job */
 // One pure cleaner for every piece of text that can reach a report, a Slack or Discord message or the
 // console: ideas, page titles and text, model output. It removes what a reader cannot see but a terminal,
 // a renderer or a model still obeys (decision 039): terminal escape sequences, control characters and
