@@ -14,6 +14,7 @@ import type { ResearchResult } from '../../core/research/contract.js';
 import { DEPTHS, DEPTH_PROFILES, type Depth } from '../../core/research/depth.js';
 import { neutralizeMentions } from '../../core/research/sanitize.js';
 import type { Task } from '../../core/tasks/types.js';
+import { cleanText } from '../../core/text/clean.js';
 import { EXAMPLE_IDEA } from '../commands/parse.js';
 
 export const MAX_CONTENT = 2000;
@@ -49,7 +50,7 @@ export const reportFileName = (taskId: string) => `pmf-${taskId}.md`;
  * space (they would not ping anyway, but they would still render as a highlighted mention).
  */
 export function inert(text: string): string {
-  return neutralizeMentions(text).replace(/@(everyone|here)\b/gi, '@\u200b$1');
+  return neutralizeMentions(cleanText(text)).replace(/@(everyone|here)\b/gi, '@\u200b$1');
 }
 
 /**

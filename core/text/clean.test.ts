@@ -81,4 +81,11 @@ describe('cleanText', () => {
     const out = cleanDeep({ a: ['x\x1b[1my', { b: '\u202eevil' }], n: 3, z: null });
     expect(out).toEqual({ a: ['xy', { b: 'evil' }], n: 3, z: null });
   });
+
+  it('returns dates and other instances untouched', () => {
+    const at = new Date('2026-01-02T03:04:05Z');
+    const out = cleanDeep({ at, idea: 'a\u202eb' });
+    expect(out.at).toBe(at);
+    expect(out.idea).toBe('ab');
+  });
 });

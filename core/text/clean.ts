@@ -43,11 +43,14 @@ export function cleanText(text: string): string {
     .replace(TAGS, '');
 }
 
-/** cleanText on every string of a JSON-like value (model output, a report), keeping its shape. */
+/**
+ * cleanText on every string of a JSON-like value (model output, a report, a row for a page), keeping its
+ * shape. Only arrays and plain objects are walked: a Date or any other instance is returned as it is.
+ */
 export function cleanDeep<T>(value: T): T {
   if (typeof value === 'string') return cleanText(value) as T;
   if (Array.isArray(value)) return value.map((v) => cleanDeep(v)) as T;
-  if (value && typeof value === 'object') {
+  if (value && typeof value === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(value))) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cleanDeep(v)])) as T;
   }
   return value;
