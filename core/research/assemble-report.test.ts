@@ -238,7 +238,15 @@ describe('hostile sources', () => {
     { id: 'S3', url: 'https://c.example/p q', title: '\x1b]8;;https://evil.example\x07C\x1b]8;;\x07', text: '' },
   ];
   const draft: ReportDraft = { ...CAREFUL_DRAFT, summary: 'One [S1]. Two [S2]. Three [S3].' };
-  const { report } = assembleReport(input({ analyses: {}, draft, sources: hostile, failures: { market: 'x' } }));
+  const { report } = assembleReport(
+    input({
+      analyses: {},
+      draft,
+      sources: hostile,
+      failures: { market: 'fetch failed: https://api.evil.example/x' },
+      plan: { ...PLAN, product: 'like www.evil.example for dogs' },
+    }),
+  );
   const md = renderReportMarkdown(report, usage);
 
   it('link only to the retrieved URLs, one link each, and carry no control or bidi characters', () => {
@@ -249,5 +257,6 @@ describe('hostile sources', () => {
     expect(hrefs).toEqual(hostile.map((s) => s.url));
     expect(md).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
     expect(marked.parse(md, { async: false, gfm: true }).match(/<a /g)).toHaveLength(3);
+    expect(JSON.stringify(report)).not.toMatch(/https:\/\/api\.evil|www\.evil/);
   });
 });

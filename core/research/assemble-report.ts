@@ -13,6 +13,7 @@ import {
 import type { ReportSections, ResearchReport, SubScore, SubScoreKey } from './contract.js';
 import type { Depth } from './depth.js';
 import { decideVerdict, SUB_SCORE_KEYS, type SupportedClaim } from './evidence.js';
+import { defangUrls } from './markdown-safe.js';
 import { sanitizeDeep } from './sanitize.js';
 import type { AgentAnalysis, Claim, Plan, ReportDraft } from './schemas.js';
 
@@ -158,13 +159,17 @@ export function assembleReport(input: AssembleInput): Assembled {
   >;
 
   const sections: ReportSections = {
+    // Text that is not cited prose still never carries a live link (decision 038).
     plan: {
-      product: plan.product,
-      targetCustomer: plan.targetCustomer,
-      problem: plan.problem,
-      category: plan.category,
+      product: defangUrls(plan.product),
+      targetCustomer: defangUrls(plan.targetCustomer),
+      problem: defangUrls(plan.problem),
+      category: defangUrls(plan.category),
     },
-    queries: (['market', 'competitor', 'customer'] as const).map((agent) => ({ agent, query: plan.queries[agent] })),
+    queries: (['market', 'competitor', 'customer'] as const).map((agent) => ({
+      agent,
+      query: defangUrls(plan.queries[agent]),
+    })),
     market: market && {
       overview: citedOnly(market.overview).join(' '),
       size: citedOnly(market.size),
@@ -226,7 +231,7 @@ export function assembleReport(input: AssembleInput): Assembled {
 
   const title = withoutCitations(draft.title);
   const report: ResearchReport = {
-    title: isFiller(title) ? `PMF research: ${plan.product}` : title,
+    title: isFiller(title) ? `PMF research: ${defangUrls(plan.product)}` : title,
     idea: input.idea,
     depth: input.depth,
     sandbox: input.sandbox,
@@ -242,9 +247,9 @@ export function assembleReport(input: AssembleInput): Assembled {
     },
     missingSections: (Object.entries(input.failures) as [Agent, string][]).map(([agent, reason]) => ({
       section: SECTION_OF[agent],
-      reason,
+      reason: defangUrls(reason),
     })),
-    citations: checked.citations,
+    citations: checked.citations.map((x) => ({ ...x, title: defangUrls(x.title) })),
     sections,
   };
   // A citation's URL stays exactly as Tavily returned it (it is the one link allowed): every surface encodes it
