@@ -78,8 +78,8 @@ const ALTERNATIVES = [
   String.raw`(?<link>!?\[(?<label>[^\[\]\n]*)\]\(\s*(?<href><[^<>\n]*>|[^\s()<>]*(?:\([^\s()<>]*\)[^\s()<>]*)*)(?:\s+(?:"[^"\n]*"|'[^'\n]*'|\([^()\n]*\)))?\s*\))`,
   // `[S3]`, `[S3, S4]`, `[3-5]`, `[^3]`, `[[S3]]`, `[source: 3]`, `[https://…]`, fullwidth `［3］`.
   String.raw`(?<square>[\[［]\[?\^?\s*(?:${KEYWORD})?#?(?<squareList>${LIST_OR_URLS})\s*\]?[\]］])`,
-  // `【3】`, `【4:0†source】` (the form some chat models use; the dagger may already be gone, see prepare).
-  String.raw`(?<corner>【\s*(?:${KEYWORD})?(?<cornerList>${LIST})(?:\s*[:†‡]?[^】\n]*)?】)`,
+  // `【3】`, `【4:0†source】` (the form some chat models use).
+  String.raw`(?<corner>【\s*(?:${KEYWORD})?(?<cornerList>${LIST})(?:[:†‡][^】\n]*)?\s*】)`,
   // `(source 3)`, `(sources: S3, S4)`, `(see S3)`; a plain `(3)` is prose and stays.
   String.raw`(?<paren>\(\s*${KEYWORD}(?<parenList>${LIST})\s*\))`,
   // An autolink `<scheme:…>` or `<name@host>`.
@@ -253,11 +253,14 @@ function finish(text: string): string {
     .trim();
 }
 
-/** Our placeholder characters and our flag mark are ours alone: a model or a page cannot write them. */
+/**
+ * Our placeholder characters and our flag mark are ours alone: a model or a page cannot write them. A dagger
+ * inside `【4†source】` is the model's citation syntax and stays for the marker pattern.
+ */
 function prepare(text: string): string {
   return cleanText(text)
     .replace(/[\uE000-\uE002]/g, '')
-    .replaceAll(FLAG_MARK, '');
+    .replace(/【[^】【\n]*】|†/g, (found) => (found === FLAG_MARK ? '' : found));
 }
 
 /**

@@ -42,7 +42,8 @@ const LINKABLE = [
   /<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*>/g,
   /[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s<>"'`]*/g,
   /www\.[^\s<>"'`]*/gi,
-  /[A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/g,
+  // An address needs a dotted domain after its `@`; bracketing those dots is enough, whatever precedes it.
+  /@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+/g,
 ];
 
 /**
