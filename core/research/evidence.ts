@@ -103,7 +103,7 @@ export function evidenceRulesText(): string[] {
   return [
     `A claim counts as evidence when it keeps at least one citation to a retrieved page and none of its figures is flagged ${FLAG_MARK}.`,
     `Per dimension: no such claim caps the sub-score at ${r.cap.none}/20; fewer than ${r.solidClaims} claims or fewer than ${r.solidSources} distinct sources (thin evidence) caps it at ${r.cap.thin}/20; otherwise it is not capped.`,
-    `Confidence is high when all five dimensions have solid evidence, medium when at least three do and none has none, low otherwise; the model's own confidence can only lower it.`,
+    `Confidence is high when all five dimensions have solid evidence, medium when at least three do and every dimension has some, low otherwise; the model's own confidence can only lower it.`,
     `With evidence for fewer than ${r.minDimensions} dimensions, or fewer than ${r.minSources} distinct sources in all, the report says "insufficient evidence" instead of a band.`,
   ];
 }
