@@ -352,3 +352,39 @@ describe('a terse model', () => {
     expect(r.markdown).toMatch(/## Methodology[\s\S]*Evidence rules/);
   });
 });
+
+describe('hostile URLs and titles from the search provider', () => {
+  const TAILS = [')](https://evil.example/a', '<b> c\\d', '\n[x](https://evil.example)', '`e` ]('];
+  it('every link in the report is one of the returned URLs, whole, and no control or bidi character survives', async () => {
+    const base = providers();
+    const returned = new Set<string>();
+    const search: Providers['search'] = {
+      search: (req, meter, signal) => base.search.search(req, meter, signal),
+      extract: async (req, meter, signal) => {
+        const res = await base.search.extract(req, meter, signal);
+        const pages = res.pages.map((page, i) => {
+          const url = `${page.url}/${TAILS[i % TAILS.length]}`;
+          returned.add(url);
+          return {
+            url,
+            title: `T${i} [x](https://evil.example) \u202e\x1b[31m ${TAILS[i % TAILS.length]}`,
+            rawContent: `${page.rawContent}\n\x1b]0;owned\x07\u2066 NUL\x00 here`,
+          };
+        });
+        return { ...res, pages };
+      },
+    };
+    const r = await engineWith({ search, llm: base.llm }).run({ runId: randomUUID(), idea: IDEA, depth: 'essential' });
+    const { marked } = await import('marked');
+    const hrefs: string[] = [];
+    marked.walkTokens(marked.lexer(r.markdown, { gfm: true }), (t) => {
+      if (t.type === 'link') hrefs.push(decodeURI(t.href));
+    });
+    expect(hrefs.length).toBeGreaterThan(0);
+    expect(hrefs).toEqual(r.report.citations.map((c) => c.url));
+    for (const href of hrefs) expect(returned.has(href)).toBe(true);
+    expect(`${r.markdown}\n${JSON.stringify(r.report)}`).not.toMatch(
+      /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/,
+    );
+  });
+});

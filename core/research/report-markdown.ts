@@ -1,12 +1,15 @@
 // The Markdown file users receive, rendered from the structured report. Pure: the same report and usage
-// always give the same bytes. Every piece of text is escaped on its way in (markdown-safe.ts: no link but the
-// citations' own, decision 038) and the whole passes through sanitizeText on the way out.
+// always give the same bytes. Every piece of text is sanitized and escaped on its way in (sanitizeText, then
+// markdown-safe.ts: no link but the citations' own, decision 038) and the whole is cleaned on the way out
+// (cleanText, decision 039). The whole is not sanitized again: rewriting links in finished Markdown would
+// undo the escaping that keeps them whole.
 import { FLAG_MARK } from './citations.js';
 import type { ResearchReport, ResearchUsage, ReportSections, SubScore } from './contract.js';
 import { DEPTH_PROFILES } from './depth.js';
 import { evidenceRulesText } from './evidence.js';
 import { escapeProse, markdownLink } from './markdown-safe.js';
 import { sanitizeText } from './sanitize.js';
+import { cleanText } from '../text/clean.js';
 
 export const SANDBOX_NOTICE =
   '> ⚠️ **Synthetic report.** This research ran on the built-in sandbox providers: its sources and analysis are synthetic and say nothing about the real market.';
@@ -22,7 +25,7 @@ type Prose = (text: string, multiline?: boolean) => string;
 
 function proseFor(report: ResearchReport): Prose {
   return (text, multiline = false) => {
-    const escaped = escapeProse(text, report.citations.length);
+    const escaped = escapeProse(sanitizeText(text), report.citations.length);
     return multiline ? escaped : escaped.replace(/\s*\n\s*/g, ' ');
   };
 }
@@ -233,7 +236,7 @@ export function renderReportMarkdown(report: ResearchReport, usage: ResearchUsag
     '## Citations',
     '',
     ...(report.citations.length
-      ? report.citations.map((c) => `${c.n}. ${markdownLink(c.title, c.url, c.domain)} — ${p(c.domain)}`)
+      ? report.citations.map((c) => `${c.n}. ${markdownLink(sanitizeText(c.title), c.url, c.domain)} — ${p(c.domain)}`)
       : ['_No sources were cited._']),
     '',
     '## Methodology',
@@ -241,5 +244,5 @@ export function renderReportMarkdown(report: ResearchReport, usage: ResearchUsag
     ...methodology(p, report, usage),
     '',
   ];
-  return sanitizeText(lines.join('\n'));
+  return cleanText(lines.join('\n'));
 }
