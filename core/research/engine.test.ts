@@ -384,6 +384,7 @@ describe('hostile URLs and titles from the search provider', () => {
     expect(hrefs).toEqual(r.report.citations.map((c) => c.url));
     for (const href of hrefs) expect(returned.has(href)).toBe(true);
     expect(`${r.markdown}\n${JSON.stringify(r.report)}`).not.toMatch(
+      // eslint-disable-next-line no-control-regex -- looking for control characters is the point
       /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/,
     );
   });
