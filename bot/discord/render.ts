@@ -12,6 +12,7 @@ import {
 import { CHECKPOINTS, CHECKPOINT_LABELS, type CheckpointId } from '../../core/research/checkpoints.js';
 import type { ResearchResult } from '../../core/research/contract.js';
 import { DEPTHS, DEPTH_PROFILES, type Depth } from '../../core/research/depth.js';
+import { encodeDestination } from '../../core/research/markdown-safe.js';
 import { neutralizeMentions } from '../../core/research/sanitize.js';
 import type { Task } from '../../core/tasks/types.js';
 import { cleanText } from '../../core/text/clean.js';
@@ -266,7 +267,7 @@ const SUB_LABEL: Record<string, string> = {
 export function sourceLink(url: string, title: string): string {
   const label = inert(title).replace(/[[\]]/g, '').slice(0, 120) || url;
   if (!/^https?:\/\//i.test(url)) return label;
-  const safe = url.replace(/[()\s<>]/g, (c) => encodeURIComponent(c));
+  const safe = encodeDestination(url);
   return `[${label}](<${safe}>)`;
 }
 
