@@ -59,3 +59,10 @@ describe('the band on every surface', () => {
     expect(discord.summaryMessage(task, result).embeds[0]?.title).toContain('insufficient evidence');
   });
 });
+
+describe('Discord source links', () => {
+  it('percent-encode every character that could end or escape the destination', () => {
+    const link = discord.sourceLink('T', 'https://a.example/x\\)](<b> c`');
+    expect(link).toBe('[T](<https://a.example/x%5C%29%5D%28%3Cb%3E%20c%60>)');
+  });
+});
