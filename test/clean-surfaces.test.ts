@@ -62,7 +62,7 @@ describe('the band on every surface', () => {
 
 describe('Discord source links', () => {
   it('percent-encode every character that could end or escape the destination', () => {
-    const link = discord.sourceLink('T', 'https://a.example/x\\)](<b> c`');
+    const link = discord.sourceLink('https://a.example/x\\)](<b> c`', 'T');
     expect(link).toBe('[T](<https://a.example/x%5C%29%5D%28%3Cb%3E%20c%60>)');
   });
 });
