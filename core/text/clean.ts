@@ -22,16 +22,13 @@ const C1_CSI = /\x9b[0-?]*[ -/]*[@-~]?/g;
  */
 const INVISIBLE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 const TAGS = /[\u{e0000}-\u{e007f}]/gu;
+const ANYTHING = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\udb40]/;
 
 /** Removes escape sequences, control characters (keeping tab and newline) and bidi controls. */
 export function cleanText(text: string): string {
-  // Fast path: most strings hold nothing to remove.
-  if (
-    !/[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}]/u.test(
-      text,
-    )
-  )
-    return text;
+  // Fast path: most strings hold nothing to remove. Not a `u` regex (faster): a tag character is found by
+  // its high surrogate U+DB40.
+  if (!ANYTHING.test(text)) return text;
   return text
     .replace(/\r\n?|[\u2028\u2029]/g, '\n')
     .replace(ESC_STRING, '')
