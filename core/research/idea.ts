@@ -5,7 +5,10 @@ export type IdeaCheck = { ok: true; idea: string } | { ok: false; problem: 'empt
 
 const EXAMPLE = 'an app that matches dog owners with vetted sitters in their neighbourhood';
 
-/** Removes control and bidi characters (decision 039), trims and folds white space; refuses an empty idea or one over 2,000 characters, saying what to do. */
+/**
+ * Removes control and bidi characters (decision 039), trims and folds white space; refuses an empty idea or
+ * one over 2,000 characters, saying what to do.
+ */
 export function checkIdea(raw: string): IdeaCheck {
   const idea = cleanText(raw).replace(/\s+/g, ' ').trim();
   if (!idea) {

@@ -36,7 +36,7 @@ export function stripHtml(text: string): string {
 /** Markdown links and images keep only their text when they point anywhere but http(s). */
 export function stripUnsafeLinks(text: string): string {
   return text
-    .replace(/!?\[([^\]\n]*)\]\(\s*(?!<?https?:\/\/)[^)]*\)/gi, '$1')
+    .replace(/!?\[([^\]\n]*)\]\(\s*(?!https?:\/\/)[^)]*\)/gi, '$1')
     .replace(SCRIPT_SCHEME, '[link removed]')
     .replace(DATA_URI, '[link removed]');
 }
