@@ -244,7 +244,7 @@ describe('hostile sources', () => {
       draft,
       sources: hostile,
       failures: { market: 'fetch failed: https://api.evil.example/x' },
-      plan: { ...PLAN, product: 'like www.evil.example for dogs' },
+      plan: { ...PLAN, product: 'like www.evil.example for dogs [S1]' },
     }),
   );
   const md = renderReportMarkdown(report, usage);
@@ -258,5 +258,6 @@ describe('hostile sources', () => {
     expect(md).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
     expect(marked.parse(md, { async: false, gfm: true }).match(/<a /g)).toHaveLength(3);
     expect(JSON.stringify(report)).not.toMatch(/https:\/\/api\.evil|www\.evil/);
+    expect(report.sections?.plan.product).toBe('like for dogs');
   });
 });

@@ -159,12 +159,13 @@ export function assembleReport(input: AssembleInput): Assembled {
   >;
 
   const sections: ReportSections = {
-    // Text that is not cited prose still never carries a live link (decision 038).
+    // The plan was written before any source existed: no marker or URL in it can stand (decision 038). The
+    // queries are shown as they were searched, their URLs defanged.
     plan: {
-      product: defangUrls(plan.product),
-      targetCustomer: defangUrls(plan.targetCustomer),
-      problem: defangUrls(plan.problem),
-      category: defangUrls(plan.category),
+      product: withoutCitations(plan.product),
+      targetCustomer: withoutCitations(plan.targetCustomer),
+      problem: withoutCitations(plan.problem),
+      category: withoutCitations(plan.category),
     },
     queries: (['market', 'competitor', 'customer'] as const).map((agent) => ({
       agent,
@@ -231,7 +232,7 @@ export function assembleReport(input: AssembleInput): Assembled {
 
   const title = withoutCitations(draft.title);
   const report: ResearchReport = {
-    title: isFiller(title) ? `PMF research: ${defangUrls(plan.product)}` : title,
+    title: isFiller(title) ? `PMF research: ${withoutCitations(plan.product)}` : title,
     idea: input.idea,
     depth: input.depth,
     sandbox: input.sandbox,
