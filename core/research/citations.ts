@@ -107,17 +107,20 @@ function tokenPattern(prefixes: string[]): RegExp {
   return pattern;
 }
 
-/** A bare URL ends before trailing punctuation and before a closing bracket it did not open. */
+const CLOSERS: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
+
+/** A bare URL ends before trailing punctuation and before a closing bracket it did not open (one pass). */
 function trimUrl(url: string): [string, string] {
+  const count = new Map<string, number>();
+  for (const c of url) count.set(c, (count.get(c) ?? 0) + 1);
   let end = url.length;
-  for (;;) {
-    const c = url[end - 1];
-    if (c === undefined) break;
-    const body = url.slice(0, end);
-    const unbalanced = (open: string, close: string) =>
-      c === close && body.split(close).length > body.split(open).length;
-    if ('.,:;!?*_~\'"'.includes(c) || unbalanced('(', ')') || unbalanced('[', ']') || unbalanced('{', '}')) end -= 1;
-    else break;
+  while (end > 0) {
+    const c = url[end - 1]!;
+    const open = CLOSERS[c];
+    const unbalanced = open !== undefined && (count.get(c) ?? 0) > (count.get(open) ?? 0);
+    if (!'.,:;!?*_~\'"'.includes(c) && !unbalanced) break;
+    count.set(c, (count.get(c) ?? 0) - 1);
+    end -= 1;
   }
   return [url.slice(0, end), url.slice(end)];
 }
@@ -244,13 +247,16 @@ function rewriteMarkers(text: string, numbering: Numbering): string {
 
 /** Final spelling: placeholders become `[n]`, removal spots vanish, and the spaces they leave are tidied. */
 function finish(text: string): string {
-  return text
-    .replace(PLACEHOLDER, '[$1]')
-    .replaceAll(LOST, '')
-    .replace(/\(\s*\)/g, '')
-    .replace(/[ \t]+([.,;:!?)])/g, '$1')
-    .replace(/[ \t]{2,}/g, ' ')
-    .trim();
+  return (
+    text
+      .replace(PLACEHOLDER, '[$1]')
+      .replaceAll(LOST, '')
+      .replace(/\(\s*\)/g, '')
+      // Only where a run of spaces starts, so a long run is scanned once.
+      .replace(/(?<![ \t])[ \t]+([.,;:!?)])/g, '$1')
+      .replace(/[ \t]{2,}/g, ' ')
+      .trim()
+  );
 }
 
 /**
@@ -311,7 +317,8 @@ export function sourceContainsFigure(sourceText: string, figure: string): boolea
 
 // Sentences end at . ! ? or …; a citation written after the full stop (`big. [S3] Next`)
 // still belongs to the sentence before it.
-const SENTENCE_END = /(?<=[.!?…]["'”’)]*(?:\s*(?:\uE001\d+\uE002|\uE000))*)\s+(?=[A-Z0-9"'“(*\-•])/u;
+// The look-behind is bounded so that it stays cheap on long runs of closing characters.
+const SENTENCE_END = /(?<=[.!?…]["'”’)]{0,3}(?:\s{0,3}(?:\uE001\d{1,4}\uE002|\uE000)){0,20})\s+(?=[A-Z0-9"'“(*\-•])/u;
 
 function flagSentence(sentence: string, index: number, numbering: Numbering, flagged: FlaggedFigure[]): string {
   const cited = [...sentence.matchAll(PLACEHOLDER)].map((m) => Number(m[1]));
