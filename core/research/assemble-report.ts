@@ -83,6 +83,10 @@ const FILLER = new Set([
   'not stated',
   'not mentioned',
   'not provided',
+  'not disclosed',
+  'undisclosed',
+  'not public',
+  'not publicly available',
 ]);
 
 /** True for "n/a", "None.", "-", "Not stated by the sources." and their like: text that says nothing. */
