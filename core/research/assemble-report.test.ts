@@ -101,6 +101,7 @@ describe('isFiller', () => {
     '…',
     'Unknown',
     'Not stated by the sources.',
+    'Not disclosed.',
     'n/a [S3]',
   ])('%j is filler', (text) => expect(isFiller(text)).toBe(true));
   it.each(['No', 'Nonexistent demand', 'N/A pricing is common in B2B [S3]', '10%'])('%j is not', (text) =>
