@@ -12,8 +12,10 @@ import {
 import { CHECKPOINTS, CHECKPOINT_LABELS, type CheckpointId } from '../../core/research/checkpoints.js';
 import { needsAdmin, type ResearchResult } from '../../core/research/contract.js';
 import { DEPTHS, DEPTH_PROFILES, type Depth } from '../../core/research/depth.js';
+import { encodeDestination } from '../../core/research/markdown-safe.js';
 import { neutralizeMentions } from '../../core/research/sanitize.js';
 import type { Task } from '../../core/tasks/types.js';
+import { cleanText } from '../../core/text/clean.js';
 import { EXAMPLE_IDEA } from '../commands/parse.js';
 
 export const MAX_CONTENT = 2000;
@@ -49,7 +51,7 @@ export const reportFileName = (taskId: string) => `pmf-${taskId}.md`;
  * space (they would not ping anyway, but they would still render as a highlighted mention).
  */
 export function inert(text: string): string {
-  return neutralizeMentions(text).replace(/@(everyone|here)\b/gi, '@\u200b$1');
+  return neutralizeMentions(cleanText(text)).replace(/@(everyone|here)\b/gi, '@\u200b$1');
 }
 
 /**
@@ -265,7 +267,7 @@ const SUB_LABEL: Record<string, string> = {
 export function sourceLink(url: string, title: string): string {
   const label = inert(title).replace(/[[\]]/g, '').slice(0, 120) || url;
   if (!/^https?:\/\//i.test(url)) return label;
-  const safe = url.replace(/[()\s<>]/g, (c) => encodeURIComponent(c));
+  const safe = encodeDestination(url);
   return `[${label}](<${safe}>)`;
 }
 

@@ -5,6 +5,7 @@ import { CHECKPOINTS, CHECKPOINT_LABELS, type CheckpointId } from '../../core/re
 import type { ResearchResult } from '../../core/research/contract.js';
 import { DEPTHS, DEPTH_PROFILES, type Depth } from '../../core/research/depth.js';
 import type { Task } from '../../core/tasks/types.js';
+import { cleanText } from '../../core/text/clean.js';
 import { EXAMPLE_IDEA } from '../commands/parse.js';
 
 export type Block = types.KnownBlock;
@@ -15,11 +16,12 @@ export const MAX_BLOCKS = 50;
 export const MAX_SECTION_CHARS = 3000;
 
 /**
- * Makes untrusted text inert in mrkdwn: `&`, `<`, `>` escaped (so no `<!channel>`, `<@U…>` or links), and
+ * Makes untrusted text inert in mrkdwn: control and bidi characters removed (cleanText), `&`, `<`, `>`
+ * escaped (so no `<!channel>`, `<@U…>` or links), and
  * the bare words @channel/@here/@everyone broken with a zero-width joiner so no client ever pings on them.
  */
 export function esc(text: string): string {
-  return text
+  return cleanText(text)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')

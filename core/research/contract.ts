@@ -17,10 +17,31 @@ export type ResearchHooks = {
 };
 
 export type SubScoreKey = 'demand' | 'growth' | 'whitespace' | 'pain' | 'willingness_to_pay';
-export type ScoreBand = 'weak' | 'moderate' | 'strong' | 'exceptional';
+/** `insufficient evidence` replaces the band when the evidence rules say the score means little (decision 037). */
+export type ScoreBand = 'weak' | 'moderate' | 'strong' | 'exceptional' | 'insufficient evidence';
 export type Confidence = 'low' | 'medium' | 'high';
 
-export type SubScore = { key: SubScoreKey; label: string; score: number; rationale: string };
+/** How much a sub-score rests on: the analyses' supported claims for that dimension (decision 037). */
+export type EvidenceLevel = 'none' | 'thin' | 'solid';
+export type DimensionEvidence = {
+  /** Claims with at least one surviving citation and no flagged figure. */
+  claims: number;
+  /** Distinct sources those claims cite. */
+  sources: number;
+  level: EvidenceLevel;
+  /** The highest score this evidence allows, and what the model proposed before the cap. */
+  cap: number;
+  modelScore: number;
+};
+
+export type SubScore = {
+  key: SubScoreKey;
+  label: string;
+  score: number;
+  rationale: string;
+  /** Absent on reports stored before the evidence rules. */
+  evidence?: DimensionEvidence;
+};
 
 export type Citation = { n: number; url: string; title: string; domain: string };
 
@@ -49,7 +70,16 @@ export type ResearchReport = {
   sandbox: boolean;
   summary: string;
   keyFindings: Finding[];
-  score: { total: number; band: ScoreBand; confidence: Confidence; subScores: SubScore[] };
+  score: {
+    total: number;
+    band: ScoreBand;
+    confidence: Confidence;
+    subScores: SubScore[];
+    /** What the model said before the evidence rules (absent on older reports). */
+    modelConfidence?: Confidence;
+    /** Distinct sources cited by supported claims across all dimensions (absent on older reports). */
+    evidenceSources?: number;
+  };
   /** Sections that could not be written (an agent failed for good), with the reason shown to the reader. */
   missingSections: { section: 'market' | 'competitors' | 'customers'; reason: string }[];
   citations: Citation[];
@@ -64,8 +94,11 @@ export type ReportSections = {
   competitors?: { competitors: { name: string; positioning: string; pricing: string | null }[]; gaps: string[] };
   customers?: { segments: { name: string; description: string }[]; pains: string[]; willingnessToPay: string[] };
   recommendations: string[];
-  /** Figures marked with † in the text: the cited source's extracted text does not contain them. */
-  flaggedFigures: { figure: string; sentence: string }[];
+  /**
+   * Figures marked with † in the text: the cited source's extracted text does not contain them
+   * (`not_in_source`), or every citation the sentence had pointed at nothing retrieved (`citation_removed`).
+   */
+  flaggedFigures: { figure: string; sentence: string; reason?: 'not_in_source' | 'citation_removed' }[];
 };
 
 export type ResearchResult = { report: ResearchReport; markdown: string; usage: ResearchUsage };

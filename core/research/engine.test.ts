@@ -10,7 +10,7 @@ import { ENGINE_CHECKPOINTS, type CheckpointId } from './checkpoints.js';
 import { ResearchError, type ResearchResult } from './contract.js';
 import { DEPTH_PROFILES, DEPTHS } from './depth.js';
 import { createResearchEngine } from './engine.js';
-import type { Providers } from './providers/index.js';
+import type { GenerateArgs, Providers, StructuredLlm } from './providers/index.js';
 import type { ExtractRequest, SearchRequest } from './providers/tavily.js';
 
 let sandbox: Sandbox;
@@ -277,6 +277,115 @@ describe('hostile sources', () => {
     expect(all).not.toMatch(/<!channel>|<!here>|<!everyone>|@everyone|@here|<@U/i);
     expect(all).not.toMatch(/<script|<img|<iframe|onerror=|javascript:|vbscript:/i);
     expect(r.report.citations.every((c) => /^https:\/\//.test(c.url) && !c.url.includes('evil.example'))).toBe(true);
-    expect(r.markdown).not.toMatch(/\]\((?!https:\/\/)/);
+    // Every link is a citation: an https destination in angle brackets (decision 038).
+    expect(r.markdown).not.toMatch(/\]\((?!<https:\/\/)/);
+  });
+});
+
+/**
+ * A model that answers every call validly and says nothing: "n/a" everywhere, every sub-score 15, confidence
+ * high. What a very terse real model does; the sandbox's own terse personality is tested with the LLM client.
+ */
+function terseLlm(): StructuredLlm & { calls: string[] } {
+  const na = { text: 'n/a', sources: [] };
+  const answers: Record<string, unknown> = {
+    research_plan: {
+      product: 'dog sitter app',
+      targetCustomer: 'n/a',
+      problem: 'n/a',
+      category: 'pet care',
+      queries: { market: 'dog sitting market', competitor: 'dog sitting apps', customer: 'dog owners sitters' },
+    },
+    market_analysis: { overview: na, size: [na], growth: [], trends: [na] },
+    competitor_analysis: { competitors: [{ name: 'N/A', positioning: 'n/a', pricing: null, sources: [] }], gaps: [] },
+    customer_analysis: { segments: [], pains: [na], willingnessToPay: [{ text: 'Unknown.', sources: [] }] },
+    pmf_report: {
+      title: 'n/a',
+      summary: 'N/A',
+      keyFindings: [na, na, na],
+      subScores: Object.fromEntries(
+        ['demand', 'growth', 'whitespace', 'pain', 'willingness_to_pay'].map((k) => [
+          k,
+          { score: 15, rationale: 'n/a', sources: [] },
+        ]),
+      ),
+      confidence: 'high',
+      recommendations: ['n/a'],
+    },
+  };
+  const calls: string[] = [];
+  return {
+    calls,
+    generate: <T>(args: GenerateArgs<T>) => {
+      calls.push(args.schemaName);
+      args.meter.recordTokens(args.node, 400, 40);
+      return Promise.resolve(args.schema.parse(answers[args.schemaName]));
+    },
+  };
+}
+
+describe('a terse model', () => {
+  it('gets a report that says no evidence was found and "insufficient evidence", never "n/a" or "strong"', async () => {
+    const base = providers();
+    const llm = terseLlm();
+    const r = await engineWith({ search: base.search, llm }).run({
+      runId: randomUUID(),
+      idea: IDEA,
+      depth: 'standard',
+    });
+    expect(llm.calls.sort()).toEqual([
+      'competitor_analysis',
+      'customer_analysis',
+      'market_analysis',
+      'pmf_report',
+      'research_plan',
+    ]);
+    expectCompleteReport(r);
+    expect(r.report.score.band).toBe('insufficient evidence');
+    expect(r.report.score.confidence).toBe('low');
+    expect(r.report.score.total).toBeLessThanOrEqual(25);
+    expect(r.markdown).toContain('insufficient evidence');
+    expect(r.markdown).not.toMatch(/n\/a|strong|exceptional/i);
+    expect(r.markdown).toContain('No evidence was found in the retrieved sources for the market');
+    expect(r.markdown).toContain('No evidence was found in the retrieved sources about competitors');
+    expect(r.markdown).toContain('No evidence was found in the retrieved sources about customers');
+    expect(r.markdown).toMatch(/## Methodology[\s\S]*Evidence rules/);
+  });
+});
+
+describe('hostile URLs and titles from the search provider', () => {
+  const TAILS = [')](https://evil.example/a', '<b> c\\d', '\n[x](https://evil.example)', '`e` ]('];
+  it('every link in the report is one of the returned URLs, whole, and no control or bidi character survives', async () => {
+    const base = providers();
+    const returned = new Set<string>();
+    const search: Providers['search'] = {
+      search: (req, meter, signal) => base.search.search(req, meter, signal),
+      extract: async (req, meter, signal) => {
+        const res = await base.search.extract(req, meter, signal);
+        const pages = res.pages.map((page, i) => {
+          const url = `${page.url}/${TAILS[i % TAILS.length]}`;
+          returned.add(url);
+          return {
+            url,
+            title: `T${i} [x](https://evil.example) \u202e\x1b[31m ${TAILS[i % TAILS.length]}`,
+            rawContent: `${page.rawContent}\n\x1b]0;owned\x07\u2066 NUL\x00 here`,
+          };
+        });
+        return { ...res, pages };
+      },
+    };
+    const r = await engineWith({ search, llm: base.llm }).run({ runId: randomUUID(), idea: IDEA, depth: 'essential' });
+    const { marked } = await import('marked');
+    const hrefs: string[] = [];
+    marked.walkTokens(marked.lexer(r.markdown, { gfm: true }), (t) => {
+      if (t.type === 'link') hrefs.push(decodeURI(t.href));
+    });
+    expect(hrefs.length).toBeGreaterThan(0);
+    expect(hrefs).toEqual(r.report.citations.map((c) => c.url));
+    for (const href of hrefs) expect(returned.has(href)).toBe(true);
+    expect(`${r.markdown}\n${JSON.stringify(r.report)}`).not.toMatch(
+      // eslint-disable-next-line no-control-regex -- looking for control characters is the point
+      /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/,
+    );
   });
 });

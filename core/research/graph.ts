@@ -8,7 +8,7 @@ import { Annotation, END, START, StateGraph, type LangGraphRunnableConfig } from
 import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
 import { AGENTS, type Agent, type CheckpointId } from './checkpoints.js';
 import { assembleReport, type Assembled } from './assemble-report.js';
-import { figureIndex, type RetrievedSource } from './citations.js';
+import { domainOf, figureIndex, type RetrievedSource } from './citations.js';
 import { ResearchError, needsAdmin } from './contract.js';
 import { DEPTH_PROFILES, type Depth } from './depth.js';
 import { selectPassages } from './passages.js';
@@ -16,7 +16,9 @@ import { agentPrompt, plannerPrompt, reportPrompt, type PromptSource } from './p
 import { UsageMeter, type UsageSnapshot } from './providers/usage.js';
 import type { SearchHit, SearchProvider } from './providers/tavily.js';
 import type { StructuredLlm } from './providers/llm.js';
+import { defangUrls } from './markdown-safe.js';
 import { fenceSafe, sanitizeText } from './sanitize.js';
+import { cleanDeep, cleanText } from '../text/clean.js';
 import { ANALYSIS_SCHEMAS, PlanSchema, ReportDraftSchema, type AgentAnalysis, type Plan } from './schemas.js';
 import { chooseUrls } from './select-sources.js';
 
@@ -161,7 +163,8 @@ export function buildResearchGraph(deps: GraphDeps) {
           signal,
         });
         await deps.onCheckpoint('plan');
-        return { plan, done: ['plan'] };
+        // Model output is cleaned where it is parsed (decision 039): it feeds searches, prompts and the report.
+        return { plan: cleanDeep(plan), done: ['plan'] };
       } catch (err) {
         if (aborted(signal, err)) throw err;
         rethrowIfAdminNeeded(err);
@@ -187,7 +190,7 @@ export function buildResearchGraph(deps: GraphDeps) {
       );
       if (found.length === 0) throw new ResearchError('the web search found nothing', 'no hits', false);
       // Snippets are not used downstream; keeping them out keeps every checkpoint small.
-      return { hits: { [agent]: found.map((h) => ({ url: h.url, title: h.title, score: h.score })) } };
+      return { hits: { [agent]: found.map((h) => ({ url: h.url, title: cleanText(h.title), score: h.score })) } };
     });
     nodes[`${agent}_extract`] = agentStep(agent, 'extract', async (state, meter, signal) => {
       const profile = DEPTH_PROFILES[state.depth];
@@ -199,7 +202,9 @@ export function buildResearchGraph(deps: GraphDeps) {
         signal,
       );
       const titleOf = new Map(chosen.map((h) => [h.url, h.title]));
+      // Page text is cleaned as it is retrieved (decision 039), before anything reads it.
       const read = pages
+        .map((p) => ({ ...p, rawContent: cleanText(p.rawContent) }))
         .filter((p) => p.rawContent.trim().length > 0)
         .map((p, i) => ({ id: `S${ID_OFFSET[agent] + i + 1}`, page: p }));
       if (read.length === 0)
@@ -215,7 +220,8 @@ export function buildResearchGraph(deps: GraphDeps) {
       const sources: StoredSource[] = read.map(({ id, page }) => ({
         id,
         url: page.url,
-        title: sanitizeText(page.title ?? titleOf.get(page.url) ?? page.url),
+        // A title never carries a live link: the only links a report holds are its citations (decision 038).
+        title: defangUrls(sanitizeText(page.title ?? titleOf.get(page.url) ?? domainOf(page.url))),
         text: figureIndex(page.rawContent),
         excerpt: passages
           .filter((p) => p.sourceId === id)
@@ -238,7 +244,7 @@ export function buildResearchGraph(deps: GraphDeps) {
         meter,
         signal,
       });
-      return { analyses: { [agent]: analysis } };
+      return { analyses: { [agent]: cleanDeep(analysis) } };
     });
   }
 
@@ -276,6 +282,7 @@ export function buildResearchGraph(deps: GraphDeps) {
       rethrowIfAdminNeeded(err);
       throw new ResearchError('The report could not be written. Please try again.', `report: ${reason(err)}`, true);
     }
+    draft = cleanDeep(draft);
     const failures: AgentRecord<string> = { ...state.failures };
     for (const a of AGENTS) if (!available.includes(a) && !failures[a]) failures[a] = 'the agent produced no analysis';
     const result = assembleReport({

@@ -20,4 +20,9 @@ describe('checkIdea', () => {
     expect(checkIdea('  dog \n sitters  ')).toEqual({ ok: true, idea: 'dog sitters' });
     expect(checkIdea('🐶'.repeat(2000)).ok).toBe(true);
   });
+
+  it('removes control characters, escape sequences and bidi overrides before checking', () => {
+    expect(checkIdea('dog\x1b[31m sitters\u202e\x00 app')).toEqual({ ok: true, idea: 'dog sitters app' });
+    expect(checkIdea('\x1b[2J\u202e\x07').ok).toBe(false);
+  });
 });

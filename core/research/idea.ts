@@ -1,12 +1,16 @@
+import { cleanText } from '../text/clean.js';
 import { MAX_IDEA_LENGTH } from './depth.js';
 
 export type IdeaCheck = { ok: true; idea: string } | { ok: false; problem: 'empty' | 'too_long'; message: string };
 
 const EXAMPLE = 'an app that matches dog owners with vetted sitters in their neighbourhood';
 
-/** Trims and folds white space; refuses an empty idea or one over 2,000 characters, saying what to do. */
+/**
+ * Removes control and bidi characters (decision 039), trims and folds white space; refuses an empty idea or
+ * one over 2,000 characters, saying what to do.
+ */
 export function checkIdea(raw: string): IdeaCheck {
-  const idea = raw.replace(/\s+/g, ' ').trim();
+  const idea = cleanText(raw).replace(/\s+/g, ' ').trim();
   if (!idea) {
     return { ok: false, problem: 'empty', message: `Tell me the product idea to research, for example: "${EXAMPLE}".` };
   }

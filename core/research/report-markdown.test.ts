@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { marked } from 'marked';
 import type { ResearchReport, ResearchUsage } from './contract.js';
 import { renderReportMarkdown, SANDBOX_NOTICE } from './report-markdown.js';
 
@@ -66,7 +67,7 @@ describe('renderReportMarkdown', () => {
     expect(md).toMatch(/22,000/);
     expect(md).toMatch(/Citations removed.*: 3/);
     expect(md).toMatch(/Figures flagged.*: 1/);
-    expect(md).toContain('1. [A](https://a.com/x)');
+    expect(md).toContain('1. [A](<https://a.com/x>)');
     expect(md).not.toContain(SANDBOX_NOTICE);
     expect(md).not.toMatch(/@everyone|<script/);
   });
@@ -74,5 +75,27 @@ describe('renderReportMarkdown', () => {
   it('says plainly at the top that a sandbox report is synthetic', () => {
     const md = renderReportMarkdown(report({ sandbox: true }), usage);
     expect(md.split('\n').slice(0, 3).join('\n')).toMatch(/synthetic/i);
+  });
+
+  it('keeps every citation one whole link whatever its title and URL hold, and links nothing else', () => {
+    const citations = [
+      {
+        n: 1,
+        url: 'https://a.example/@everyone/x)](https://evil.example',
+        title: 'T [x](https://evil.example) `b`',
+        domain: 'a.example',
+      },
+      { n: 2, url: 'https://b.example/<script>\n\\', title: '<b>B</b> ]( @here', domain: 'b.example' },
+    ];
+    const md = renderReportMarkdown(
+      report({ citations, summary: 'See https://evil.example and [y](https://evil.example) [1][2].' }),
+      usage,
+    );
+    const hrefs: string[] = [];
+    marked.walkTokens(marked.lexer(md, { gfm: true }), (t) => {
+      if (t.type === 'link') hrefs.push(decodeURI(t.href));
+    });
+    expect(hrefs).toEqual(citations.map((c) => c.url));
+    expect(md).not.toMatch(/@here|<b>|<script/);
   });
 });

@@ -1,5 +1,7 @@
 // Web text is data. Everything that came from a web page or from the LLM passes through here before it
-// reaches a prompt, a report, Slack or Discord: no raw HTML, no script links, no mass mentions.
+// reaches a prompt, a report, Slack or Discord: no raw HTML, no script links, no mass mentions, and (first of
+// all) no control characters, escape sequences or bidi overrides (cleanText, decision 039).
+import { cleanText } from '../text/clean.js';
 
 const ZWSP = '\u200b';
 
@@ -41,7 +43,7 @@ export function stripUnsafeLinks(text: string): string {
 
 /** The one function every output string goes through. Mentions are neutralized first so `<!here>` is not taken for a tag. */
 export function sanitizeText(text: string): string {
-  return stripUnsafeLinks(stripHtml(neutralizeMentions(text)))
+  return stripUnsafeLinks(stripHtml(neutralizeMentions(cleanText(text))))
     .replace(/(\S)[ \t]{2,}/g, '$1 ')
     .replace(/\n{3,}/g, '\n\n');
 }

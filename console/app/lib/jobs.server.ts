@@ -1,9 +1,10 @@
 // Job views for the jobs page and the playground.
 import type { Task } from '../../../core/tasks/types.js';
+import { cleanDeep } from '../../../core/text/clean.js';
 
 export function jobRow(t: Task) {
   const last = t.checkpoints.length ? t.checkpoints[t.checkpoints.length - 1] : undefined;
-  return {
+  return cleanDeep({
     id: t.id,
     idea: t.idea,
     depth: t.depth,
@@ -15,7 +16,7 @@ export function jobRow(t: Task) {
     error: t.error?.userMessage ?? null,
     cancelRequested: Boolean(t.cancelRequested),
     createdAt: t.createdAt,
-  };
+  });
 }
 
 export type JobRow = ReturnType<typeof jobRow>;

@@ -3,6 +3,7 @@
 // come out inert. Rendering happens on the server; the browser receives only the sanitized HTML.
 import { marked } from 'marked';
 import sanitizeHtml from 'sanitize-html';
+import { cleanText } from '../../../core/text/clean.js';
 
 const ALLOWED_TAGS = [
   'h1',
@@ -36,7 +37,7 @@ const ALLOWED_TAGS = [
 ];
 
 export function renderReportMarkdown(markdown: string): string {
-  const html = marked.parse(markdown, { async: false, gfm: true });
+  const html = marked.parse(cleanText(markdown), { async: false, gfm: true });
   return sanitizeHtml(html, {
     allowedTags: ALLOWED_TAGS,
     allowedAttributes: { a: ['href', 'title', 'rel', 'target'], th: ['align'], td: ['align'], code: ['class'] },

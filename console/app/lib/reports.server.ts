@@ -1,11 +1,12 @@
 // Report search and the one report view, over the TaskStore (tasks collection in MongoDB).
 import type { Task } from '../../../core/tasks/types.js';
 import type { Mongo } from '../../../core/storage/mongo.js';
+import { cleanDeep } from '../../../core/text/clean.js';
 import type { IndexedTask } from './task-index.server.js';
 
 /** What a result row shows: no Markdown body, so a page of results stays small on the wire. */
 export function reportRow(t: Task) {
-  return {
+  return cleanDeep({
     id: t.id,
     idea: t.idea,
     title: t.report?.json.title ?? null,
@@ -17,11 +18,11 @@ export function reportRow(t: Task) {
     platform: t.origin.platform,
     workspaceId: t.workspaceId,
     createdAt: t.createdAt,
-  };
+  });
 }
 
 export function indexedRow(t: IndexedTask): ReturnType<typeof reportRow> {
-  return {
+  return cleanDeep({
     id: t.id,
     idea: t.idea,
     title: t.title,
@@ -33,7 +34,7 @@ export function indexedRow(t: IndexedTask): ReturnType<typeof reportRow> {
     platform: t.platform,
     workspaceId: t.workspaceId,
     createdAt: new Date(t.createdAt),
-  };
+  });
 }
 
 const FINISHED = ['succeeded', 'failed', 'cancelled'];
