@@ -336,14 +336,19 @@ export class TaskIndex {
   }): Promise<void> {
     const pattern = `${opts.prefix}*`;
     const onMessage = (_pattern: string, _channel: string, message: string) => {
-      try {
+      void (async () => {
         const task = JSON.parse(message) as TaskLike;
         if (!task || typeof task.id !== 'string' || typeof task.idea !== 'string') return;
+        // A task this index has not seen is listed only once it is found in this install's own database:
+        // a channel shared by mistake (another install on the same Redis) must not add rows that 404.
+        if (
+          !this.slotOf.has(task.id) &&
+          !(await opts.collection.findOne({ _id: task.id } as never, { projection: { _id: 1 } }))
+        )
+          return;
         this.upsert(task);
         this.heardDuringScan?.push(task);
-      } catch (err) {
-        opts.onError(err);
-      }
+      })().catch(opts.onError);
     };
     opts.subscriber.on('pmessage', onMessage);
     await opts.subscriber.psubscribe(pattern);
