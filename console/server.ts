@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Env } from '../core/config/index.js';
 import { createLogger } from '../core/observability/logger.js';
 import type { Storage } from '../core/storage/index.js';
+import { FOREIGN_ORIGIN_HEADER } from './app/lib/origin.server.js';
 import type { ConsoleServices, JobsPort } from './app/lib/services.server.js';
 import { createConsoleRuntime } from './services.js';
 
@@ -36,6 +37,30 @@ export type ConsoleServer = {
   indexReady: Promise<void>;
   close(): Promise<void>;
 };
+
+/**
+ * Remix answers a document POST whose Origin host is not the Host with a bare 500 (and logs a stack) before
+ * any route runs. Such an Origin moves to FOREIGN_ORIGIN_HEADER, so the route's own origin check refuses it
+ * with the console's 403 page and an audit row. A copy of that header sent by a client is dropped first.
+ */
+function moveForeignOrigin(req: express.Request, _res: express.Response, next: express.NextFunction): void {
+  delete req.headers[FOREIGN_ORIGIN_HEADER];
+  const origin = req.headers.origin;
+  if (origin && !['GET', 'HEAD', 'OPTIONS'].includes(req.method)) {
+    const host = (req.headers['x-forwarded-host'] as string | undefined)?.split(',')[0]?.trim() || req.headers.host;
+    let originHost: string | undefined;
+    try {
+      originHost = new URL(origin).host;
+    } catch {
+      originHost = undefined;
+    }
+    if (!originHost || originHost !== host) {
+      req.headers[FOREIGN_ORIGIN_HEADER] = origin;
+      delete req.headers.origin;
+    }
+  }
+  next();
+}
 
 export function consoleBuildExists(): boolean {
   return existsSync(SERVER_BUILD);
@@ -81,6 +106,7 @@ export async function startConsole(opts: StartConsoleOptions): Promise<ConsoleSe
     app.use(express.static(`${BUILD_DIR}/client`, { maxAge: '1h' }));
     build = (await import(pathToFileURL(SERVER_BUILD).href)) as ServerBuild;
   }
+  app.use(moveForeignOrigin);
   app.all(
     '*',
     createRequestHandler({

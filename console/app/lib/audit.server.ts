@@ -14,7 +14,8 @@ export type AuditEntry = {
 };
 
 export type AuditInput = {
-  actor: { id: string; email: string };
+  /** `id` is null for security events with no logged-in actor (a failed login names the email tried). */
+  actor: { id: string | null; email: string };
   action: string;
   targetType: string;
   targetId: string;

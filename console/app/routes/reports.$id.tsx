@@ -3,7 +3,7 @@ import { Link, useActionData, useLoaderData } from '@remix-run/react';
 import { z } from 'zod';
 import { CHECKPOINTS, CHECKPOINT_LABELS, type CheckpointId } from '../../../core/research/checkpoints.js';
 import { ActionForm } from '../components/ActionForm.js';
-import { baseActionSchema, parseForm, type ActionResult } from '../lib/actions.server.js';
+import { baseActionSchema, validateForm, type ActionResult } from '../lib/actions.server.js';
 import { writeAudit } from '../lib/audit.server.js';
 import { domainOf, fmtDate, fmtDuration, fmtNumber } from '../lib/format.js';
 import { renderReportMarkdown } from '../lib/markdown.server.js';
@@ -54,7 +54,9 @@ const deleteSchema = baseActionSchema.extend({ intent: z.literal('delete') });
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const admin = await requireAdminPost(request, context);
-  const input = parseForm(deleteSchema, await request.formData());
+  const parsed = validateForm(deleteSchema, await request.formData());
+  if (!parsed.ok) return parsed.response;
+  const input = parsed.data;
   const id = params.id ?? '';
   const task = await context.services.tasks.get(id);
   if (!task) return json<ActionResult>({ ok: false, error: 'No such report' }, { status: 404 });
@@ -240,6 +242,7 @@ export default function ReportPage() {
                 submitLabel="Delete report"
                 danger
                 pageKey={key}
+                feedback={result}
               />
             </div>
           ) : null}
