@@ -7,11 +7,7 @@ import { fmtNumber } from './format.js';
 
 export const baseActionSchema = z.object({
   intent: z.string().min(1),
-  reason: z
-    .string()
-    .trim()
-    .min(3, 'a reason of at least 3 characters is required')
-    .max(500, 'at most 500 characters'),
+  reason: z.string().trim().min(3, 'a reason of at least 3 characters is required').max(500, 'at most 500 characters'),
   confirm: z.literal('yes', { errorMap: () => ({ message: 'tick the confirmation box' }) }),
   idempotencyKey: z.string().trim().min(8).max(100),
 });

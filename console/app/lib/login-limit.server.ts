@@ -29,8 +29,7 @@ export type LoginStats = {
 };
 
 export type ThrottleDecision =
-  | { allowed: true }
-  | { allowed: false; reason: 'pair_delay' | 'account_cap' | 'address_cap'; retryAfterMs: number };
+  { allowed: true } | { allowed: false; reason: 'pair_delay' | 'account_cap' | 'address_cap'; retryAfterMs: number };
 
 /** The wait the pair has earned after `failures` failures: 0, 0, 1 s, 2 s, 4 s … capped at 5 min. */
 export function pairDelayMs(failures: number): number {

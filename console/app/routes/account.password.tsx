@@ -22,8 +22,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const form = await request.formData();
   const parsed = validateForm(schema, form);
   if (!parsed.ok) return parsed.response;
-  if (parsed.data.password !== parsed.data.repeat)
-    return formError(form, { repeat: 'the two passwords differ' });
+  if (parsed.data.password !== parsed.data.repeat) return formError(form, { repeat: 'the two passwords differ' });
   await setOwnPassword(context.services.db, user.id, parsed.data.password);
   await writeAudit(context.services.db, {
     actor: { id: user.id, email: user.email },

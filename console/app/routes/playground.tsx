@@ -42,11 +42,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 
 const submitSchema = z.object({
   intent: z.literal('submit').default('submit'),
-  idea: z
-    .string()
-    .trim()
-    .min(10, 'describe the idea in at least 10 characters')
-    .max(2000, 'at most 2,000 characters'),
+  idea: z.string().trim().min(10, 'describe the idea in at least 10 characters').max(2000, 'at most 2,000 characters'),
   depth: z.enum(DEPTHS, { errorMap: () => ({ message: 'choose essential, standard or deep' }) }),
   idempotencyKey: z.string().min(8).max(100),
 });
@@ -65,7 +61,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
     return json<ActionResult>(
       {
         ok: false,
-        error: 'The job layer is not available in this console process: nothing was run or charged. Try again once the console is restarted with its job layer.',
+        error:
+          'The job layer is not available in this console process: nothing was run or charged. Try again once the console is restarted with its job layer.',
       },
       { status: 503 },
     );
@@ -119,8 +116,17 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function Playground() {
-  const { balance, recent, task, html, score, jobsAvailable, sandbox, canAct, pageKey: key } =
-    useLoaderData<typeof loader>();
+  const {
+    balance,
+    recent,
+    task,
+    html,
+    score,
+    jobsAvailable,
+    sandbox,
+    canAct,
+    pageKey: key,
+  } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const submitted = feedbackFor(result, 'submit');
   const nav = useNavigation();
@@ -217,7 +223,10 @@ export default function Playground() {
               </div>
             </div>
             <div className="row-gap">
-              {canAct && jobsAvailable && (task.status === 'queued' || task.status === 'running') && !task.cancelRequested ? (
+              {canAct &&
+              jobsAvailable &&
+              (task.status === 'queued' || task.status === 'running') &&
+              !task.cancelRequested ? (
                 <Form method="post">
                   <input type="hidden" name="intent" value="cancel" />
                   <input type="hidden" name="taskId" value={task.id} />

@@ -154,9 +154,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       pending = createOnce(context, admin, parsed.data);
       creating.set(key, pending);
       // Kept only while submissions of one click can still arrive: the answer holds a password.
-      void pending
-        .catch(() => undefined)
-        .finally(() => setTimeout(() => creating.delete(key), 30_000).unref());
+      void pending.catch(() => undefined).finally(() => setTimeout(() => creating.delete(key), 30_000).unref());
     }
     const { status, body } = await pending;
     return json<ActionResult>(body, { status });

@@ -166,7 +166,12 @@ export default function WorkspacePage() {
               pageKey={key}
               feedback={result}
             >
-              <AmountInput intent="set_allowance" label="Monthly allowance" feedback={result} fallback={String(workspace.monthlyAllowance)} />
+              <AmountInput
+                intent="set_allowance"
+                label="Monthly allowance"
+                feedback={result}
+                fallback={String(workspace.monthlyAllowance)}
+              />
             </ActionForm>
             {workspace.status === 'active' ? (
               <ActionForm
