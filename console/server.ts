@@ -3,6 +3,7 @@
 import { createRequestHandler } from '@remix-run/express';
 import type { ServerBuild } from '@remix-run/node';
 import express from 'express';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -62,6 +63,26 @@ function moveForeignOrigin(req: express.Request, _res: express.Response, next: e
   next();
 }
 
+/**
+ * Scripts only from the console itself and the inline ones Remix renders with this response's nonce; no
+ * plugins, frames, foreign forms or base-URL tricks. Inline `style` attributes (bar widths, chart colours)
+ * are allowed, style sheets are not.
+ */
+export function contentSecurityPolicy(nonce: string): string {
+  return [
+    "default-src 'self'",
+    `script-src 'self' 'nonce-${nonce}'`,
+    "style-src 'self'",
+    "style-src-attr 'unsafe-inline'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
 export function consoleBuildExists(): boolean {
   return existsSync(SERVER_BUILD);
 }
@@ -77,10 +98,14 @@ export async function startConsole(opts: StartConsoleOptions): Promise<ConsoleSe
   app.disable('x-powered-by');
   // Behind a reverse proxy on this machine (or in compose), trust its X-Forwarded-* for the client address.
   app.set('trust proxy', 'loopback');
+  const dev = opts.dev ?? opts.env.NODE_ENV === 'development';
   app.use((_req, res, next) => {
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'same-origin');
+    res.locals.cspNonce = randomBytes(16).toString('base64');
+    // Vite's dev middleware injects scripts of its own; the policy applies to the built console.
+    if (!dev) res.setHeader('Content-Security-Policy', contentSecurityPolicy(res.locals.cspNonce as string));
     next();
   });
   app.get('/health', async (_req, res) => {
@@ -88,7 +113,6 @@ export async function startConsole(opts: StartConsoleOptions): Promise<ConsoleSe
     res.status(health.ok ? 200 : 503).json(health);
   });
 
-  const dev = opts.dev ?? opts.env.NODE_ENV === 'development';
   let closeVite: (() => Promise<void>) | undefined;
   let build: ServerBuild | (() => Promise<ServerBuild>);
   if (dev) {
@@ -112,7 +136,11 @@ export async function startConsole(opts: StartConsoleOptions): Promise<ConsoleSe
     createRequestHandler({
       build,
       mode: dev ? 'development' : 'production',
-      getLoadContext: (req) => ({ services: runtime.services, clientIp: req.ip ?? 'unknown' }),
+      getLoadContext: (req, res) => ({
+        services: runtime.services,
+        clientIp: req.ip ?? 'unknown',
+        cspNonce: res.locals.cspNonce as string,
+      }),
     }),
   );
 

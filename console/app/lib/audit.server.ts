@@ -1,6 +1,7 @@
 // The audit log: who changed what, when and why. Written by every console mutation; one row per
 // idempotency key so a double-submitted form leaves one trace like it leaves one ledger entry.
 import type { Knex } from 'knex';
+import type { AUDIT_KIND_VALUES } from './audit-filters.js';
 
 export type AuditEntry = {
   id: number;
@@ -56,11 +57,9 @@ export async function writeAudit(db: Knex, e: AuditInput): Promise<boolean> {
   return rows.length > 0;
 }
 
-/** Security events (failed and throttled logins, refused requests) are the `security.*` actions. */
-export const AUDIT_KINDS = ['changes', 'security'] as const;
-
 export type AuditQuery = {
-  kind?: (typeof AUDIT_KINDS)[number];
+  /** Security events (failed and throttled logins, refused requests) are the `security.*` actions. */
+  kind?: (typeof AUDIT_KIND_VALUES)[number];
   action?: string;
   actor?: string;
   target?: string;
