@@ -353,7 +353,8 @@ describe('console in a browser', () => {
     await shot('menu-390');
     await page.click('nav.side >> text=Reports');
     await page.waitForURL(/\/reports/);
-    expect(await page.locator('nav.side').isVisible()).toBe(false);
+    // Following a link closes the menu (once the new page has rendered).
+    await page.locator('nav.side').waitFor({ state: 'hidden', timeout: 5000 });
     await browser.clearCookies();
     await page.goto(`${server.url}/login`);
     for (const width of [390, 1280]) await checkWidth('login', width);

@@ -6,7 +6,8 @@ export type { Redis } from 'ioredis';
  * Commands wait for a reconnect instead of failing at once, so a Redis restart is a pause, not an error.
  * `namespace` becomes ioredis' `keyPrefix`: every key this connection (and its duplicates) touches,
  * including a script's KEYS, is `<namespace>:<key>`, so two installs sharing a Redis never read each
- * other's keys. Pub/sub channels are not keys (and ignore the database number): see `namespacedChannel`.
+ * other's keys. Pub/sub channels are not keys (and ignore the database number): see `namespacedChannel`
+ * (decision 083).
  */
 export function createRedis(url: string, name = 'pmf', namespace?: string): Redis {
   return new Redis(url, {

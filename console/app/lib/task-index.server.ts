@@ -81,7 +81,7 @@ export function toIndexed(t: TaskLike): IndexedTask {
   };
 }
 
-/** The store's query, plus what the console's search box adds: ids and workspace names (decision 083). */
+/** The store's query, plus what the console's search box adds: ids and workspace names. */
 export type ConsoleTaskSearch = TaskSearch & {
   /** Only tasks whose id starts with this (an id being typed, `R-7K`). */
   idPrefix?: string;
