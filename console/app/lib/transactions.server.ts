@@ -144,20 +144,3 @@ export async function topWorkspacesByCredits(db: Knex, month: string, limit = 10
   }[];
   return rows.map((r) => ({ ...r, used: Number(r.used), balance: Number(r.balance) }));
 }
-
-/** Names of the workspaces behind some ids (one page of a list): id → name. */
-export async function workspaceNames(db: Knex, ids: string[]): Promise<Record<string, string>> {
-  const wanted = [...new Set(ids)].filter((id) => UUID.test(id));
-  if (wanted.length === 0) return {};
-  const rows = (await db('workspaces').whereIn('id', wanted).select('id', 'name')) as { id: string; name: string }[];
-  return Object.fromEntries(rows.map((r) => [r.id, r.name]));
-}
-
-/** Ids of the workspaces whose name contains `text` (case-insensitive), at most `limit`. */
-export async function workspacesNamed(db: Knex, text: string, limit = 500): Promise<string[]> {
-  const rows = (await db('workspaces')
-    .whereILike('name', `%${escapeLike(text)}%`)
-    .limit(limit)
-    .select('id')) as { id: string }[];
-  return rows.map((r) => r.id);
-}

@@ -6,7 +6,7 @@ import { fmtDate } from '../lib/format.js';
 import { PLATFORMS, reportQuery, SORTS, TASK_STATUSES } from '../lib/report-filters.js';
 import { indexedRow, reportRow } from '../lib/reports.server.js';
 import type { ConsoleTaskSearch } from '../lib/task-index.server.js';
-import { workspaceNames, workspacesNamed } from '../lib/transactions.server.js';
+import { workspaceNames, workspacesNamed } from '../lib/workspace-names.server.js';
 import { normalizeTaskId } from '../../../core/tasks/ids.js';
 import { requireUser } from '../lib/session.server.js';
 
