@@ -48,9 +48,16 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     // Until the index is ready an id is looked up exactly.
     const task = await tasks.get(normalizeTaskId(typedId) ?? typedId);
     found = { items: task ? [reportRow(task)] : [], total: task ? 1 : 0, page: 1, pageSize: query.pageSize ?? 20 };
+  } else if (named && named.length === 0) {
+    found = { items: [], total: 0, page: 1, pageSize: query.pageSize ?? 20 };
   } else {
+    // The store filters by one workspace; until the index is ready, a name matching several keeps this
+    // page's rows of those workspaces (the total is the page's).
     const result = await tasks.search({ ...query, workspaceId: named?.length === 1 ? named[0] : query.workspaceId });
-    found = { ...result, items: result.items.map(reportRow) };
+    const rows = result.items
+      .filter((t) => !named || named.length === 1 || named.includes(t.workspaceId))
+      .map(reportRow);
+    found = { ...result, items: rows, total: named && named.length > 1 ? rows.length : result.total };
   }
   const names = await workspaceNames(
     db,
