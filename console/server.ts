@@ -3,12 +3,14 @@
 import { createRequestHandler } from '@remix-run/express';
 import type { ServerBuild } from '@remix-run/node';
 import express from 'express';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Env } from '../core/config/index.js';
 import { createLogger } from '../core/observability/logger.js';
 import type { Storage } from '../core/storage/index.js';
+import { FOREIGN_ORIGIN_HEADER } from './app/lib/origin.server.js';
 import type { ConsoleServices, JobsPort } from './app/lib/services.server.js';
 import { countRequests, routeLabeler, serveMetrics } from './metrics.js';
 import { createConsoleRuntime } from './services.js';
@@ -38,6 +40,50 @@ export type ConsoleServer = {
   close(): Promise<void>;
 };
 
+/**
+ * Remix answers a document POST whose Origin host is not the Host with a bare 500 (and logs a stack) before
+ * any route runs. Such an Origin moves to FOREIGN_ORIGIN_HEADER, so the route's own origin check refuses it
+ * with the console's 403 page and an audit row. A copy of that header sent by a client is dropped first.
+ */
+function moveForeignOrigin(req: express.Request, _res: express.Response, next: express.NextFunction): void {
+  delete req.headers[FOREIGN_ORIGIN_HEADER];
+  const origin = req.headers.origin;
+  if (origin && !['GET', 'HEAD', 'OPTIONS'].includes(req.method)) {
+    const host = (req.headers['x-forwarded-host'] as string | undefined)?.split(',')[0]?.trim() || req.headers.host;
+    let originHost: string | undefined;
+    try {
+      originHost = new URL(origin).host;
+    } catch {
+      originHost = undefined;
+    }
+    if (!originHost || originHost !== host) {
+      req.headers[FOREIGN_ORIGIN_HEADER] = origin;
+      delete req.headers.origin;
+    }
+  }
+  next();
+}
+
+/**
+ * Scripts only from the console itself and the inline ones Remix renders with this response's nonce; no
+ * plugins, frames, foreign forms or base-URL tricks. Inline `style` attributes (bar widths, chart colours)
+ * are allowed, style sheets are not.
+ */
+export function contentSecurityPolicy(nonce: string): string {
+  return [
+    "default-src 'self'",
+    `script-src 'self' 'nonce-${nonce}'`,
+    "style-src 'self'",
+    "style-src-attr 'unsafe-inline'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
 export function consoleBuildExists(): boolean {
   return existsSync(SERVER_BUILD);
 }
@@ -53,10 +99,14 @@ export async function startConsole(opts: StartConsoleOptions): Promise<ConsoleSe
   app.disable('x-powered-by');
   // Behind a reverse proxy on this machine (or in compose), trust its X-Forwarded-* for the client address.
   app.set('trust proxy', 'loopback');
+  const dev = opts.dev ?? opts.env.NODE_ENV === 'development';
   app.use((_req, res, next) => {
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'same-origin');
+    res.locals.cspNonce = randomBytes(16).toString('base64');
+    // Vite's dev middleware injects scripts of its own; the policy applies to the built console.
+    if (!dev) res.setHeader('Content-Security-Policy', contentSecurityPolicy(res.locals.cspNonce as string));
     next();
   });
   // Each request is counted under its Remix route, known once the build is loaded below (decision 080).
@@ -69,7 +119,6 @@ export async function startConsole(opts: StartConsoleOptions): Promise<ConsoleSe
     res.status(health.ok ? 200 : 503).json(health);
   });
 
-  const dev = opts.dev ?? opts.env.NODE_ENV === 'development';
   let closeVite: (() => Promise<void>) | undefined;
   let build: ServerBuild | (() => Promise<ServerBuild>);
   if (dev) {
@@ -91,12 +140,17 @@ export async function startConsole(opts: StartConsoleOptions): Promise<ConsoleSe
     (b) => resolveLabels(routeLabeler(b.routes)),
     () => resolveLabels(() => 'unmatched'),
   );
+  app.use(moveForeignOrigin);
   app.all(
     '*',
     createRequestHandler({
       build,
       mode: dev ? 'development' : 'production',
-      getLoadContext: (req) => ({ services: runtime.services, clientIp: req.ip ?? 'unknown' }),
+      getLoadContext: (req, res) => ({
+        services: runtime.services,
+        clientIp: req.ip ?? 'unknown',
+        cspNonce: res.locals.cspNonce as string,
+      }),
     }),
   );
 

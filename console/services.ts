@@ -6,7 +6,7 @@ import { CreditLedger } from '../core/credits/index.js';
 import { createJobs } from '../core/jobs/index.js';
 import type { Logger } from '../core/observability/logger.js';
 import type { ResearchEngine } from '../core/research/contract.js';
-import { openStorage, type Storage } from '../core/storage/index.js';
+import { namespacedChannel, openStorage, type Storage } from '../core/storage/index.js';
 import { PROGRESS_PREFIX } from '../core/jobs/progress.js';
 import { TaskStore, TASKS_COLLECTION } from '../core/tasks/store.js';
 import { TaskIndex } from './app/lib/task-index.server.js';
@@ -71,7 +71,8 @@ export async function createConsoleRuntime(
     .start({
       collection: storage.mongo.db.collection(TASKS_COLLECTION),
       subscriber,
-      prefix: opts.progressPrefix ?? PROGRESS_PREFIX,
+      // The job layer publishes progress in the install's namespace (createJobs); listen in the same one.
+      prefix: namespacedChannel(storage.redis, opts.progressPrefix ?? PROGRESS_PREFIX),
       rescanMs: INDEX_RESCAN_MS,
       onError: (err) => logger.warn({ err }, 'task index update failed'),
     })

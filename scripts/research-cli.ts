@@ -12,7 +12,7 @@ import { DEFAULT_DEPTH, DEPTHS, isDepth } from '../core/research/depth.js';
 import { adminFix, failureCause, failureSummary } from '../core/research/failures.js';
 import { checkIdea } from '../core/research/idea.js';
 import { createResearchEngine, startSandboxForEnv } from '../core/research/index.js';
-import { createPostgres, createRedis, migrateLatest } from '../core/storage/index.js';
+import { createPostgres, createRedis, migrateLatest, redisNamespace } from '../core/storage/index.js';
 // The local servers' URLs (scripts/services.mjs), so the CLI works right after `npm run services -- up`.
 import { LOCAL } from './services.mjs';
 
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   }
 
   const sandbox = await startSandboxForEnv(env);
-  const redis = createRedis(env.REDIS_URL, 'research-cli');
+  const redis = createRedis(env.REDIS_URL, 'research-cli', redisNamespace(env));
   const pg = createPostgres(env.DATABASE_URL, { max: 4 });
   // The checkpoint tables are needed before the first step; migrating is idempotent and quick.
   await migrateLatest(pg).catch((err: Error) =>

@@ -10,10 +10,12 @@ import {
   ScrollRestoration,
   isRouteErrorResponse,
   useLoaderData,
+  useLocation,
   useRouteError,
 } from '@remix-run/react';
-import type { ReactNode } from 'react';
+import { useEffect, useRef, type ReactNode } from 'react';
 import stylesHref from './styles.css?url';
+import { useNonce } from './nonce.js';
 import { getSessionUser } from './lib/session.server.js';
 
 export const links: LinksFunction = () => [{ rel: 'stylesheet', href: stylesHref }];
@@ -24,6 +26,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 function Document({ children }: { children: ReactNode }) {
+  const nonce = useNonce();
   return (
     <html lang="en">
       <head>
@@ -36,25 +39,33 @@ function Document({ children }: { children: ReactNode }) {
       </head>
       <body>
         {children}
-        <ScrollRestoration />
-        <Scripts />
+        <ScrollRestoration nonce={nonce} />
+        <Scripts nonce={nonce} />
       </body>
     </html>
   );
 }
 
-const NAV: { to: string; label: string; admin?: boolean }[] = [
+// Every page is readable by viewers; the forms that change things are rendered for admins only.
+const NAV: { to: string; label: string }[] = [
   { to: '/workspaces', label: 'Workspaces' },
   { to: '/usage', label: 'Usage' },
+  { to: '/transactions', label: 'Transactions' },
   { to: '/reports', label: 'Reports' },
   { to: '/jobs', label: 'Jobs' },
-  { to: '/playground', label: 'Playground', admin: true },
+  { to: '/playground', label: 'Playground' },
   { to: '/audit', label: 'Audit log' },
-  { to: '/users', label: 'Users', admin: true },
+  { to: '/users', label: 'Users' },
 ];
 
 export default function App() {
   const { user, sandbox } = useLoaderData<typeof loader>();
+  const menu = useRef<HTMLInputElement>(null);
+  const location = useLocation();
+  // Following a menu link closes the menu.
+  useEffect(() => {
+    if (menu.current) menu.current.checked = false;
+  }, [location.pathname]);
   if (!user) {
     return (
       <Document>
@@ -65,17 +76,28 @@ export default function App() {
   return (
     <Document>
       <div className="shell">
+        {/* Below 800 px the sidebar folds behind this button: a checkbox and its label, so it works without JavaScript. */}
+        <header className="topbar">
+          <span>PMF Scout</span>
+          <label htmlFor="menu-toggle" aria-label="Menu">
+            Menu
+          </label>
+        </header>
+        <input type="checkbox" id="menu-toggle" className="menu-toggle" ref={menu} aria-hidden="true" tabIndex={-1} />
         <nav className="side">
           <div className="brand">
             PMF Scout<small>admin console</small>
           </div>
-          {NAV.filter((n) => !n.admin || user.role === 'admin').map((n) => (
+          {NAV.map((n) => (
             <NavLink key={n.to} to={n.to} className={({ isActive }) => (isActive ? 'active' : '')}>
               {n.label}
             </NavLink>
           ))}
           <div className="who">
             <div>{user.email}</div>
+            <NavLink to="/account/password" className="small">
+              Your password
+            </NavLink>
             <span className={`badge ${user.role === 'admin' ? 'info' : ''}`}>{user.role}</span>
             <Form method="post" action="/logout">
               <button type="submit" className="link">

@@ -45,6 +45,7 @@ const viewer = { email: `viewer-${randomUUID().slice(0, 6)}@e2e.test`, password:
 const suffix = randomUUID().slice(0, 6);
 let workspaceId: string;
 let hostileId: string;
+const cspViolations: string[] = [];
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
@@ -126,7 +127,35 @@ beforeAll(async () => {
     viewport: { width: 1360, height: 900 },
   });
   page = browser.pages()[0] ?? (await browser.newPage());
+  // Every Content-Security-Policy violation on any page of any test, from the page's own event and the
+  // console message Chromium prints for it; the last test asserts there were none.
+  await browser.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      const w = window as unknown as { __csp?: string[] };
+      (w.__csp ??= []).push(`${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  page.on('console', (msg) => {
+    if (/Content[ -]Security[ -]Policy/i.test(msg.text())) cspViolations.push(msg.text());
+  });
 }, 300_000);
+
+/** Violations the page recorded itself (its securitypolicyviolation listener), added to the console ones. */
+async function collectCsp(): Promise<void> {
+  const seen = await page.evaluate(() => (window as unknown as { __csp?: string[] }).__csp ?? []).catch(() => []);
+  cspViolations.push(...seen);
+}
+
+/** At `width` px: no horizontal overflow, and a screenshot for the README. */
+async function checkWidth(name: string, width: number): Promise<void> {
+  await page.setViewportSize({ width, height: 900 });
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+    scrollWidth: document.scrollingElement!.scrollWidth,
+    innerWidth: window.innerWidth,
+  }));
+  expect({ name, width, scrollWidth: Math.min(scrollWidth, innerWidth) }).toEqual({ name, width, scrollWidth });
+  await shot(`${name}-${width}`);
+}
 
 afterAll(async () => {
   await browser?.close();
@@ -245,10 +274,95 @@ describe('console in a browser', () => {
     await page.locator('[data-testid=balance]').waitFor();
     expect(await page.locator('form[method=post]:not([action="/logout"])').count()).toBe(0);
     expect(await page.locator('form[data-intent]').count()).toBe(0);
-    expect(await page.locator('text=Playground').count()).toBe(0);
-    expect(await page.locator('text=Users').count()).toBe(0);
     await shot('viewer-workspace');
     await page.goto(`${server.url}/reports/${hostileId}`);
     expect(await page.locator('form[data-intent=delete]').count()).toBe(0);
+    // Viewers may open the playground and the users page, read-only.
+    await page.goto(`${server.url}/playground`);
+    expect(await page.textContent('body')).toContain('You are a viewer');
+    expect(await page.locator('textarea[name=idea]').isDisabled()).toBe(true);
+    await page.goto(`${server.url}/users`);
+    expect(await page.textContent('body')).toContain('this page is read-only');
+    expect(await page.locator('form[data-intent]').count()).toBe(0);
+    await collectCsp();
+  });
+
+  it('keeps a refused form on the page with what was typed and the field error', async () => {
+    await page.click('text=Log out');
+    await page.waitForURL(/\/login/);
+    await login(admin);
+    await page.goto(`${server.url}/workspaces/${workspaceId}`);
+    const grant = page.locator('form[data-intent=grant]');
+    await grant.locator('input[name=amount]').fill('10,000,001');
+    await grant.locator('input[name=reason]').fill('too generous');
+    await grant.locator('input[name=confirm]').check();
+    await grant.locator('button[type=submit]').click();
+    await grant.locator('.field-error[data-field=amount]').waitFor();
+    expect(await grant.locator('.field-error[data-field=amount]').textContent()).toBe('at most 10,000,000');
+    expect(await grant.locator('input[name=amount]').inputValue()).toBe('10,000,001');
+    expect(await grant.locator('input[name=reason]').inputValue()).toBe('too generous');
+    expect(await page.locator('nav.side').count()).toBe(1);
+    await shot('workspace-form-error');
+    await collectCsp();
+  });
+
+  it('sends a report body once, and refuses a cross-origin post with its own 403 page', async () => {
+    const html = await (await page.request.get(`${server.url}/reports/${hostileId}`)).text();
+    expect(html.split('Plain text survives.').length - 1).toBe(1);
+    await page.goto(`${server.url}/reports/${hostileId}`);
+    await page.waitForLoadState('networkidle');
+    expect(await page.textContent('[data-testid=report-body]')).toContain('Plain text survives.');
+
+    const forged = await fetch(`${server.url}/users`, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'intent=create&email=x%40evil.example&role=admin',
+    });
+    expect(forged.status).toBe(403);
+    const body = await forged.text();
+    expect(body).toContain('Cross-origin request refused');
+    expect(body).toContain('Back to the console');
+    expect(forged.headers.get('content-security-policy')).toMatch(/script-src 'self' 'nonce-/);
+  });
+
+  it('fits phones and wide windows: no horizontal overflow at 390 and 1,280 px', async () => {
+    const pages: [string, string][] = [
+      ['workspaces', '/workspaces'],
+      ['workspace', `/workspaces/${workspaceId}`],
+      ['usage', '/usage'],
+      ['transactions', '/transactions'],
+      ['reports', '/reports'],
+      ['report', `/reports/${hostileId}`],
+      ['jobs', '/jobs'],
+      ['playground', '/playground'],
+      ['audit', '/audit'],
+      ['users', '/users'],
+    ];
+    for (const [name, path] of pages) {
+      await page.goto(`${server.url}${path}`);
+      await page.waitForLoadState('networkidle');
+      for (const width of [390, 1280]) await checkWidth(name, width);
+      await collectCsp();
+    }
+    // At 390 px the sidebar is behind the menu button.
+    await page.setViewportSize({ width: 390, height: 900 });
+    await page.goto(`${server.url}/workspaces`);
+    expect(await page.locator('nav.side').isVisible()).toBe(false);
+    await page.click('header.topbar label');
+    expect(await page.locator('nav.side').isVisible()).toBe(true);
+    await shot('menu-390');
+    await page.click('nav.side >> text=Reports');
+    await page.waitForURL(/\/reports/);
+    // Following a link closes the menu (once the new page has rendered).
+    await page.locator('nav.side').waitFor({ state: 'hidden', timeout: 5000 });
+    await browser.clearCookies();
+    await page.goto(`${server.url}/login`);
+    for (const width of [390, 1280]) await checkWidth('login', width);
+    await page.setViewportSize({ width: 1360, height: 900 });
+  });
+
+  it('passes its Content-Security-Policy: no violation on any page', async () => {
+    await collectCsp();
+    expect(cspViolations).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from '@remix-run/node';
 import { register } from 'prom-client';
 import { parseEnv, type Env } from '../../core/config/index.js';
 import { openStorage, type Storage } from '../../core/storage/index.js';
-import { MAX_FAILURES_PER_EMAIL } from '../app/lib/login-limit.server.js';
+import { FREE_FAILURES } from '../app/lib/login-limit.server.js';
 import * as loginRoute from '../app/routes/login.js';
 import * as workspaceRoute from '../app/routes/workspaces.$id.js';
 import { consoleBuildExists, startConsole, type ConsoleServer } from '../server.js';
@@ -45,9 +45,9 @@ describe('counters recorded by the console app', () => {
     const failed = await counter('pmf_console_logins_total', { outcome: 'failed' });
     const throttled = await counter('pmf_console_logins_total', { outcome: 'throttled' });
     const succeeded = await counter('pmf_console_logins_total', { outcome: 'succeeded' });
-    for (let n = 0; n < MAX_FAILURES_PER_EMAIL; n++) expect((await login('wrong')).status).toBe(401);
+    for (let n = 0; n < FREE_FAILURES; n++) expect((await login('wrong')).status).toBe(401);
     expect((await login('wrong')).status).toBe(429);
-    expect(await counter('pmf_console_logins_total', { outcome: 'failed' })).toBe(failed + MAX_FAILURES_PER_EMAIL);
+    expect(await counter('pmf_console_logins_total', { outcome: 'failed' })).toBe(failed + FREE_FAILURES);
     expect(await counter('pmf_console_logins_total', { outcome: 'throttled' })).toBe(throttled + 1);
 
     const { user, password } = await h.user('viewer');

@@ -85,8 +85,9 @@ describe('TaskIndex', () => {
         onError: () => undefined,
       });
       expect(index.search({ text: 'quokka' }).total).toBe(0);
+      const id = `R-Q${randomUUID().slice(0, 6).toUpperCase()}`;
       const task = {
-        id: 'R-QKKA',
+        id,
         idea: 'quokka photo tours',
         depth: 'essential',
         status: 'running',
@@ -96,11 +97,16 @@ describe('TaskIndex', () => {
         cost: 6,
         checkpoints: [],
       };
-      await redis.publish(`${prefix}R-QKKA`, JSON.stringify(task));
+      // Not in this install's database (another install publishing on the same channel): not listed.
+      await redis.publish(`${prefix}${id}`, JSON.stringify(task));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(index.search({ text: 'quok' }).total).toBe(0);
+      await h.mongo.db.collection('tasks').insertOne({ _id: id, ...task } as never);
+      await redis.publish(`${prefix}${id}`, JSON.stringify(task));
       await waitFor(() => index.search({ text: 'quok' }).total === 1);
-      expect(index.search({ text: 'quok' }).items[0]).toMatchObject({ id: 'R-QKKA', status: 'running' });
+      expect(index.search({ text: 'quok' }).items[0]).toMatchObject({ id, status: 'running' });
       await redis.publish(
-        `${prefix}R-QKKA`,
+        `${prefix}${id}`,
         JSON.stringify({
           ...task,
           status: 'succeeded',
@@ -109,7 +115,7 @@ describe('TaskIndex', () => {
       );
       await waitFor(() => index.search({ text: 'wallaby' }).total === 1);
       expect(index.search({ text: 'quokka' }).items[0]).toMatchObject({ status: 'succeeded', score: 55 });
-      index.remove('R-QKKA');
+      index.remove(id);
       expect(index.search({ text: 'quok' }).total).toBe(0);
     } finally {
       await index.stop();

@@ -1,4 +1,4 @@
-import type { Redis } from '../storage/index.js';
+import { namespacedChannel, type Redis } from '../storage/redis.js';
 import type { Delivery } from '../tasks/delivery.js';
 import type { Task } from '../tasks/types.js';
 
@@ -15,7 +15,7 @@ export function consoleDeliveryChannel(taskId: string, prefix = CONSOLE_DELIVERY
 
 export function createConsoleDelivery(redis: Redis, prefix = CONSOLE_DELIVERY_PREFIX): Delivery {
   const send = async (event: ConsoleEvent): Promise<void> => {
-    await redis.publish(consoleDeliveryChannel(event.task.id, prefix), JSON.stringify(event));
+    await redis.publish(namespacedChannel(redis, consoleDeliveryChannel(event.task.id, prefix)), JSON.stringify(event));
   };
   return {
     progress: (task: Task) => send({ kind: 'progress', task }),

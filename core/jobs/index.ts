@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { DEPTH_PROFILES, isDepth } from '../research/depth.js';
 import { checkIdea } from '../research/idea.js';
-import type { Redis } from '../storage/index.js';
+import { namespacedChannel, type Redis } from '../storage/redis.js';
 import { withCheckpoint } from '../tasks/projection.js';
 import { retryWhileBusy, TaskStore } from '../tasks/store.js';
 import type { Task } from '../tasks/types.js';
@@ -114,10 +114,17 @@ function createProgressHub(redis: Redis) {
 
 export function createJobs(opts: CreateJobsOptions): Jobs {
   const { env, storage, ledger, engine, deliveries, logger } = opts;
-  const tuning: JobsTuning = {
+  const tuned: JobsTuning = {
     ...DEFAULT_TUNING,
     workerName: `${hostname()}:${process.pid}:${randomUUID().slice(0, 6)}`,
     ...opts.tuning,
+  };
+  // Channels ignore the Redis database number and the connection's key prefix: they carry the install's
+  // namespace explicitly (Agenda's wake-up channel, its `:state` twin, the cancel and progress channels).
+  const tuning: JobsTuning = {
+    ...tuned,
+    channel: namespacedChannel(storage.redis, tuned.channel),
+    progressPrefix: namespacedChannel(storage.redis, tuned.progressPrefix),
   };
   const log = logger.child({ component: 'jobs', worker: tuning.workerName });
   const store = new TaskStore(storage.mongo);

@@ -2,11 +2,11 @@ import type { Env } from '../config/index.js';
 import { checkHealth, type Health } from './health.js';
 import { connectMongo, type Mongo } from './mongo.js';
 import { createPostgres, type Db } from './postgres.js';
-import { createRedis, type Redis } from './redis.js';
+import { createRedis, redisNamespace, type Redis } from './redis.js';
 
 export { createPostgres, type Db } from './postgres.js';
 export { connectMongo, type Mongo } from './mongo.js';
-export { createRedis, type Redis } from './redis.js';
+export { createRedis, namespacedChannel, redisNamespace, type Redis } from './redis.js';
 export { checkHealth, type Health, type DependencyHealth } from './health.js';
 export { migrateLatest } from './migrate.js';
 
@@ -19,11 +19,11 @@ export type Storage = {
 };
 
 export async function openStorage(
-  env: Pick<Env, 'DATABASE_URL' | 'MONGO_URL' | 'REDIS_URL'>,
+  env: Pick<Env, 'DATABASE_URL' | 'MONGO_URL' | 'REDIS_URL'> & Partial<Pick<Env, 'REDIS_NAMESPACE'>>,
   name = 'pmf',
 ): Promise<Storage> {
   const pg = createPostgres(env.DATABASE_URL);
-  const redis = createRedis(env.REDIS_URL, name);
+  const redis = createRedis(env.REDIS_URL, name, redisNamespace(env));
   const mongo = await connectMongo(env.MONGO_URL);
   return {
     pg,

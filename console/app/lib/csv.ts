@@ -39,3 +39,9 @@ export function ledgerCsvRow(t: LedgerTransaction): string {
     .map(csvCell)
     .join(',');
 }
+
+export const TRANSACTIONS_CSV_HEADER = ['workspace', 'workspace_id', 'platform', ...LEDGER_CSV_HEADER];
+
+export function transactionCsvRow(t: LedgerTransaction & { workspaceName: string; platform: string }): string {
+  return [csvCell(t.workspaceName), csvCell(t.workspaceId), csvCell(t.platform), ledgerCsvRow(t)].join(',');
+}

@@ -23,3 +23,11 @@ export function domainOf(url: string): string {
     return url;
   }
 }
+
+/** A value from an audit row's details, as a person reads it: numbers grouped, nothing as "—". */
+export function fmtValue(v: unknown): string {
+  if (v === null || v === undefined || v === '') return '—';
+  if (typeof v === 'number') return fmtNumber(v);
+  if (typeof v === 'string') return v.length > 120 ? `${v.slice(0, 117)}…` : v;
+  return JSON.stringify(v);
+}

@@ -102,5 +102,7 @@ declare module '@remix-run/node' {
   interface AppLoadContext {
     services: ConsoleServices;
     clientIp?: string;
+    /** This response's Content-Security-Policy nonce (console/server.ts); absent in loader tests. */
+    cspNonce?: string;
   }
 }

@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { json, redirect, type AppLoadContext } from '@remix-run/node';
 import type { Knex } from 'knex';
-import type { ConsoleUser } from './users.server.js';
+import { ONE_TIME, type ConsoleUser } from './users.server.js';
 
 export const SESSION_COOKIE = 'pmf_console_session';
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
@@ -67,25 +67,58 @@ export async function getSessionUser(request: Request, context: AppLoadContext):
     .whereNull('s.revoked_at')
     .whereNull('u.disabled_at')
     .where('s.expires_at', '>', now())
-    .first('u.id', 'u.email', 'u.role', 'u.disabled_at', 'u.created_at')) as
-    { id: string; email: string; role: ConsoleUser['role']; disabled_at: Date | null; created_at: Date } | undefined;
+    .first(
+      'u.id',
+      'u.email',
+      'u.role',
+      'u.disabled_at',
+      'u.created_at',
+      db.raw(`starts_with(u.password_hash, ?) AS must_change`, [ONE_TIME]),
+    )) as
+    | {
+        id: string;
+        email: string;
+        role: ConsoleUser['role'];
+        disabled_at: Date | null;
+        created_at: Date;
+        must_change: boolean;
+      }
+    | undefined;
   return row
-    ? { id: row.id, email: row.email, role: row.role, disabledAt: row.disabled_at, createdAt: row.created_at }
+    ? {
+        id: row.id,
+        email: row.email,
+        role: row.role,
+        disabledAt: row.disabled_at,
+        createdAt: row.created_at,
+        mustChangePassword: row.must_change,
+      }
     : undefined;
 }
+
+/** Where a user signed in with a one-time password is sent until they choose their own. */
+export const CHANGE_PASSWORD_PATH = '/account/password';
 
 /** Every loader and action starts here: no session → the login page, remembering where the user was going. */
 export async function requireUser(request: Request, context: AppLoadContext): Promise<ConsoleUser> {
   const user = await getSessionUser(request, context);
-  if (user) return user;
   const url = new URL(request.url);
+  if (user?.mustChangePassword && url.pathname !== CHANGE_PASSWORD_PATH) {
+    if (request.method !== 'GET')
+      throw json({ error: 'Choose your own password first: nothing was changed.' }, { status: 403 });
+    throw redirect(CHANGE_PASSWORD_PATH);
+  }
+  if (user) return user;
   if (request.method !== 'GET') throw json({ error: 'Not logged in' }, { status: 401 });
   throw redirect(`/login?redirectTo=${encodeURIComponent(url.pathname + url.search)}`);
 }
 
-/** Mutations: a viewer gets 403, whatever the route. */
+export const ADMINS_ONLY =
+  'Only admins may change things. Nothing was changed; ask an admin, or to have your role changed.';
+
+/** Mutations: a viewer gets 403, whatever the route. Pages a viewer may read use requireUser. */
 export async function requireAdmin(request: Request, context: AppLoadContext): Promise<ConsoleUser> {
   const user = await requireUser(request, context);
-  if (user.role !== 'admin') throw json({ error: 'Only admins may change things' }, { status: 403 });
+  if (user.role !== 'admin') throw json({ error: ADMINS_ONLY }, { status: 403 });
   return user;
 }

@@ -81,6 +81,16 @@ export function toIndexed(t: TaskLike): IndexedTask {
   };
 }
 
+/** The store's query, plus what the console's search box adds: ids and workspace names. */
+export type ConsoleTaskSearch = TaskSearch & {
+  /** Only tasks whose id starts with this (an id being typed, `R-7K`). */
+  idPrefix?: string;
+  /** Only tasks of these workspaces (a workspace name filter). */
+  workspaceIn?: Set<string>;
+  /** Tasks of these workspaces match the text too (the text is also a workspace name). */
+  orWorkspaceIn?: Set<string>;
+};
+
 type SortKey = NonNullable<TaskSearch['sort']>;
 
 function compare(sort: SortKey): (a: IndexedTask, b: IndexedTask) => number {
@@ -254,7 +264,7 @@ export class TaskIndex {
     return { marks, need: sets.length };
   }
 
-  search(q: TaskSearch): { items: IndexedTask[]; total: number; page: number; pageSize: number } {
+  search(q: ConsoleTaskSearch): { items: IndexedTask[]; total: number; page: number; pageSize: number } {
     const page = Math.max(1, Math.floor(q.page ?? 1));
     const pageSize = Math.min(100, Math.max(1, Math.floor(q.pageSize ?? 20)));
     const text = this.textMatches(q.text);
@@ -264,8 +274,10 @@ export class TaskIndex {
     const items: IndexedTask[] = [];
     let total = 0;
     for (const slot of this.inOrder(q.sort ?? 'newest')) {
-      if (text && text.marks[slot] !== text.need) continue;
       const t = this.docs[slot]!;
+      if (text && text.marks[slot] !== text.need && !q.orWorkspaceIn?.has(t.workspaceId)) continue;
+      if (q.idPrefix && !t.id.startsWith(q.idPrefix)) continue;
+      if (q.workspaceIn && !q.workspaceIn.has(t.workspaceId)) continue;
       if (q.workspaceId && t.workspaceId !== q.workspaceId) continue;
       if (q.depth && t.depth !== q.depth) continue;
       if (q.status && t.status !== q.status) continue;
@@ -336,14 +348,19 @@ export class TaskIndex {
   }): Promise<void> {
     const pattern = `${opts.prefix}*`;
     const onMessage = (_pattern: string, _channel: string, message: string) => {
-      try {
+      void (async () => {
         const task = JSON.parse(message) as TaskLike;
         if (!task || typeof task.id !== 'string' || typeof task.idea !== 'string') return;
+        // A task this index has not seen is listed only once it is found in this install's own database:
+        // a channel shared by mistake (another install on the same Redis) must not add rows that 404.
+        if (
+          !this.slotOf.has(task.id) &&
+          !(await opts.collection.findOne({ _id: task.id } as never, { projection: { _id: 1 } }))
+        )
+          return;
         this.upsert(task);
         this.heardDuringScan?.push(task);
-      } catch (err) {
-        opts.onError(err);
-      }
+      })().catch(opts.onError);
     };
     opts.subscriber.on('pmessage', onMessage);
     await opts.subscriber.psubscribe(pattern);

@@ -1,10 +1,11 @@
 import { json, type LoaderFunctionArgs } from '@remix-run/node';
-import { useLoaderData, useSearchParams } from '@remix-run/react';
+import { useLoaderData, useLocation, useSearchParams } from '@remix-run/react';
 import { DebouncedSearchForm } from '../components/DebouncedSearchForm.js';
 import { Pager } from '../components/Pager.js';
-import { auditActions, listAudit } from '../lib/audit.server.js';
-import { fmtDate } from '../lib/format.js';
-import { day, int, str } from '../lib/params.js';
+import { auditFilters } from '../lib/audit-filters.js';
+import { auditActions, changesOf, listAudit, targetNames } from '../lib/audit.server.js';
+import { fmtDate, fmtValue } from '../lib/format.js';
+import { int } from '../lib/params.js';
 import { requireUser } from '../lib/session.server.js';
 
 const PAGE_SIZE = 50;
@@ -15,33 +16,59 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const page = int(p, 'page', 1, 1, 10_000);
   const { db } = context.services;
   const [result, actions] = await Promise.all([
-    listAudit(db, {
-      action: str(p, 'action'),
-      actor: str(p, 'actor'),
-      target: str(p, 'target'),
-      from: day(p, 'from'),
-      to: day(p, 'to', true),
-      page,
-      pageSize: PAGE_SIZE,
-    }),
+    listAudit(db, { ...auditFilters(p), page, pageSize: PAGE_SIZE }),
     auditActions(db),
   ]);
-  return json({ ...result, actions, page, pageSize: PAGE_SIZE });
+  const names = await targetNames(db, result.items);
+  return json({
+    items: result.items.map((e) => {
+      const { changes: _changes, ...rest } = e.details;
+      return {
+        ...e,
+        targetName: names[e.targetId] ?? null,
+        changes: changesOf(e.details),
+        details: Object.entries(rest).filter(([k]) => k !== 'email' && k !== 'workspace' && k !== 'idea'),
+      };
+    }),
+    total: result.total,
+    actions,
+    page,
+    pageSize: PAGE_SIZE,
+  });
 }
+
+const HREF: Record<string, (id: string) => string> = {
+  workspace: (id) => `/workspaces/${id}`,
+  task: (id) => `/reports/${id}`,
+};
 
 export default function Audit() {
   const { items, total, actions, page, pageSize } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
+  const { search } = useLocation();
   return (
     <>
       <div className="page-head">
         <div>
           <h1>Audit log</h1>
-          <div className="sub">Every change made through the console: who, when, what and why.</div>
+          <div className="sub">
+            Every change made through the console — who, when, what changed and why — and the security events.
+          </div>
         </div>
+        <a className="button secondary" href={`/audit.csv${search}`} download>
+          Export CSV
+        </a>
       </div>
       <DebouncedSearchForm>
         <input type="hidden" name="page" value="1" />
+        <label>
+          Show
+          <select name="kind" defaultValue={params.get('kind') ?? ''}>
+            <option value="">everything</option>
+            <option value="changes">changes</option>
+            <option value="security">security events</option>
+          </select>
+        </label>
         <label>
           Action
           <select name="action" defaultValue={params.get('action') ?? ''}>
@@ -68,42 +95,52 @@ export default function Audit() {
           <input type="date" name="to" defaultValue={params.get('to') ?? ''} />
         </label>
       </DebouncedSearchForm>
-      <div className="card">
+      <div className="card table-card">
         {items.length === 0 ? (
           <div className="empty">Nothing recorded for these filters.</div>
         ) : (
-          <table>
+          <table data-testid="audit">
             <thead>
               <tr>
                 <th>When</th>
                 <th>Who</th>
                 <th>Action</th>
                 <th>Target</th>
-                <th>Details</th>
+                <th>Change</th>
                 <th>Reason</th>
               </tr>
             </thead>
             <tbody>
-              {items.map((e) => (
-                <tr key={e.id}>
-                  <td className="small">{fmtDate(e.at)}</td>
-                  <td>{e.actorEmail}</td>
-                  <td>
-                    <span className="badge info">{e.action}</span>
-                  </td>
-                  <td className="mono">
-                    {e.targetType === 'workspace' ? (
-                      <a href={`/workspaces/${e.targetId}`}>{e.targetId}</a>
-                    ) : e.targetType === 'task' ? (
-                      <a href={`/reports/${e.targetId}`}>{e.targetId}</a>
-                    ) : (
-                      `${e.targetType} ${e.targetId}`
-                    )}
-                  </td>
-                  <td className="mono">{JSON.stringify(e.details)}</td>
-                  <td>{e.reason ?? '—'}</td>
-                </tr>
-              ))}
+              {items.map((e) => {
+                const label = e.targetName ?? e.targetId;
+                const href = HREF[e.targetType]?.(e.targetId);
+                return (
+                  <tr key={e.id}>
+                    <td className="small">{fmtDate(e.at)}</td>
+                    <td title={e.actorId ?? 'not signed in'}>{e.actorEmail}</td>
+                    <td>
+                      <span className={`badge ${e.action.startsWith('security.') ? 'warn' : 'info'}`}>{e.action}</span>
+                    </td>
+                    <td title={`${e.targetType} ${e.targetId}`}>
+                      {href ? <a href={href}>{label}</a> : label}
+                      <div className="muted small">{e.targetType}</div>
+                    </td>
+                    <td className="small" data-testid="audit-change">
+                      {e.changes.map((c) => (
+                        <div key={c.field} className="change">
+                          {c.field}: <del>{fmtValue(c.before)}</del> → <b>{fmtValue(c.after)}</b>
+                        </div>
+                      ))}
+                      {e.details.map(([k, v]) => (
+                        <div key={k} className="muted">
+                          {k}: {fmtValue(v)}
+                        </div>
+                      ))}
+                    </td>
+                    <td>{e.reason ?? '—'}</td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         )}

@@ -2,9 +2,10 @@ import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from '@remix-r
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react';
 import { z } from 'zod';
 import { failureCause } from '../../../core/research/failures.js';
+import { FieldError, feedbackFor, type FormFeedback } from '../components/ActionForm.js';
 import { CheckpointProgress } from '../components/CheckpointProgress.js';
 import { useLivePolling } from '../components/useLivePolling.js';
-import { describeError, parseForm, type ActionResult } from '../lib/actions.server.js';
+import { describeError, validateForm, type ActionResult } from '../lib/actions.server.js';
 import { writeAudit } from '../lib/audit.server.js';
 import { fmtDate } from '../lib/format.js';
 import { jobRow } from '../lib/jobs.server.js';
@@ -46,7 +47,9 @@ const jobActionSchema = z.object({
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const admin = await requireAdminPost(request, context);
-  const input = parseForm(jobActionSchema, await request.formData());
+  const parsed = validateForm(jobActionSchema, await request.formData());
+  if (!parsed.ok) return parsed.response;
+  const input = parsed.data;
   const { jobs, db } = context.services;
   if (!jobs)
     return json<ActionResult>(
@@ -83,12 +86,15 @@ function JobAction({
   taskId,
   label,
   pageKey: key,
+  feedback,
 }: {
   intent: 'cancel' | 'retry';
   taskId: string;
   label: string;
   pageKey: string;
+  feedback?: FormFeedback;
 }) {
+  const own = feedbackFor(feedback, intent, { taskId });
   return (
     <Form method="post" className="row-gap">
       <input type="hidden" name="intent" value={intent} />
@@ -101,10 +107,12 @@ function JobAction({
         minLength={3}
         style={{ width: 130 }}
         aria-label={`Reason to ${intent}`}
+        defaultValue={own?.values?.reason ?? ''}
       />
       <button type="submit" className={intent === 'cancel' ? 'danger' : 'secondary'}>
         {label}
       </button>
+      <FieldError feedback={own} name="reason" />
     </Form>
   );
 }
@@ -172,10 +180,10 @@ export default function Jobs() {
                       jobsAvailable &&
                       (j.status === 'running' || j.status === 'queued') &&
                       !j.cancelRequested ? (
-                        <JobAction intent="cancel" taskId={j.id} label="Cancel" pageKey={key} />
+                        <JobAction intent="cancel" taskId={j.id} label="Cancel" pageKey={key} feedback={result} />
                       ) : null}
                       {isAdmin && jobsAvailable && j.status === 'failed' ? (
-                        <JobAction intent="retry" taskId={j.id} label="Retry" pageKey={key} />
+                        <JobAction intent="retry" taskId={j.id} label="Retry" pageKey={key} feedback={result} />
                       ) : null}
                     </td>
                   </tr>

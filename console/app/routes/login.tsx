@@ -1,14 +1,23 @@
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from '@remix-run/node';
 import { Form, useActionData, useSearchParams } from '@remix-run/react';
-import { loginBlocked, recordLoginAttempt } from '../lib/login-limit.server.js';
+import { writeAudit } from '../lib/audit.server.js';
+import { loginStats, recordLoginAttempt, throttleDecision, type ThrottleDecision } from '../lib/login-limit.server.js';
 import { appMetrics } from '../lib/metrics.server.js';
-import { assertSameOrigin } from '../lib/origin.server.js';
+import { guardPost } from '../lib/origin.server.js';
 import { createSession, getSessionUser } from '../lib/session.server.js';
 import { verifyCredentials } from '../lib/users.server.js';
 
 // One message whichever of email or password was wrong (and for disabled accounts).
 export const BAD_LOGIN = 'Email or password is incorrect.';
-export const TOO_MANY = 'Too many failed attempts. Wait 15 minutes and try again.';
+
+/** What a throttled sign-in is told: how long to wait, that nothing happened, and the way out. */
+export function tooMany(d: Extract<ThrottleDecision, { allowed: false }>): string {
+  const s = Math.ceil(d.retryAfterMs / 1000);
+  const wait = s < 120 ? `${s} seconds` : `${Math.ceil(s / 60)} minutes`;
+  return d.reason === 'account_cap'
+    ? `Too many failed sign-ins for this account from here. Nothing was checked. Wait ${wait}, or sign in from your usual browser.`
+    : `Too many failed sign-ins from here. Nothing was checked. Wait ${wait} and try again.`;
+}
 
 /** Only paths on this console: `//evil.example` and absolute URLs fall back to the home page. */
 function safeRedirect(to: FormDataEntryValue | string | null): string {
@@ -23,22 +32,46 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  assertSameOrigin(request, context);
+  await guardPost(request, context);
   const form = await request.formData();
   const email = String(form.get('email') ?? '')
     .trim()
-    .toLowerCase();
+    .toLowerCase()
+    .slice(0, 254);
   const password = String(form.get('password') ?? '');
   const { db, now } = context.services;
   const ip = context.clientIp ?? 'unknown';
-  if (await loginBlocked(db, email, ip, now())) {
+  const at = now();
+  const decision = throttleDecision(await loginStats(db, email, ip, at), at);
+  if (!decision.allowed) {
     appMetrics.logins.inc({ outcome: 'throttled' });
-    return json({ error: TOO_MANY }, { status: 429 });
+    // One audit row per address, account and minute: a flood of refused tries does not flood the log.
+    await writeAudit(db, {
+      actor: { id: null, email: email || '(none)' },
+      action: 'security.login_throttled',
+      targetType: 'login',
+      targetId: email || '(none)',
+      details: { ip, reason: decision.reason, retryAfterSeconds: Math.ceil(decision.retryAfterMs / 1000) },
+      idempotencyKey: `throttle:${email}:${ip}:${Math.floor(at.getTime() / 60_000)}`,
+    });
+    return json(
+      { error: tooMany(decision), email },
+      { status: 429, headers: { 'Retry-After': String(Math.ceil(decision.retryAfterMs / 1000)) } },
+    );
   }
   const user = email && password ? await verifyCredentials(db, email, password) : undefined;
-  await recordLoginAttempt(db, email, ip, Boolean(user), now());
+  await recordLoginAttempt(db, email, ip, Boolean(user), at);
   appMetrics.logins.inc({ outcome: user ? 'succeeded' : 'failed' });
-  if (!user) return json({ error: BAD_LOGIN }, { status: 401 });
+  if (!user) {
+    await writeAudit(db, {
+      actor: { id: null, email: email || '(none)' },
+      action: 'security.login_failed',
+      targetType: 'login',
+      targetId: email || '(none)',
+      details: { ip },
+    });
+    return json({ error: BAD_LOGIN, email }, { status: 401 });
+  }
   const cookie = await createSession(db, request, context, user);
   return redirect(safeRedirect(form.get('redirectTo')), { headers: { 'Set-Cookie': cookie } });
 }
@@ -50,12 +83,23 @@ export default function Login() {
     <div className="login card">
       <h1>PMF Scout</h1>
       <p className="sub">Sign in to the admin console.</p>
-      {data && 'error' in data ? <div className="flash bad">{data.error}</div> : null}
+      {data && 'error' in data ? (
+        <div className="flash bad" role="alert">
+          {data.error}
+        </div>
+      ) : null}
       <Form method="post">
         <input type="hidden" name="redirectTo" value={params.get('redirectTo') ?? ''} />
         <label>
           Email
-          <input name="email" type="email" autoComplete="username" required autoFocus />
+          <input
+            name="email"
+            type="email"
+            autoComplete="username"
+            required
+            autoFocus
+            defaultValue={data?.email ?? ''}
+          />
         </label>
         <label>
           Password

@@ -1,5 +1,5 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from '@remix-run/node';
-import { assertSameOrigin } from '../lib/origin.server.js';
+import { guardPost } from '../lib/origin.server.js';
 import { clearSessionCookie, requireUser, revokeSession } from '../lib/session.server.js';
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
@@ -8,7 +8,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  assertSameOrigin(request, context);
+  await guardPost(request, context);
   await revokeSession(context.services.db, request);
   return redirect('/login', { headers: { 'Set-Cookie': clearSessionCookie(request, context) } });
 }

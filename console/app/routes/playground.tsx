@@ -2,9 +2,10 @@ import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from
 import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-run/react';
 import { z } from 'zod';
 import { DEPTH_PROFILES, DEPTHS } from '../../../core/research/depth.js';
+import { FieldError, feedbackFor } from '../components/ActionForm.js';
 import { CheckpointProgress } from '../components/CheckpointProgress.js';
 import { useLivePolling } from '../components/useLivePolling.js';
-import { describeError, parseForm, type ActionResult } from '../lib/actions.server.js';
+import { describeError, formError, validateForm, type ActionResult } from '../lib/actions.server.js';
 import { writeAudit } from '../lib/audit.server.js';
 import { fmtDate, fmtDuration } from '../lib/format.js';
 import { CONSOLE_WORKSPACE, jobRow } from '../lib/jobs.server.js';
@@ -12,10 +13,11 @@ import { renderReportMarkdown } from '../lib/markdown.server.js';
 import { requireAdminPost } from '../lib/origin.server.js';
 import { pageKey } from '../lib/page-key.server.js';
 import { timeline } from '../lib/reports.server.js';
-import { requireAdmin } from '../lib/session.server.js';
+import { requireUser } from '../lib/session.server.js';
 
+// Viewers may watch (read-only); running and cancelling are an admin's.
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  await requireAdmin(request, context);
+  const user = await requireUser(request, context);
   const { ledger, tasks } = context.services;
   const workspace = await ledger.ensureWorkspace(CONSOLE_WORKSPACE);
   const taskId = new URL(request.url).searchParams.get('task');
@@ -33,25 +35,59 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     score: task?.report?.json.score ?? null,
     jobsAvailable: Boolean(context.services.jobs),
     sandbox: context.services.sandbox,
+    canAct: user.role === 'admin',
     pageKey: pageKey(),
   });
 }
 
 const submitSchema = z.object({
-  idea: z.string().trim().min(10, 'describe the idea in at least 10 characters').max(2000),
-  depth: z.enum(DEPTHS),
+  intent: z.literal('submit').default('submit'),
+  idea: z.string().trim().min(10, 'describe the idea in at least 10 characters').max(2000, 'at most 2,000 characters'),
+  depth: z.enum(DEPTHS, { errorMap: () => ({ message: 'choose essential, standard or deep' }) }),
+  idempotencyKey: z.string().min(8).max(100),
+});
+
+const cancelSchema = z.object({
+  intent: z.literal('cancel'),
+  taskId: z.string().min(1).max(64),
   idempotencyKey: z.string().min(8).max(100),
 });
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const admin = await requireAdminPost(request, context);
-  const input = parseForm(submitSchema, await request.formData());
+  const form = await request.formData();
   const { jobs, ledger, db } = context.services;
   if (!jobs)
     return json<ActionResult>(
-      { ok: false, error: 'The job layer is not available in this console process' },
+      {
+        ok: false,
+        error:
+          'The job layer is not available in this console process: nothing was run or charged. Try again once the console is restarted with its job layer.',
+      },
       { status: 503 },
     );
+  if (form.get('intent') === 'cancel') {
+    const parsed = validateForm(cancelSchema, form);
+    if (!parsed.ok) return parsed.response;
+    try {
+      const task = await jobs.cancelResearch(parsed.data.taskId, { id: `console:${admin.email}`, isAdmin: true });
+      await writeAudit(db, {
+        actor: { id: admin.id, email: admin.email },
+        action: 'task.cancel',
+        targetType: 'task',
+        targetId: task.id,
+        details: { status: task.status, workspaceId: task.workspaceId, from: 'playground' },
+        idempotencyKey: parsed.data.idempotencyKey,
+      });
+      return redirect(`/playground?task=${encodeURIComponent(task.id)}`);
+    } catch (err) {
+      const { status, error } = describeError(err);
+      return formError(form, { form: error }, status, error);
+    }
+  }
+  const parsed = validateForm(submitSchema, form);
+  if (!parsed.ok) return parsed.response;
+  const input = parsed.data;
   const workspace = await ledger.ensureWorkspace(CONSOLE_WORKSPACE);
   try {
     const { task, created } = await jobs.submitResearch({
@@ -75,13 +111,24 @@ export async function action({ request, context }: ActionFunctionArgs) {
     return redirect(`/playground?task=${encodeURIComponent(task.id)}`);
   } catch (err) {
     const { status, error } = describeError(err);
-    return json<ActionResult>({ ok: false, error }, { status });
+    return formError(form, { idea: error }, status, `${error} Nothing was charged.`);
   }
 }
 
 export default function Playground() {
-  const { balance, recent, task, html, score, jobsAvailable, sandbox, pageKey: key } = useLoaderData<typeof loader>();
+  const {
+    balance,
+    recent,
+    task,
+    html,
+    score,
+    jobsAvailable,
+    sandbox,
+    canAct,
+    pageKey: key,
+  } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
+  const submitted = feedbackFor(result, 'submit');
   const nav = useNavigation();
   useLivePolling(
     Boolean(task && (task.status === 'queued' || task.status === 'running' || (task.status === 'succeeded' && !html))),
@@ -101,8 +148,14 @@ export default function Playground() {
       {result && !result.ok ? <div className="flash bad">{result.error}</div> : null}
       <div className="grid" style={{ gridTemplateColumns: 'minmax(0, 2fr) minmax(0, 1fr)' }}>
         <div className="card">
+          {canAct ? null : (
+            <div className="muted small" style={{ marginBottom: 8 }}>
+              You are a viewer: you can watch researches here; running one is for admins.
+            </div>
+          )}
           {/* Remounted per task so a submitted idea does not linger in the box for an accidental second run. */}
           <Form method="post" key={task?.id ?? 'new'}>
+            <input type="hidden" name="intent" value="submit" />
             <input type="hidden" name="idempotencyKey" value={key} />
             <label className="muted small" htmlFor="idea">
               Product idea
@@ -114,22 +167,33 @@ export default function Playground() {
               minLength={10}
               maxLength={2000}
               placeholder="An app that matches dog owners with vetted sitters in their neighbourhood"
+              defaultValue={submitted?.values?.idea ?? ''}
+              aria-invalid={submitted?.fieldErrors?.idea ? true : undefined}
+              disabled={!canAct}
             />
+            <FieldError feedback={submitted} name="idea" />
             <div className="row-gap" style={{ marginTop: 10 }}>
               {DEPTHS.map((d) => (
                 <label key={d} className="row-gap">
-                  <input type="radio" name="depth" value={d} defaultChecked={d === 'standard'} />{' '}
+                  <input
+                    type="radio"
+                    name="depth"
+                    value={d}
+                    defaultChecked={d === (submitted?.values?.depth ?? 'standard')}
+                    disabled={!canAct}
+                  />{' '}
                   {DEPTH_PROFILES[d].label} · {DEPTH_PROFILES[d].credits} credits
                 </label>
               ))}
               <button
                 type="submit"
-                disabled={!jobsAvailable || nav.state === 'submitting'}
+                disabled={!canAct || !jobsAvailable || nav.state === 'submitting'}
                 style={{ marginLeft: 'auto' }}
               >
                 {nav.state === 'submitting' ? 'Submitting…' : 'Run research'}
               </button>
             </div>
+            <FieldError feedback={submitted} name="depth" />
           </Form>
         </div>
         <div className="card">
@@ -158,9 +222,25 @@ export default function Playground() {
                 </span>
               </div>
             </div>
-            <Link className="button secondary" to={`/reports/${task.id}`}>
-              Open report page
-            </Link>
+            <div className="row-gap">
+              {canAct &&
+              jobsAvailable &&
+              (task.status === 'queued' || task.status === 'running') &&
+              !task.cancelRequested ? (
+                <Form method="post">
+                  <input type="hidden" name="intent" value="cancel" />
+                  <input type="hidden" name="taskId" value={task.id} />
+                  <input type="hidden" name="idempotencyKey" value={`${key}:cancel:${task.id}`} />
+                  <button type="submit" className="danger">
+                    Cancel
+                  </button>
+                </Form>
+              ) : null}
+              {task.cancelRequested ? <span className="badge warn">cancelling</span> : null}
+              <Link className="button secondary" to={`/reports/${task.id}`}>
+                Open report page
+              </Link>
+            </div>
           </div>
           <CheckpointProgress done={task.checkpoints} />
           <div className="small muted" style={{ marginTop: 6 }}>

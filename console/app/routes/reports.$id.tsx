@@ -3,7 +3,8 @@ import { Link, useActionData, useLoaderData } from '@remix-run/react';
 import { z } from 'zod';
 import { CHECKPOINTS, CHECKPOINT_LABELS, type CheckpointId } from '../../../core/research/checkpoints.js';
 import { ActionForm } from '../components/ActionForm.js';
-import { baseActionSchema, parseForm, type ActionResult } from '../lib/actions.server.js';
+import type { DocumentOnceHandle } from '../entry.server.js';
+import { baseActionSchema, validateForm, type ActionResult } from '../lib/actions.server.js';
 import { writeAudit } from '../lib/audit.server.js';
 import { domainOf, fmtDate, fmtDuration, fmtNumber } from '../lib/format.js';
 import { renderReportMarkdown } from '../lib/markdown.server.js';
@@ -11,6 +12,9 @@ import { requireAdminPost } from '../lib/origin.server.js';
 import { deleteReport, timeline } from '../lib/reports.server.js';
 import { pageKey } from '../lib/page-key.server.js';
 import { requireUser } from '../lib/session.server.js';
+
+/** The rendered body is in the document's HTML already: not again in its hydration data (decision 084). */
+export const handle: DocumentOnceHandle = { documentOnce: ['html'] };
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const user = await requireUser(request, context);
@@ -42,6 +46,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
           missingSections: json_.missingSections,
         }
       : null,
+    hasBody: Boolean(task.report),
     html: task.report ? renderReportMarkdown(task.report.markdown) : null,
     usage: task.usage ?? null,
     timeline: timeline(task.checkpoints),
@@ -54,7 +59,9 @@ const deleteSchema = baseActionSchema.extend({ intent: z.literal('delete') });
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const admin = await requireAdminPost(request, context);
-  const input = parseForm(deleteSchema, await request.formData());
+  const parsed = validateForm(deleteSchema, await request.formData());
+  if (!parsed.ok) return parsed.response;
+  const input = parsed.data;
   const id = params.id ?? '';
   const task = await context.services.tasks.get(id);
   if (!task) return json<ActionResult>({ ok: false, error: 'No such report' }, { status: 404 });
@@ -84,7 +91,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 const SUBSCORE_MAX = 20;
 
 export default function ReportPage() {
-  const { task, report, html, usage, timeline: steps, isAdmin, pageKey: key } = useLoaderData<typeof loader>();
+  const { task, report, hasBody, html, usage, timeline: steps, isAdmin, pageKey: key } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const done = new Set(steps.map((s) => s.id));
   return (
@@ -105,7 +112,7 @@ export default function ReportPage() {
             {report?.sandbox ? <span className="badge warn">sandbox</span> : null}
           </div>
         </div>
-        {html ? (
+        {hasBody ? (
           <a className="button secondary" href={`/reports/${task.id}.md`} download>
             Download .md
           </a>
@@ -143,8 +150,15 @@ export default function ReportPage() {
       ) : null}
       <div className="grid" style={{ gridTemplateColumns: 'minmax(0, 2fr) minmax(0, 1fr)' }}>
         <div className="card">
-          {html ? (
-            <div className="markdown" data-testid="report-body" dangerouslySetInnerHTML={{ __html: html }} />
+          {hasBody ? (
+            // After a document load `html` is null here (sent once, in the markup: see `handle`); React leaves
+            // server-rendered inner HTML alone while hydrating, and a later revalidation brings it back.
+            <div
+              className="markdown"
+              data-testid="report-body"
+              dangerouslySetInnerHTML={{ __html: html ?? '' }}
+              suppressHydrationWarning
+            />
           ) : (
             <div className="empty">No report (yet).</div>
           )}
@@ -240,6 +254,7 @@ export default function ReportPage() {
                 submitLabel="Delete report"
                 danger
                 pageKey={key}
+                feedback={result}
               />
             </div>
           ) : null}

@@ -5,6 +5,9 @@ import { Pager } from '../components/Pager.js';
 import { fmtDate } from '../lib/format.js';
 import { PLATFORMS, reportQuery, SORTS, TASK_STATUSES } from '../lib/report-filters.js';
 import { indexedRow, reportRow } from '../lib/reports.server.js';
+import type { ConsoleTaskSearch } from '../lib/task-index.server.js';
+import { workspaceNames, workspacesNamed } from '../lib/workspace-names.server.js';
+import { normalizeTaskId } from '../../../core/tasks/ids.js';
 import { requireUser } from '../lib/session.server.js';
 
 const SORT_LABELS: Record<(typeof SORTS)[number], string> = {
@@ -14,21 +17,53 @@ const SORT_LABELS: Record<(typeof SORTS)[number], string> = {
   score_asc: 'score, low first',
 };
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** `R-7KQ2` (or `r-7k`, being typed) in the search box is a report id: a prefix of ids, not words. */
+const ID_TYPED = /^r-[0-9a-z]{0,12}$/i;
+
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireUser(request, context);
-  const query = reportQuery(new URL(request.url).searchParams);
-  const { taskIndex, tasks } = context.services;
+  const p = new URL(request.url).searchParams;
+  const query: ConsoleTaskSearch = reportQuery(p);
+  const { taskIndex, tasks, db } = context.services;
+  const typedId = query.text && ID_TYPED.test(query.text.trim()) ? query.text.trim().toUpperCase() : undefined;
+  // The workspace filter takes a name (or an id); the search box also matches workspace names.
+  const workspace = query.workspaceId;
+  const [named, textNamed] = await Promise.all([
+    workspace && !UUID.test(workspace) ? workspacesNamed(db, workspace) : Promise.resolve(undefined),
+    query.text && !typedId ? workspacesNamed(db, query.text) : Promise.resolve([]),
+  ]);
+  if (named) query.workspaceId = undefined;
+  let found: { items: ReturnType<typeof reportRow>[]; total: number; page: number; pageSize: number };
   if (taskIndex?.ready) {
-    const found = taskIndex.search(query);
-    return json({ ...found, items: found.items.map(indexedRow) });
+    const result = taskIndex.search({
+      ...query,
+      text: typedId ? undefined : query.text,
+      idPrefix: typedId,
+      workspaceIn: named ? new Set(named) : undefined,
+      orWorkspaceIn: textNamed.length ? new Set(textNamed) : undefined,
+    });
+    found = { ...result, items: result.items.map(indexedRow) };
+  } else if (typedId) {
+    // Until the index is ready an id is looked up exactly.
+    const task = await tasks.get(normalizeTaskId(typedId) ?? typedId);
+    found = { items: task ? [reportRow(task)] : [], total: task ? 1 : 0, page: 1, pageSize: query.pageSize ?? 20 };
+  } else if (named && named.length === 0) {
+    found = { items: [], total: 0, page: 1, pageSize: query.pageSize ?? 20 };
+  } else {
+    // The store filters by one workspace; until the index is ready, a name matching several keeps this
+    // page's rows of those workspaces (the total is the page's).
+    const result = await tasks.search({ ...query, workspaceId: named?.length === 1 ? named[0] : query.workspaceId });
+    const rows = result.items
+      .filter((t) => !named || named.length === 1 || named.includes(t.workspaceId))
+      .map(reportRow);
+    found = { ...result, items: rows, total: named && named.length > 1 ? rows.length : result.total };
   }
-  const result = await tasks.search(query);
-  return json({
-    items: result.items.map(reportRow),
-    total: result.total,
-    page: result.page,
-    pageSize: result.pageSize,
-  });
+  const names = await workspaceNames(
+    db,
+    found.items.map((r) => r.workspaceId),
+  );
+  return json({ ...found, items: found.items.map((r) => ({ ...r, workspaceName: names[r.workspaceId] ?? null })) });
 }
 
 function bandClass(band: string | null): string {
@@ -45,7 +80,9 @@ export default function Reports() {
       <div className="page-head">
         <div>
           <h1>Reports</h1>
-          <div className="sub">Every research, searchable by idea, title and summary as you type.</div>
+          <div className="sub">
+            Every research, searchable as you type by idea, title, summary, workspace name or id (R-7KQ2).
+          </div>
         </div>
         {nav.state === 'loading' && nav.location.pathname === '/reports' ? (
           <span className="muted small">searching…</span>
@@ -59,7 +96,7 @@ export default function Reports() {
             type="search"
             name="q"
             defaultValue={p('q')}
-            placeholder="dog sitters, invoicing…"
+            placeholder="dog sitters, Acme, R-7KQ2…"
             aria-label="Search reports"
             autoFocus
           />
@@ -92,8 +129,8 @@ export default function Reports() {
           </select>
         </label>
         <label>
-          Workspace id
-          <input type="text" name="workspace" defaultValue={p('workspace')} size={12} />
+          Workspace
+          <input type="text" name="workspace" defaultValue={p('workspace')} size={14} placeholder="name or id" />
         </label>
         <label>
           From
@@ -138,7 +175,7 @@ export default function Reports() {
           </select>
         </label>
       </DebouncedSearchForm>
-      <div className="card">
+      <div className="card table-card">
         {items.length === 0 ? (
           <div className="empty">No report matches.</div>
         ) : (
@@ -146,6 +183,7 @@ export default function Reports() {
             <thead>
               <tr>
                 <th>Idea</th>
+                <th>Workspace</th>
                 <th className="num">Score</th>
                 <th>Depth</th>
                 <th>Status</th>
@@ -161,6 +199,11 @@ export default function Reports() {
                     <div className="muted small">
                       <span className="mono">{r.id}</span> · {r.summary ?? r.idea}
                     </div>
+                  </td>
+                  <td>
+                    <Link to={`/workspaces/${r.workspaceId}`} title={r.workspaceId}>
+                      {r.workspaceName ?? r.workspaceId.slice(0, 8)}
+                    </Link>
                   </td>
                   <td className="num">
                     {r.score === null ? '—' : <span className={`badge ${bandClass(r.band)}`}>{r.score}</span>}

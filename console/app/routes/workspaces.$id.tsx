@@ -1,6 +1,6 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from '@remix-run/node';
 import { Link, useActionData, useLoaderData, useLocation, useSearchParams } from '@remix-run/react';
-import { ActionForm } from '../components/ActionForm.js';
+import { ActionForm, FieldError, feedbackFor, type FormFeedback } from '../components/ActionForm.js';
 import { DebouncedSearchForm } from '../components/DebouncedSearchForm.js';
 import { Pager } from '../components/Pager.js';
 import { UsageChart } from '../components/UsageChart.js';
@@ -35,6 +35,38 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const admin = await requireAdminPost(request, context);
   return runLedgerAction(context, admin, params.id ?? '', await request.formData());
+}
+
+/** Credits as typed: digits with optional thousands commas, checked again on the server. */
+function AmountInput({
+  intent,
+  label,
+  feedback,
+  fallback = '',
+}: {
+  intent: string;
+  label: string;
+  feedback?: FormFeedback;
+  fallback?: string;
+}) {
+  const own = feedbackFor(feedback, intent);
+  return (
+    <>
+      <input
+        name="amount"
+        type="text"
+        inputMode="numeric"
+        pattern="[0-9]{1,3}(,[0-9]{3})*|[0-9]+"
+        title="Whole credits in plain digits, like 1500 or 1,500"
+        placeholder="Credits"
+        required
+        aria-label={label}
+        aria-invalid={own?.fieldErrors?.amount ? true : undefined}
+        defaultValue={own?.values?.amount ?? fallback}
+      />
+      <FieldError feedback={own} name="amount" />
+    </>
+  );
 }
 
 export default function WorkspacePage() {
@@ -109,16 +141,9 @@ export default function WorkspacePage() {
               submitLabel="Grant"
               formKey={formKey}
               pageKey={key}
+              feedback={result}
             >
-              <input
-                name="amount"
-                type="number"
-                min={1}
-                step={1}
-                placeholder="Credits"
-                required
-                aria-label="Credits to grant"
-              />
+              <AmountInput intent="grant" label="Credits to grant" feedback={result} />
             </ActionForm>
             <ActionForm
               intent="deduct"
@@ -128,16 +153,9 @@ export default function WorkspacePage() {
               danger
               formKey={formKey}
               pageKey={key}
+              feedback={result}
             >
-              <input
-                name="amount"
-                type="number"
-                min={1}
-                step={1}
-                placeholder="Credits"
-                required
-                aria-label="Credits to deduct"
-              />
+              <AmountInput intent="deduct" label="Credits to deduct" feedback={result} />
             </ActionForm>
             <ActionForm
               intent="set_allowance"
@@ -146,15 +164,13 @@ export default function WorkspacePage() {
               submitLabel="Set allowance"
               formKey={formKey}
               pageKey={key}
+              feedback={result}
             >
-              <input
-                name="amount"
-                type="number"
-                min={0}
-                step={1}
-                defaultValue={workspace.monthlyAllowance}
-                required
-                aria-label="Monthly allowance"
+              <AmountInput
+                intent="set_allowance"
+                label="Monthly allowance"
+                feedback={result}
+                fallback={String(workspace.monthlyAllowance)}
               />
             </ActionForm>
             {workspace.status === 'active' ? (
@@ -166,6 +182,7 @@ export default function WorkspacePage() {
                 danger
                 formKey={formKey}
                 pageKey={key}
+                feedback={result}
               />
             ) : (
               <ActionForm
@@ -175,6 +192,7 @@ export default function WorkspacePage() {
                 submitLabel="Resume"
                 formKey={formKey}
                 pageKey={key}
+                feedback={result}
               />
             )}
           </div>
