@@ -57,6 +57,8 @@ let slackPort: number;
 
 beforeAll(async () => {
   fake = await startFakeSlack({
+    // Slow enough that the worker is still delivering when it is told to stop.
+    latencyMs: 150,
     teams: { [BOT_TOKEN]: { teamId: TEAM, botUserId: 'UBOT', botId: 'BBOT', admins: [] } },
   });
   slackPort = await freePort();
