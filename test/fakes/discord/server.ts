@@ -576,6 +576,10 @@ export class FakeDiscord {
         };
       case 'GET /users/@me':
         return { payload: this.botUser };
+      // The bot token's own application (discord.js Routes.currentApplication), as the start-up check reads it.
+      case 'GET /applications/@me':
+      case 'GET /oauth2/applications/@me':
+        return { payload: { id: this.applicationId, name: this.botUser.username, bot_public: true, flags: 0 } };
       case 'PUT /applications/:id/commands':
         this.commands.global = this.withIds(body.json);
         return { payload: this.commands.global };
