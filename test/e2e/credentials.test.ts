@@ -120,6 +120,17 @@ describe('bot start-up with wrong credentials', () => {
     ]);
   }, 60_000);
 
+  it('an app token refused when Socket Mode starts (after the check passed): the same one line, no stack, exit 78', async () => {
+    // The check's apps.connections.open passes; the receiver's own is refused, as for a token revoked meanwhile.
+    slack.socketMode.failOpen('invalid_auth', 1, 1);
+    const p = bot({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_APP_TOKEN: APP_TOKEN, SLACK_MODE: 'socket' });
+    expect(await p.exit).toBe(78);
+    expect(p.stderr().trim().split('\n')).toEqual([
+      expect.stringMatching(/^Slack: SLACK_APP_TOKEN was refused by Slack \(invalid_auth\)/),
+      expect.stringMatching(/^No platform left to serve/),
+    ]);
+  }, 60_000);
+
   it('--check prints the lines and exits 78, or 0 when all is well', async () => {
     const bad = bot({ DISCORD_TOKEN: discord.token, DISCORD_APPLICATION_ID: '123456789012345678' }, ['--check']);
     expect(await bad.exit).toBe(78);

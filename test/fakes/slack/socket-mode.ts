@@ -64,8 +64,8 @@ export type FakeSocketMode = {
   drop(id: number): void;
   /** Stops answering on the connection (pings unanswered, envelopes lost), as a dead NAT entry would. */
   halfOpen(id: number): void;
-  /** Refuses `apps.connections.open` with `error` for the next `times` calls. */
-  failOpen(error: string, times?: number): void;
+  /** Refuses `apps.connections.open` with `error` for `times` calls, after letting `skip` through. */
+  failOpen(error: string, times?: number, skip?: number): void;
   /** Answers `apps.connections.open` for this token with `error` from now on (e.g. a revoked token). */
   revoke(token: string): void;
   waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs?: number): Promise<T>;
@@ -92,13 +92,14 @@ export function attachSocketMode(
   const envelopes: FakeEnvelope[] = [];
   const live = new Map<number, Live>();
   const waiting: (() => void)[] = [];
-  let injected: { error: string; times: number } | undefined;
+  let injected: { error: string; times: number; skip: number } | undefined;
   let nextId = 0;
   let turn = 0;
 
   function open(token: string | undefined): ConnectionsOpen {
     if (!token) return { ok: false, error: 'not_authed' };
-    if (injected && injected.times > 0) {
+    if (injected && injected.skip > 0) injected.skip -= 1;
+    else if (injected && injected.times > 0) {
       injected.times -= 1;
       return { ok: false, error: injected.error };
     }
@@ -237,8 +238,8 @@ export function attachSocketMode(
       // The server still reads, so it sees the client give up; the client sees nothing come back.
       entry.info.halfOpen = true;
     },
-    failOpen(error, times = 1) {
-      injected = { error, times };
+    failOpen(error, times = 1, skip = 0) {
+      injected = { error, times, skip };
     },
     revoke: (token) => revoked.add(token),
     async waitFor(what, probe, timeoutMs = 10_000) {
