@@ -106,9 +106,10 @@ async function main(env: Env, logger: Logger): Promise<void> {
     const installationStore = env.SLACK_BOT_TOKEN ? undefined : createPgInstallationStore(storage.pg);
     const receiver =
       slackMode(env) === 'socket'
-        ? socketModeReceiver(boltOptions(env, installationStore), slackLogger, (code) =>
-            lost('slack', slackRefusal('SLACK_APP_TOKEN', code)),
-          )
+        ? socketModeReceiver(boltOptions(env, installationStore), slackLogger, {
+            tokenRefused: (code) => lost('slack', slackRefusal('SLACK_APP_TOKEN', code)),
+            disabled: (line) => lost('slack', line),
+          })
         : undefined;
     const app = createSlackApp({
       env,

@@ -86,12 +86,13 @@ export function boltOptions(env: SlackAppEnv, installationStore?: InstallationSt
 export function socketModeReceiver(
   options: AppOptions,
   logger: Logger,
-  onTokenRefused?: (code: string) => void,
+  on: { tokenRefused?: (code: string) => void; disabled?: (line: string) => void } = {},
 ): GaplessSocketModeReceiver {
   return new GaplessSocketModeReceiver({
     appToken: options.appToken!,
     logger,
-    onTokenRefused,
+    onTokenRefused: on.tokenRefused,
+    onDisabled: on.disabled,
     clientId: options.clientId,
     clientSecret: options.clientSecret,
     stateSecret: options.stateSecret,

@@ -9,7 +9,12 @@ import { startSlackHarness, type SlackHarness } from '../../test/fakes/slack/har
 import { DEFAULT_TOKEN } from '../../test/fakes/slack/server.js';
 import type { FakeEnvelope } from '../../test/fakes/slack/socket-mode.js';
 import { boltOptions, createSlackApp, socketModeReceiver, type SlackAppEnv } from './app.js';
-import { disconnectReason, reconnectDelayMs, type GaplessSocketModeReceiver } from './socket-mode.js';
+import {
+  disconnectReason,
+  LINK_DISABLED_LINE,
+  reconnectDelayMs,
+  type GaplessSocketModeReceiver,
+} from './socket-mode.js';
 import { createSlackWork } from './work.js';
 
 const APP_TOKEN = `xapp-1-A1-${randomUUID()}`;
@@ -60,7 +65,10 @@ afterEach(async () => {
 
 async function startApp(appToken = APP_TOKEN): Promise<Running> {
   const refused: string[] = [];
-  const receiver = socketModeReceiver(boltOptions(env(appToken)), logger, (code) => refused.push(code));
+  const receiver = socketModeReceiver(boltOptions(env(appToken)), logger, {
+    tokenRefused: (code) => refused.push(code),
+    disabled: (line) => refused.push(line),
+  });
   const app = createSlackApp({ env: env(appToken), logger, receiver, dispatch: (w) => void work(w) });
   await app.start();
   running = { receiver, stop: () => app.stop().then(() => undefined), refused };
@@ -185,6 +193,27 @@ describe('Socket Mode connections', () => {
     expect((await command(teamId, 'help').env.done).ack?.connection).toBe(replacement.id);
   });
 
+  it('sends an event lost on a half-open connection again, with retry_attempt, to the replacement', async () => {
+    await startApp();
+    const old = newest();
+    h.fake.socketMode.halfOpen(old.id);
+    // Slack cannot tell the connection is half-open: the first send goes there and is lost.
+    const lostEvent = h.fake.socketMode.send('events_api', {
+      type: 'event_callback',
+      team_id: 'T1',
+      api_app_id: 'A1',
+      event_id: `Ev${randomUUID().slice(0, 8)}`,
+      event: { type: 'app_mention', user: 'U0MARIA', text: '<@UBOT> hi', channel: 'CSOCK', ts: '1.1' },
+    });
+    const done = await lostEvent.done;
+    // Retried until a live connection takes it (Slack may try the silent one again before it is closed).
+    expect(done.sends.map((s) => s.retryAttempt)).toEqual(done.sends.map((_, n) => n));
+    expect(done.sends.length).toBeGreaterThan(1);
+    expect(done.sends[0]!.connection).toBe(old.id);
+    expect(done.ack?.connection).toBe(done.sends.at(-1)!.connection);
+    expect(done.ack?.connection).not.toBe(old.id);
+  });
+
   it('backs off while replacements fail, then connects', async () => {
     const { receiver } = await startApp();
     const old = newest();
@@ -206,6 +235,7 @@ describe('Socket Mode connections', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(newest().id).toBe(old.id);
     expect(receiver.state()).toBe('disabled');
+    expect(running!.refused).toEqual([LINK_DISABLED_LINE]);
   });
 
   it('reports an app token refused while replacing a connection, and stops trying', async () => {

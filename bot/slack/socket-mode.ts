@@ -47,6 +47,9 @@ const TOKEN_ERRORS = new Set([
   'access_denied',
 ]);
 
+export const LINK_DISABLED_LINE =
+  'Slack: Socket Mode was turned off for this app (disconnect: link_disabled): turn it on under "Socket Mode" in the app settings, or use HTTP mode (README: "Set up Slack").';
+
 export type SocketModeState = 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'disabled' | 'stopped';
 
 /** Wait before the nth consecutive failed replacement is tried again: at once, then doubling to 30 s. */
@@ -80,6 +83,8 @@ export type GaplessReceiverOptions = Omit<
   logger: Logger;
   /** Told once when the app token is refused while replacing a connection (the SDK's error, with its code). */
   onTokenRefused?: (code: string) => void;
+  /** Told once when Slack turns Socket Mode off for the app (`link_disabled`); defaults to an error log line. */
+  onDisabled?: (line: string) => void;
   clientPingTimeoutMs?: number;
 };
 
@@ -88,6 +93,7 @@ export class GaplessSocketModeReceiver extends SocketModeReceiver {
   private readonly log: Logger;
   private readonly clientOptions: ClientOptions;
   private readonly onTokenRefused?: (code: string) => void;
+  private readonly onDisabled: (line: string) => void;
   private replacing = false;
   private failures = 0;
   private retryTimer?: NodeJS.Timeout;
@@ -109,6 +115,7 @@ export class GaplessSocketModeReceiver extends SocketModeReceiver {
     });
     this.log = opts.logger;
     this.onTokenRefused = opts.onTokenRefused;
+    this.onDisabled = opts.onDisabled ?? ((line) => opts.logger.error(line));
     this.clientOptions = {
       appToken: opts.appToken,
       logger,
@@ -193,10 +200,8 @@ export class GaplessSocketModeReceiver extends SocketModeReceiver {
     if (link.state === 'closed') return;
     if (reason === 'link_disabled') {
       this.current = 'disabled';
-      this.log.error(
-        'Slack: Socket Mode was turned off for this app (disconnect: link_disabled). Turn it on under "Socket Mode" in the app settings, or use HTTP mode (README: "Set up Slack").',
-      );
       for (const l of this.links) void this.close(l, 1_000);
+      this.onDisabled(LINK_DISABLED_LINE);
       return;
     }
     link.state = 'retiring';
