@@ -270,7 +270,8 @@ export class GaplessSocketModeReceiver extends SocketModeReceiver {
   }
 
   private async close(link: Link, withinMs: number): Promise<void> {
-    if (link.state === 'closed' && link.client !== this.client) return;
+    // Marked closed first, so its `close` event is not taken for a lost connection.
+    if (link.state === 'closed') return;
     link.state = 'closed';
     this.links.delete(link);
     await withTimeout(link.client.disconnect(), withinMs).catch(() => undefined);

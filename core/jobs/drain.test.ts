@@ -14,7 +14,7 @@ afterEach(async () => {
 async function open(stepMs: number) {
   h = await openHarness('drain', {
     engine: new FakeEngine({ stepMs }),
-    env: { WORKER_DRAIN_TIMEOUT_MS: 20_000 },
+    env: { WORKER_DRAIN_TIMEOUT_MS: 30_000 },
   });
   await h.jobs.startWorker();
   return h;
@@ -46,8 +46,9 @@ describe('worker drain', () => {
     const doc = await harness.jobs.tasks.getDoc(task.id);
     expect(doc?.status).toBe('succeeded');
     expect(doc?.deliveredAt).toBeTruthy();
-    expect(ms).toBeLessThan(5_000);
-  }, 30_000);
+    // Far below the 30 s timeout (generous for a loaded machine): the drain ended with the work.
+    expect(ms).toBeLessThan(10_000);
+  }, 90_000);
 
   it('is not held by a research cancelled while it runs', async () => {
     const harness = await open(400);
@@ -56,11 +57,11 @@ describe('worker drain', () => {
     await harness.jobs.cancelResearch(task.id, { id: 'U1', isAdmin: false });
     const ms = await timedStop(harness);
     expect((await harness.jobs.tasks.getDoc(task.id))?.status).toBe('cancelled');
-    expect(ms).toBeLessThan(3_000);
-  }, 30_000);
+    expect(ms).toBeLessThan(10_000);
+  }, 90_000);
 
   it('returns at once when nothing runs', async () => {
     const harness = await open(5);
-    expect(await timedStop(harness)).toBeLessThan(1_000);
-  });
+    expect(await timedStop(harness)).toBeLessThan(5_000);
+  }, 30_000);
 });
