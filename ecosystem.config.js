@@ -17,6 +17,9 @@ const common = {
   autorestart: true,
   max_restarts: 20,
   restart_delay: 2000,
+  // Exit 78 (EX_CONFIG) means "fix the configuration first": bad credentials or no platform left. Restarting
+  // would only loop; the other processes keep running.
+  stop_exit_codes: [78],
   env: { NODE_ENV: 'production' },
 };
 

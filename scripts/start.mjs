@@ -72,6 +72,16 @@ if (!slackReady)
   );
 if (!env.DISCORD_TOKEN) say('Discord: skipped — set DISCORD_TOKEN and DISCORD_APPLICATION_ID. README: "Discord bot".');
 
+// The platforms' credentials, checked the way the bot checks them at start-up: a wrong token is said here, one
+// line each, not only in the bot's log. The bot then stops that platform (exit 78 with none left, no restart
+// loop); the worker and console start either way.
+const credentials = spawnSync(process.execPath, ['--import', 'tsx', 'bot/main.ts', '--check'], {
+  cwd: root,
+  env,
+  encoding: 'utf8',
+});
+for (const line of (credentials.stderr ?? '').split('\n').filter(Boolean)) say(line);
+
 const consoleUrl = env.CONSOLE_ORIGIN || `http://localhost:${env.CONSOLE_PORT || 3100}`;
 const farewell = () => {
   say(`console: ${consoleUrl}`);

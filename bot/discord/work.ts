@@ -103,6 +103,14 @@ const EPHEMERAL = MessageFlags.Ephemeral;
 /** Discord error codes meaning "the thread could not be made here"; the research goes on without one. */
 const NO_THREAD_CODES = new Set([50001, 50013, 50024, 160004]);
 
+/**
+ * The interaction's webhook is gone: its token was revoked or expired (401, 50027 Invalid Webhook Token) or the
+ * webhook is unknown (10015). Nothing sent with that token can arrive any more.
+ */
+function webhookGone(err: unknown): err is DiscordAPIError {
+  return err instanceof DiscordAPIError && (err.status === 401 || err.code === 50027 || err.code === 10015);
+}
+
 function ledgerCode(err: unknown): string | undefined {
   return err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string'
     ? (err as { code: string }).code
@@ -201,7 +209,8 @@ export function createDiscordWork(deps: DiscordWorkDeps): (work: DiscordWork) =>
     threads: boolean,
     progress: { replyEdited: boolean },
   ): Promise<Partial<DiscordOrigin>> {
-    const reply = await editOriginal(i, requestMessage(task, { threaded: threads }));
+    const shown = await showRequest(i, task, threads);
+    const reply = shown.message;
     progress.replyEdited = true;
     let threadId: string | undefined;
     if (threads) {
@@ -214,7 +223,7 @@ export function createDiscordWork(deps: DiscordWorkDeps): (work: DiscordWork) =>
         if (!(err instanceof DiscordAPIError && typeof err.code === 'number' && NO_THREAD_CODES.has(err.code)))
           throw err;
         logger.warn({ taskId: task.id, code: err.code }, 'no thread possible here; delivering under the reply');
-        await editOriginal(i, requestMessage(task, { threaded: false }));
+        await shown.edit(requestMessage(task, { threaded: false }));
       }
     }
     const status = statusMessage(task, now());
@@ -228,6 +237,45 @@ export function createDiscordWork(deps: DiscordWorkDeps): (work: DiscordWork) =>
       applicationId: i.applicationId,
       ...(threadId ? { threadId } : {}),
     };
+  }
+
+  /**
+   * The deferred reply turned into the request message; when the interaction's webhook is already gone, the
+   * request is posted in the channel with the bot token instead (pinging the requester, whose "thinking…" can
+   * no longer change), so the research and its outcome are still seen. With neither, the error says why: it
+   * becomes the task's failure detail on the console.
+   */
+  async function showRequest(
+    i: DeferredInteraction,
+    task: Task,
+    threads: boolean,
+  ): Promise<{ message: APIMessage; edit: (body: MessageBody) => Promise<unknown> }> {
+    const body = requestMessage(task, { threaded: threads });
+    try {
+      return { message: await editOriginal(i, body), edit: (b) => editOriginal(i, b) };
+    } catch (err) {
+      if (!webhookGone(err)) throw err;
+      logger.warn(
+        { taskId: task.id, code: err.code, status: err.status },
+        "the interaction's webhook is gone; posting the request in the channel with the bot token",
+      );
+      let message: APIMessage;
+      try {
+        message = (await rest.post(Routes.channelMessages(i.channelId), {
+          body: { ...body, allowed_mentions: { parse: [], users: [i.userId] } },
+        })) as APIMessage;
+      } catch (postErr) {
+        const why = postErr instanceof DiscordAPIError ? `${postErr.code} ${postErr.message}` : String(postErr);
+        throw new Error(
+          `the interaction's webhook is gone (${err.code} ${err.message}) and the bot cannot post in channel ${i.channelId} (${why}): nothing could be shown to the requester`,
+          { cause: postErr },
+        );
+      }
+      return {
+        message,
+        edit: (b) => rest.patch(Routes.channelMessage(i.channelId, message.id), { body: b }),
+      };
+    }
   }
 
   async function privately(work: Extract<DiscordWork, { kind: 'private' }>): Promise<string> {

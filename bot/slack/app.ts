@@ -8,6 +8,7 @@ import type { Logger } from '../../core/observability/logger.js';
 import { metrics } from '../../core/observability/metrics.js';
 import { parseCommand } from '../commands/parse.js';
 import { CANCEL_ACTION_ID, errorText, helpText } from './render.js';
+import { GaplessSocketModeReceiver } from './socket-mode.js';
 import type { SlackWork } from './work.js';
 
 const { App, LogLevel } = bolt;
@@ -35,6 +36,8 @@ export type SlackAppDeps = {
    * another thread, so it cannot delay the next ack; decision 051), createSlackWork in tests.
    */
   dispatch: (work: SlackWork) => void;
+  /** Socket Mode: the receiver that keeps the connections (socketModeReceiver); one is made when absent. */
+  receiver?: GaplessSocketModeReceiver;
 };
 
 export function slackMode(env: Pick<Env, 'SLACK_MODE' | 'SLACK_APP_TOKEN'>): 'socket' | 'http' {
@@ -77,8 +80,33 @@ export function boltOptions(env: SlackAppEnv, installationStore?: InstallationSt
   return options;
 }
 
+/**
+ * The Socket Mode receiver for these options: Bolt's own, with connections that are replaced before they are
+ * closed (socket-mode.ts, decision 066). Kept by the caller to read the connection's state.
+ */
+export function socketModeReceiver(
+  options: AppOptions,
+  logger: Logger,
+  on: { tokenRefused?: (code: string) => void; disabled?: (line: string) => void } = {},
+): GaplessSocketModeReceiver {
+  return new GaplessSocketModeReceiver({
+    appToken: options.appToken!,
+    logger,
+    onTokenRefused: on.tokenRefused,
+    onDisabled: on.disabled,
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    stateSecret: options.stateSecret,
+    installationStore: options.installationStore,
+    scopes: options.scopes,
+    installerOptions: options.installerOptions,
+  });
+}
+
 export function createSlackApp(deps: SlackAppDeps): BoltApp {
-  const app = new App(boltOptions(deps.env, deps.installationStore));
+  const options = boltOptions(deps.env, deps.installationStore);
+  if (options.socketMode) options.receiver = deps.receiver ?? socketModeReceiver(options, deps.logger);
+  const app = new App(options);
 
   app.command('/pmf', async ({ command, ack: boltAck, context }) => {
     // Our share of Slack's 3 s budget: parsing and the acknowledgement itself (pmf_ack_seconds).

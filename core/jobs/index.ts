@@ -56,6 +56,8 @@ const MAX_REQUEST_KEY = 300;
 
 /** How long a repeat of a request waits for the original's reserve before answering with it anyway. */
 const ORIGINAL_SETTLES_MS = 10_000;
+/** How often a stopping worker looks whether its last research has left (the drain ends then, not at its timeout). */
+const DRAIN_POLL_MS = 50;
 
 function isCode(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
@@ -301,6 +303,32 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
     return ended;
   }
 
+  /**
+   * Agenda's own drain waits for the whole timeout whenever the last job's "complete" event comes before the
+   * job leaves its running list (it does while the finished job is still being removed, removeOnComplete), so
+   * a worker whose researches were all delivered would wait WORKER_DRAIN_TIMEOUT_MS anyway. The timeout is an
+   * upper bound: the drain is ended as soon as nothing runs here any more.
+   */
+  async function drainAgenda(): Promise<{ timedOut: boolean }> {
+    const idle = new AbortController();
+    const watch = (async () => {
+      while (!idle.signal.aborted) {
+        await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+        if (runner.running.size > 0 || idle.signal.aborted) continue;
+        const stats = await agenda.getRunningStats().catch(() => undefined);
+        if (stats && stats.runningJobs === 0) idle.abort();
+      }
+    })();
+    const result = await agenda.drain({
+      timeout: env.WORKER_DRAIN_TIMEOUT_MS,
+      signal: idle.signal,
+      closeConnection: false,
+    });
+    idle.abort();
+    await watch;
+    return { timedOut: result.timedOut };
+  }
+
   const jobs: Jobs = {
     tasks: store,
 
@@ -392,7 +420,7 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
       clearTimeout(orphanTimer);
       if (workerStarted) {
         workerStarted = false;
-        const result = await agenda.drain({ timeout: env.WORKER_DRAIN_TIMEOUT_MS, closeConnection: false });
+        const result = await drainAgenda();
         if (result.timedOut) {
           log.warn({ running: runner.running.size }, 'drain timed out; handing running researches back to the queue');
           for (const abort of runner.running.values()) abort.abort('shutdown');

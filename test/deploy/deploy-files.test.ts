@@ -87,6 +87,12 @@ describe('ecosystem.config.js', () => {
     expect(worker.kill_timeout).toBeGreaterThan(Number(process.env.WORKER_DRAIN_TIMEOUT_MS ?? 60_000));
   });
 
+  it('does not restart a process that exits 78 (wrong credentials, no platform left): no crash loop', async () => {
+    const url = new URL('../../ecosystem.config.js', import.meta.url).href;
+    const { apps } = (await import(url)) as { apps: { name: string; stop_exit_codes?: number[] }[] };
+    for (const app of apps) expect(app.stop_exit_codes).toContain(78);
+  });
+
   it('points every app at an entry file that starts unconditionally (under PM2 argv[1] is PM2, not the script)', async () => {
     const url = new URL('../../ecosystem.config.js', import.meta.url).href;
     const { apps } = (await import(url)) as { apps: { script: string }[] };

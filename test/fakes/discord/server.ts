@@ -161,6 +161,7 @@ export class FakeDiscord {
   private readonly buckets = new Map<string, Bucket>();
   private readonly routeLimits = new Map<string, { limit: number; windowMs: number }>();
   private readonly forced429 = new Map<string, { retryAfterMs: number; times: number }>();
+  private deadWebhooks: 50027 | 10015 | undefined;
   private readonly forcedErrors = new Map<string, { status: number; code: number; message: string; times: number }>();
   private readonly defaultRateLimit: { limit: number; windowMs: number };
   private readonly heartbeatIntervalMs: number;
@@ -275,6 +276,15 @@ export class FakeDiscord {
   }
 
   /** The next `times` calls to `route` fail with this Discord error (e.g. 403 / 50013 Missing Permissions). */
+  /**
+   * Makes every interaction webhook (the token's follow-up and @original routes) answer as a dead one does:
+   * 50027 Invalid Webhook Token (401; a token revoked or expired) or 10015 Unknown Webhook (404; the
+   * application's webhook is gone). Undefined restores them. The interaction callback is not affected.
+   */
+  setDeadWebhooks(code: 50027 | 10015 | undefined): void {
+    this.deadWebhooks = code;
+  }
+
   injectError(route: string, error: { status: number; code: number; message: string }, times = 1): void {
     this.forcedErrors.set(route, { ...error, times });
   }
@@ -576,6 +586,10 @@ export class FakeDiscord {
         };
       case 'GET /users/@me':
         return { payload: this.botUser };
+      // The bot token's own application (discord.js Routes.currentApplication), as the start-up check reads it.
+      case 'GET /applications/@me':
+      case 'GET /oauth2/applications/@me':
+        return { payload: { id: this.applicationId, name: this.botUser.username, bot_public: true, flags: 0 } };
       case 'PUT /applications/:id/commands':
         this.commands.global = this.withIds(body.json);
         return { payload: this.commands.global };
@@ -614,6 +628,8 @@ export class FakeDiscord {
   }
 
   private interactionFor(token: string): Interaction {
+    if (this.deadWebhooks === 10015) throw new HttpError(404, 10015, 'Unknown Webhook');
+    if (this.deadWebhooks === 50027) throw new HttpError(401, 50027, 'Invalid Webhook Token');
     const interaction = this.interactionsByToken.get(token);
     if (!interaction) throw new HttpError(401, 50027, 'Invalid Webhook Token');
     if (this.now() - interaction.createdAt > this.interactionTokenLifetimeMs)

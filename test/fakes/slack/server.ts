@@ -4,6 +4,7 @@
 // Tier 3 does (a 429 with Retry-After once a workspace exceeds the window).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { attachSocketMode, type FakeSocketMode, type SocketModeFakeOptions } from './socket-mode.js';
 
 export type FakeCall = {
   method: string;
@@ -36,6 +37,8 @@ export type FakeSlackOptions = {
   updateLimit?: { limit: number; windowMs: number };
   /** Latency added to every Web API answer, to make races visible. */
   latencyMs?: number;
+  /** Socket Mode: the app-level tokens `apps.connections.open` accepts, and the server's timings. */
+  socketMode?: SocketModeFakeOptions;
 };
 
 export const DEFAULT_TOKEN = 'xoxb-fake-T1';
@@ -60,6 +63,8 @@ export type FakeSlack = {
   callsOf(method: string): FakeCall[];
   thread(channel: string, threadTs: string): FakeMessage[];
   message(channel: string, ts: string): FakeMessage | undefined;
+  /** The Socket Mode server behind `apps.connections.open` (socket-mode.ts). */
+  socketMode: FakeSocketMode;
   close(): Promise<void>;
 };
 
@@ -133,6 +138,10 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       call.error = error;
       ok(res, { ok: false, error, ...extra });
     };
+    if (method === 'apps.connections.open') {
+      const opened = socketMode.open(auth);
+      return opened.ok ? ok(res, opened) : fail(opened.error);
+    }
     if (!auth || !team) return fail('invalid_auth');
     if (revoked.has(auth)) return fail('token_revoked');
 
@@ -280,6 +289,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     });
   });
   server.keepAliveTimeout = 1000;
+  const socketMode = attachSocketMode(server, () => base.replace(/^http/, 'ws'), opts.socketMode ?? {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -297,8 +307,10 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     callsOf: (method) => calls.filter((c) => c.method === method),
     thread: (channel, threadTs) => messages.filter((m) => m.channel === channel && m.threadTs === threadTs),
     message: findMessage,
+    socketMode,
     close: () =>
       new Promise<void>((resolve) => {
+        socketMode.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
