@@ -96,6 +96,8 @@ export async function createConsoleRuntime(
     indexReady: indexStarted,
     async close() {
       await taskIndex.stop();
+      // A first fill still reading MongoDB must finish before the storage it reads from is closed.
+      await indexStarted;
       subscriber.disconnect();
       await stopJobs?.().catch(() => undefined);
       if (ownStorage) await storage.close();

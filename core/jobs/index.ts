@@ -418,6 +418,9 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
 
     async stop() {
       clearTimeout(orphanTimer);
+      // Agenda connects and builds its indexes from its constructor: a process stopped right after it started
+      // must let that finish before its owner closes the MongoDB client under it.
+      await agenda.ready.catch(() => undefined);
       if (workerStarted) {
         workerStarted = false;
         const result = await drainAgenda();
