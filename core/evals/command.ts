@@ -54,10 +54,11 @@ function positive(name: string, raw: string | undefined, fallback: number, integ
 
 export async function runEvalCommand(argv: string[], env: Env, io: CommandIo): Promise<CommandResult> {
   let values;
+  let positionals: string[];
   try {
-    values = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: argv,
-      allowPositionals: false,
+      allowPositionals: true,
       options: {
         set: { type: 'string' },
         depth: { type: 'string' },
@@ -72,7 +73,7 @@ export async function runEvalCommand(argv: string[], env: Env, io: CommandIo): P
         'price-credit': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
-    }).values;
+    }));
   } catch (err) {
     io.stderr(`${(err as Error).message}\n${EVAL_USAGE}\n`);
     return { code: 2 };
@@ -111,6 +112,9 @@ export async function runEvalCommand(argv: string[], env: Env, io: CommandIo): P
       startedAt: resumed?.startedAt ?? now().toISOString(),
       version: io.version,
     };
+    // `--compare A B` reads B as a positional; `--compare A --compare B` gives both as values.
+    if (values.compare) values.compare = [...values.compare, ...positionals];
+    else if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}".`);
     if (values.compare && values.compare.length !== 2)
       throw new UsageError('--compare takes two run folders: --compare RUN_A --compare RUN_B (or --compare A B).');
     runDir = values.resume ? path.resolve(io.root, values.resume) : path.join(outRoot, runFolderName(now()));

@@ -67,6 +67,8 @@ export type IdeaScore = {
     completionTokens: number;
     tokens: number;
     tavilyCredits: number;
+    /** Tavily answers served from the Redis cache: free, so a re-run of the same set costs fewer credits. */
+    cacheHits: number;
     wallMs: number;
     money: number;
   };
@@ -168,7 +170,12 @@ export async function scoreResearch(
       missing: rec.idea.mustCover.filter((_, i) => !keyword[i] && !judged[i]).map((r) => r.item),
     },
     rubric: { ...rubric, mean: rubricMean(rubric) },
-    cost: { ...cost, tokens: cost.promptTokens + cost.completionTokens, money: money(cost, prices) },
+    cost: {
+      ...cost,
+      cacheHits: usage.cacheHits,
+      tokens: cost.promptTokens + cost.completionTokens,
+      money: money(cost, prices),
+    },
     judgeTokens: judgeUsage.promptTokens + judgeUsage.completionTokens,
   };
 }

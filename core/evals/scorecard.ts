@@ -124,12 +124,12 @@ export function renderChartSvg(ideas: IdeaScore[]): string {
     chartFigures(s).forEach((f, i) => {
       const y = y0 + i * barH;
       if (f.value === null) {
-        parts.push(`<text x="${labelW + 4}" y="${y + barH - 1}" fill="#999" font-size="9">n/a</text>`);
+        parts.push(`<text class="bar" x="${labelW + 4}" y="${y + barH - 1}" fill="#999" font-size="9">n/a</text>`);
         return;
       }
       const w = Math.max(0, Math.min(1, f.value)) * barW;
       parts.push(
-        `<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH - 2}" fill="${COLORS[i]}"><title>${escapeXml(`${s.id} · ${f.label}: ${(f.value * 100).toFixed(0)}%`)}</title></rect>`,
+        `<rect class="bar" x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH - 2}" fill="${COLORS[i]}"><title>${escapeXml(`${s.id} · ${f.label}: ${(f.value * 100).toFixed(0)}%`)}</title></rect>`,
         `<text x="${labelW + w + 4}" y="${y + barH - 2}" font-size="9" fill="#444">${(f.value * 100).toFixed(0)}%</text>`,
       );
     });
@@ -156,7 +156,7 @@ function emptyScore(): IdeaScore {
     figures: { figures: 0, inPage: 0, share: null, notInPage: [] },
     coverage: { items: 0, keyword: 0, judge: 0, share: 0, missing: [] },
     rubric: { comprehensiveness: 0, insight: 0, usefulness: 0, readability: 0, mean: 0 },
-    cost: { promptTokens: 0, completionTokens: 0, tokens: 0, tavilyCredits: 0, wallMs: 0, money: 0 },
+    cost: { promptTokens: 0, completionTokens: 0, tokens: 0, tavilyCredits: 0, cacheHits: 0, wallMs: 0, money: 0 },
     judgeTokens: 0,
   };
 }
@@ -205,7 +205,7 @@ export function renderScorecardMarkdown(card: Scorecard): string {
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...card.ideas.map(
       (s) =>
-        `| ${cell(s.id)} | ${cell(s.kind)} | ${s.pmfScore} | ${pct(s.citation.precision)} (${s.citation.checked}) | ${s.citation.supported} | ${pct(s.figures.share)} (${s.figures.figures}) | ${pct(s.coverage.share)} | ${num(s.rubric.mean)} | ${int(s.cost.tokens)} | ${s.cost.tavilyCredits} | ${secs(s.cost.wallMs)} | ${cash(s.cost.money, priced)} |`,
+        `| ${cell(s.id)} | ${cell(s.kind)} | ${s.pmfScore} | ${pct(s.citation.precision)} (${s.citation.checked}) | ${s.citation.supported} | ${pct(s.figures.share)} (${s.figures.figures}) | ${pct(s.coverage.share)} | ${num(s.rubric.mean)} | ${int(s.cost.tokens)} | ${s.cost.tavilyCredits}${s.cost.cacheHits ? ` (+${s.cost.cacheHits} cached)` : ''} | ${secs(s.cost.wallMs)} | ${cash(s.cost.money, priced)} |`,
     ),
     ...card.failed.map((f) => `| ${cell(f.id)} | failed: ${cell(f.error)} | | | | | | | | | | |`),
     '',
