@@ -49,6 +49,7 @@ const NAV: { to: string; label: string; admin?: boolean }[] = [
   { to: '/reports', label: 'Reports' },
   { to: '/jobs', label: 'Jobs' },
   { to: '/playground', label: 'Playground', admin: true },
+  { to: '/evals', label: 'Evals' },
   { to: '/audit', label: 'Audit log' },
   { to: '/users', label: 'Users', admin: true },
 ];

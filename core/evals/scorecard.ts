@@ -4,9 +4,9 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EvalConfig, IdeaScore, RunOutcome } from './runner.js';
 import { mean, RUBRIC_KEYS } from './scoring.js';
+import { TARGETS } from './targets.js';
 
-/** The targets with real providers, and the published anchors beside them (README, decision 090). */
-export const TARGETS = { citationPrecision: 0.85, figureFidelity: 0.95, tokensPerReport: 60_000 } as const;
+export { TARGETS };
 
 export type Totals = {
   ideas: number;
