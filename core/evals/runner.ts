@@ -251,11 +251,20 @@ export async function runEval(dir: string, ideas: EvalIdea[], config: EvalConfig
     let score = await readJsonIf<IdeaScore>(scoresFile(dir, idea.id));
     if (!score) {
       progress('scoring');
-      score = await scoreResearch(
-        rec,
-        { llm: deps.judge, ...(deps.signal ? { signal: deps.signal } : {}) },
-        config.prices,
-      );
+      try {
+        score = await scoreResearch(
+          rec,
+          { llm: deps.judge, ...(deps.signal ? { signal: deps.signal } : {}) },
+          config.prices,
+        );
+      } catch (err) {
+        if (deps.signal?.aborted) throw err;
+        // The research is kept: `--resume` scores it again without researching it again.
+        done += 1;
+        progress('failed');
+        const why = err instanceof ResearchError ? `${err.userMessage} (${err.detail})` : String(err);
+        return { id: idea.id, error: `scoring failed, research kept: ${why}` };
+      }
       await writeJson(scoresFile(dir, idea.id), score);
     }
     done += 1;
