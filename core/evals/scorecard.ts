@@ -219,10 +219,10 @@ export function renderScorecardMarkdown(card: Scorecard): string {
     `- Version: ${c.version}`,
     `- Started ${c.startedAt}, finished ${card.finishedAt}`,
     '',
-    '## What the judge rejected (up to 5 per idea)',
+    '## What the judge rejected (up to 5 per idea) and what was not covered',
     '',
     ...card.ideas.flatMap((s) =>
-      s.citation.unsupported.length + s.figures.notInPage.length === 0
+      s.citation.unsupported.length + s.figures.notInPage.length + s.coverage.missing.length === 0
         ? []
         : [
             `### ${s.id}`,
