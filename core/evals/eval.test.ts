@@ -1,7 +1,7 @@
 // `npm run eval -- --limit 3` end to end in sandbox mode (in-process: the same function the CLI calls), on
 // the real engine, Redis and PostgreSQL; then a deliberately broken report must score lower than its original.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { sandboxEnv } from '../../test/helpers/research.js';
 import { runEvalCommand } from './command.js';
 import { researchFile, scoreResearch, type ResearchRecord } from './runner.js';
+import type { Comparison } from './runner.js';
 import type { Scorecard } from './scorecard.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -123,5 +124,45 @@ describe('a broken report scores lower', () => {
     expect(bad.citation.precision!).toBeLessThan(good.citation.precision!);
     expect(bad.figures.notInPage.map((f) => f.figure)).toContain('$987.6 billion');
     expect(bad.figures.share!).toBeLessThan(good.figures.share ?? 1);
+  });
+});
+
+describe('npm run eval -- --compare A B', () => {
+  it('prefers the run whose report is better, and ties identical reports', async () => {
+    const thin = path.join(out, 'thin-run');
+    await cp(runDir, thin, { recursive: true });
+    const file = researchFile(thin, 'dog-sitters');
+    const rec = JSON.parse(await readFile(file, 'utf8')) as ResearchRecord;
+    if (!rec.ok) throw new Error(rec.error);
+    const { sections, ...rest } = rec.result.report;
+    const gutted = {
+      ...rest,
+      summary: 'Dogs.',
+      keyFindings: [],
+      score: { ...rest.score, subScores: [] },
+      ...(sections
+        ? {
+            sections: {
+              ...sections,
+              market: undefined,
+              competitors: undefined,
+              customers: undefined,
+              recommendations: [],
+            },
+          }
+        : {}),
+    };
+    await writeFile(file, JSON.stringify({ ...rec, result: { ...rec.result, report: gutted } }));
+    const r = await evalCli(['--compare', runDir, thin]);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(
+      await readFile(path.join(thin, `compare-vs-${path.basename(runDir)}.json`), 'utf8'),
+    ) as Comparison;
+    expect(result.perIdea).toEqual([
+      { id: 'dog-sitters', outcome: 'A' },
+      { id: 'invoice-reminders', outcome: 'tie' },
+      { id: 'used-gear-marketplace', outcome: 'tie' },
+    ]);
+    expect(result.winRate.winRateA).toBeCloseTo(2 / 3, 10);
   });
 });
