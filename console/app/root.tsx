@@ -54,6 +54,7 @@ const NAV: { to: string; label: string }[] = [
   { to: '/reports', label: 'Reports' },
   { to: '/jobs', label: 'Jobs' },
   { to: '/playground', label: 'Playground' },
+  { to: '/evals', label: 'Evals' },
   { to: '/audit', label: 'Audit log' },
   { to: '/users', label: 'Users' },
 ];

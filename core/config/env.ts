@@ -71,6 +71,8 @@ export const envSchema = z.object({
   CONSOLE_PORT: int(3100, 0, 65535),
   CONSOLE_ORIGIN: optionalUrl,
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters (try: openssl rand -hex 32)').optional(),
+  /** Where the console's Evals page finds `npm run eval`'s runs; default evals/runs under the working directory. */
+  EVALS_DIR: optionalString,
 
   HEALTH_PORT: int(0, 0, 65535),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (try: openssl rand -hex 32)').optional(),

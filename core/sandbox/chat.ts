@@ -5,6 +5,7 @@
 // Ollama, LM Studio and llama.cpp do, and OpenAI's documented error bodies (decision 024, 025).
 import { extractJson } from '../research/providers/structured-json.js';
 import { generateFromSchema, parsePrompt, type PromptContext } from './schema-fill.js';
+import { sandboxJudgeAnswer } from './judge.js';
 import { shortHash } from './rng.js';
 
 type ContentPart = { type?: string; text?: string };
@@ -371,7 +372,8 @@ export function chatReply(req: ChatRequest, personality: LlmPersonality = 'stric
   }
   const name = 'name' in shape ? shape.name : 'output';
   const root = schema as JsonSchema;
-  let value = generateFromSchema(schema, context, `${name}\n${prompt}`);
+  // An evaluation judge's question is answered from its fenced data; everything else from the schema.
+  let value = sandboxJudgeAnswer(prompt) ?? generateFromSchema(schema, context, `${name}\n${prompt}`);
   if (personality === 'sloppy') value = sloppy(value, root);
   if (personality === 'out-of-range') value = outOfRange(value, root);
   if (personality === 'terse') value = terse(value, root);
