@@ -320,6 +320,17 @@ export function sourceContainsFigure(sourceText: string, figure: string): boolea
 // The look-behind is bounded so that it stays cheap on long runs of closing characters.
 const SENTENCE_END = /(?<=[.!?…]["'”’)]{0,3}(?:\s{0,3}(?:\uE001\d{1,4}\uE002|\uE000)){0,20})\s+(?=[A-Z0-9"'“(*\-•])/u;
 
+/** Splits finished prose (citations written `[n]`) into sentences the way the checker does. */
+export function splitSentences(text: string): string[] {
+  return text.split('\n').flatMap((line) =>
+    line
+      .replace(/\[(\d{1,4})\]/g, '\uE001$1\uE002')
+      .split(SENTENCE_END)
+      .filter((s) => s.trim().length > 0)
+      .map((s) => s.replace(/\uE001(\d{1,4})\uE002/g, '[$1]')),
+  );
+}
+
 function flagSentence(sentence: string, index: number, numbering: Numbering, flagged: FlaggedFigure[]): string {
   const cited = [...sentence.matchAll(PLACEHOLDER)].map((m) => Number(m[1]));
   // A sentence whose every citation pointed at nothing retrieved is not supported by anything: its figures
