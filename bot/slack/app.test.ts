@@ -333,7 +333,7 @@ describe('boltOptions', () => {
       clientSecret: 'secret',
       stateSecret: 'state',
       installationStore,
-      scopes: ['commands', 'chat:write', 'chat:write.public', 'files:write', 'users:read'],
+      scopes: ['commands', 'chat:write', 'chat:write.public', 'channels:join', 'files:write', 'users:read'],
     });
     expect(o.token).toBeUndefined();
   });

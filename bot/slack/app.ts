@@ -64,7 +64,7 @@ export function boltOptions(env: SlackAppEnv, installationStore?: InstallationSt
       clientId: env.SLACK_CLIENT_ID,
       clientSecret: env.SLACK_CLIENT_SECRET,
       stateSecret: env.SLACK_STATE_SECRET,
-      scopes: ['commands', 'chat:write', 'chat:write.public', 'files:write', 'users:read'],
+      scopes: ['commands', 'chat:write', 'chat:write.public', 'channels:join', 'files:write', 'users:read'],
       installationStore,
       installerOptions: { ...(options.installerOptions ?? {}), clientOptions, directInstall: true },
     });

@@ -16,6 +16,8 @@ const IDEA = 'An app that matches dog owners with vetted sitters in their neighb
 /** Runs until cancelled: the research stays `running` while a test cancels it. */
 const SLOW = 'A slow research that only a cancel ends';
 const FAILING = 'A research whose provider refuses it for good';
+/** Long enough for a test to break the channel after the command was acknowledged. */
+const UNHURRIED = 'A research that takes a second or two';
 
 let h: SlackHarness;
 const engine = new SwitchableEngine(new FakeEngine({ stepMs: 5 }));
@@ -156,5 +158,48 @@ describe('every end is posted in the thread, whoever settles it', () => {
     expect(last(shown.parent)).toContain('failed · 6 credits returned');
     expect((await h.ledger.getHold(task.id))?.status).toBe('released');
     await sweeper.stop();
+  });
+});
+
+describe('the report is never lost, and is paid for only when it arrived', () => {
+  async function finished(task: Task) {
+    return h.waitFor(
+      'delivered',
+      async () => {
+        const doc = await h.jobs.tasks.getDoc(task.id);
+        return doc?.deliveredAt && (doc.credits?.captured || doc.credits?.released) ? doc : undefined;
+      },
+      20_000,
+    );
+  }
+
+  it('a public channel the bot never joined and may not join: the report as messages, a notice, credits captured', async () => {
+    const { teamId } = await h.newTeam();
+    h.fake.setChannel('CNOTIN', { member: false });
+    h.fake.setScopes(DEFAULT_TOKEN, ['commands', 'chat:write', 'chat:write.public', 'files:write', 'users:read']);
+    try {
+      const task = await start(teamId, 'CNOTIN', `${IDEA} ${randomUUID()}`);
+      const doc = await finished(task);
+      expect(doc.delivery?.failedPermanently).toBeUndefined();
+      const { parentTs, statusTs } = refs(task);
+      const thread = h.fake.thread('CNOTIN', parentTs);
+      expect(thread.some((m) => m.text.startsWith(`PMF report ${task.id}`))).toBe(true);
+      expect(thread.find((m) => m.text.includes("couldn't attach the report file"))?.text).toContain('/invite');
+      expect(last(h.fake.message('CNOTIN', statusTs)!)).toContain('✅ done');
+      expect((await h.ledger.getHold(task.id))?.status).toBe('captured');
+      expect((await h.jobs.tasks.get(task.id))?.checkpoints.map((c) => c.id)).toContain('delivered');
+    } finally {
+      h.fake.setScopes(DEFAULT_TOKEN, undefined);
+    }
+  });
+
+  it('a channel and a DM that both refuse: nothing charged, and the task says why', async () => {
+    const { teamId } = await h.newTeam();
+    const task = await start(teamId, 'CREVOKED', UNHURRIED, 'U0REVOKED');
+    h.fake.setChannelError('CREVOKED', 'token_revoked');
+    h.fake.setChannelError('U0REVOKED', 'token_revoked');
+    const doc = await finished(task);
+    expect(doc.delivery?.failedPermanently).toContain('token_revoked');
+    expect((await h.ledger.getHold(task.id))?.status).toBe('released');
   });
 });
