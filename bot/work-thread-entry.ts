@@ -11,8 +11,20 @@ import type { ResearchEngine } from '../core/research/contract.js';
 import { openStorage } from '../core/storage/index.js';
 import { ArrivalRate } from './arrivals.js';
 import { Limiter } from './limiter.js';
-import { createDiscordWork, DISCORD_REPLIES_AT_ONCE, DISCORD_SUBMISSIONS_AT_ONCE } from './discord/work.js';
-import { createSlackWork, SLACK_REPLIES_AT_ONCE, SLACK_WORK_AT_ONCE } from './slack/work.js';
+import {
+  createDiscordWork,
+  DISCORD_REPLIES_AT_ONCE,
+  DISCORD_REPLIES_PER_GUILD,
+  DISCORD_SUBMISSIONS_AT_ONCE,
+  DISCORD_SUBMISSIONS_PER_GUILD,
+} from './discord/work.js';
+import {
+  createSlackWork,
+  SLACK_REPLIES_AT_ONCE,
+  SLACK_REPLIES_PER_WORKSPACE,
+  SLACK_RESEARCH_PER_WORKSPACE,
+  SLACK_WORK_AT_ONCE,
+} from './slack/work.js';
 import { WORK_THREAD_NICENESS, type FromWorkThread, type ToWorkThread, type WorkThreadOptions } from './work-thread.js';
 
 // This thread only enqueues; its job layer never runs a worker, so the engine is never called.
@@ -55,10 +67,10 @@ try {
   // Every command handed over was just acknowledged, so their arrivals are the front door's load.
   const arrivals = new ArrivalRate();
   const lines = {
-    slack: new Limiter(options.slackAtOnce ?? SLACK_WORK_AT_ONCE, arrivals),
-    slackReplies: new Limiter(SLACK_REPLIES_AT_ONCE, arrivals),
-    discord: new Limiter(options.discordAtOnce ?? DISCORD_SUBMISSIONS_AT_ONCE, arrivals),
-    discordReplies: new Limiter(DISCORD_REPLIES_AT_ONCE, arrivals),
+    slack: new Limiter(options.slackAtOnce ?? SLACK_WORK_AT_ONCE, arrivals, SLACK_RESEARCH_PER_WORKSPACE),
+    slackReplies: new Limiter(SLACK_REPLIES_AT_ONCE, arrivals, SLACK_REPLIES_PER_WORKSPACE),
+    discord: new Limiter(options.discordAtOnce ?? DISCORD_SUBMISSIONS_AT_ONCE, arrivals, DISCORD_SUBMISSIONS_PER_GUILD),
+    discordReplies: new Limiter(DISCORD_REPLIES_AT_ONCE, arrivals, DISCORD_REPLIES_PER_GUILD),
   };
   const slack = createSlackWork({
     env,

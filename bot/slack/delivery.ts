@@ -6,7 +6,7 @@
 // may use only part of it, so final states always find room. Progress for one task is latest-wins: while an
 // edit waits for a slot, newer snapshots replace the one waiting. A 429 that still happens is waited out
 // (Retry-After) and the call repeated, never dropped.
-import { WebClient, LogLevel, type WebClientOptions } from '@slack/web-api';
+import { WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Env } from '../../core/config/index.js';
 import { checkRateLimits, restampRateLimit } from '../../core/limits/rate-limit.js';
 import type { Logger } from '../../core/observability/logger.js';
@@ -15,6 +15,7 @@ import type { ResearchResult } from '../../core/research/contract.js';
 import type { Redis } from '../../core/storage/index.js';
 import { PermanentDeliveryError, type Delivery } from '../../core/tasks/delivery.js';
 import type { SlackOrigin, Task } from '../../core/tasks/types.js';
+import { boundedClientOptions } from './client.js';
 import { slackErrorCode, slackNeededScope, slackProblemText, slackRetryAfter } from './errors.js';
 import {
   fileNotSharedText,
@@ -99,18 +100,9 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
     const token = await opts.tokenFor(origin);
     let client = clients.get(token);
     if (!client) {
-      client = new WebClient(token, {
-        logLevel: LogLevel.ERROR,
-        ...(opts.env.SLACK_API_URL
-          ? {
-              slackApiUrl: opts.env.SLACK_API_URL.endsWith('/') ? opts.env.SLACK_API_URL : `${opts.env.SLACK_API_URL}/`,
-            }
-          : {}),
-        // We wait out 429s ourselves so they are counted and never turn into a failed delivery.
-        rejectRateLimitedCalls: true,
-        retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
-        ...opts.clientOptions,
-      });
+      // A few tries within seconds (decision 057); 429s come back to `call`, which waits them out so they
+      // are counted and never turn into a failed delivery.
+      client = new WebClient(token, { ...boundedClientOptions(opts.env.SLACK_API_URL), ...opts.clientOptions });
       clients.set(token, client);
     }
     return client;

@@ -316,6 +316,13 @@ export function notInChannelText(): string {
   );
 }
 
+/** Slack itself did not answer within our retry budget (5xx, timeouts, long rate limits). */
+export function slackUnavailableText(): string {
+  return errorText(
+    "Slack isn't answering PMF Scout right now, so this research did not start. Please try again in a few minutes.",
+  );
+}
+
 export function internalErrorText(): string {
   return errorText('Something went wrong on our side before the research started. Please try again in a minute.');
 }

@@ -45,7 +45,7 @@ export type FakeTeam = {
 export type FakeChannel = { private?: boolean; member?: boolean; archived?: boolean };
 
 /** What an injected failure answers: a Slack error, a 429 with Retry-After, or an HTTP status (5xx). */
-export type FakeFailure = string | { retryAfter: number } | { status: number };
+export type FakeFailure = string | { retryAfter: number } | { status: number; delayMs?: number };
 
 export type FakeSlackOptions = {
   /** Bot token -> team. Unknown tokens get `invalid_auth`. */
@@ -191,6 +191,8 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       const failure = injected.failure;
       if (typeof failure === 'string') return fail(failure);
       if ('status' in failure) {
+        // A struggling Slack is slow before it fails.
+        if (failure.delayMs) await new Promise((r) => setTimeout(r, failure.delayMs));
         call.status = failure.status;
         call.error = `http_${failure.status}`;
         res.writeHead(failure.status, { 'content-type': 'text/html' });
