@@ -3,13 +3,13 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { REST } from 'discord.js';
 import { CreditLedger } from '../core/credits/index.js';
 import { createJobs } from '../core/jobs/index.js';
 import { createLogger } from '../core/observability/logger.js';
 import type { ResearchEngine } from '../core/research/contract.js';
 import { openStorage } from '../core/storage/index.js';
 import { ArrivalRate } from './arrivals.js';
+import { boundedDiscordRest } from './discord/delivery.js';
 import { Limiter } from './limiter.js';
 import {
   createDiscordWork,
@@ -88,7 +88,7 @@ try {
     jobs,
     redis: storage.redis,
     logger: logger.child({ platform: 'discord' }),
-    rest: new REST(env.DISCORD_API_URL ? { api: env.DISCORD_API_URL } : {}).setToken(env.DISCORD_TOKEN ?? ''),
+    rest: boundedDiscordRest(env.DISCORD_API_URL, env.DISCORD_TOKEN ?? ''),
     rateLimitPrefix: options.discordKeyPrefix,
     limiter: lines.discord,
     replies: lines.discordReplies,

@@ -30,9 +30,26 @@ const PERMANENT_CODES = new Set([10003, 50001, 50013]);
 /** Unknown Message: someone deleted the message we would edit; the rest of the delivery still goes on. */
 const UNKNOWN_MESSAGE = 10008;
 
+/**
+ * Our retry budget for Discord REST (decision 057): discord.js retries a 5xx or a timeout 3 times with a 15 s
+ * timeout each (a minute per call); ours tries 3 times with 5 s each. A rate limit longer than 10 s is
+ * answered with an error instead of a silent wait (`rejectOnRateLimit`), so a flooded route fails a call
+ * within seconds and the requester is told; shorter ones are waited out per bucket, as Discord asks.
+ */
+export const DISCORD_REST_BUDGET = {
+  retries: 2,
+  timeout: 5000,
+  rejectOnRateLimit: (limit: { timeToReset: number }) => limit.timeToReset > 10_000,
+};
+
+/** A REST client for `token` within DISCORD_REST_BUDGET, pointed at DISCORD_API_URL when set. */
+export function boundedDiscordRest(apiUrl: string | undefined, token: string): REST {
+  return new REST({ ...DISCORD_REST_BUDGET, ...(apiUrl ? { api: apiUrl } : {}) }).setToken(token);
+}
+
 export function createDiscordRest(env: Pick<Env, 'DISCORD_TOKEN' | 'DISCORD_API_URL'>): REST {
   if (!env.DISCORD_TOKEN) throw new Error('DISCORD_TOKEN is not set: the Discord delivery needs the bot token');
-  return new REST(env.DISCORD_API_URL ? { api: env.DISCORD_API_URL } : {}).setToken(env.DISCORD_TOKEN);
+  return boundedDiscordRest(env.DISCORD_API_URL, env.DISCORD_TOKEN);
 }
 
 type Where = { origin: DiscordOrigin; statusChannelId: string; threaded: boolean };
