@@ -9,6 +9,7 @@ import { createLogger } from '../core/observability/logger.js';
 import type { ResearchEngine } from '../core/research/contract.js';
 import { openStorage } from '../core/storage/index.js';
 import { ArrivalRate } from './arrivals.js';
+import { markInstallationRevoked } from './slack/installation-store.js';
 import { boundedDiscordRest } from './discord/delivery.js';
 import { Limiter } from './limiter.js';
 import {
@@ -81,6 +82,9 @@ try {
     keyPrefix: options.slackKeyPrefix,
     limiter: lines.slack,
     replies: lines.slackReplies,
+    ...(env.SLACK_BOT_TOKEN
+      ? {}
+      : { onInstallationGone: (where, code) => markInstallationRevoked(storage.pg, where, code) }),
   });
   const discord = createDiscordWork({
     env,

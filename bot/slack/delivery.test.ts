@@ -126,7 +126,18 @@ describe('createSlackDelivery', () => {
   });
 
   it.each(['account_inactive', 'token_revoked'])('gives up for good on %s', async (error) => {
-    const d = delivery();
+    const gone: string[] = [];
+    const d = createSlackDelivery({
+      env: { SLACK_API_URL: fake.apiUrl, SLACK_UPDATES_PER_MINUTE: 45 },
+      redis,
+      logger,
+      tokenFor: singleTokenResolver(DEFAULT_TOKEN),
+      updateBudget: { limit: 18, windowMs: 3000 },
+      keyPrefix: uniquePrefix('slack_delivery'),
+      onInstallationGone: async (origin, code) => {
+        gone.push(`${origin.teamId}:${code}`);
+      },
+    });
     const task = await postedTask(`CGONE${error}`);
     fake.setChannelError(`CGONE${error}`, error);
     fake.setChannelError('U0MARIA', error);
@@ -137,6 +148,8 @@ describe('createSlackDelivery', () => {
       await expect(d.failed({ ...task, status: 'failed', refunded: 12 })).rejects.toBeInstanceOf(
         PermanentDeliveryError,
       );
+      // The installation is reported, so the console can say "reinstall the app".
+      expect(gone).toEqual([`T1:${error}`, `T1:${error}`]);
     } finally {
       fake.setChannelError('U0MARIA', undefined);
     }

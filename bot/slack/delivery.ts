@@ -16,7 +16,7 @@ import type { Redis } from '../../core/storage/index.js';
 import { PermanentDeliveryError, type Delivery } from '../../core/tasks/delivery.js';
 import type { SlackOrigin, Task } from '../../core/tasks/types.js';
 import { boundedClientOptions } from './client.js';
-import { slackErrorCode, slackNeededScope, slackProblemText, slackRetryAfter } from './errors.js';
+import { INSTALLATION_GONE, slackErrorCode, slackNeededScope, slackProblemText, slackRetryAfter } from './errors.js';
 import {
   fileNotSharedText,
   parentMessage,
@@ -77,6 +77,8 @@ export type SlackDeliveryOptions = {
   keyPrefix?: string;
   now?: () => Date;
   clientOptions?: WebClientOptions;
+  /** Slack said the workspace's token is revoked or invalid: mark the installation (OAuth mode). */
+  onInstallationGone?: (origin: SlackOrigin, code: string) => Promise<void>;
 };
 
 type Waiter = { resolve: () => void; reject: (e: unknown) => void };
@@ -305,6 +307,15 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
     await dm('dm-summary', summary);
   }
 
+  /** Reports an installation Slack no longer accepts, once per error; never fails the delivery over it. */
+  async function noticeGone(origin: SlackOrigin, error: unknown): Promise<void> {
+    const code = slackErrorCode(error);
+    if (!code || !INSTALLATION_GONE.has(code) || !opts.onInstallationGone) return;
+    await opts.onInstallationGone(origin, code).catch((err: unknown) => {
+      logger.warn({ team: origin.teamId, err: String(err) }, 'could not mark the Slack installation revoked');
+    });
+  }
+
   return {
     progress(task: Task, signal?: AbortSignal): Promise<void> {
       // A finished task's status reply is edited by succeeded/failed, which the job layer always calls.
@@ -366,6 +377,9 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
         };
         await edit('parent', parentTs, parentMessage({ ...task, score: result.report.score }));
         if (origin.statusTs) await edit('status', origin.statusTs, statusMessage(task, now()));
+      } catch (error) {
+        await noticeGone(origin, error);
+        throw error;
       } finally {
         finishing.delete(task.id);
       }
@@ -380,6 +394,9 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
         if (origin.statusTs)
           await once(task, 'status', () => update(origin, origin.statusTs!, statusMessage(task, now()), true));
         await once(task, 'parent', () => update(origin, parentTs, parentMessage(task), true));
+      } catch (error) {
+        await noticeGone(origin, error);
+        throw error;
       } finally {
         finishing.delete(task.id);
       }

@@ -16,7 +16,7 @@ import type { SlackOrigin, Task } from '../../core/tasks/types.js';
 import type { Command } from '../commands/parse.js';
 import { Limiter, LimiterClosedError, RESTARTING_TEXT } from '../limiter.js';
 import { boundedWebClient, SLACK_CALL_BUDGET, withRateLimitBudget } from './client.js';
-import { slackErrorCode, slackNeededScope, slackProblemText } from './errors.js';
+import { INSTALLATION_GONE, slackErrorCode, slackNeededScope, slackProblemText } from './errors.js';
 import {
   ackText,
   balanceText,
@@ -70,6 +70,8 @@ export type SlackWorkDeps = {
    * research commands; drained on shutdown too.
    */
   replies?: Limiter;
+  /** Slack said the workspace's token is revoked or invalid: mark the installation (OAuth mode, decision 058). */
+  onInstallationGone?: (where: { teamId: string; enterpriseId?: string }, code: string) => Promise<void>;
 };
 
 /** Research commands worked on at once, by default (decision 051). */
@@ -261,6 +263,11 @@ function createHandlers(deps: SlackWorkDeps) {
       );
     } catch (error) {
       await unclaim();
+      const code = slackErrorCode(error);
+      if (code && INSTALLATION_GONE.has(code))
+        await deps
+          .onInstallationGone?.({ teamId: command.team_id, enterpriseId: command.enterprise_id || undefined }, code)
+          .catch((err: unknown) => logger.warn({ err: String(err) }, 'could not mark the Slack installation revoked'));
       const text = refusalText(error, cmd);
       if (!text) throw error;
       logger.info(
