@@ -399,6 +399,12 @@ export function statusText(t: Task, now: Date): string {
     taskLine(t),
     `${progressBar(done.size)}  ${done.size}/${CHECKPOINTS.length} · ${formatDuration((t.finishedAt ?? now).getTime() - since.getTime())}`,
     ...checkpointLines(done, !isFinal(t)),
+    // A finished research whose report reached nobody (decision 056) was not charged.
+    ...(t.status === 'succeeded' && t.delivery?.failedPermanently
+      ? [
+          '⚠️ The report could not be posted in its channel, so nothing was charged for it. Check that I can see the channel and send messages and files there, then run it again.',
+        ]
+      : []),
   ].join('\n');
 }
 

@@ -352,7 +352,13 @@ export function statusText(t: Task, now: Date): string {
   const elapsed = formatDuration((t.finishedAt ?? now).getTime() - t.createdAt.getTime());
   const lines = [taskLine(t), `requested by ${mention(t.requester.id)} · ${elapsed}`];
   if (t.error && t.status !== 'succeeded') lines.push(esc(t.error.userMessage));
+  if (t.status === 'succeeded' && t.delivery?.failedPermanently) lines.push(undeliveredLine());
   return lines.join('\n');
+}
+
+/** A finished research whose report reached nobody (decision 056): it was not charged. */
+export function undeliveredLine(): string {
+  return '⚠️ The report could not be posted in its channel or sent to you, so nothing was charged for it. Invite me to the channel (`/invite @PMF Scout`) and run it again, or ask an admin to read it in the PMF Scout console.';
 }
 
 export function notFoundText(taskId: string): string {
