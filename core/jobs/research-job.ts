@@ -135,7 +135,10 @@ export class ResearchRunner {
     } catch (err) {
       if (err instanceof RetryLater) throw err;
       const failCount = job.attrs.failCount ?? 0;
-      this.deps.logger.warn({ taskId, err: messageOf(err), failCount }, 'end job hit an infrastructure error; retrying');
+      this.deps.logger.warn(
+        { taskId, err: messageOf(err), failCount },
+        'end job hit an infrastructure error; retrying',
+      );
       if (failCount >= MAX_INFRA_RETRIES) throw err;
       throw new RetryLater(Math.min(this.deps.tuning.retryBaseMs * 2 ** failCount, 60_000), messageOf(err));
     }
