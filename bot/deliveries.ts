@@ -11,6 +11,7 @@ import { createSlackDelivery } from './slack/delivery.js';
 import {
   createPgInstallationStore,
   installationTokenResolver,
+  markInstallationRevoked,
   singleTokenResolver,
 } from './slack/installation-store.js';
 
@@ -31,6 +32,10 @@ export function createDeliveries(env: Env, storage: Storage, logger: Logger): De
       redis: storage.redis,
       logger: logger.child({ platform: 'slack' }),
       tokenFor,
+      // OAuth: an installation Slack reports revoked is marked for the console (decision 058).
+      ...(env.SLACK_BOT_TOKEN
+        ? {}
+        : { onInstallationGone: (origin, code) => markInstallationRevoked(storage.pg, origin, code) }),
     });
     byPlatform.set('slack', slack);
     closers.push(() => slack.close());

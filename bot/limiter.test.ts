@@ -165,4 +165,25 @@ describe('Limiter', () => {
     expect(peak).toBe(3);
     expect(limiter.size).toBe(0);
   });
+
+  it('caps the tasks of one key, letting later keys through, and still drains them all on close', async () => {
+    const limiter = new Limiter(4, undefined, 2);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const started: string[] = [];
+    const task = (name: string) => async () => {
+      started.push(name);
+      await gate;
+    };
+    const runs = [...['a1', 'a2', 'a3', 'a4'].map((n) => limiter.run(task(n), 'A')), limiter.run(task('b1'), 'B')];
+    await new Promise((r) => setImmediate(r));
+    // A holds two slots; B, later, runs at once; A's other two wait their turn without a slot.
+    expect(started).toEqual(['a1', 'a2', 'b1']);
+    expect(limiter.size).toBe(5);
+    limiter.close();
+    open();
+    await Promise.all(runs);
+    expect(started.sort()).toEqual(['a1', 'a2', 'a3', 'a4', 'b1']);
+    await expect(limiter.drained(100)).resolves.toBe(true);
+  });
 });

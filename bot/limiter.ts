@@ -35,18 +35,26 @@ export type GivesWayTo = { readonly bursting: boolean };
 export class Limiter {
   private active = 0;
   private closed = false;
-  private readonly waiting: { start: () => void; refuse: (err: Error) => void }[] = [];
+  private readonly waiting: { key?: string; start: () => void; refuse: (err: Error) => void }[] = [];
   private readonly idle: (() => void)[] = [];
+  private readonly byKey = new Map<string, number>();
 
+  /**
+   * `perKey` caps the tasks of one key (a Slack team, a Discord guild) running at once: a workspace whose
+   * platform calls hang or fail cannot take every slot while they time out (decision 057). A task over its
+   * key's cap lets later tasks of other keys go first; among tasks that may run, the order stays first come.
+   */
   constructor(
     private readonly max: number,
     private readonly yieldTo?: GivesWayTo,
+    private readonly perKey = Infinity,
   ) {}
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
+  async run<T>(fn: () => Promise<T>, key?: string): Promise<T> {
     if (this.closed) throw new LimiterClosedError();
-    if (this.active >= this.width()) await new Promise<void>((start, refuse) => this.waiting.push({ start, refuse }));
-    else this.active++;
+    if (this.active >= this.width() || !this.keyFree(key))
+      await new Promise<void>((start, refuse) => this.waiting.push({ key, start, refuse }));
+    else this.take(key);
     const started = performance.now();
     try {
       return await fn();
@@ -54,12 +62,32 @@ export class Limiter {
       if (this.yieldTo?.bursting)
         await new Promise((r) => setTimeout(r, (performance.now() - started) * BURST_REST_FACTOR));
       this.active--;
-      while (this.waiting.length && this.active < this.width()) {
-        this.active++;
-        this.waiting.shift()!.start();
+      if (key !== undefined) {
+        const left = (this.byKey.get(key) ?? 1) - 1;
+        if (left > 0) this.byKey.set(key, left);
+        else this.byKey.delete(key);
+      }
+      for (let i = 0; i < this.waiting.length && this.active < this.width();) {
+        const next = this.waiting[i]!;
+        if (!this.keyFree(next.key)) {
+          i++;
+          continue;
+        }
+        this.waiting.splice(i, 1);
+        this.take(next.key);
+        next.start();
       }
       if (this.active === 0) for (const done of this.idle.splice(0)) done();
     }
+  }
+
+  private keyFree(key: string | undefined): boolean {
+    return key === undefined || (this.byKey.get(key) ?? 0) < this.perKey;
+  }
+
+  private take(key: string | undefined): void {
+    this.active++;
+    if (key !== undefined) this.byKey.set(key, (this.byKey.get(key) ?? 0) + 1);
   }
 
   private width(): number {

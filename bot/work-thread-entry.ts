@@ -3,7 +3,6 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { REST } from 'discord.js';
 import { CreditLedger } from '../core/credits/index.js';
 import { createJobs } from '../core/jobs/index.js';
 import { createLogger } from '../core/observability/logger.js';
@@ -11,10 +10,24 @@ import { registry } from '../core/observability/metrics.js';
 import type { ResearchEngine } from '../core/research/contract.js';
 import { openStorage } from '../core/storage/index.js';
 import { ArrivalRate } from './arrivals.js';
+import { markInstallationRevoked } from './slack/installation-store.js';
+import { boundedDiscordRest } from './discord/delivery.js';
 import { Limiter } from './limiter.js';
 import { count429s } from './discord/rate-limits.js';
-import { createDiscordWork, DISCORD_REPLIES_AT_ONCE, DISCORD_SUBMISSIONS_AT_ONCE } from './discord/work.js';
-import { createSlackWork, SLACK_REPLIES_AT_ONCE, SLACK_WORK_AT_ONCE } from './slack/work.js';
+import {
+  createDiscordWork,
+  DISCORD_REPLIES_AT_ONCE,
+  DISCORD_REPLIES_PER_GUILD,
+  DISCORD_SUBMISSIONS_AT_ONCE,
+  DISCORD_SUBMISSIONS_PER_GUILD,
+} from './discord/work.js';
+import {
+  createSlackWork,
+  SLACK_REPLIES_AT_ONCE,
+  SLACK_REPLIES_PER_WORKSPACE,
+  SLACK_RESEARCH_PER_WORKSPACE,
+  SLACK_WORK_AT_ONCE,
+} from './slack/work.js';
 import {
   WORK_THREAD_NICENESS,
   type FromWorkThread,
@@ -63,10 +76,10 @@ try {
   // Every command handed over was just acknowledged, so their arrivals are the front door's load.
   const arrivals = new ArrivalRate();
   const lines = {
-    slack: new Limiter(options.slackAtOnce ?? SLACK_WORK_AT_ONCE, arrivals),
-    slackReplies: new Limiter(SLACK_REPLIES_AT_ONCE, arrivals),
-    discord: new Limiter(options.discordAtOnce ?? DISCORD_SUBMISSIONS_AT_ONCE, arrivals),
-    discordReplies: new Limiter(DISCORD_REPLIES_AT_ONCE, arrivals),
+    slack: new Limiter(options.slackAtOnce ?? SLACK_WORK_AT_ONCE, arrivals, SLACK_RESEARCH_PER_WORKSPACE),
+    slackReplies: new Limiter(SLACK_REPLIES_AT_ONCE, arrivals, SLACK_REPLIES_PER_WORKSPACE),
+    discord: new Limiter(options.discordAtOnce ?? DISCORD_SUBMISSIONS_AT_ONCE, arrivals, DISCORD_SUBMISSIONS_PER_GUILD),
+    discordReplies: new Limiter(DISCORD_REPLIES_AT_ONCE, arrivals, DISCORD_REPLIES_PER_GUILD),
   };
   const slack = createSlackWork({
     env,
@@ -77,6 +90,9 @@ try {
     keyPrefix: options.slackKeyPrefix,
     limiter: lines.slack,
     replies: lines.slackReplies,
+    ...(env.SLACK_BOT_TOKEN
+      ? {}
+      : { onInstallationGone: (where, code) => markInstallationRevoked(storage.pg, where, code) }),
   });
   const discord = createDiscordWork({
     env,
@@ -84,9 +100,7 @@ try {
     jobs,
     redis: storage.redis,
     logger: logger.child({ platform: 'discord' }),
-    rest: count429s(
-      new REST(env.DISCORD_API_URL ? { api: env.DISCORD_API_URL } : {}).setToken(env.DISCORD_TOKEN ?? ''),
-    ),
+    rest: count429s(boundedDiscordRest(env.DISCORD_API_URL, env.DISCORD_TOKEN ?? '')),
     rateLimitPrefix: options.discordKeyPrefix,
     limiter: lines.discord,
     replies: lines.discordReplies,

@@ -220,4 +220,41 @@ describe('createDiscordDelivery', () => {
       PermanentDeliveryError,
     );
   });
+
+  it('over the upload limit (40005), posts the report as messages and a note, once', async () => {
+    const task = await announced({ threaded: true });
+    const origin = task.origin as DiscordOrigin;
+    const markdown = `# Report\n${'A line of the report with @everyone and ``` in it.\n'.repeat(120)}`;
+    const done = { ...upTo(task, 16), status: 'succeeded' as const };
+    fake.uploadLimitBytes = 1000;
+    try {
+      await delivery.succeeded(done, { ...result(), markdown });
+      await delivery.succeeded(done, { ...result(), markdown }); // a retried delivery
+    } finally {
+      fake.uploadLimitBytes = 10 * 1024 * 1024;
+    }
+    const thread = fake.channelMessages(origin.threadId!);
+    expect(thread.filter((m) => m.attachments.length)).toHaveLength(0);
+    const parts = thread.filter((m) => m.content.startsWith('```md'));
+    expect(parts.length).toBeGreaterThanOrEqual(3);
+    expect(parts.every((m) => m.content.length <= 2000)).toBe(true);
+    expect(parts.every((m) => JSON.stringify(m.allowed_mentions) === '{"parse":[]}')).toBe(true);
+    const note = thread.filter((m) => m.content.includes("over this server's upload limit"));
+    expect(note).toHaveLength(1);
+    expect(JSON.stringify(note[0]!.embeds)).toContain('PMF 68/100');
+    expect(JSON.stringify(fake.message(origin.replyMessageId!).embeds)).toContain('68/100');
+  });
+
+  it('a thread deleted before the end: the report goes to the channel under the request, saying why', async () => {
+    const room = fake.addChannel({ guildId: guild.id, name: 'room2' });
+    const task = await announced({ threaded: true, channelId: room.id });
+    const origin = task.origin as DiscordOrigin;
+    fake.deleteChannel(origin.threadId!);
+    await delivery.succeeded({ ...upTo(task, 16), status: 'succeeded' }, result());
+    const inChannel = fake.channelMessages(room.id);
+    const report = inChannel.find((m) => m.attachments.length)!;
+    expect(report.message_reference?.message_id).toBe(origin.replyMessageId);
+    expect(inChannel.find((m) => m.content.includes("couldn't post the report"))?.content).toContain(task.id);
+    expect(JSON.stringify(fake.message(origin.replyMessageId!).embeds)).toContain('68/100');
+  });
 });

@@ -401,6 +401,12 @@ export function statusText(t: Task, now: Date): string {
     taskLine(t),
     `${progressBar(done.size)}  ${done.size}/${CHECKPOINTS.length} · ${formatDuration((t.finishedAt ?? now).getTime() - since.getTime())}`,
     ...checkpointLines(done, !isFinal(t)),
+    // A finished research whose report reached nobody (decision 056) was not charged.
+    ...(t.status === 'succeeded' && t.delivery?.failedPermanently
+      ? [
+          '⚠️ The report could not be posted in its channel, so nothing was charged for it. Check that I can see the channel and send messages and files there, then run it again.',
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -411,3 +417,43 @@ export const cancelRefusedText = (requesterId: string) =>
 export const alreadyFinishedText = (t: Task) =>
   `Research \`${t.id}\` has already ${t.status === 'succeeded' ? 'finished' : t.status}; nothing to cancel.`;
 export const cancelRequestedText = (t: Task) => `Cancelling \`${t.id}\`… unspent credits come back to the server.`;
+
+// --- The report when it cannot be attached ---------------------------------------------------------------
+
+/** Room left in a message for the report text once its code fence is added. */
+const REPORT_PART = MAX_CONTENT - 20;
+
+/** The report as plain messages (a Markdown code block each, so nothing in it formats or pings). */
+export function reportTextParts(markdown: string): MessageBody[] {
+  const safe = markdown.replace(/```/g, '`\u200b``');
+  const parts: string[] = [];
+  let current = '';
+  for (const line of safe.split('\n')) {
+    for (let rest = line; ;) {
+      const room = REPORT_PART - (current ? current.length + 1 : 0);
+      if (rest.length <= room) {
+        current = current ? `${current}\n${rest}` : rest;
+        break;
+      }
+      if (current) {
+        parts.push(current);
+        current = '';
+        continue;
+      }
+      parts.push(rest.slice(0, REPORT_PART));
+      rest = rest.slice(REPORT_PART);
+    }
+  }
+  if (current.trim()) parts.push(current);
+  return parts.map((p) => body({ content: `\`\`\`md\n${p}\n\`\`\`` }));
+}
+
+/** Said after the report parts when the file was over the server's upload limit. */
+export function reportTooLargeNote(task: Pick<Task, 'id'>): string {
+  return `📄 The report file for \`${task.id}\` is over this server's upload limit, so it is above as messages instead. Nothing more was charged.`;
+}
+
+/** Said in the channel when the research's thread could not take the report (deleted, archived, no access). */
+export function threadUnreachableNote(task: Pick<Task, 'id'>): string {
+  return `📄 I couldn't post the report for \`${task.id}\` in its thread (it was deleted or archived, or I lost access to it), so it is here instead. To keep reports in threads, give me **Send Messages in Threads** and leave the thread open until the research ends.`;
+}

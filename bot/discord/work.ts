@@ -95,6 +95,10 @@ export type DiscordWorkDeps = {
 export const DISCORD_SUBMISSIONS_AT_ONCE = 8;
 /** Private answers worked on at once, by default: each is a read or two. */
 export const DISCORD_REPLIES_AT_ONCE = 16;
+/** Submissions of one guild at once: a guild whose Discord calls fail cannot take every slot (decision 057). */
+export const DISCORD_SUBMISSIONS_PER_GUILD = 4;
+/** Private answers of one guild at once. */
+export const DISCORD_REPLIES_PER_GUILD = 6;
 
 const RESTARTING_REPLY_TEXT = 'PMF Scout is restarting: please try again in a minute.';
 
@@ -124,8 +128,8 @@ function ledgerCode(err: unknown): string | undefined {
 export function createDiscordWork(deps: DiscordWorkDeps): (work: DiscordWork) => Promise<void> {
   const { rest, logger } = deps;
   const now = deps.now ?? (() => new Date());
-  const limiter = deps.limiter ?? new Limiter(DISCORD_SUBMISSIONS_AT_ONCE);
-  const replies = deps.replies ?? new Limiter(DISCORD_REPLIES_AT_ONCE);
+  const limiter = deps.limiter ?? new Limiter(DISCORD_SUBMISSIONS_AT_ONCE, undefined, DISCORD_SUBMISSIONS_PER_GUILD);
+  const replies = deps.replies ?? new Limiter(DISCORD_REPLIES_AT_ONCE, undefined, DISCORD_REPLIES_PER_GUILD);
   const workspaces = new Map<string, string>();
 
   const editOriginal = async (
@@ -324,11 +328,11 @@ export function createDiscordWork(deps: DiscordWorkDeps): (work: DiscordWork) =>
     const log = logger.child({ interactionId: i.id, guildId: i.guildId });
     try {
       if (work.kind === 'private') {
-        const text = await replies.run(() => privately(work));
+        const text = await replies.run(() => privately(work), work.interaction.guildId);
         await editOriginal(i, { content: fit(text, 2000), allowed_mentions: NO_PINGS });
         return;
       }
-      await limiter.run(() => research(work, log));
+      await limiter.run(() => research(work, log), work.interaction.guildId);
     } catch (err) {
       if (err instanceof LimiterClosedError) {
         const said =

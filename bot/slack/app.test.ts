@@ -159,6 +159,31 @@ describe('/pmf <idea>', () => {
 });
 
 describe('requests Slack did not sign, and repeats', () => {
+  it('answers 401 and nothing else to a request signed more than five minutes in the future', async () => {
+    const { teamId, workspaceId } = await h.newTeam();
+    const before = h.fake.calls.length;
+    const future = await h.command({ teamId, text: IDEA }, { timestamp: Math.floor(Date.now() / 1000) + 6 * 60 });
+    expect(future.status).toBe(401);
+    expect(future.text).toBe('');
+    const slightlyAhead = await h.command(
+      { teamId, text: 'balance' },
+      { timestamp: Math.floor(Date.now() / 1000) + 60 },
+    );
+    expect(slightlyAhead.status).toBe(200);
+    await h.waitFor('the balance answer', () => h.responsesFor(slightlyAhead.responseId).length > 0);
+    expect(h.fake.calls.slice(before).filter((c) => c.method === 'chat.postMessage')).toHaveLength(0);
+    expect(h.responsesFor(future.responseId)).toEqual([]);
+    expect(await balanceOf(workspaceId)).toBe(1000);
+  });
+
+  it('echoes what was typed inertly in a refusal', async () => {
+    const { teamId } = await h.newTeam();
+    const res = await h.command({ teamId, text: 'depth=<!channel> an app' });
+    const body = ackBody(res.text);
+    expect(body?.text).toContain('&lt;!channel&gt;');
+    expect(body?.text).not.toContain('<!channel>');
+  });
+
   it('answers 401 to a bad or stale signature and starts nothing', async () => {
     const { teamId, workspaceId } = await h.newTeam();
     const bad = await h.command({ teamId, text: IDEA }, { signature: 'v0=' + '0'.repeat(64) });
@@ -333,7 +358,7 @@ describe('boltOptions', () => {
       clientSecret: 'secret',
       stateSecret: 'state',
       installationStore,
-      scopes: ['commands', 'chat:write', 'chat:write.public', 'files:write', 'users:read'],
+      scopes: ['commands', 'chat:write', 'chat:write.public', 'channels:join', 'files:write', 'users:read'],
     });
     expect(o.token).toBeUndefined();
   });

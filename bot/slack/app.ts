@@ -1,13 +1,14 @@
 // The Slack app: `/pmf` and the Cancel button on Bolt 5, in HTTP mode or Socket Mode.
 // This is the front door: every listener acks first, with nothing but parsing (Slack gives us 3 s and storage
 // can be slow), then hands the work over (work.ts), which answers ephemerally. See decision 051.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import bolt from '@slack/bolt';
 import type { App as BoltApp, AppOptions, InstallationStore } from '@slack/bolt';
 import type { Env } from '../../core/config/index.js';
 import type { Logger } from '../../core/observability/logger.js';
 import { metrics } from '../../core/observability/metrics.js';
 import { parseCommand } from '../commands/parse.js';
-import { CANCEL_ACTION_ID, errorText, helpText } from './render.js';
+import { CANCEL_ACTION_ID, errorText, esc, helpText } from './render.js';
 import { GaplessSocketModeReceiver } from './socket-mode.js';
 import type { SlackWork } from './work.js';
 
@@ -68,7 +69,7 @@ export function boltOptions(env: SlackAppEnv, installationStore?: InstallationSt
       clientId: env.SLACK_CLIENT_ID,
       clientSecret: env.SLACK_CLIENT_SECRET,
       stateSecret: env.SLACK_STATE_SECRET,
-      scopes: ['commands', 'chat:write', 'chat:write.public', 'files:write', 'users:read'],
+      scopes: ['commands', 'chat:write', 'chat:write.public', 'channels:join', 'files:write', 'users:read'],
       installationStore,
       installerOptions: { ...(options.installerOptions ?? {}), clientOptions, directInstall: true },
     });
@@ -103,10 +104,40 @@ export function socketModeReceiver(
   });
 }
 
+/** Slack's replay window: a request signed further from now than this, in either direction, is refused. */
+export const SIGNATURE_WINDOW_SECONDS = 5 * 60;
+
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Bolt refuses a signed request older than five minutes but accepts one dated in the future, which a captured
+ * request replayed later, or a signer with a skewed clock, can carry. This answers 401 and nothing else to a
+ * Slack request whose timestamp is off by more than the window either way, before Bolt sees it.
+ */
+export function refuseSkewedTimestamps(inner: RequestListener, now = () => Date.now()): RequestListener {
+  return (req, res) => {
+    const header = req.headers['x-slack-request-timestamp'];
+    const stamp = Number(Array.isArray(header) ? header[0] : header);
+    if (
+      header !== undefined &&
+      (!Number.isFinite(stamp) || Math.abs(now() / 1000 - stamp) > SIGNATURE_WINDOW_SECONDS)
+    ) {
+      req.resume();
+      res.writeHead(401).end();
+      return;
+    }
+    inner(req, res);
+  };
+}
+
 export function createSlackApp(deps: SlackAppDeps): BoltApp {
   const options = boltOptions(deps.env, deps.installationStore);
   if (options.socketMode) options.receiver = deps.receiver ?? socketModeReceiver(options, deps.logger);
   const app = new App(options);
+  // HTTP mode: Bolt's HTTPReceiver serves every request through its `requestListener`; the guard goes first.
+  const receiver = (app as unknown as { receiver?: { requestListener?: RequestListener } }).receiver;
+  if (slackMode(deps.env) === 'http' && receiver?.requestListener)
+    receiver.requestListener = refuseSkewedTimestamps(receiver.requestListener);
 
   app.command('/pmf', async ({ command, ack: boltAck, context }) => {
     // Our share of Slack's 3 s budget: parsing and the acknowledgement itself (pmf_ack_seconds).
@@ -116,7 +147,8 @@ export function createSlackApp(deps: SlackAppDeps): BoltApp {
       acked();
     };
     const parsed = parseCommand(command.text);
-    if (!parsed.ok) return ack({ response_type: 'ephemeral', text: errorText(parsed.message) });
+    // The refusal may repeat what was typed (`<!channel>`, say): inert, like every echo (decision 058).
+    if (!parsed.ok) return ack({ response_type: 'ephemeral', text: errorText(esc(parsed.message)) });
     if (parsed.command.kind === 'help') return ack({ response_type: 'ephemeral', text: helpText() });
     await ack();
     deps.dispatch({

@@ -125,20 +125,108 @@ describe('createSlackDelivery', () => {
     expect(seen.length).toBeLessThanOrEqual(3);
   });
 
-  it.each(['channel_not_found', 'is_archived', 'account_inactive', 'token_revoked'])(
-    'gives up for good on %s',
-    async (error) => {
-      const d = delivery();
-      const task = await postedTask(`CGONE${error}`);
-      fake.setChannelError(`CGONE${error}`, error);
+  it.each(['account_inactive', 'token_revoked'])('gives up for good on %s', async (error) => {
+    const gone: string[] = [];
+    const d = createSlackDelivery({
+      env: { SLACK_API_URL: fake.apiUrl, SLACK_UPDATES_PER_MINUTE: 45 },
+      redis,
+      logger,
+      tokenFor: singleTokenResolver(DEFAULT_TOKEN),
+      updateBudget: { limit: 18, windowMs: 3000 },
+      keyPrefix: uniquePrefix('slack_delivery'),
+      onInstallationGone: async (origin, code) => {
+        gone.push(`${origin.teamId}:${code}`);
+      },
+    });
+    const task = await postedTask(`CGONE${error}`);
+    fake.setChannelError(`CGONE${error}`, error);
+    fake.setChannelError('U0MARIA', error);
+    try {
       await expect(d.succeeded({ ...task, status: 'succeeded' }, makeResult())).rejects.toBeInstanceOf(
         PermanentDeliveryError,
       );
       await expect(d.failed({ ...task, status: 'failed', refunded: 12 })).rejects.toBeInstanceOf(
         PermanentDeliveryError,
       );
+      // The installation is reported, so the console can say "reinstall the app".
+      expect(gone).toEqual([`T1:${error}`, `T1:${error}`]);
+    } finally {
+      fake.setChannelError('U0MARIA', undefined);
+    }
+  });
+
+  it.each(['channel_not_found', 'is_archived'])(
+    'sends the report to the requester by DM when the thread takes nothing (%s), saying why',
+    async (error) => {
+      const d = delivery();
+      const channel = error === 'is_archived' ? 'CDMARCHIVED' : 'CDMGONE';
+      const task = await postedTask(channel);
+      fake.setChannelError(channel, error);
+      await d.succeeded({ ...task, status: 'succeeded' }, makeResult());
+      const dm = fake.messages.filter((m) => m.channel === 'U0MARIA' && m.text.includes(task.id));
+      expect(dm[0]!.text).toContain(`I couldn't post it in <#${channel}>`);
+      expect(JSON.stringify(dm[0]!.blocks)).toContain(error === 'is_archived' ? 'archived' : 'Invite me');
+      const parts = fake.messages.filter((m) => m.channel === 'U0MARIA' && m.text.startsWith(`PMF report ${task.id}`));
+      expect(parts.length).toBeGreaterThanOrEqual(1);
+      expect(JSON.stringify(parts[0]!.blocks)).toContain('"type":"markdown"');
+      // The failure of a thread-less research is still a permanent problem: there is nobody to tell in the thread.
+      await expect(d.failed({ ...task, status: 'failed', refunded: 12 })).rejects.toBeInstanceOf(
+        PermanentDeliveryError,
+      );
     },
   );
+
+  it('joins a public channel it is not in to share the file (not_in_channel), then shares it', async () => {
+    const d = delivery();
+    const task = await postedTask('CJOIN');
+    fake.setChannel('CJOIN', { member: false });
+    await d.succeeded({ ...task, status: 'succeeded' }, makeResult());
+    if (task.origin.platform !== 'slack') throw new Error('not slack');
+    expect(fake.joined).toContain('CJOIN');
+    const thread = fake.thread('CJOIN', task.origin.parentTs!);
+    expect(thread.filter((m) => m.file)).toHaveLength(1);
+    expect(
+      fake
+        .callsOf('files.completeUploadExternal')
+        .filter((c) => c.args.channel_id === 'CJOIN')
+        .map((c) => c.error),
+    ).toEqual(['not_in_channel', undefined]);
+  });
+
+  it('without channels:join, posts the report in the thread as messages and says how to get files', async () => {
+    const d = delivery();
+    const task = await postedTask('CNOJOIN');
+    fake.setChannel('CNOJOIN', { member: false });
+    fake.setScopes(DEFAULT_TOKEN, ['chat:write', 'chat:write.public', 'files:write', 'commands', 'users:read']);
+    const markdown = `# Report\n${'A line of the report with a <!channel> in it.\n'.repeat(400)}`;
+    try {
+      await d.succeeded({ ...task, status: 'succeeded' }, { ...makeResult(), markdown });
+      await d.succeeded({ ...task, status: 'succeeded' }, { ...makeResult(), markdown }); // a retried delivery
+    } finally {
+      fake.setScopes(DEFAULT_TOKEN, undefined);
+    }
+    if (task.origin.platform !== 'slack') throw new Error('not slack');
+    const thread = fake.thread('CNOJOIN', task.origin.parentTs!);
+    expect(thread.filter((m) => m.file)).toHaveLength(0);
+    const parts = thread.filter((m) => m.text.startsWith(`PMF report ${task.id}`));
+    expect(parts.map((m) => m.text)).toEqual([
+      `PMF report ${task.id} (part 1 of 2)`,
+      `PMF report ${task.id} (part 2 of 2)`,
+    ]);
+    const texts = parts.map((m) => (m.blocks[0] as { type: string; text: string }).text);
+    expect(texts.every((t) => t.length <= 11_000)).toBe(true);
+    expect(
+      texts
+        .join('\n')
+        .replace(/\u2060/g, '')
+        .trimEnd(),
+    ).toBe(markdown.trimEnd());
+    expect(texts.join('')).not.toContain('<!channel>');
+    const notice = thread.find((m) => m.text.includes("couldn't attach the report file"));
+    expect(notice?.text).toContain('/invite @PMF Scout');
+    expect(thread.filter((m) => m.text.includes("couldn't attach the report file"))).toHaveLength(1);
+    expect(lastBlocks('CNOJOIN', task.origin.parentTs!)).toContain('PMF 68/100');
+  });
 
   it('does not upload or post twice when a final delivery is retried', async () => {
     const d = delivery();

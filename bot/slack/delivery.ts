@@ -6,7 +6,7 @@
 // may use only part of it, so final states always find room. Progress for one task is latest-wins: while an
 // edit waits for a slot, newer snapshots replace the one waiting. A 429 that still happens is waited out
 // (Retry-After) and the call repeated, never dropped.
-import { WebClient, LogLevel, type WebClientOptions } from '@slack/web-api';
+import { WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Env } from '../../core/config/index.js';
 import { checkRateLimits, restampRateLimit } from '../../core/limits/rate-limit.js';
 import type { Logger } from '../../core/observability/logger.js';
@@ -15,8 +15,18 @@ import type { ResearchResult } from '../../core/research/contract.js';
 import type { Redis } from '../../core/storage/index.js';
 import { PermanentDeliveryError, type Delivery } from '../../core/tasks/delivery.js';
 import type { SlackOrigin, Task } from '../../core/tasks/types.js';
-import { slackErrorCode, slackRetryAfter } from './errors.js';
-import { parentMessage, reportFileName, statusMessage, summaryMessage } from './render.js';
+import { boundedClientOptions } from './client.js';
+import { INSTALLATION_GONE, slackErrorCode, slackNeededScope, slackProblemText, slackRetryAfter } from './errors.js';
+import {
+  fileNotSharedText,
+  parentMessage,
+  reportByDmText,
+  reportFileName,
+  reportMessages,
+  statusMessage,
+  summaryMessage,
+  type SlackMessage,
+} from './render.js';
 
 /** Slack errors no retry can fix: the channel or the installation is gone. */
 export const PERMANENT_ERRORS = new Set([
@@ -31,8 +41,29 @@ export const PERMANENT_ERRORS = new Set([
   'missing_scope',
   'not_authed',
   'ekm_access_denied',
+  'restricted_action',
+  'cannot_post_in_channel',
+  'thread_not_found',
 ]);
 
+/** The research's thread cannot take any message: the report goes to the requester by DM instead. */
+const THREAD_UNREACHABLE = new Set([
+  'channel_not_found',
+  'is_archived',
+  'not_in_channel',
+  'restricted_action',
+  'cannot_post_in_channel',
+  'thread_not_found',
+]);
+
+/** Why a file share failed, as the thread notice says it. */
+function notSharedReason(code: string | undefined): string {
+  if (code === 'not_in_channel')
+    return "Slack only lets a channel's members share files, and I'm not a member of this channel (I could not join it myself).";
+  if (code === 'missing_scope')
+    return 'PMF Scout lacks the permission to upload files (`files:write`) in this workspace.';
+  return `Slack refused the file (${code ?? 'unknown error'}).`;
+}
 export type SlackDeliveryOptions = {
   env: Pick<Env, 'SLACK_API_URL' | 'SLACK_UPDATES_PER_MINUTE'>;
   redis: Redis;
@@ -46,6 +77,8 @@ export type SlackDeliveryOptions = {
   keyPrefix?: string;
   now?: () => Date;
   clientOptions?: WebClientOptions;
+  /** Slack said the workspace's token is revoked or invalid: mark the installation (OAuth mode). */
+  onInstallationGone?: (origin: SlackOrigin, code: string) => Promise<void>;
 };
 
 type Waiter = { resolve: () => void; reject: (e: unknown) => void };
@@ -69,18 +102,9 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
     const token = await opts.tokenFor(origin);
     let client = clients.get(token);
     if (!client) {
-      client = new WebClient(token, {
-        logLevel: LogLevel.ERROR,
-        ...(opts.env.SLACK_API_URL
-          ? {
-              slackApiUrl: opts.env.SLACK_API_URL.endsWith('/') ? opts.env.SLACK_API_URL : `${opts.env.SLACK_API_URL}/`,
-            }
-          : {}),
-        // We wait out 429s ourselves so they are counted and never turn into a failed delivery.
-        rejectRateLimitedCalls: true,
-        retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
-        ...opts.clientOptions,
-      });
+      // A few tries within seconds (decision 057); 429s come back to `call`, which waits them out so they
+      // are counted and never turn into a failed delivery.
+      client = new WebClient(token, { ...boundedClientOptions(opts.env.SLACK_API_URL), ...opts.clientOptions });
       clients.set(token, client);
     }
     return client;
@@ -101,7 +125,8 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
         }
         const code = slackErrorCode(error);
         if (code) metrics.platformApiErrors.inc({ platform: 'slack', method, code });
-        if (code && PERMANENT_ERRORS.has(code)) throw new PermanentDeliveryError(`slack ${method}: ${code}`);
+        if (code && PERMANENT_ERRORS.has(code))
+          throw Object.assign(new PermanentDeliveryError(`slack ${method}: ${code}`), { cause: error });
         throw error;
       }
     }
@@ -195,6 +220,102 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
     await slots.get(taskId)?.running?.catch(() => undefined);
   }
 
+  const post = async (client: WebClient, channel: string, message: SlackMessage, threadTs?: string) => {
+    await call('chat.postMessage', () =>
+      client.chat.postMessage({
+        channel,
+        ...(threadTs ? { thread_ts: threadTs } : {}),
+        text: message.text,
+        blocks: message.blocks,
+        unfurl_links: false,
+        unfurl_media: false,
+      }),
+    );
+  };
+
+  /** Joins a public channel the bot is not in (scope `channels:join`); false when Slack will not let it. */
+  async function join(client: WebClient, channel: string): Promise<boolean> {
+    try {
+      await call('conversations.join', () => client.conversations.join({ channel }));
+      return true;
+    } catch (error) {
+      logger.warn({ channel, code: slackErrorCode(error) }, 'slack: could not join the channel to share a file');
+      return false;
+    }
+  }
+
+  /**
+   * The report file in the thread. A file can only be shared by a channel member: on `not_in_channel` the bot
+   * joins the (public) channel and tries again; if it still cannot, the report goes into the thread as
+   * messages, with a notice of what happened and how to fix it (decision 056).
+   */
+  async function shareReport(client: WebClient, task: Task, origin: SlackOrigin, parentTs: string, markdown: string) {
+    const upload = () =>
+      call('files.uploadV2', () =>
+        client.files.uploadV2({
+          channel_id: origin.channelId,
+          thread_ts: parentTs,
+          filename: reportFileName(task.id),
+          title: `PMF report ${task.id}`,
+          file: Buffer.from(markdown, 'utf8'),
+        }),
+      );
+    const cannotShare = (error: unknown) => {
+      const code = slackErrorCode(error);
+      // `missing_scope` here is files:write: the thread itself may still take messages.
+      if (code !== 'not_in_channel' && code !== 'missing_scope') throw error;
+      return code;
+    };
+    let code: string;
+    try {
+      await upload();
+      return;
+    } catch (error) {
+      code = cannotShare(error);
+    }
+    if (code === 'not_in_channel' && (await join(client, origin.channelId))) {
+      try {
+        await upload();
+        return;
+      } catch (error) {
+        code = cannotShare(error);
+      }
+    }
+    const parts = reportMessages(task.id, markdown);
+    for (const [i, part] of parts.entries())
+      await once(task, `report-part-${i}`, () => post(client, origin.channelId, part, parentTs));
+    await once(task, 'file-notice', () =>
+      post(client, origin.channelId, fileNotSharedText(notSharedReason(code)), parentTs),
+    );
+  }
+
+  /** The whole report in a DM to the requester, saying why; a PermanentDeliveryError when even that fails. */
+  async function reportByDm(
+    client: WebClient,
+    task: Task,
+    origin: SlackOrigin,
+    markdown: string,
+    summary: SlackMessage,
+    problem: string | undefined,
+  ) {
+    const intro = reportByDmText(task.id, origin.channelId, problem ?? '');
+    // Posting to a user id posts in the app's DM with that person (chat:write is enough).
+    const dm = async (step: string, message: SlackMessage) =>
+      once(task, step, () => post(client, origin.userId, message));
+    await dm('dm-intro', intro);
+    for (const [i, part] of reportMessages(task.id, markdown).entries()) await dm(`dm-part-${i}`, part);
+    await dm('dm-summary', summary);
+  }
+
+  /** Reports an installation Slack no longer accepts, once per error; never fails the delivery over it. */
+  async function noticeGone(origin: SlackOrigin, error: unknown): Promise<void> {
+    const code = slackErrorCode(error);
+    if (!code || !INSTALLATION_GONE.has(code) || !opts.onInstallationGone) return;
+    await opts.onInstallationGone(origin, code).catch((err: unknown) => {
+      logger.warn({ team: origin.teamId, err: String(err) }, 'could not mark the Slack installation revoked');
+    });
+  }
+
   return {
     progress(task: Task, signal?: AbortSignal): Promise<void> {
       // A finished task's status reply is edited by succeeded/failed, which the job layer always calls.
@@ -225,35 +346,40 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
       await settleProgress(task.id);
       try {
         const client = await clientFor(origin);
-        await once(task, 'file', async () => {
-          await call('files.uploadV2', () =>
-            client.files.uploadV2({
-              channel_id: origin.channelId,
-              thread_ts: parentTs,
-              filename: reportFileName(task.id),
-              title: `PMF report ${task.id}`,
-              file: Buffer.from(result.markdown, 'utf8'),
-            }),
+        const summary = summaryMessage(task, result);
+        let inThread = true;
+        try {
+          await once(task, 'file', () => shareReport(client, task, origin, parentTs, result.markdown));
+          await once(task, 'summary', () => post(client, origin.channelId, summary, parentTs));
+        } catch (error) {
+          const code = slackErrorCode(error);
+          if (!code || !THREAD_UNREACHABLE.has(code)) throw error;
+          // The thread takes nothing at all: the requester still gets the report, in a DM (decision 056).
+          logger.warn({ taskId: task.id, code }, 'slack thread unreachable: delivering the report by DM');
+          inThread = false;
+          await reportByDm(
+            client,
+            task,
+            origin,
+            result.markdown,
+            summary,
+            slackProblemText(code, slackNeededScope(error)),
           );
-        });
-        await once(task, 'summary', async () => {
-          const summary = summaryMessage(task, result);
-          await call('chat.postMessage', () =>
-            client.chat.postMessage({
-              channel: origin.channelId,
-              thread_ts: parentTs,
-              text: summary.text,
-              blocks: summary.blocks,
-              unfurl_links: false,
-              unfurl_media: false,
-            }),
-          );
-        });
-        await once(task, 'parent', () =>
-          update(origin, parentTs, parentMessage({ ...task, score: result.report.score }), true),
-        );
-        if (origin.statusTs)
-          await once(task, 'status', () => update(origin, origin.statusTs!, statusMessage(task, now()), true));
+        }
+        // After a DM the thread's messages may not be editable either; the report reached its reader all the same.
+        const edit = async (step: string, ts: string, message: SlackMessage) => {
+          try {
+            await once(task, step, () => update(origin, ts, message, true));
+          } catch (error) {
+            if (inThread || !(error instanceof PermanentDeliveryError)) throw error;
+            logger.warn({ taskId: task.id, step, err: error.message }, 'slack thread not edited after a DM delivery');
+          }
+        };
+        await edit('parent', parentTs, parentMessage({ ...task, score: result.report.score }));
+        if (origin.statusTs) await edit('status', origin.statusTs, statusMessage(task, now()));
+      } catch (error) {
+        await noticeGone(origin, error);
+        throw error;
       } finally {
         finishing.delete(task.id);
       }
@@ -268,6 +394,9 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
         if (origin.statusTs)
           await once(task, 'status', () => update(origin, origin.statusTs!, statusMessage(task, now()), true));
         await once(task, 'parent', () => update(origin, parentTs, parentMessage(task), true));
+      } catch (error) {
+        await noticeGone(origin, error);
+        throw error;
       } finally {
         finishing.delete(task.id);
       }

@@ -24,3 +24,58 @@ export function slackRetryAfter(error: unknown): number | undefined {
   }
   return undefined;
 }
+
+/** The scope Slack said a call needed (`missing_scope` answers carry `needed`). */
+export function slackNeededScope(error: unknown): string | undefined {
+  for (
+    let e: unknown = error, depth = 0;
+    e && typeof e === 'object' && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
+    const data = (e as { data?: unknown }).data;
+    if (data && typeof data === 'object') {
+      const needed = (data as { needed?: unknown }).needed;
+      if (typeof needed === 'string') return needed;
+    }
+  }
+  return undefined;
+}
+
+/** Errors that mean the installation itself no longer works: only reinstalling the app fixes them. */
+export const INSTALLATION_GONE = new Set([
+  'invalid_auth',
+  'not_authed',
+  'token_revoked',
+  'account_inactive',
+  'token_expired',
+]);
+
+/**
+ * What a Slack error means for the person who ran the command, and what fixes it, in one or two sentences
+ * (decision 058). Unknown codes get undefined: the caller says something generic.
+ */
+export function slackProblemText(code: string, needed?: string): string | undefined {
+  if (INSTALLATION_GONE.has(code))
+    return "PMF Scout's access to this workspace was revoked or has expired: a workspace admin needs to reinstall the app (Slack app settings → Install App), then run the command again.";
+  switch (code) {
+    case 'missing_scope':
+      return `PMF Scout is missing the Slack permission${needed ? ` \`${needed}\`` : ''} it needs for this: a workspace admin needs to reinstall the app to grant it.`;
+    case 'not_in_channel':
+      return "I'm not a member of this channel: invite me with `/invite @PMF Scout` and run the command again.";
+    case 'channel_not_found':
+      return "I can't see this channel: it is private and I'm not in it, or it was deleted. Invite me with `/invite @PMF Scout`, or use another channel.";
+    case 'is_archived':
+      return 'This channel is archived: unarchive it, or run the command in another channel.';
+    case 'restricted_action':
+    case 'cannot_post_in_channel':
+      return 'A workspace or channel setting stops me posting here: ask a workspace admin to let PMF Scout post in this channel, or use another one.';
+    case 'msg_too_long':
+      return 'Slack refused a message as too long: that is our bug, please tell the PMF Scout operators.';
+    case 'ekm_access_denied':
+    case 'team_access_not_granted':
+    case 'no_permission':
+      return "An admin setting stops PMF Scout from posting in this workspace: ask a workspace admin to check the app's access.";
+    default:
+      return undefined;
+  }
+}

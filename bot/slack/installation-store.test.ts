@@ -2,7 +2,12 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { Installation } from '@slack/bolt';
 import { testPostgres } from '../../test/helpers/storage.js';
-import { createPgInstallationStore, installationTokenResolver } from './installation-store.js';
+import {
+  createPgInstallationStore,
+  installationRevoked,
+  installationTokenResolver,
+  markInstallationRevoked,
+} from './installation-store.js';
 
 const db = testPostgres(2);
 const store = createPgInstallationStore(db);
@@ -51,5 +56,22 @@ describe('createPgInstallationStore', () => {
     );
     const fetched = await store.fetchInstallation({ teamId: id('T'), enterpriseId, isEnterpriseInstall: false });
     expect(fetched.enterprise?.id).toBe(enterpriseId);
+  });
+
+  it('marks an installation Slack reported revoked, once, and a reinstall clears the mark', async () => {
+    const inst = installation();
+    const teamId = inst.team!.id;
+    await store.storeInstallation(inst);
+    expect(await installationRevoked(db, teamId)).toBeUndefined();
+    await markInstallationRevoked(db, { teamId }, 'token_revoked');
+    const mark = await installationRevoked(db, teamId);
+    expect(mark?.reason).toBe('token_revoked');
+    await markInstallationRevoked(db, { teamId }, 'invalid_auth');
+    expect(await installationRevoked(db, teamId)).toEqual(mark);
+    // Bolt still reads the installation as it stored it.
+    const fetched = await store.fetchInstallation({ teamId, enterpriseId: undefined, isEnterpriseInstall: false });
+    expect(fetched.bot?.token).toBe(inst.bot?.token);
+    await store.storeInstallation(inst);
+    expect(await installationRevoked(db, teamId)).toBeUndefined();
   });
 });

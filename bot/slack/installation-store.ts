@@ -58,6 +58,40 @@ export function createPgInstallationStore(db: Db): InstallationStore {
   };
 }
 
+/** Where a revoked installation is marked: a key of its own beside Bolt's fields in the stored JSON. */
+export const REVOKED_FIELD = 'pmfRevoked';
+
+export type RevokedMark = { at: string; reason: string };
+
+/**
+ * Marks the installation covering a workspace as revoked (Slack answered `token_revoked`, `invalid_auth` or
+ * `account_inactive` with its token), once: the console's workspace page then says to reinstall the app. A
+ * reinstall stores a fresh Installation, which clears the mark. Kept inside the JSON column, so no migration.
+ */
+export async function markInstallationRevoked(
+  db: Db,
+  where: { teamId: string; enterpriseId?: string },
+  reason: string,
+): Promise<void> {
+  const keys = [`T:${where.teamId}`, ...(where.enterpriseId ? [`E:${where.enterpriseId}`] : [])];
+  const mark: RevokedMark = { at: new Date().toISOString(), reason };
+  await db(TABLE)
+    .whereIn('install_key', keys)
+    .whereRaw('NOT jsonb_exists(installation, ?)', [REVOKED_FIELD])
+    .update({
+      installation: db.raw(`installation || ?::jsonb`, [JSON.stringify({ [REVOKED_FIELD]: mark })]),
+      updated_at: db.fn.now(),
+    });
+}
+
+/** The revoked mark of a team's installation, if Slack reported it revoked. */
+export async function installationRevoked(db: Db, teamId: string): Promise<RevokedMark | undefined> {
+  const row = (await db(TABLE)
+    .where({ team_id: teamId })
+    .first(db.raw('installation -> ? as revoked', [REVOKED_FIELD]))) as { revoked: RevokedMark | null } | undefined;
+  return row?.revoked ?? undefined;
+}
+
 /** Single-workspace mode: one bot token for every task. */
 export function singleTokenResolver(token: string): (origin: SlackOrigin) => Promise<string> {
   return async () => token;

@@ -17,6 +17,7 @@ describe('bot/slack/manifest.yml', () => {
     expect(manifest.features.slash_commands.map((c) => c.command)).toEqual(['/pmf']);
     expect(manifest.features.slash_commands[0]?.should_escape).toBe(false);
     expect(manifest.oauth_config.scopes.bot.sort()).toEqual([
+      'channels:join',
       'chat:write',
       'chat:write.public',
       'commands',

@@ -15,6 +15,7 @@ import {
   rateLimitedText,
   sourceLink,
   statusMessage,
+  statusText,
   summaryMessage,
   type Block,
   type SlackMessage,
@@ -201,5 +202,14 @@ describe('ephemeral texts', () => {
     expect(text).toContain('✅ `R-7KQ2` succeeded · PMF 68/100');
     expect(text).toContain('⏳ `R-2` running · 5/17');
     expect(text).not.toContain('<!channel>');
+  });
+
+  it('says a finished research whose report reached nobody was not charged', () => {
+    const t = makeTask({
+      status: 'succeeded',
+      delivery: { failedPermanently: 'slack chat.postMessage: token_revoked' },
+    });
+    expect(statusText(t, new Date())).toContain('nothing was charged for it');
+    expect(statusText({ ...t, delivery: undefined }, new Date())).not.toContain('nothing was charged');
   });
 });

@@ -318,6 +318,13 @@ export function notInChannelText(): string {
   );
 }
 
+/** Slack itself did not answer within our retry budget (5xx, timeouts, long rate limits). */
+export function slackUnavailableText(): string {
+  return errorText(
+    "Slack isn't answering PMF Scout right now, so this research did not start. Please try again in a few minutes.",
+  );
+}
+
 export function internalErrorText(): string {
   return errorText('Something went wrong on our side before the research started. Please try again in a minute.');
 }
@@ -347,7 +354,13 @@ export function statusText(t: Task, now: Date): string {
   const elapsed = formatDuration((t.finishedAt ?? now).getTime() - t.createdAt.getTime());
   const lines = [taskLine(t), `requested by ${mention(t.requester.id)} · ${elapsed}`];
   if (t.error && t.status !== 'succeeded') lines.push(esc(t.error.userMessage));
+  if (t.status === 'succeeded' && t.delivery?.failedPermanently) lines.push(undeliveredLine());
   return lines.join('\n');
+}
+
+/** A finished research whose report reached nobody (decision 056): it was not charged. */
+export function undeliveredLine(): string {
+  return '⚠️ The report could not be posted in its channel or sent to you, so nothing was charged for it. Invite me to the channel (`/invite @PMF Scout`) and run it again, or ask an admin to read it in the PMF Scout console.';
 }
 
 export function notFoundText(taskId: string): string {
@@ -362,4 +375,63 @@ export function cancelledText(t: Task): string {
   return t.status === 'cancelled' || t.cancelRequested
     ? `Cancelling \`${t.id}\`; its ${credits(t.cost)} will be returned.`
     : `\`${t.id}\` already ${t.status}; nothing to cancel.`;
+}
+
+// --- The report when no file can be shared ---------------------------------------------------------------
+
+/**
+ * Slack's `markdown` block takes up to 12,000 characters, and that is also the limit for all markdown blocks
+ * of one message together; a part stays under it with room for the part's heading.
+ */
+export const MAX_REPORT_PART = 11_000;
+
+/** Keeps Slack's own syntax inert inside a markdown block: no `<!channel>`, `<@U…>` or `@here` from a web page. */
+export function inertMarkdown(text: string): string {
+  return text.replace(/<([!@#])/g, '<\u2060$1').replace(/@(channel|here|everyone)\b/gi, '@\u2060$1');
+}
+
+/** Cuts the report into parts at line ends (a single over-long line is cut where it must be). */
+export function reportParts(markdown: string, max = MAX_REPORT_PART): string[] {
+  const parts: string[] = [];
+  let current = '';
+  for (const line of markdown.split('\n')) {
+    let rest = line;
+    while (rest.length > max) {
+      if (current) parts.push(current);
+      current = '';
+      parts.push(rest.slice(0, max));
+      rest = rest.slice(max);
+    }
+    const next = current ? `${current}\n${rest}` : rest;
+    if (next.length > max) {
+      parts.push(current);
+      current = rest;
+    } else current = next;
+  }
+  if (current.trim()) parts.push(current);
+  return parts;
+}
+
+/** The report as messages (one markdown block each), for when it cannot be attached as a file. */
+export function reportMessages(taskId: string, markdown: string): SlackMessage[] {
+  const parts = reportParts(inertMarkdown(markdown));
+  return parts.map((part, i) => ({
+    text: `PMF report ${taskId}${parts.length > 1 ? ` (part ${i + 1} of ${parts.length})` : ''}`,
+    blocks: [{ type: 'markdown', text: part }],
+  }));
+}
+
+/** Said in the thread when the file could not be shared there but the report was posted as messages. */
+export function fileNotSharedText(reason: string): SlackMessage {
+  const text =
+    `📄 I couldn't attach the report file here: ${reason} The full report is in the messages above instead, ` +
+    'and nothing more was charged for it. To get it as a file next time, invite me to this channel: `/invite @PMF Scout`.';
+  return { text, blocks: [section(text)] };
+}
+
+/** The first DM when the research's own channel could not take the report. */
+export function reportByDmText(taskId: string, channelId: string, problem: string): SlackMessage {
+  const where = /^[CG][A-Z0-9]+$/.test(channelId) ? `<#${channelId}>` : 'its channel';
+  const text = `📄 Your PMF report \`${taskId}\` is below: I couldn't post it in ${where}. ${problem}`.trimEnd();
+  return { text, blocks: [section(text)] };
 }

@@ -4,7 +4,7 @@
 // command's response_url and through a Web API client for the token the front door authorized.
 import { createHash } from 'node:crypto';
 import type { SlashCommand } from '@slack/bolt';
-import { WebClient } from '@slack/web-api';
+import type { WebClient } from '@slack/web-api';
 import type { Env } from '../../core/config/index.js';
 import { InsufficientCreditsError, WorkspaceSuspendedError, type CreditLedger } from '../../core/credits/index.js';
 import { JobsError, type Jobs } from '../../core/jobs/index.js';
@@ -15,7 +15,8 @@ import { normalizeTaskId } from '../../core/tasks/ids.js';
 import type { SlackOrigin, Task } from '../../core/tasks/types.js';
 import type { Command } from '../commands/parse.js';
 import { Limiter, LimiterClosedError, RESTARTING_TEXT } from '../limiter.js';
-import { slackErrorCode } from './errors.js';
+import { boundedWebClient, SLACK_CALL_BUDGET, withRateLimitBudget } from './client.js';
+import { INSTALLATION_GONE, slackErrorCode, slackNeededScope, slackProblemText } from './errors.js';
 import {
   ackText,
   balanceText,
@@ -30,6 +31,7 @@ import {
   notInChannelText,
   parentMessage,
   rateLimitedText,
+  slackUnavailableText,
   statusMessage,
   statusText,
   suspendedText,
@@ -68,21 +70,22 @@ export type SlackWorkDeps = {
    * research commands; drained on shutdown too.
    */
   replies?: Limiter;
+  /** Slack said the workspace's token is revoked or invalid: mark the installation (OAuth mode, decision 058). */
+  onInstallationGone?: (where: { teamId: string; enterpriseId?: string }, code: string) => Promise<void>;
 };
 
 /** Research commands worked on at once, by default (decision 051). */
 export const SLACK_WORK_AT_ONCE = 4;
 /** Other answers worked on at once, by default: each is a read or two. */
 export const SLACK_REPLIES_AT_ONCE = 16;
+/**
+ * Research commands of one workspace in its line at once: a workspace whose Slack calls fail or hang cannot
+ * take every slot while they time out (decision 057).
+ */
+export const SLACK_RESEARCH_PER_WORKSPACE = 2;
+/** Other answers of one workspace at once. */
+export const SLACK_REPLIES_PER_WORKSPACE = 6;
 
-/** Channel errors that mean "the bot cannot post here": the requester can fix them with /invite. */
-const CANNOT_POST = new Set([
-  'not_in_channel',
-  'channel_not_found',
-  'is_archived',
-  'restricted_action',
-  'cannot_post_in_channel',
-]);
 /** How long an identical command from the same person in the same channel counts as a double submission. */
 const DOUBLE_SUBMIT_SECONDS = 15;
 /** Web API clients kept, one per bot token (one per installation in OAuth mode). */
@@ -94,14 +97,14 @@ const MAX_CLIENTS = 1000;
  */
 export function createSlackWork(deps: SlackWorkDeps): (work: SlackWork) => Promise<void> {
   const handlers = createHandlers(deps);
-  const limiter = deps.limiter ?? new Limiter(SLACK_WORK_AT_ONCE);
-  const replies = deps.replies ?? new Limiter(SLACK_REPLIES_AT_ONCE);
+  const limiter = deps.limiter ?? new Limiter(SLACK_WORK_AT_ONCE, undefined, SLACK_RESEARCH_PER_WORKSPACE);
+  const replies = deps.replies ?? new Limiter(SLACK_REPLIES_AT_ONCE, undefined, SLACK_REPLIES_PER_WORKSPACE);
   const clients = new Map<string, WebClient>();
   const clientFor = (token: string): WebClient => {
     let client = clients.get(token);
     if (!client) {
       if (clients.size >= MAX_CLIENTS) clients.clear();
-      client = new WebClient(token, deps.env.SLACK_API_URL ? { slackApiUrl: withSlash(deps.env.SLACK_API_URL) } : {});
+      client = boundedWebClient(token, deps.env.SLACK_API_URL);
       clients.set(token, client);
     }
     return client;
@@ -111,8 +114,12 @@ export function createSlackWork(deps: SlackWorkDeps): (work: SlackWork) => Promi
     const client = clientFor(work.botToken);
     if (work.kind === 'command') {
       const respond = respondTo(work.command.response_url);
-      await (work.parsed.kind === 'research' ? limiter : replies)
-        .run(() => handlers.command(work.parsed, { command: work.command, respond, client, retryNum: work.retryNum }))
+      const research = work.parsed.kind === 'research';
+      await (research ? limiter : replies)
+        .run(
+          () => handlers.command(work.parsed, { command: work.command, respond, client, retryNum: work.retryNum }),
+          work.command.team_id,
+        )
         .catch(async (error: unknown) => {
           const restarting = error instanceof LimiterClosedError;
           if (!restarting) deps.logger.error({ err: error, team: work.command.team_id }, 'slack command failed');
@@ -123,10 +130,13 @@ export function createSlackWork(deps: SlackWorkDeps): (work: SlackWork) => Promi
     }
     const { channelId, userId, threadTs } = work;
     const tell = async (text: string) => {
-      if (channelId) await client.chat.postEphemeral({ channel: channelId, user: userId, text, thread_ts: threadTs });
+      if (channelId)
+        await withRateLimitBudget(() =>
+          client.chat.postEphemeral({ channel: channelId, user: userId, text, thread_ts: threadTs }),
+        );
     };
     await replies
-      .run(() => handlers.cancel(work.taskId, { teamId: work.teamId, userId, client, tell }))
+      .run(() => handlers.cancel(work.taskId, { teamId: work.teamId, userId, client, tell }), work.teamId)
       .catch(async (error: unknown) => {
         if (error instanceof LimiterClosedError)
           return tell('PMF Scout is restarting: please press Cancel again in a minute.').catch(() => undefined);
@@ -143,6 +153,8 @@ function respondTo(responseUrl: string): Respond {
       method: 'POST',
       headers: { 'content-type': 'application/json; charset=utf-8' },
       body: JSON.stringify(message),
+      // Bounded like every Slack call: a hanging answer must not hold the line or a shutdown.
+      signal: AbortSignal.timeout(SLACK_CALL_BUDGET.requestTimeoutMs),
     });
     await res.arrayBuffer();
     if (!res.ok) throw new Error(`response_url answered HTTP ${res.status}`);
@@ -251,6 +263,11 @@ function createHandlers(deps: SlackWorkDeps) {
       );
     } catch (error) {
       await unclaim();
+      const code = slackErrorCode(error);
+      if (code && INSTALLATION_GONE.has(code))
+        await deps
+          .onInstallationGone?.({ teamId: command.team_id, enterpriseId: command.enterprise_id || undefined }, code)
+          .catch((err: unknown) => logger.warn({ err: String(err) }, 'could not mark the Slack installation revoked'));
       const text = refusalText(error, cmd);
       if (!text) throw error;
       logger.info(
@@ -265,22 +282,30 @@ function createHandlers(deps: SlackWorkDeps) {
   async function announce(client: WebClient, task: Task): Promise<Partial<SlackOrigin>> {
     if (task.origin.platform !== 'slack') throw new Error('announce: not a Slack task');
     const channel = task.origin.channelId;
-    const parent = await client.chat.postMessage({
-      channel,
-      ...parentMessage(task),
-      unfurl_links: false,
-      unfurl_media: false,
-    });
+    const parent = await withRateLimitBudget(() =>
+      client.chat.postMessage({ channel, ...parentMessage(task), unfurl_links: false, unfurl_media: false }),
+    );
     const parentTs = parent.ts!;
-    const status = await client.chat.postMessage({ channel, thread_ts: parentTs, ...statusMessage(task, now()) });
-    return { parentTs, statusTs: status.ts! };
+    try {
+      const status = await withRateLimitBudget(() =>
+        client.chat.postMessage({ channel, thread_ts: parentTs, ...statusMessage(task, now()) }),
+      );
+      return { parentTs, statusTs: status.ts! };
+    } catch (error) {
+      // The research will not start: a parent left saying "running…" would never change. Best effort.
+      await client.chat.delete({ channel, ts: parentTs }).catch(() => undefined);
+      throw error;
+    }
   }
 
   function refusalText(error: unknown, cmd: Extract<Command, { kind: 'research' }>): string | undefined {
     if (error instanceof InsufficientCreditsError) return insufficientText(error, cmd.depth);
     if (error instanceof WorkspaceSuspendedError) return suspendedText();
     const code = slackErrorCode(error);
-    if (code && CANNOT_POST.has(code)) return notInChannelText();
+    if (code === 'not_in_channel') return notInChannelText();
+    const problem = code ? slackProblemText(code, slackNeededScope(error)) : undefined;
+    if (problem) return errorText(problem);
+    if (slackUnavailable(error)) return slackUnavailableText();
     if (error instanceof JobsError && error.code === 'invalid') return errorText(error.message);
     return undefined;
   }
@@ -294,7 +319,7 @@ function createHandlers(deps: SlackWorkDeps) {
   }
 
   async function isAdmin(client: WebClient, userId: string): Promise<boolean> {
-    const info = await client.users.info({ user: userId });
+    const info = await withRateLimitBudget(() => client.users.info({ user: userId }));
     return Boolean(info.user?.is_admin || info.user?.is_owner);
   }
 
@@ -345,6 +370,17 @@ function createHandlers(deps: SlackWorkDeps) {
   return { command, cancel };
 }
 
-function withSlash(url: string): string {
-  return url.endsWith('/') ? url : `${url}/`;
+/** Slack answered 5xx, timed out, kept rate-limiting or could not be reached within our budget. */
+function slackUnavailable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (
+      code === 'slack_webapi_http_error' ||
+      code === 'slack_webapi_request_error' ||
+      code === 'slack_webapi_rate_limited_error'
+    )
+      return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }

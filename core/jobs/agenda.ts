@@ -10,6 +10,13 @@ import type { JobsEnv, JobsTuning } from './types.js';
 // the safety net that also finds jobs whose worker died (expired locks are only found by a poll).
 
 export const RESEARCH_JOB = 'research';
+/**
+ * The final delivery of a task settled in a process without platform clients (the bot's work thread, the
+ * console): a durable hand-off any worker picks up at once, beside the research jobs (decision 055).
+ */
+export const END_JOB = 'research-end';
+/** End jobs a worker runs at once, on top of WORKER_CONCURRENCY research jobs: an end never waits for a research slot. */
+export const END_JOBS_AT_ONCE = 4;
 
 export type ResearchJobData = { taskId: string };
 
@@ -76,11 +83,12 @@ export function createAgenda(
     ...(channel ? { notificationChannel: channel } : {}),
     name: tuning.workerName,
     processEvery: tuning.processEveryMs,
-    maxConcurrency: env.WORKER_CONCURRENCY,
+    maxConcurrency: env.WORKER_CONCURRENCY + END_JOBS_AT_ONCE,
     defaultConcurrency: env.WORKER_CONCURRENCY,
-    // A worker locks no more jobs than it can run, so queued jobs stay free for other workers.
+    // A worker locks no more jobs than it can run, so queued jobs stay free for other workers; each job
+    // name's own limits (index.ts) keep research at WORKER_CONCURRENCY.
     defaultLockLimit: env.WORKER_CONCURRENCY,
-    lockLimit: env.WORKER_CONCURRENCY,
+    lockLimit: env.WORKER_CONCURRENCY + END_JOBS_AT_ONCE,
     defaultLockLifetime: env.JOB_LOCK_LIFETIME_MS,
   });
   return { agenda, ...(channel ? { channel } : {}) };

@@ -9,7 +9,15 @@ import { namespacedChannel, type Redis } from '../storage/redis.js';
 import { withCheckpoint } from '../tasks/projection.js';
 import { retryWhileBusy, TaskStore } from '../tasks/store.js';
 import type { Task } from '../tasks/types.js';
-import { createAgenda, RESEARCH_JOB, retryLaterBackoff, RetryLater, type ResearchJobData } from './agenda.js';
+import {
+  createAgenda,
+  END_JOB,
+  END_JOBS_AT_ONCE,
+  RESEARCH_JOB,
+  retryLaterBackoff,
+  RetryLater,
+  type ResearchJobData,
+} from './agenda.js';
 import { PROGRESS_PREFIX, progressChannel, reviveTask } from './progress.js';
 import { cancelOutcome, failureSentence, ResearchRunner } from './research-job.js';
 import {
@@ -143,6 +151,10 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
     logger: log,
     env,
     tuning,
+    // Saved in MongoDB, so the end survives this process; the Redis channel wakes a worker at once.
+    handOff: async (taskId) => {
+      await retryWhileBusy(() => agenda.now<ResearchJobData>(END_JOB, { taskId }));
+    },
   });
   const hub = createProgressHub(storage.redis);
   const cancelChannel = `${tuning.channel}:cancel`;
@@ -351,12 +363,12 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
       if (outcome.status !== 'cancelled') {
         throw new JobsError('not_cancellable', `${taskId} finished before it could be cancelled.`);
       }
-      // Settle here so the requester hears at once instead of when a worker frees up; if this process cannot
-      // deliver to the task's platform, the queued job's worker finishes the settlement.
+      // Settle here so the requester hears at once instead of when a worker frees up; a process that cannot
+      // deliver to the task's platform hands the final messages to a worker through an end job. Either way
+      // the queued research job has nothing left to do.
       try {
         await runner.settle(taskId);
-        if (doc.status === 'queued' && (await store.isDelivered(taskId)))
-          await agenda.cancel({ name: RESEARCH_JOB, data: { taskId } });
+        if (doc.status === 'queued') await agenda.cancel({ name: RESEARCH_JOB, data: { taskId } });
       } catch (err) {
         if (!(err instanceof RetryLater)) log.warn({ taskId, err: String(err) }, 'settling a cancelled task');
       }
@@ -396,6 +408,13 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
         backoff: retryLaterBackoff,
         // A finished job has settled its task, which keeps the whole story; left in place, finished jobs make
         // every lock query slower on FerretDB, which answers it by scanning the collection.
+        removeOnComplete: true,
+      });
+      agenda.define<ResearchJobData>(END_JOB, (job) => runner.handleEnd(job), {
+        concurrency: END_JOBS_AT_ONCE,
+        lockLimit: END_JOBS_AT_ONCE,
+        lockLifetime: env.JOB_LOCK_LIFETIME_MS,
+        backoff: retryLaterBackoff,
         removeOnComplete: true,
       });
       cancelSub = storage.redis.duplicate();

@@ -239,14 +239,71 @@ describe('research jobs (engine double)', () => {
     expect(h.delivery.of(task.id, 'failed')).toHaveLength(1);
   });
 
-  it('records a delivery that can never succeed on the task without failing the research', async () => {
+  it('records a delivery that can never succeed on the task and charges nothing for a report nobody got', async () => {
     h.delivery.finalFailures = [new Error('socket hang up'), new PermanentDeliveryError('channel_not_found')];
     const { task } = await h.jobs.submitResearch(request());
     const doc = await settled(task.id);
     expect(doc.status).toBe('succeeded');
     expect(doc.delivery?.failedPermanently).toBe('channel_not_found');
     expect(doc.checkpoints.map((c) => c.id)).not.toContain('delivered');
-    expect((await ledgerRows(task.id)).filter((r) => r.type === 'capture')).toHaveLength(1);
+    const rows = await ledgerRows(task.id);
+    expect(rows.filter((r) => r.type === 'capture')).toHaveLength(0);
+    expect(rows.filter((r) => r.type === 'release')).toHaveLength(1);
+  });
+
+  it('captures a success only after its report was delivered', async () => {
+    const captureSeen: (string | undefined)[] = [];
+    const watching = h.another({
+      tuning: { collection: 'captureOrderJobs' },
+      deliveries: () => ({
+        progress: () => Promise.resolve(),
+        failed: () => Promise.resolve(),
+        succeeded: async (t) => {
+          captureSeen.push((await h.ledger.getHold(t.id))?.status);
+        },
+      }),
+    });
+    await watching.startWorker();
+    const { task } = await watching.submitResearch(request());
+    await settled(task.id);
+    expect(captureSeen).toEqual(['held']);
+    expect((await h.ledger.getHold(task.id))?.status).toBe('captured');
+  });
+
+  it('a process without the platform hands the end of a cancel to a worker, which posts it once', async () => {
+    // The bot's work thread and the console: they settle cancels but hold no platform clients.
+    const idle = h.another({ tuning: { collection: 'handOffJobs' }, deliveries: () => undefined });
+    const { task } = await idle.submitResearch(request());
+    const after = await idle.cancelResearch(task.id, { id: 'U1', isAdmin: false });
+    expect(after.status).toBe('cancelled');
+    // Credits come back at once, in the cancelling process; nothing is shown yet, and it is not marked delivered.
+    expect((await h.ledger.getHold(task.id))?.status).toBe('released');
+    expect(h.delivery.of(task.id, 'failed')).toHaveLength(0);
+    expect((await idle.tasks.getDoc(task.id))?.deliveredAt).toBeUndefined();
+    const jobsOf = (name: string) =>
+      h.storage.mongo.db.collection('handOffJobs').countDocuments({ name, 'data.taskId': task.id });
+    expect(await jobsOf('research')).toBe(0);
+    expect(await jobsOf('research-end')).toBe(1);
+    // A worker with the platform starts later (nobody was listening at that instant): it still posts the end.
+    const worker = h.another({ tuning: { collection: 'handOffJobs' } });
+    await worker.startWorker();
+    const doc = await settled(task.id);
+    expect(doc.delivery?.failedPermanently).toBeUndefined();
+    expect(h.delivery.of(task.id, 'failed')).toHaveLength(1);
+    expect(h.delivery.of(task.id, 'failed')[0]!.status).toBe('cancelled');
+    await waitFor('the end job removed', async () => (await jobsOf('research-end')) === 0);
+    await worker.stop();
+  });
+
+  it('an end job on a worker without the platform records why, and does not pass it on forever', async () => {
+    const idle = h.another({ tuning: { collection: 'noPlatformJobs' }, deliveries: () => undefined });
+    const blind = h.another({ tuning: { collection: 'noPlatformJobs' }, deliveries: () => undefined });
+    await blind.startWorker();
+    const { task } = await idle.submitResearch(request());
+    await idle.cancelResearch(task.id, { id: 'U1', isAdmin: false });
+    const doc = await settled(task.id);
+    expect(doc.delivery?.failedPermanently).toBe('no slack delivery in this process');
+    await blind.stop();
   });
 
   it('cancels a running research within about a second and returns the credits', async () => {

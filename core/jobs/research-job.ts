@@ -32,6 +32,17 @@ export type RunnerDeps = {
   logger: Logger;
   env: JobsEnv;
   tuning: JobsTuning;
+  /**
+   * Hands a task's final delivery to a worker when this process has no delivery for its platform (the bot's
+   * work thread and the console settle cancels and early failures but hold no platform clients): saves a
+   * durable `research-end` job that any worker picks up at once (decision 055).
+   */
+  handOff?: (taskId: string) => Promise<void>;
+};
+
+export type SettleOptions = {
+  /** Run the delivery here even when this process has none for the platform (the end job itself). */
+  handOff?: boolean;
 };
 
 export type AbortReason = 'cancel' | 'shutdown';
@@ -125,6 +136,26 @@ export class ResearchRunner {
       throw new RetryLater(Math.min(this.deps.tuning.retryBaseMs * 2 ** failCount, 60_000), messageOf(err));
     } finally {
       clearInterval(heartbeat);
+    }
+  }
+
+  /**
+   * Agenda's handler for an end job: the final delivery of a task another process settled (decision 055).
+   * This worker delivers it, or records why it cannot; it never hands it off again.
+   */
+  async handleEnd(job: Job<ResearchJobData>): Promise<void> {
+    const { taskId } = job.attrs.data;
+    try {
+      await this.settle(taskId, undefined, { handOff: false });
+    } catch (err) {
+      if (err instanceof RetryLater) throw err;
+      const failCount = job.attrs.failCount ?? 0;
+      this.deps.logger.warn(
+        { taskId, err: messageOf(err), failCount },
+        'end job hit an infrastructure error; retrying',
+      );
+      if (failCount >= MAX_INFRA_RETRIES) throw err;
+      throw new RetryLater(Math.min(this.deps.tuning.retryBaseMs * 2 ** failCount, 60_000), messageOf(err));
     }
   }
 
@@ -287,36 +318,33 @@ export class ResearchRunner {
   }
 
   /**
-   * Moves a task whose outcome is decided to fully settled: the outcome written on the task, credits
-   * captured (success) or released (failure, cancel), then the final message delivered once. Safe to call
-   * any number of times from any process; throws RetryLater while another run holds the delivery.
+   * Moves a task whose outcome is decided to fully settled: the outcome written on the task, credits released
+   * (failure, cancel) before the final message says so, the final message delivered once, and a success's
+   * credits captured only once its report reached the thread (released when it could not: decision 056).
+   * Safe to call any number of times from any process; throws RetryLater while another run holds the
+   * delivery. A process with no delivery for the task's platform hands the delivery to a worker.
    */
-  async settle(taskId: string, progress?: ProgressCoalescer): Promise<void> {
-    const { store, ledger, tuning } = this.deps;
+  async settle(taskId: string, progress?: ProgressCoalescer, opts: SettleOptions = {}): Promise<void> {
+    const { store, tuning } = this.deps;
     const outcome = await store.outcomeOf(taskId);
     if (!outcome) return;
     // The stored document, not the projection: the projection already shows the outcome it may lack.
     let doc = await store.getStored(taskId);
     if (!doc) return;
     if (doc.status !== outcome.status) doc = (await store.applyOutcome(taskId, outcome)) ?? doc;
-    if (!doc.credits?.captured && !doc.credits?.released) {
-      const actor = `worker:${tuning.workerName}`;
-      try {
-        if (outcome.status === 'succeeded') await ledger.capture({ taskId, actor });
-        else
-          await ledger.release({
-            taskId,
-            actor,
-            reason: outcome.status === 'cancelled' ? 'cancelled' : 'research failed',
-          });
-      } catch (err) {
-        throw new RetryLater(tuning.retryBaseMs, `credit settlement failed: ${messageOf(err)}`);
-      }
-      await store.markCredits(taskId, outcome.status === 'succeeded' ? 'captured' : 'released');
-    }
+    if (outcome.status !== 'succeeded')
+      await this.settleCredits(taskId, 'released', outcome.status === 'cancelled' ? 'cancelled' : 'research failed');
     // The engine's checkpoints only serve a rerun, and a decided task with its report stored never reruns.
     if (outcome.status !== 'succeeded' || doc.report) await this.forgetRun(taskId);
-    if (await store.isDelivered(taskId)) return;
+    if (await store.isDelivered(taskId)) {
+      // A run that died between recording the delivery and closing the hold: close it as the delivery went.
+      if (outcome.status === 'succeeded') await this.settleSuccessCredits(taskId, doc.delivery?.failedPermanently);
+      return;
+    }
+    if (!this.deps.deliveries(taskOf(doc)) && opts.handOff !== false && this.deps.handOff) {
+      await this.deps.handOff(taskId);
+      return;
+    }
     const lease = Math.max(2 * this.deps.env.JOB_LOCK_LIFETIME_MS, 1000);
     if (!(await store.claimDelivery(taskId, `${tuning.workerName}:${randomUUID()}`, lease))) {
       if (await store.isDelivered(taskId)) return;
@@ -325,6 +353,33 @@ export class ResearchRunner {
     }
     const fresh = (await store.syncCheckpoints(taskId)) ?? taskOf(doc);
     await this.deliverFinal({ ...fresh, status: outcome.status }, progress ?? this.coalescer(fresh));
+  }
+
+  /** Closes the task's hold once, whichever way; a hold another run already closed is left as it is. */
+  private async settleCredits(taskId: string, how: 'captured' | 'released', reason: string): Promise<void> {
+    const { store, ledger, tuning } = this.deps;
+    const actor = `worker:${tuning.workerName}`;
+    try {
+      const hold = await ledger.getHold(taskId);
+      if (hold?.status === 'held') {
+        if (how === 'captured') await ledger.capture({ taskId, actor });
+        else await ledger.release({ taskId, actor, reason });
+      }
+    } catch (err) {
+      // The opposite close by a concurrent run (a report that reached the thread on a second try) wins.
+      const now = await ledger.getHold(taskId).catch(() => undefined);
+      if (!now || now.status === 'held')
+        throw new RetryLater(tuning.retryBaseMs, `credit settlement failed: ${messageOf(err)}`);
+    }
+    const hold = await ledger.getHold(taskId).catch(() => undefined);
+    if (hold && hold.status !== 'held') await store.markCredits(taskId, hold.status);
+  }
+
+  /** A success is paid for only when its report reached the requester. */
+  private settleSuccessCredits(taskId: string, problem: string | undefined): Promise<void> {
+    return problem
+      ? this.settleCredits(taskId, 'released', 'report not delivered')
+      : this.settleCredits(taskId, 'captured', 'delivered');
   }
 
   /** Best effort: checkpoints left behind cost space, not correctness. */
@@ -354,6 +409,7 @@ export class ResearchRunner {
       problem = await this.withRetries(task, () => delivery.failed(task));
     }
     if (problem) logger.warn({ taskId: task.id, problem }, 'final delivery failed for good');
+    if (task.status === 'succeeded') await this.settleSuccessCredits(task.id, problem);
     if (task.status === 'succeeded' && !problem) await store.addCheckpoint(task.id, 'delivered');
     const final = await store.markDelivered(task.id, problem);
     if (!final) return;

@@ -29,7 +29,27 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     ledger.transactions(id, { ...ledgerFilters(p), page: int(p, 'page', 1, 1, 100_000), pageSize: PAGE_SIZE }),
     usageByDay(mongo, { workspaceId: id, days: 30, now: now(), index: taskIndex }),
   ]);
-  return json({ workspace, balance, invariant, tx, usage, isAdmin: user.role === 'admin', pageKey: pageKey() });
+  // A Slack installation the bot found revoked (decision 058): the workspace needs the app reinstalled.
+  const revoked =
+    workspace.platform === 'slack'
+      ? ((
+          (await context.services
+            .db('slack_installations')
+            .where({ team_id: workspace.externalId })
+            .first(context.services.db.raw("installation -> 'pmfRevoked' as revoked"))) as
+            { revoked: { at: string; reason: string } | null } | undefined
+        )?.revoked ?? undefined)
+      : undefined;
+  return json({
+    workspace,
+    balance,
+    invariant,
+    tx,
+    usage,
+    revoked,
+    isAdmin: user.role === 'admin',
+    pageKey: pageKey(),
+  });
 }
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
@@ -70,7 +90,7 @@ function AmountInput({
 }
 
 export default function WorkspacePage() {
-  const { workspace, balance, invariant, tx, usage, isAdmin, pageKey: key } = useLoaderData<typeof loader>();
+  const { workspace, balance, invariant, tx, usage, revoked, isAdmin, pageKey: key } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const [params] = useSearchParams();
   const { search } = useLocation();
@@ -100,6 +120,12 @@ export default function WorkspacePage() {
           </div>
         )}
       </div>
+      {revoked ? (
+        <div className="flash bad" role="alert" data-testid="installation-revoked">
+          Slack reported this workspace&apos;s installation revoked ({revoked.reason}, {fmtDate(revoked.at)}): the bot
+          cannot post there until a workspace admin reinstalls PMF Scout.
+        </div>
+      ) : null}
       {result ? (
         <div className={`flash ${result.ok ? 'ok' : 'bad'}`}>{result.ok ? result.message : result.error}</div>
       ) : null}

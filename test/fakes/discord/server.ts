@@ -275,6 +275,9 @@ export class FakeDiscord {
     this.forced429.set(route, { retryAfterMs, times });
   }
 
+  /** Attachments over this many bytes in one message are refused (413 / 40005), as over a guild's upload limit. */
+  uploadLimitBytes = 10 * 1024 * 1024;
+
   /** The next `times` calls to `route` fail with this Discord error (e.g. 403 / 50013 Missing Permissions). */
   /**
    * Makes every interaction webhook (the token's follow-up and @original routes) answer as a dead one does:
@@ -741,6 +744,9 @@ export class FakeDiscord {
     const needed = channel.type === 11 ? PERMISSIONS.SEND_MESSAGES_IN_THREADS : PERMISSIONS.SEND_MESSAGES;
     if ((perms & needed) === 0n) throw missingPermissions();
     if (body.files.length > 0 && (perms & PERMISSIONS.ATTACH_FILES) === 0n) throw missingPermissions();
+    // Discord refuses attachments over the guild's upload limit (by its boost tier) with 413 / 40005.
+    if (body.files.reduce((n, f) => n + f.data.length, 0) > this.uploadLimitBytes)
+      throw new HttpError(413, 40005, 'Request entity too large');
     const nonce = typeof body.json.nonce === 'string' ? body.json.nonce : undefined;
     if (nonce && body.json.enforce_nonce === true) {
       const same = this.channelMessages(channelId).find((m) => m.nonce === nonce);

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { CreditLedger } from '../../../core/credits/index.js';
-import { createJobs, type Jobs } from '../../../core/jobs/index.js';
+import { createJobs, type Jobs, type JobsTuning } from '../../../core/jobs/index.js';
 import { TEST_JOBS_ENV } from '../../../core/jobs/test-fixtures.js';
 import { createLogger, type Logger } from '../../../core/observability/logger.js';
 import type { ResearchEngine } from '../../../core/research/contract.js';
@@ -37,6 +37,13 @@ export type HarnessOptions = {
   work?: Limiter;
   /** Share one storage (the bench runs the app and compares it in one process). */
   label?: string;
+  /**
+   * Arrange the processes as in production: the app's work settles through a job layer with no platform
+   * delivery (the bot's work thread), and `jobs` is the worker, the only one with the Slack delivery.
+   */
+  split?: boolean;
+  /** Extra tuning of the job layers (orphan sweeps, for instance). */
+  tuning?: Partial<JobsTuning>;
 };
 
 export type SlackHarness = {
@@ -46,7 +53,12 @@ export type SlackHarness = {
   mongo: Mongo;
   redis: Redis;
   ledger: CreditLedger;
+  /** The worker's job layer (with the Slack delivery). */
   jobs: Jobs;
+  /** The job layer the app's work uses: `jobs` itself, or (split) one without any platform delivery. */
+  front: Jobs;
+  /** Another job layer without platform deliveries on the same queue (the console's, say). */
+  another(tuning?: Partial<JobsTuning>): Jobs;
   delivery: Delivery;
   prefix: string;
   sandbox?: Sandbox;
@@ -108,24 +120,33 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
     updateBudget: opts.updateBudget,
     keyPrefix: `${prefix}slack:`,
   });
-  const jobs = createJobs({
-    // A longer lock means fewer heartbeats: FerretDB on a busy 2-core machine is the bottleneck, not us.
-    env: { ...TEST_JOBS_ENV, WORKER_CONCURRENCY: opts.workerConcurrency ?? 5, JOB_LOCK_LIFETIME_MS: 15_000 },
-    storage,
-    ledger,
-    engine: engine ?? { run: () => Promise.reject(new Error('no engine in this harness')) },
-    deliveries: (task) => (task.origin.platform === 'slack' ? delivery : undefined),
-    logger,
-    tuning: {
-      collection: `agenda_${prefix.replace(/[^a-z0-9]/gi, '_')}`,
-      channel: `${prefix}agenda`,
-      progressPrefix: `${prefix}progress:`,
-      processEveryMs: 1000,
-      cancelPollMs: 2000,
-      retryBaseMs: 200,
-      progressIntervalMs: 200,
-    },
-  });
+  const made: Jobs[] = [];
+  const makeJobs = (withDelivery: boolean, extra: Partial<JobsTuning> = {}) => {
+    const made1 = createJobs({
+      // A longer lock means fewer heartbeats: FerretDB on a busy 2-core machine is the bottleneck, not us.
+      env: { ...TEST_JOBS_ENV, WORKER_CONCURRENCY: opts.workerConcurrency ?? 5, JOB_LOCK_LIFETIME_MS: 15_000 },
+      storage,
+      ledger,
+      engine: engine ?? { run: () => Promise.reject(new Error('no engine in this harness')) },
+      deliveries: (task) => (withDelivery && task.origin.platform === 'slack' ? delivery : undefined),
+      logger,
+      tuning: {
+        collection: `agenda_${prefix.replace(/[^a-z0-9]/gi, '_')}`,
+        channel: `${prefix}agenda`,
+        progressPrefix: `${prefix}progress:`,
+        processEveryMs: 1000,
+        cancelPollMs: 2000,
+        retryBaseMs: 200,
+        progressIntervalMs: 200,
+        ...opts.tuning,
+        ...extra,
+      },
+    });
+    made.push(made1);
+    return made1;
+  };
+  const jobs = makeJobs(true);
+  const front = opts.split ? makeJobs(false) : jobs;
   if (engine) await jobs.startWorker();
 
   const env: SlackAppEnv & SlackWorkDeps['env'] = {
@@ -142,7 +163,15 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
     RATE_LIMIT_WORKSPACE_PER_HOUR: 10_000,
     ...opts.env,
   };
-  const work = createSlackWork({ env, ledger, jobs, redis, logger, keyPrefix: `${prefix}slack:`, limiter: opts.work });
+  const work = createSlackWork({
+    env,
+    ledger,
+    jobs: front,
+    redis,
+    logger,
+    keyPrefix: `${prefix}slack:`,
+    limiter: opts.work,
+  });
   const app = createSlackApp({ env, logger, dispatch: (w) => void work(w) });
   const server = (await app.start(0)) as Server;
   const eventsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
@@ -165,6 +194,8 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
     redis,
     ledger,
     jobs,
+    front,
+    another: (tuning) => makeJobs(false, tuning),
     delivery,
     prefix,
     sandbox,
@@ -188,7 +219,7 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
     waitFor,
     async close() {
       await app.stop().catch(() => undefined);
-      await jobs.stop().catch(() => undefined);
+      await Promise.allSettled(made.map((j) => j.stop()));
       await sandbox?.close();
       await fake.close();
       await mongo.client.close();

@@ -28,7 +28,25 @@ export type FakeMessage = {
   teamId: string;
 };
 
-export type FakeTeam = { teamId: string; botUserId: string; botId: string; admins?: string[] };
+export type FakeTeam = {
+  teamId: string;
+  botUserId: string;
+  botId: string;
+  admins?: string[];
+  /** The bot token's scopes; every scope when unset. A method needing one it lacks answers `missing_scope`. */
+  scopes?: string[];
+};
+
+/**
+ * A channel as the bot sees it. Channels the fake was not told about are public and the bot is a member.
+ * A public channel the bot is not in still takes chat.postMessage (chat:write.public), but a file can only be
+ * shared where the bot is a member (`not_in_channel`); a private one answers `channel_not_found` to a
+ * non-member, and conversations.join cannot enter it.
+ */
+export type FakeChannel = { private?: boolean; member?: boolean; archived?: boolean };
+
+/** What an injected failure answers: a Slack error, a 429 with Retry-After, or an HTTP status (5xx). */
+export type FakeFailure = string | { retryAfter: number } | { status: number; delayMs?: number };
 
 export type FakeSlackOptions = {
   /** Bot token -> team. Unknown tokens get `invalid_auth`. */
@@ -55,9 +73,19 @@ export type FakeSlack = {
   rateLimited: Record<string, number>;
   /** Make every call naming this channel fail with `error` (e.g. not_in_channel, channel_not_found, is_archived). */
   setChannelError(channel: string, error: string | undefined): void;
-  /** Fail the next `times` calls of `method` with an error or a 429 (`{ retryAfter }`). */
-  failNext(method: string, failure: string | { retryAfter: number }, times?: number): void;
+  /**
+   * Fail the next `times` calls of `method` (only those naming `channel`, when given) with a Slack error, a
+   * 429 (`{ retryAfter }`) or an HTTP status (`{ status: 500 }`). `times: Infinity` until cleared with `clearFailures`.
+   */
+  failNext(method: string, failure: FakeFailure, times?: number, channel?: string): void;
+  clearFailures(): void;
+  /** How the bot sees a channel (membership, private, archived). */
+  setChannel(channel: string, state: FakeChannel): void;
+  /** Channels the bot joined with conversations.join. */
+  joined: string[];
   revokeToken(token: string): void;
+  /** The scopes a token's team has from now on (undefined: every scope). */
+  setScopes(token: string, scopes: string[] | undefined): void;
   /** A response_url this fake accepts. */
   responseUrl(id: string): string;
   callsOf(method: string): FakeCall[];
@@ -70,6 +98,17 @@ export type FakeSlack = {
 
 const JSON_FIELDS = new Set(['blocks', 'attachments', 'files', 'metadata']);
 
+/** The bot scope each method needs (Slack's method reference); checked only for teams given `scopes`. */
+const SCOPES: Record<string, string> = {
+  'chat.postMessage': 'chat:write',
+  'chat.update': 'chat:write',
+  'chat.postEphemeral': 'chat:write',
+  'files.getUploadURLExternal': 'files:write',
+  'files.completeUploadExternal': 'files:write',
+  'conversations.join': 'channels:join',
+  'users.info': 'users:read',
+};
+
 export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeSlack> {
   const teams = opts.teams ?? { [DEFAULT_TOKEN]: DEFAULT_TEAM };
   const updateLimit = opts.updateLimit ?? { limit: 50, windowMs: 60_000 };
@@ -78,7 +117,9 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   const responses: FakeSlack['responses'] = [];
   const rateLimited: Record<string, number> = {};
   const channelErrors = new Map<string, string>();
-  const failures = new Map<string, { failure: string | { retryAfter: number }; times: number }>();
+  const failures: { method: string; channel?: string; failure: FakeFailure; times: number }[] = [];
+  const channels = new Map<string, FakeChannel>();
+  const joined: string[] = [];
   const revoked = new Set<string>();
   const updateTimes = new Map<string, number[]>();
   const uploads = new Map<string, { filename: string; length: number; teamId: string; content?: string }>();
@@ -145,23 +186,43 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     if (!auth || !team) return fail('invalid_auth');
     if (revoked.has(auth)) return fail('token_revoked');
 
-    const injected = failures.get(method);
-    if (injected && injected.times > 0) {
-      injected.times -= 1;
-      if (typeof injected.failure === 'string') return fail(injected.failure);
-      call.status = 429;
-      call.error = 'ratelimited';
-      rateLimited[method] = (rateLimited[method] ?? 0) + 1;
-      return ok(res, { ok: false, error: 'ratelimited' }, 429, { 'retry-after': String(injected.failure.retryAfter) });
-    }
     const channel =
       typeof args.channel === 'string'
         ? args.channel
         : typeof args.channel_id === 'string'
           ? args.channel_id
           : undefined;
+    const injected = failures.find(
+      (f) => f.method === method && f.times > 0 && (f.channel === undefined || f.channel === channel),
+    );
+    if (injected) {
+      injected.times -= 1;
+      const failure = injected.failure;
+      if (typeof failure === 'string') return fail(failure);
+      if ('status' in failure) {
+        // A struggling Slack is slow before it fails.
+        if (failure.delayMs) await new Promise((r) => setTimeout(r, failure.delayMs));
+        call.status = failure.status;
+        call.error = `http_${failure.status}`;
+        res.writeHead(failure.status, { 'content-type': 'text/html' });
+        return res.end('<html><body>Slack is having trouble</body></html>');
+      }
+      call.status = 429;
+      call.error = 'ratelimited';
+      rateLimited[method] = (rateLimited[method] ?? 0) + 1;
+      return ok(res, { ok: false, error: 'ratelimited' }, 429, { 'retry-after': String(failure.retryAfter) });
+    }
+    const needs = SCOPES[method];
+    if (needs && team.scopes && !team.scopes.includes(needs))
+      return fail('missing_scope', { needed: needs, provided: team.scopes.join(',') });
     const channelError = channel ? channelErrors.get(channel) : undefined;
     if (channelError && method !== 'auth.test' && method !== 'users.info') return fail(channelError);
+    const state = channel ? channels.get(channel) : undefined;
+    if (state && channel && !channel.startsWith('U') && !channel.startsWith('D')) {
+      if (state.private && !state.member) return fail('channel_not_found');
+      if (state.archived && method !== 'conversations.join') return fail('is_archived');
+      if (!state.member && method === 'files.completeUploadExternal') return fail('not_in_channel');
+    }
 
     const str = (k: string) => (typeof args[k] === 'string' ? (args[k] as string) : undefined);
     switch (method) {
@@ -209,6 +270,18 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
           channel,
           ts: message.ts,
           message: { text: message.text, ts: message.ts, thread_ts: threadTs },
+        });
+      }
+      case 'conversations.join': {
+        if (!channel) return fail('channel_not_found');
+        if (state?.archived) return fail('is_archived');
+        const warning = state?.member === false ? undefined : 'already_in_channel';
+        channels.set(channel, { ...state, member: true });
+        joined.push(channel);
+        return ok(res, {
+          ok: true,
+          channel: { id: channel, is_channel: true, is_private: false, is_member: true },
+          ...(warning ? { warning, response_metadata: { warnings: [warning] } } : {}),
         });
       }
       case 'chat.postEphemeral': {
@@ -301,8 +374,15 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     responses,
     rateLimited,
     setChannelError: (c, e) => (e ? channelErrors.set(c, e) : channelErrors.delete(c)),
-    failNext: (method, failure, times = 1) => failures.set(method, { failure, times }),
+    failNext: (method, failure, times = 1, channel) => failures.unshift({ method, failure, times, channel }),
+    clearFailures: () => failures.splice(0),
+    setChannel: (c, state) => channels.set(c, state),
+    joined,
     revokeToken: (t) => revoked.add(t),
+    setScopes: (token, scopes) => {
+      const team = teams[token];
+      if (team) team.scopes = scopes;
+    },
     responseUrl: (id) => `${base}/response/${id}`,
     callsOf: (method) => calls.filter((c) => c.method === method),
     thread: (channel, threadTs) => messages.filter((m) => m.channel === channel && m.threadTs === threadTs),

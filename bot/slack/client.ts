@@ -1,0 +1,59 @@
+// Slack Web API clients with our own retry budget (decision 057). @slack/web-api's default retry policy
+// tries ten times over about half an hour: a command's work would hold its line, its credits and the
+// requester's attention all that time while Slack answers 500. Ours: a few tries within seconds, every
+// request bounded in time, 429s waited out only as long as Retry-After fits in the budget.
+import { WebClient, LogLevel, type WebClientOptions } from '@slack/web-api';
+import { slackRetryAfter } from './errors.js';
+
+/** How hard a Slack call is tried before the requester is told and nothing is charged. */
+export const SLACK_CALL_BUDGET = {
+  /** Retries after the first try, for 5xx answers and network errors. */
+  retries: 2,
+  minTimeoutMs: 250,
+  maxTimeoutMs: 1000,
+  /** One request, from sending to the whole answer. */
+  requestTimeoutMs: 5000,
+  /** Longest total wait for 429s on one call on the command path; a longer Retry-After fails the call. */
+  rateLimitWaitMs: 5000,
+} as const;
+
+/** WebClient options that keep a call within SLACK_CALL_BUDGET; 429s come back to us (`withRateLimitBudget`). */
+export function boundedClientOptions(apiUrl: string | undefined): WebClientOptions {
+  return {
+    logLevel: LogLevel.ERROR,
+    ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}),
+    rejectRateLimitedCalls: true,
+    timeout: SLACK_CALL_BUDGET.requestTimeoutMs,
+    retryConfig: {
+      retries: SLACK_CALL_BUDGET.retries,
+      factor: 2,
+      minTimeout: SLACK_CALL_BUDGET.minTimeoutMs,
+      maxTimeout: SLACK_CALL_BUDGET.maxTimeoutMs,
+    },
+  };
+}
+
+export function boundedWebClient(token: string, apiUrl: string | undefined): WebClient {
+  return new WebClient(token, boundedClientOptions(apiUrl));
+}
+
+/**
+ * Runs a Web API call, waiting out 429s while the total wait stays within `budgetMs` (Retry-After honoured,
+ * never shortened); past the budget the rate-limit error is thrown for the caller to report.
+ */
+export async function withRateLimitBudget<T>(
+  fn: () => Promise<T>,
+  budgetMs: number = SLACK_CALL_BUDGET.rateLimitWaitMs,
+): Promise<T> {
+  let waited = 0;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (error) {
+      const retryAfter = slackRetryAfter(error);
+      if (retryAfter === undefined || waited + retryAfter * 1000 > budgetMs) throw error;
+      waited += retryAfter * 1000;
+      await new Promise((r) => setTimeout(r, retryAfter * 1000));
+    }
+  }
+}

@@ -1,0 +1,212 @@
+// Every end of a research shows in its Discord thread, whichever process settled it (decision 055): the
+// bot's job layer and the console's have no Discord delivery; only the worker posts.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { REST, Routes, type APIChannel, type APIMessage } from 'discord.js';
+import { createDiscordDelivery } from '../../bot/discord/delivery.js';
+import { cancelCustomId, requestMessage, statusMessage } from '../../bot/discord/render.js';
+import { CreditLedger } from '../../core/credits/index.js';
+import { createJobs, type Jobs, type JobsTuning } from '../../core/jobs/index.js';
+import { FakeEngine, TEST_JOBS_ENV } from '../../core/jobs/test-fixtures.js';
+import { SwitchableEngine, testTuning } from '../../core/jobs/test-harness.js';
+import { createLogger } from '../../core/observability/logger.js';
+import { ResearchError } from '../../core/research/contract.js';
+import { checkHealth, type Db, type Mongo, type Redis, type Storage } from '../../core/storage/index.js';
+import type { DiscordOrigin, Task } from '../../core/tasks/types.js';
+import type { FakeMessage } from '../fakes/discord/index.js';
+import { startDiscordHarness, type DiscordHarness } from '../helpers/discord-bot.js';
+import { testMongo, testPostgres, testRedis } from '../helpers/storage.js';
+
+const IDEA = 'A marketplace that matches dog owners with vetted neighbourhood sitters';
+const SLOW = 'A slow research that only a cancel ends';
+const FAILING = 'A research whose provider refuses it for good';
+
+describe('Discord: every end is posted in the thread, whoever settles it', () => {
+  let pg: Db;
+  let mongo: Mongo;
+  let redis: Redis;
+  let ledger: CreditLedger;
+  let bot: Jobs;
+  let worker: Jobs;
+  let h: DiscordHarness;
+  let make: (withDelivery: boolean, extra?: Partial<JobsTuning>) => Jobs;
+  const made: Jobs[] = [];
+  const logger = createLogger('discord-ends-test', process.env.DISCORD_TEST_LOG ?? 'silent');
+  const engine = new SwitchableEngine(new FakeEngine({ stepMs: 5 }));
+  engine.forIdea(SLOW, new FakeEngine({ stepMs: 60_000 }));
+  engine.forIdea(
+    FAILING,
+    new FakeEngine({ failures: [new ResearchError('The search provider refused the key.', 'x', false)] }),
+  );
+
+  beforeAll(async () => {
+    pg = testPostgres(10);
+    mongo = await testMongo('discord_ends');
+    redis = testRedis();
+    ledger = new CreditLedger(pg);
+    const storage: Storage = {
+      pg,
+      mongo,
+      redis,
+      health: () => checkHealth({ pg, mongo, redis }),
+      close: async () => undefined,
+    };
+    const tuning = testTuning('discord_ends');
+    const delivery: { current?: ReturnType<typeof createDiscordDelivery> } = {};
+    make = (withDelivery, extra = {}) => {
+      const jobs = createJobs({
+        // One research slot: a second research stays queued behind a slow one.
+        env: { ...TEST_JOBS_ENV, WORKER_CONCURRENCY: 1, JOB_LOCK_LIFETIME_MS: 60_000 },
+        storage,
+        ledger,
+        engine,
+        deliveries: (t: Task) => (withDelivery && t.origin.platform === 'discord' ? delivery.current : undefined),
+        logger,
+        tuning: { ...tuning, ...extra },
+      });
+      made.push(jobs);
+      return jobs;
+    };
+    bot = make(false);
+    h = await startDiscordHarness({ ledger, jobs: bot, redis });
+    delivery.current = createDiscordDelivery({ rest: new REST({ api: h.fake.apiUrl }).setToken(h.fake.token), logger });
+    worker = make(true);
+    await worker.startWorker();
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled(made.map((j) => j.stop()));
+    await h.close();
+    await mongo.client.close();
+    redis.disconnect();
+    await pg.destroy();
+  });
+
+  async function research(idea: string) {
+    const user = h.fake.addUser(`u-${randomUUID().slice(0, 4)}`);
+    await h.command('research', { idea, depth: 'essential' }, { user });
+    for (let i = 0; i < 200; i++) {
+      const ws = await ledger.findWorkspace('discord', h.guild.id);
+      const found = (await bot.tasks.search({ workspaceId: ws?.id ?? 'none', pageSize: 50 })).items.find(
+        (t) => t.requester.id === user.id && (t.origin as DiscordOrigin).statusMessageId,
+      );
+      if (found) return { user, task: found };
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`no task for ${user.id}`);
+  }
+
+  const lastBody = (m: FakeMessage) => JSON.stringify(m.history.at(-1)?.body ?? {});
+
+  /** Waits for the end in the thread: the status and the request edited, no Cancel button, one notice. */
+  async function endShown(task: Task, marker: string) {
+    const origin = task.origin as DiscordOrigin;
+    const status = await h.fake.waitFor(
+      () => {
+        const m = h.fake.message(origin.statusMessageId!);
+        return lastBody(m).includes(marker) ? m : undefined;
+      },
+      20_000,
+      `the status of ${task.id} to show ${marker}`,
+    );
+    expect(status.components).toEqual([]);
+    const reply = await h.fake.waitFor(
+      () => {
+        const m = h.fake.message(origin.replyMessageId!);
+        return lastBody(m).includes('running…') ? undefined : m;
+      },
+      10_000,
+      'the request message edited',
+    );
+    const notices = h.fake.channelMessages(origin.threadId!).filter((m) => m.content.includes('returned'));
+    expect(notices).toHaveLength(1);
+    return { status, reply, notice: notices[0]! };
+  }
+
+  const running = (task: Task) =>
+    h.fake.waitFor(async () => (await bot.tasks.get(task.id))?.status === 'running', 20_000, 'the job to start');
+
+  it('the Cancel button on a running research', async () => {
+    const { user, task } = await research(SLOW);
+    await running(task);
+    const origin = task.origin as DiscordOrigin;
+    const click = h.fake.button(
+      h.fake.context({ channel: h.fake.channel(origin.threadId!), user }),
+      cancelCustomId(task.id),
+      origin.statusMessageId!,
+    );
+    await h.fake.dispatchInteraction(click);
+    expect(await h.privateText(click)).toContain('Cancelling');
+    const { reply, notice } = await endShown(task, '🛑 cancelled');
+    expect(notice.content).toContain('6 credits returned');
+    expect(lastBody(reply)).toContain('cancelled · 6 credits returned');
+    expect((await ledger.getHold(task.id))?.status).toBe('released');
+  });
+
+  it('/pmf cancel on a research queued behind another', async () => {
+    const blocker = await research(SLOW);
+    await running(blocker.task);
+    const { user, task } = await research(`${IDEA} (queued)`);
+    expect((await bot.tasks.get(task.id))?.status).toBe('queued');
+    const { payload } = await h.command('cancel', { id: task.id }, { user });
+    expect(await h.privateText(payload)).toContain('Cancelling');
+    await endShown(task, '🛑 cancelled');
+    expect((await ledger.getHold(task.id))?.status).toBe('released');
+    await bot.cancelResearch(blocker.task.id, { id: blocker.user.id, isAdmin: false });
+    await endShown(blocker.task, '🛑 cancelled');
+  });
+
+  it("the console's cancel", async () => {
+    const { task } = await research(SLOW);
+    await running(task);
+    const console = make(false);
+    await console.cancelResearch(task.id, { id: 'console:ops@example.com', isAdmin: true });
+    await endShown(task, '🛑 cancelled');
+    expect((await ledger.getHold(task.id))?.status).toBe('released');
+  });
+
+  it('a failure', async () => {
+    const { task } = await research(FAILING);
+    const { notice } = await endShown(task, '❌');
+    expect(notice.content).toContain('The search provider refused the key.');
+    expect((await ledger.getHold(task.id))?.status).toBe('released');
+  });
+
+  it('an orphan sweep, by a process with no Discord client', async () => {
+    // What submitResearch does up to the job's save (the request message, its thread and the status), and
+    // then the process died.
+    const ws = await ledger.ensureWorkspace({ platform: 'discord', externalId: h.guild.id, name: 'guild' });
+    const { task: made } = await bot.tasks.create({
+      requestKey: `orphan:${randomUUID()}`,
+      workspaceId: ws.id,
+      requester: { id: '100000000000000001', name: 'maria' },
+      origin: { platform: 'discord', guildId: h.guild.id, channelId: h.channel.id, userId: '100000000000000001' },
+      idea: IDEA,
+      depth: 'essential',
+      cost: 6,
+    });
+    await ledger.reserve({ workspaceId: ws.id, cost: 6, taskId: made.id, actor: 'maria' });
+    const reserved = (await bot.tasks.addCheckpoint(made.id, 'credits_reserved'))!;
+    const rest = new REST({ api: h.fake.apiUrl }).setToken(h.fake.token);
+    const reply = (await rest.post(Routes.channelMessages(h.channel.id), {
+      body: requestMessage(reserved, { threaded: true }),
+    })) as APIMessage;
+    const thread = (await rest.post(Routes.threads(h.channel.id, reply.id), {
+      body: { name: `PMF ${made.id}`, auto_archive_duration: 1440 },
+    })) as APIChannel;
+    const status = (await rest.post(Routes.channelMessages(thread.id), {
+      body: statusMessage(reserved, new Date()),
+    })) as APIMessage;
+    const task = (await bot.tasks.setOriginRefs(made.id, {
+      replyMessageId: reply.id,
+      threadId: thread.id,
+      statusMessageId: status.id,
+    }))!;
+
+    const sweeper = make(false, { orphanAfterMs: 0 });
+    expect(await sweeper.sweepOrphans()).toBeGreaterThanOrEqual(1);
+    const { notice } = await endShown(task, '❌');
+    expect(notice.content).toContain('interrupted before it could be queued');
+    expect((await ledger.getHold(task.id))?.status).toBe('released');
+  });
+});
