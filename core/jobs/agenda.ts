@@ -1,8 +1,7 @@
-import { Agenda, type BackoffStrategy, type JobRepository } from 'agenda';
+import { Agenda, type BackoffStrategy } from 'agenda';
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { RedisNotificationChannel } from '@agendajs/redis-backend';
 import type { Mongo, Redis } from '../storage/index.js';
-import { retryWhileBusy } from '../tasks/store.js';
 import type { JobsEnv, JobsTuning } from './types.js';
 
 // Agenda 6 with MongoDB storage (FerretDB 1.24 runs every query the Mongo backend makes: checked in
@@ -27,29 +26,6 @@ export class RetryLater extends Error {
 /** Agenda re-runs only jobs that asked for it; everything else was settled by the handler itself. */
 export const retryLaterBackoff: BackoffStrategy = (ctx) => (ctx.error instanceof RetryLater ? ctx.error.delayMs : null);
 
-const REPOSITORY_WRITES = [
-  'saveJob',
-  'saveJobState',
-  'lockJob',
-  'unlockJob',
-  'unlockJobs',
-  'getNextJobToRun',
-  'removeJobs',
-] as const;
-
-/**
- * FerretDB on SQLite answers SQLITE_BUSY under write contention; Agenda calls some of these without
- * awaiting them (`unlockJob`), so one busy answer would be an unhandled rejection that ends the worker.
- * Each repository write is retried while busy (a busy write was not applied).
- */
-function retryRepositoryWhileBusy(repository: JobRepository): void {
-  const methods = repository as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-  for (const name of REPOSITORY_WRITES) {
-    const original = methods[name]!.bind(repository);
-    methods[name] = (...args: unknown[]) => retryWhileBusy(() => original(...args));
-  }
-}
-
 export type AgendaParts = { agenda: Agenda; channel?: RedisNotificationChannel };
 
 export function createAgenda(
@@ -70,7 +46,6 @@ export function createAgenda(
     : undefined;
   channel?.on('error', onError);
   const backend = new MongoBackend({ mongo: mongo.db, collection: tuning.collection });
-  retryRepositoryWhileBusy(backend.repository);
   const agenda = new Agenda({
     backend,
     ...(channel ? { notificationChannel: channel } : {}),

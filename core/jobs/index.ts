@@ -7,7 +7,7 @@ import { DEPTH_PROFILES, isDepth } from '../research/depth.js';
 import { checkIdea } from '../research/idea.js';
 import type { Redis } from '../storage/index.js';
 import { withCheckpoint } from '../tasks/projection.js';
-import { retryWhileBusy, TaskStore } from '../tasks/store.js';
+import { TaskStore } from '../tasks/store.js';
 import type { Task } from '../tasks/types.js';
 import { createAgenda, RESEARCH_JOB, retryLaterBackoff, RetryLater, type ResearchJobData } from './agenda.js';
 import { PROGRESS_PREFIX, progressChannel, reviveTask } from './progress.js';
@@ -236,7 +236,7 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
     const queuedAt = new Date();
     const [queued, enqueued] = await Promise.allSettled([
       store.recordCheckpoint(taskId, 'queued', queuedAt),
-      retryWhileBusy(() => agenda.now<ResearchJobData>(RESEARCH_JOB, { taskId })),
+      agenda.now<ResearchJobData>(RESEARCH_JOB, { taskId }),
     ]);
     if (enqueued.status === 'rejected') {
       const err: unknown = enqueued.reason;

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Job } from 'agenda';
 import type { Logger } from '../observability/logger.js';
 import { metrics } from '../observability/metrics.js';
-import { ENGINE_CHECKPOINTS } from '../research/checkpoints.js';
+import { ENGINE_CHECKPOINTS, type CheckpointId } from '../research/checkpoints.js';
 import { ResearchError, type ResearchEngine, type ResearchResult } from '../research/contract.js';
 import type { Redis } from '../storage/index.js';
 import { PermanentDeliveryError, type DeliveryResolver } from '../tasks/delivery.js';
+import { withCheckpoint, withRecordedCheckpoints } from '../tasks/projection.js';
 import { taskOf, type Outcome, type TaskDoc, type TaskStore } from '../tasks/store.js';
 import type { Task } from '../tasks/types.js';
 import { RetryLater, type ResearchJobData } from './agenda.js';
@@ -14,7 +15,7 @@ import type { JobsEnv, JobsTuning, LedgerPort } from './types.js';
 
 // The research job as a state machine over the task document: whatever state a crash left the task in,
 // running the handler again moves it forward (run → store result → settle credits → deliver) and every
-// step that must happen once is guarded by a conditional update in the TaskStore.
+// step that must happen once is guarded by an insert-only record in the TaskStore (decision 040).
 
 export type RunnerDeps = {
   store: TaskStore;
@@ -135,15 +136,14 @@ export class ResearchRunner {
     const { taskId } = job.attrs.data;
     const { store, logger } = this.deps;
     const log = logger.child({ taskId });
-    const [doc, decided, cancel] = await Promise.all([
-      store.getDoc(taskId),
-      store.outcomeOf(taskId),
-      store.cancelRequestOf(taskId),
-    ]);
-    if (!doc) {
+    const found = await store.getDocAndRecords(taskId);
+    if (!found) {
       log.warn('research job for a task that does not exist; dropping it');
       return;
     }
+    const { doc, records } = found;
+    const decided = records.outcome?.outcome;
+    const cancel = records.cancel;
     const progress = this.coalescer(taskOf(doc));
     try {
       let outcome = decided;
@@ -156,8 +156,13 @@ export class ResearchRunner {
         outcome = ran.outcome;
         result = ran.result;
       }
-      await store.applyOutcome(taskId, outcome, outcome.status === 'succeeded' ? result : undefined);
-      await this.settle(taskId, progress);
+      const applied = await store.applyOutcome(
+        taskId,
+        outcome,
+        outcome.status === 'succeeded' ? result : undefined,
+        doc,
+      );
+      await this.settle(taskId, progress, applied && { outcome, doc: applied });
     } finally {
       // A run that ends without the final delivery (retrying, or overlapping another run whose lock it took
       // over) must not leave a progress edit behind to land after the final message.
@@ -174,14 +179,20 @@ export class ResearchRunner {
     const { store, engine, tuning } = this.deps;
     const taskId = doc.id;
     // `started` is when the handler was invoked: pickup latency is Agenda's and the channel's, not ours.
-    // Sequential, not parallel: FerretDB can lose one of two concurrent updates of the same document.
+    // Checkpoints are insert-only records during the run; live views get the task from memory, and the
+    // document gets the list once, in the final write (decision 046).
     await store.markStarted(taskId);
-    const startedTask = await store.addCheckpoint(taskId, 'started', invokedAt);
-    if (startedTask) {
-      const queued = startedTask.checkpoints.find((c) => c.id === 'queued');
+    let current = taskOf(doc);
+    const recorded = async (id: CheckpointId, at: Date) => {
+      if (!(await store.recordCheckpoint(taskId, id, at))) return false;
+      current = withCheckpoint(current, id, at);
+      return true;
+    };
+    if (await recorded('started', invokedAt)) {
+      const queued = current.checkpoints.find((c) => c.id === 'queued');
       if (queued) metrics.pickupSeconds.observe((Date.now() - queued.at.getTime()) / 1000);
-      this.publish(startedTask);
-      progress.offer(startedTask);
+      this.publish(current);
+      progress.offer(current);
     }
     const abort = new AbortController();
     this.running.set(taskId, abort);
@@ -199,16 +210,16 @@ export class ResearchRunner {
           onCheckpoint: async (id, at) => {
             if (abort.signal.aborted) return;
             metrics.checkpointSeconds.observe({ checkpoint: id }, (at.getTime() - invokedAt.getTime()) / 1000);
-            const t = await store.addCheckpoint(taskId, id, at);
-            if (t) {
-              this.publish(t);
-              progress.offer(t);
+            if (await recorded(id, at)) {
+              this.publish(current);
+              progress.offer(current);
             }
           },
         },
       );
       // A run resumed after a crash does not report the nodes it finished before; record them now.
-      for (const id of ENGINE_CHECKPOINTS) await store.addCheckpoint(taskId, id);
+      for (const id of ENGINE_CHECKPOINTS)
+        if (!current.checkpoints.some((c) => c.id === id)) await recorded(id, new Date());
       const decided = await store.decideOutcome(taskId, { status: 'succeeded' });
       if (decided.won) metrics.researches.inc({ status: 'succeeded', depth: doc.depth });
       return decided.outcome.status === 'succeeded'
@@ -259,14 +270,19 @@ export class ResearchRunner {
    * captured (success) or released (failure, cancel), then the final message delivered once. Safe to call
    * any number of times from any process; throws RetryLater while another run holds the delivery.
    */
-  async settle(taskId: string, progress?: ProgressCoalescer): Promise<void> {
+  async settle(
+    taskId: string,
+    progress?: ProgressCoalescer,
+    known?: { outcome: Outcome; doc: TaskDoc },
+  ): Promise<void> {
     const { store, ledger, tuning } = this.deps;
-    const outcome = await store.outcomeOf(taskId);
+    const outcome = known?.outcome ?? (await store.outcomeOf(taskId));
     if (!outcome) return;
     // The stored document, not the projection: the projection already shows the outcome it may lack.
-    let doc = await store.getStored(taskId);
+    let doc = known?.doc ?? (await store.getStored(taskId));
     if (!doc) return;
     if (doc.status !== outcome.status) doc = (await store.applyOutcome(taskId, outcome)) ?? doc;
+    let credits: 'captured' | 'released' | undefined;
     if (!doc.credits?.captured && !doc.credits?.released) {
       const actor = `worker:${tuning.workerName}`;
       try {
@@ -280,19 +296,22 @@ export class ResearchRunner {
       } catch (err) {
         throw new RetryLater(tuning.retryBaseMs, `credit settlement failed: ${messageOf(err)}`);
       }
-      await store.markCredits(taskId, outcome.status === 'succeeded' ? 'captured' : 'released');
+      // The marker goes with the delivered record: the ledger makes a repeated capture or release a no-op.
+      credits = outcome.status === 'succeeded' ? 'captured' : 'released';
     }
     // The engine's checkpoints only serve a rerun, and a decided task with its report stored never reruns.
     if (outcome.status !== 'succeeded' || doc.report) await this.forgetRun(taskId);
-    if (await store.isDelivered(taskId)) return;
     const lease = Math.max(2 * this.deps.env.JOB_LOCK_LIFETIME_MS, 1000);
     if (!(await store.claimDelivery(taskId, `${tuning.workerName}:${randomUUID()}`, lease))) {
-      if (await store.isDelivered(taskId)) return;
+      if (await store.isDelivered(taskId)) {
+        if (credits) await store.markCredits(taskId, credits);
+        return;
+      }
       // Another run is delivering (or died while doing so): look again once its claim has expired.
       throw new RetryLater(lease, 'final delivery claimed by another run');
     }
-    const fresh = (await store.syncCheckpoints(taskId)) ?? taskOf(doc);
-    await this.deliverFinal({ ...fresh, status: outcome.status }, progress ?? this.coalescer(fresh));
+    const fresh = withRecordedCheckpoints(taskOf(doc), await store.checkpointsOf(taskId));
+    await this.deliverFinal({ ...fresh, status: outcome.status }, progress ?? this.coalescer(fresh), credits);
   }
 
   /** Best effort: checkpoints left behind cost space, not correctness. */
@@ -304,7 +323,11 @@ export class ResearchRunner {
     }
   }
 
-  private async deliverFinal(task: Task, progress: ProgressCoalescer): Promise<void> {
+  private async deliverFinal(
+    task: Task,
+    progress: ProgressCoalescer,
+    credits?: 'captured' | 'released',
+  ): Promise<void> {
     const { store, logger } = this.deps;
     const delivery = this.deps.deliveries(task);
     // A progress edit still on its way would land after the final message and undo it.
@@ -322,11 +345,17 @@ export class ResearchRunner {
       problem = await this.withRetries(task, () => delivery.failed(task));
     }
     if (problem) logger.warn({ taskId: task.id, problem }, 'final delivery failed for good');
-    if (task.status === 'succeeded' && !problem) await store.addCheckpoint(task.id, 'delivered');
-    const final = await store.markDelivered(task.id, problem);
-    if (!final) return;
-    // Read back with the records laid over: the document may not show every checkpoint (see projection.ts).
-    const finalTask = (await store.get(task.id)) ?? taskOf(final);
+    const final = await store.markDelivered(task.id, problem, {
+      status: task.status,
+      checkpoints: task.checkpoints,
+      ...(credits ? { credits } : {}),
+    });
+    if (!final) {
+      if (credits) await store.markCredits(task.id, credits);
+      return;
+    }
+    // The document as this write left it: status, checkpoints (with `delivered`) and deliveredAt are ours.
+    const finalTask = taskOf(final);
     this.publish(finalTask);
     if (task.status === 'succeeded' && delivery) await progress.flush(finalTask);
     if (task.status === 'succeeded') this.deps.logger.info({ taskId: task.id }, 'research delivered');
