@@ -122,7 +122,9 @@ async function measureConcurrent(mongoUrl: string): Promise<LoadFigures> {
   const mongo = await connectMongo(mongoUrl, dbName);
   const h = await openHarness('bench_load', { mongo, allowance: CONCURRENT * 6 + 100 });
   const cachePrefix = `bench:jobs:${randomUUID().slice(0, 8)}:`;
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
+  // BENCH_WORKER_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the worker.
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', WORKER], {
     env: {
       ...process.env,
       MONGO_URL: mongoUrl,
@@ -174,15 +176,22 @@ async function measureConcurrent(mongoUrl: string): Promise<LoadFigures> {
     while ((succeeded = await finished()) < ids.length && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 250));
     const intervals: { start: number; end: number }[] = [];
+    const pickups: number[] = [];
     let lastSuccess = t0;
     for (const id of ids) {
       const task = await h.jobs.tasks.get(id);
-      const started = task?.checkpoints.find((c) => c.id === 'started')?.at.getTime();
+      const at = (cp: string) => task?.checkpoints.find((c) => c.id === cp)?.at.getTime();
+      const started = at('started');
       const end = task?.finishedAt?.getTime();
       if (started === undefined || end === undefined) continue;
       intervals.push({ start: started, end });
+      pickups.push(started - (at('queued') ?? started));
       if (task?.status === 'succeeded') lastSuccess = Math.max(lastSuccess, end);
     }
+    const durations = intervals.map((i) => i.end - i.start);
+    process.stderr.write(
+      `queued → started p50 ${percentile(pickups, 50)} ms, max ${percentile(pickups, 100)} ms; started → finished p50 ${percentile(durations, 50)} ms, max ${percentile(durations, 100)} ms\n`,
+    );
     const seconds = (lastSuccess - t0) / 1000;
     const peakRunning = peakOverlap(intervals);
     process.stderr.write(
@@ -202,6 +211,14 @@ async function measureConcurrent(mongoUrl: string): Promise<LoadFigures> {
 
 const ferret = await startPrivateFerretDb();
 try {
+  if (process.env.BENCH_ONLY_LOAD) {
+    const load = await measureConcurrent(ferret.url);
+    process.stdout.write(
+      `${JSON.stringify({ lag_p99_ms_100_jobs: round(load.lagP99Ms), rss_mb_100_jobs: round(load.peakRssMb), complete_100_s: round(load.seconds), succeeded_100: load.succeeded, peak_running: load.peakRunning })}\n`,
+    );
+    await ferret.close();
+    process.exit(0);
+  }
   const notified = await measurePickup(ferret.url, true, PICKUP_JOBS, 100);
   process.stderr.write(
     `pickup with Redis channel (${PICKUP_JOBS} jobs): p50 ${round(percentile(notified, 50))} ms, p95 ${round(percentile(notified, 95))} ms\n`,

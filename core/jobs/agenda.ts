@@ -1,4 +1,4 @@
-import { Agenda, type BackoffStrategy } from 'agenda';
+import { Agenda, type BackoffStrategy, type JobRepository } from 'agenda';
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { RedisNotificationChannel } from '@agendajs/redis-backend';
 import type { Mongo, Redis } from '../storage/index.js';
@@ -26,6 +26,26 @@ export class RetryLater extends Error {
 /** Agenda re-runs only jobs that asked for it; everything else was settled by the handler itself. */
 export const retryLaterBackoff: BackoffStrategy = (ctx) => (ctx.error instanceof RetryLater ? ctx.error.delayMs : null);
 
+/**
+ * Makes this process's job locks one at a time. FerretDB applies `findOneAndUpdate` as read then write
+ * (decision 045), so lock attempts that overlap all "win" the same job: Agenda makes one per notification,
+ * and a burst of 40 jobs ran each of them 2–5 times at once in one worker (core/jobs/agenda.test.ts), the
+ * duplicates crowding out the jobs still waiting. One at a time, each lock sees the one before it. Across
+ * processes the race stays (decision 040: a second run loses every guard); MongoDB 7 has none.
+ */
+function oneLockAtATime(repository: JobRepository): void {
+  let last: Promise<unknown> = Promise.resolve();
+  const serial =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
+      const next = last.then(() => fn(...args));
+      last = next.catch(() => undefined);
+      return next;
+    };
+  repository.getNextJobToRun = serial(repository.getNextJobToRun.bind(repository));
+  repository.lockJob = serial(repository.lockJob.bind(repository));
+}
+
 export type AgendaParts = { agenda: Agenda; channel?: RedisNotificationChannel };
 
 export function createAgenda(
@@ -46,6 +66,7 @@ export function createAgenda(
     : undefined;
   channel?.on('error', onError);
   const backend = new MongoBackend({ mongo: mongo.db, collection: tuning.collection });
+  oneLockAtATime(backend.repository);
   const agenda = new Agenda({
     backend,
     ...(channel ? { notificationChannel: channel } : {}),
