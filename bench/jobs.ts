@@ -7,12 +7,15 @@
 // (or suffer from) the numbers; PostgreSQL (ledger) and Redis are the shared ones, isolated by fresh
 // workspaces and prefixes.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { applyLocalServiceDefaults } from '../test/local-services.js';
 import { startSandbox } from '../core/sandbox/index.js';
 import { connectMongo } from '../core/storage/index.js';
-import { startPrivateFerretDb } from '../core/jobs/private-servers.js';
+import { startPrivateFerretDb, startSqliteFerretDb } from '../core/jobs/private-servers.js';
 import { FakeEngine } from '../core/jobs/test-fixtures.js';
 import { openHarness, waitFor, type Harness } from '../core/jobs/test-harness.js';
 import type { Jobs } from '../core/jobs/types.js';
@@ -200,6 +203,8 @@ async function measureConcurrent(mongoUrl: string): Promise<LoadFigures> {
     child.kill('SIGTERM');
     await waitFor('worker metrics', async () => output.includes('metrics '), 30_000, 100);
     const metrics = JSON.parse(output.split('metrics ')[1]!.split('\n')[0]!) as { lagP99Ms: number; peakRssMb: number };
+    // Let it exit on its own (a profile is written at exit); SIGKILL below only if it hangs.
+    await waitFor('worker exit', async () => child.exitCode !== null, 15_000, 100).catch(() => undefined);
     return { ...metrics, seconds, peakRunning, succeeded };
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -209,12 +214,36 @@ async function measureConcurrent(mongoUrl: string): Promise<LoadFigures> {
   }
 }
 
+/** BENCH_BASELINE=sqlite: the same 100 researches first on FerretDB's SQLite handler (the store before
+ *  decision 045), in the same run, for a comparison the machine's other load cannot skew as much. */
+async function sqliteBaseline(): Promise<LoadFigures | undefined> {
+  if (process.env.BENCH_BASELINE !== 'sqlite') return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'pmf-bench-sqlite-'));
+  const sqlite = await startSqliteFerretDb(dir);
+  try {
+    const load = await measureConcurrent(sqlite.url);
+    process.stderr.write(`baseline on the SQLite handler: ${JSON.stringify(load)}\n`);
+    return load;
+  } finally {
+    await sqlite.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const baseline = await sqliteBaseline();
+const baselineFigures = baseline
+  ? {
+      baseline_sqlite_complete_100_s: baseline.succeeded === CONCURRENT ? round(baseline.seconds) : null,
+      baseline_sqlite_peak_running: baseline.peakRunning,
+      baseline_sqlite_lag_p99_ms: round(baseline.lagP99Ms),
+    }
+  : {};
 const ferret = await startPrivateFerretDb();
 try {
   if (process.env.BENCH_ONLY_LOAD) {
     const load = await measureConcurrent(ferret.url);
     process.stdout.write(
-      `${JSON.stringify({ lag_p99_ms_100_jobs: round(load.lagP99Ms), rss_mb_100_jobs: round(load.peakRssMb), complete_100_s: round(load.seconds), succeeded_100: load.succeeded, peak_running: load.peakRunning })}\n`,
+      `${JSON.stringify({ lag_p99_ms_100_jobs: round(load.lagP99Ms), rss_mb_100_jobs: round(load.peakRssMb), complete_100_s: round(load.seconds), succeeded_100: load.succeeded, peak_running: load.peakRunning, ...baselineFigures })}\n`,
     );
     await ferret.close();
     process.exit(0);
@@ -242,6 +271,7 @@ try {
       complete_100_s: load.succeeded === CONCURRENT ? round(load.seconds) : null,
       succeeded_100: load.succeeded,
       peak_running: load.peakRunning,
+      ...baselineFigures,
     }) + '\n',
   );
 } finally {
