@@ -5,7 +5,8 @@
 // and how many ran at once at most (`peak_running`, from each task's started and finished times). Runs on a
 // private FerretDB (PostgreSQL handler, as `npm run services` runs it) so the shared one's load does not skew
 // (or suffer from) the numbers; PostgreSQL (ledger) and Redis are the shared ones, isolated by fresh
-// workspaces and prefixes.
+// workspaces and prefixes. BENCH_BASELINE=sqlite runs the 100 first on FerretDB's SQLite handler too (the
+// store before decision 045); BENCH_ONLY_LOAD=1 skips the pickup phases; BENCH_WORKER_NODE_ARGS profiles.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
