@@ -1,14 +1,16 @@
 # One image for the bot, the worker and the console; docker-compose.yml picks the command per service.
-FROM node:20-bookworm-slim AS deps
+# Node 24 LTS (decision 047). `npm install` with the committed lock, as .ci/run does: npm 11 refuses this
+# lock in `npm ci` (decision 004) although `npm install` installs exactly the locked versions.
+FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm install --no-audit --no-fund
 
 FROM deps AS build
 COPY . .
 RUN npm run console:build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*

@@ -210,6 +210,7 @@ async function main(): Promise<void> {
   const fake = await startFakeDiscord(limits);
   const ourWorld = world(fake);
   const ours = await startChild('ours', fake, ourWorld.guild.id);
+  const loadStart = performance.now();
   const ourRun = await load(fake, ourWorld.channels, ourWorld.users, 'ours');
   // Let the work behind the deferrals (reserve, queue, reply, thread, status) finish before counting.
   const expected = RATE * SECONDS + WARMUP;
@@ -218,6 +219,8 @@ async function main(): Promise<void> {
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline && statusPosts() < expected) await new Promise((r) => setTimeout(r, 250));
   const stored = await ours.finish();
+  // Tasks queued per second, from the first interaction to the end of the drain.
+  const workSeconds = (performance.now() - loadStart) / 1000;
   const threads = fake.requests.filter(
     (r) => r.route === 'POST /channels/:id/messages/:id/threads' && r.status === 201,
   ).length;
@@ -241,6 +244,7 @@ async function main(): Promise<void> {
     tasks_queued: Number(stored.tasks ?? 0),
     credits_reserved: Number(stored.reserved ?? 0),
     work_drained: stored.drained === true,
+    submissions_per_s: round(Number(stored.tasks ?? 0) / workSeconds),
   };
   console.error(
     `ours: p50 ${summary.defer_p50_ms} ms, p99 ${summary.defer_p99_ms} ms, max ${summary.max_ms} ms; bare: p50 ${summary.bare_defer_p50_ms} ms, p99 ${summary.bare_defer_p99_ms} ms; ` +

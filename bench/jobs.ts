@@ -1,15 +1,22 @@
 // npm run bench:jobs — job pickup latency (enqueue → handler start) with the Redis notification channel
 // against Agenda polling with its default settings, measured in the same run; then one worker process
 // running 100 concurrent sandbox researches (the real engine on the sandbox providers): its event-loop
-// lag p99 and peak RSS. Runs on a private FerretDB so the shared one's load does not skew (or suffer from)
-// the numbers; PostgreSQL (ledger) and Redis are the shared ones, isolated by fresh workspaces and prefixes.
+// lag p99 and peak RSS, how long the 100 take from the first submit to the last success (`complete_100_s`)
+// and how many ran at once at most (`peak_running`, from each task's started and finished times). Runs on a
+// private FerretDB (PostgreSQL handler, as `npm run services` runs it) so the shared one's load does not skew
+// (or suffer from) the numbers; PostgreSQL (ledger) and Redis are the shared ones, isolated by fresh
+// workspaces and prefixes. BENCH_BASELINE=sqlite runs the 100 first on FerretDB's SQLite handler too (the
+// store before decision 045); BENCH_ONLY_LOAD=1 skips the pickup phases; BENCH_WORKER_NODE_ARGS profiles.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { applyLocalServiceDefaults } from '../test/local-services.js';
 import { startSandbox } from '../core/sandbox/index.js';
 import { connectMongo } from '../core/storage/index.js';
-import { startPrivateFerretDb } from '../core/jobs/private-servers.js';
+import { startPrivateFerretDb, startSqliteFerretDb } from '../core/jobs/private-servers.js';
 import { FakeEngine } from '../core/jobs/test-fixtures.js';
 import { openHarness, waitFor, type Harness } from '../core/jobs/test-harness.js';
 import type { Jobs } from '../core/jobs/types.js';
@@ -19,7 +26,8 @@ applyLocalServiceDefaults();
 const PICKUP_JOBS = Number(process.env.BENCH_PICKUP_JOBS ?? 40);
 const POLLING_JOBS = Number(process.env.BENCH_POLLING_JOBS ?? 12);
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 100);
-const LOAD_WINDOW_MS = Number(process.env.BENCH_LOAD_WINDOW_MS ?? 90_000);
+/** How long the 100 researches may take before the bench gives up on them. */
+const LOAD_TIMEOUT_MS = Number(process.env.BENCH_LOAD_TIMEOUT_MS ?? 300_000);
 const WORKER = fileURLToPath(new URL('../core/jobs/test-worker-process.ts', import.meta.url));
 
 function percentile(values: number[], p: number): number {
@@ -97,13 +105,30 @@ async function measurePickup(mongoUrl: string, notify: boolean, n: number, gapMs
   }
 }
 
-async function measureConcurrent(mongoUrl: string): Promise<{ lagP99Ms: number; peakRssMb: number; seconds: number }> {
+/** The most intervals open at one instant (an interval ending as another starts does not overlap it). */
+export function peakOverlap(intervals: { start: number; end: number }[]): number {
+  const edges = intervals.flatMap((i) => [
+    { at: i.start, delta: 1 },
+    { at: i.end, delta: -1 },
+  ]);
+  edges.sort((a, b) => a.at - b.at || a.delta - b.delta);
+  let open = 0;
+  let peak = 0;
+  for (const e of edges) peak = Math.max(peak, (open += e.delta));
+  return peak;
+}
+
+type LoadFigures = { lagP99Ms: number; peakRssMb: number; seconds: number; peakRunning: number; succeeded: number };
+
+async function measureConcurrent(mongoUrl: string): Promise<LoadFigures> {
   const sandbox = await startSandbox({ latencyMs: { search: 300, extract: 400, llm: 500 } });
   const dbName = `bench_jobs_load_${randomUUID().slice(0, 6)}`;
   const mongo = await connectMongo(mongoUrl, dbName);
   const h = await openHarness('bench_load', { mongo, allowance: CONCURRENT * 6 + 100 });
   const cachePrefix = `bench:jobs:${randomUUID().slice(0, 8)}:`;
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
+  // BENCH_WORKER_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the worker.
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', WORKER], {
     env: {
       ...process.env,
       MONGO_URL: mongoUrl,
@@ -147,22 +172,41 @@ async function measureConcurrent(mongoUrl: string): Promise<{ lagP99Ms: number; 
       );
       ids.push(...(await Promise.all(batch)).map((r) => r.task.id));
     }
-    // Measured over a fixed window once the burst is in (on a machine this loaded a research takes minutes).
-    let peakRunning = 0;
-    const windowEnd = Date.now() + LOAD_WINDOW_MS;
-    while (Date.now() < windowEnd) {
-      peakRunning = Math.max(peakRunning, await h.jobs.tasks.collection.countDocuments({ status: 'running' }));
-      await new Promise((r) => setTimeout(r, 2000));
+    // Until every research has succeeded (or the timeout): first submit to last success, and how many ran
+    // at once, from each task's own started and finished times.
+    const finished = () => h.jobs.tasks.collection.countDocuments({ _id: { $in: ids }, status: 'succeeded' });
+    const deadline = Date.now() + LOAD_TIMEOUT_MS;
+    let succeeded = 0;
+    while ((succeeded = await finished()) < ids.length && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 250));
+    const intervals: { start: number; end: number }[] = [];
+    const pickups: number[] = [];
+    let lastSuccess = t0;
+    for (const id of ids) {
+      const task = await h.jobs.tasks.get(id);
+      const at = (cp: string) => task?.checkpoints.find((c) => c.id === cp)?.at.getTime();
+      const started = at('started');
+      const end = task?.finishedAt?.getTime();
+      if (started === undefined || end === undefined) continue;
+      intervals.push({ start: started, end });
+      pickups.push(started - (at('queued') ?? started));
+      if (task?.status === 'succeeded') lastSuccess = Math.max(lastSuccess, end);
     }
-    const seconds = (Date.now() - t0) / 1000;
-    const done = await h.jobs.tasks.collection.countDocuments({ status: 'succeeded' });
+    const durations = intervals.map((i) => i.end - i.start);
     process.stderr.write(
-      `${CONCURRENT} submitted; over ${Math.round(seconds)} s at most ${peakRunning} ran at once, ${done} finished\n`,
+      `queued → started p50 ${percentile(pickups, 50)} ms, max ${percentile(pickups, 100)} ms; started → finished p50 ${percentile(durations, 50)} ms, max ${percentile(durations, 100)} ms\n`,
+    );
+    const seconds = (lastSuccess - t0) / 1000;
+    const peakRunning = peakOverlap(intervals);
+    process.stderr.write(
+      `${CONCURRENT} submitted; ${succeeded} succeeded, the last ${round(seconds)} s after the first submit; at most ${peakRunning} ran at once\n`,
     );
     child.kill('SIGTERM');
     await waitFor('worker metrics', async () => output.includes('metrics '), 30_000, 100);
     const metrics = JSON.parse(output.split('metrics ')[1]!.split('\n')[0]!) as { lagP99Ms: number; peakRssMb: number };
-    return { ...metrics, seconds };
+    // Let it exit on its own (a profile is written at exit); SIGKILL below only if it hangs.
+    await waitFor('worker exit', async () => child.exitCode !== null, 15_000, 100).catch(() => undefined);
+    return { ...metrics, seconds, peakRunning, succeeded };
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     await h.close();
@@ -171,8 +215,40 @@ async function measureConcurrent(mongoUrl: string): Promise<{ lagP99Ms: number; 
   }
 }
 
+/** BENCH_BASELINE=sqlite: the same 100 researches first on FerretDB's SQLite handler (the store before
+ *  decision 045), in the same run, for a comparison the machine's other load cannot skew as much. */
+async function sqliteBaseline(): Promise<LoadFigures | undefined> {
+  if (process.env.BENCH_BASELINE !== 'sqlite') return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'pmf-bench-sqlite-'));
+  const sqlite = await startSqliteFerretDb(dir);
+  try {
+    const load = await measureConcurrent(sqlite.url);
+    process.stderr.write(`baseline on the SQLite handler: ${JSON.stringify(load)}\n`);
+    return load;
+  } finally {
+    await sqlite.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const baseline = await sqliteBaseline();
+const baselineFigures = baseline
+  ? {
+      baseline_sqlite_complete_100_s: baseline.succeeded === CONCURRENT ? round(baseline.seconds) : null,
+      baseline_sqlite_peak_running: baseline.peakRunning,
+      baseline_sqlite_lag_p99_ms: round(baseline.lagP99Ms),
+    }
+  : {};
 const ferret = await startPrivateFerretDb();
 try {
+  if (process.env.BENCH_ONLY_LOAD) {
+    const load = await measureConcurrent(ferret.url);
+    process.stdout.write(
+      `${JSON.stringify({ lag_p99_ms_100_jobs: round(load.lagP99Ms), rss_mb_100_jobs: round(load.peakRssMb), complete_100_s: round(load.seconds), succeeded_100: load.succeeded, peak_running: load.peakRunning, ...baselineFigures })}\n`,
+    );
+    await ferret.close();
+    process.exit(0);
+  }
   const notified = await measurePickup(ferret.url, true, PICKUP_JOBS, 100);
   process.stderr.write(
     `pickup with Redis channel (${PICKUP_JOBS} jobs): p50 ${round(percentile(notified, 50))} ms, p95 ${round(percentile(notified, 95))} ms\n`,
@@ -193,6 +269,10 @@ try {
       polling_pickup_p95_ms: round(percentile(polled, 95)),
       lag_p99_ms_100_jobs: round(load.lagP99Ms),
       rss_mb_100_jobs: round(load.peakRssMb),
+      complete_100_s: load.succeeded === CONCURRENT ? round(load.seconds) : null,
+      succeeded_100: load.succeeded,
+      peak_running: load.peakRunning,
+      ...baselineFigures,
     }) + '\n',
   );
 } finally {

@@ -6,7 +6,8 @@
 // ours in HTTP mode, arranged as the bot process is (acks on the main thread, the work after them on the
 // work thread), on real PostgreSQL, Redis and MongoDB (credits reserved, tasks queued, no worker). The fake
 // Slack Web API both talk to runs in a process of its own.
-// Last line: {"ack_p50_ms", "ack_p99_ms", "bare_ack_p99_ms", "ratio_p99", "max_ms", ...}.
+// Last line: {"ack_p50_ms", "ack_p99_ms", "bare_ack_p99_ms", "ratio_p99", "max_ms", ..., "work_drained",
+// "submissions_per_s" (tasks queued per second from the first command to the end of the drain)}.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -233,8 +234,11 @@ async function main(): Promise<void> {
   await bare.finish();
 
   const ours = await startChild('ours', apiUrl);
+  const loadStart = performance.now();
   const ourRun = await load(ours.url, 'ours', responseUrl('ours'));
   const stored = await ours.finish();
+  // Tasks queued per second, from the first command to the end of the drain (decision 065's figure for Slack).
+  const workSeconds = (performance.now() - loadStart) / 1000;
   await fake.finish();
 
   const o = [...ourRun.latencies].sort((a, b) => a - b);
@@ -255,6 +259,7 @@ async function main(): Promise<void> {
     credits_reserved: Number(stored.reserved ?? 0),
     work_drained: stored.drained === true,
     drain_s: Number(stored.drainSeconds ?? 0),
+    submissions_per_s: round(Number(stored.tasks ?? 0) / workSeconds),
   };
   console.error(
     `ours: p50 ${summary.ack_p50_ms} ms, p99 ${summary.ack_p99_ms} ms, max ${summary.max_ms} ms; bare: p50 ${summary.bare_ack_p50_ms} ms, p99 ${summary.bare_ack_p99_ms} ms; ${summary.tasks_queued} tasks queued`,

@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 // Starts, stops and reports the three real servers the project needs on a development or CI machine:
 // PostgreSQL (Debian's packages), Redis (Debian's redis-server) and FerretDB 1.24.2 (a MongoDB-wire
-// server on SQLite, built once with Go and cached). Plain Node with no dependencies, so it runs before
-// `npm install` and from `npm test` alike. When MONGO_URL, DATABASE_URL or REDIS_URL is set, that server
-// belongs to someone else and is neither started nor stopped here.
+// server storing its data in a database of its own on that PostgreSQL, built once with Go and cached).
+// Plain Node with no dependencies, so it runs before `npm install` and from `npm test` alike (only the
+// one-time carry-over of an old SQLite-backed store needs the installed mongodb driver). When MONGO_URL,
+// DATABASE_URL or REDIS_URL is set, that server belongs to someone else and is neither started nor stopped here.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CarryOverUnavailable, carryOverSqliteStore, sqliteDatabases } from './ferretdb-carry-over.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = process.env.PMF_DATA_DIR ?? path.join(root, '.data');
@@ -22,9 +24,19 @@ export const LOCAL = {
   mongo: { port: 27019, url: 'mongodb://127.0.0.1:27019/pmf' },
 };
 
+/** FerretDB keeps its data in this PostgreSQL database (each MongoDB database is a schema in it). */
+export const FERRETDB_PG_DATABASE = 'ferretdb';
+
 const FERRETDB_VERSION = 'v1.24.2';
 const cacheDir = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'pmf-scout');
-const ferretBin = path.join(cacheDir, `ferretdb-${FERRETDB_VERSION}`);
+export const ferretBin = path.join(cacheDir, `ferretdb-${FERRETDB_VERSION}`);
+
+/** The PostgreSQL FerretDB stores its data in: the local server's `ferretdb` database, or DATABASE_URL's server. */
+export function ferretPostgresUrl(env = process.env) {
+  const url = new URL(env.DATABASE_URL || LOCAL.postgres.url);
+  url.pathname = `/${FERRETDB_PG_DATABASE}`;
+  return url.toString();
+}
 
 function say(line) {
   process.stdout.write(`[services] ${line}\n`);
@@ -193,10 +205,10 @@ const services = {
     port: LOCAL.mongo.port,
     async up() {
       ensureFerretDb();
-      const { dir, stateDir } = ferretDirs();
-      fs.mkdirSync(dir, { recursive: true });
+      const { stateDir } = ferretDirs();
       fs.mkdirSync(stateDir, { recursive: true });
-      removeThrowawayDatabases(dir);
+      ensureFerretPostgresDatabase();
+      removeThrowawayDatabases();
       const log = path.join(logDir, 'ferretdb.log');
       const out = fs.openSync(log, 'a');
       const keeper = spawn(process.execPath, [fileURLToPath(import.meta.url), 'keep-ferretdb'], {
@@ -215,27 +227,118 @@ const services = {
 };
 
 function ferretDirs() {
-  return { dir: path.join(dataDir, 'ferretdb'), stateDir: path.join(dataDir, 'ferretdb-state') };
+  return {
+    stateDir: path.join(dataDir, 'ferretdb-state'),
+    // Before decision 045 FerretDB stored its data in SQLite files here; carryOverSqliteStore moves them.
+    sqliteDir: path.join(dataDir, 'ferretdb'),
+    sqliteMigratedDir: path.join(dataDir, 'ferretdb-sqlite-migrated'),
+  };
 }
 
-// Tests and benchmarks give each run a database of its own (t_…, bench_…) and never drop it: FerretDB
-// 1.24's drop closes a database's SQLite handle while other requests may still be reading it, which
-// crashed the server (SIGBUS in the WAL index). Their files are removed here, while FerretDB is down.
-function removeThrowawayDatabases(dir) {
-  for (const file of fs.readdirSync(dir)) {
-    if (/^(t|bench)_/.test(file)) fs.rmSync(path.join(dir, file), { force: true });
+function psqlAt(url, sql) {
+  const bin = pgBinDir();
+  return run(bin ? path.join(bin, 'psql') : 'psql', [url, '-v', 'ON_ERROR_STOP=1', '-tAc', sql]);
+}
+
+function ensureFerretPostgresDatabase() {
+  const admin = new URL(ferretPostgresUrl());
+  admin.pathname = '/postgres';
+  const exists = psqlAt(admin.toString(), `SELECT 1 FROM pg_database WHERE datname='${FERRETDB_PG_DATABASE}'`);
+  if (exists.status !== 0) throw new SetupError(`PostgreSQL for FerretDB is not reachable:\n${exists.stderr}`);
+  if (exists.stdout.trim() === '1') return;
+  const r = psqlAt(admin.toString(), `CREATE DATABASE ${FERRETDB_PG_DATABASE}`);
+  if (r.status !== 0) throw new SetupError(`could not create the ${FERRETDB_PG_DATABASE} database:\n${r.stderr}`);
+}
+
+/** A FerretDB of this project still serving the SQLite store on our port (started before decision 045). */
+function sqliteFerretDbRunning() {
+  if (!fs.existsSync('/proc')) return false;
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    let cmdline;
+    try {
+      cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (
+      cmdline.includes('--handler=sqlite') &&
+      cmdline.includes(`--listen-addr=127.0.0.1:${LOCAL.mongo.port}`) &&
+      path.basename(cmdline[0] ?? '').startsWith('ferretdb')
+    )
+      return true;
   }
+  return false;
+}
+
+const CARRY_OVER_COMMAND = 'npm run services -- carry-over';
+
+/**
+ * Moves the data of the SQLite-backed store this project used before decision 045 into the running
+ * PostgreSQL-backed FerretDB, once. Without the mongodb driver (before `npm install`) it names the command
+ * that finishes the job instead; the old files are never deleted, only renamed once copied.
+ */
+async function carryOver({ required = false } = {}) {
+  const { sqliteDir, sqliteMigratedDir } = ferretDirs();
+  const names = sqliteDatabases(sqliteDir);
+  if (process.env.MONGO_URL || names.length === 0) {
+    if (required)
+      say(`nothing to carry over (${process.env.MONGO_URL ? 'MONGO_URL is set' : `no SQLite store in ${sqliteDir}`})`);
+    return;
+  }
+  if (sqliteFerretDbRunning()) {
+    say(
+      `FerretDB on port ${LOCAL.mongo.port} still serves the old SQLite store (${sqliteDir}). Restart it on PostgreSQL with \`npm run services -- down && npm run services -- up\`: the data is carried over then.`,
+    );
+    return;
+  }
+  say(`carrying the old SQLite-backed store over to PostgreSQL (${names.length} databases)…`);
+  try {
+    const result = await carryOverSqliteStore({
+      sqliteDir,
+      migratedDir: sqliteMigratedDir,
+      targetUrl: `mongodb://127.0.0.1:${LOCAL.mongo.port}/`,
+      ferretBin,
+    });
+    for (const c of result.copied)
+      say(`  ${c.database}: ${c.documents} documents in ${c.collections} collections copied`);
+    if (result.skipped.length) say(`  not copied (test databases): ${result.skipped.join(', ')}`);
+    say(`  the old files are kept in ${result.movedTo}; delete them once you have checked your data`);
+  } catch (err) {
+    if (err instanceof CarryOverUnavailable && !required) {
+      say(
+        `the old SQLite-backed store in ${sqliteDir} is not carried over yet: run \`npm install\`, then \`${CARRY_OVER_COMMAND}\``,
+      );
+      return;
+    }
+    throw new SetupError(
+      `carrying the old SQLite-backed store over failed: ${err.message}\nNothing was deleted; fix the cause and run \`${CARRY_OVER_COMMAND}\`.`,
+    );
+  }
+}
+
+// Tests and benchmarks give each run a database of its own (t_…, bench_…) and never drop it, so that a
+// run never waits on another's drop. FerretDB keeps each database as a schema of the `ferretdb` PostgreSQL
+// database; those schemas are dropped here, while FerretDB is down.
+function removeThrowawayDatabases() {
+  if (process.env.DATABASE_URL) return;
+  const r = psqlAt(
+    ferretPostgresUrl(),
+    `DO $$ DECLARE s text; BEGIN
+       FOR s IN SELECT nspname FROM pg_namespace WHERE nspname ~ '^(t|bench)_' LOOP
+         EXECUTE format('DROP SCHEMA %I CASCADE', s);
+       END LOOP; END $$`,
+  );
+  if (r.status !== 0) say(`could not remove the test databases: ${r.stderr.trim()}`);
 }
 
 // Runs FerretDB and starts it again if it dies, so that one crash does not take every later test with it.
 // SIGTERM stops both.
 async function keepFerretDb() {
-  const { dir, stateDir } = ferretDirs();
+  const { stateDir } = ferretDirs();
   const args = [
-    // WAL with synchronous=NORMAL: no fsync per commit (FerretDB serialises SQLite writers, so each fsync
-    // stalls every concurrent writer); a power cut may lose the last commits but never corrupts the file.
-    '--handler=sqlite',
-    `--sqlite-url=file:${dir}/?_pragma=synchronous(normal)`,
+    // The PostgreSQL handler: concurrent writers instead of SQLite's one (decision 045).
+    '--handler=postgresql',
+    `--postgresql-url=${ferretPostgresUrl()}`,
     `--listen-addr=127.0.0.1:${LOCAL.mongo.port}`,
     `--state-dir=${stateDir}`,
     '--debug-addr=-',
@@ -325,6 +428,7 @@ async function up() {
     await svc.up();
     say(`${name}: started on 127.0.0.1:${svc.port} (${Date.now() - t0} ms)`);
   }
+  await carryOver();
 }
 
 async function down() {
@@ -360,11 +464,12 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     down,
     status: async () => process.exit((await status()) ? 0 : 1),
     env: printEnv,
+    'carry-over': () => carryOver({ required: true }),
     'keep-ferretdb': keepFerretDb,
   };
   const action = actions[cmd];
   if (!action) {
-    process.stderr.write('usage: npm run services -- up|down|status|env\n');
+    process.stderr.write('usage: npm run services -- up|down|status|env|carry-over\n');
     process.exit(2);
   }
   try {

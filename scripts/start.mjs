@@ -5,6 +5,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureSupportedNode } from './supported-node.mjs';
+
+// On an end-of-life Node this re-runs itself on Node 24 from the npm registry, or stops with the command.
+ensureSupportedNode();
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const foreground = process.argv.includes('--foreground');
@@ -18,8 +22,6 @@ function step(cmd, args, env = process.env) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env });
   if (r.status !== 0) fail(`\`${cmd} ${args.join(' ')}\` failed (exit ${r.status}).`);
 }
-
-if (Number(process.versions.node.split('.')[0]) < 20) fail(`Node 20 or newer is needed (this is ${process.version}).`);
 
 const lock = path.join(root, 'package-lock.json');
 const installed = path.join(root, 'node_modules', '.package-lock.json');

@@ -2,7 +2,6 @@ import { Agenda, type BackoffStrategy, type JobRepository } from 'agenda';
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { RedisNotificationChannel } from '@agendajs/redis-backend';
 import type { Mongo, Redis } from '../storage/index.js';
-import { retryWhileBusy } from '../tasks/store.js';
 import type { JobsEnv, JobsTuning } from './types.js';
 
 // Agenda 6 with MongoDB storage (FerretDB 1.24 runs every query the Mongo backend makes: checked in
@@ -34,27 +33,24 @@ export class RetryLater extends Error {
 /** Agenda re-runs only jobs that asked for it; everything else was settled by the handler itself. */
 export const retryLaterBackoff: BackoffStrategy = (ctx) => (ctx.error instanceof RetryLater ? ctx.error.delayMs : null);
 
-const REPOSITORY_WRITES = [
-  'saveJob',
-  'saveJobState',
-  'lockJob',
-  'unlockJob',
-  'unlockJobs',
-  'getNextJobToRun',
-  'removeJobs',
-] as const;
-
 /**
- * FerretDB on SQLite answers SQLITE_BUSY under write contention; Agenda calls some of these without
- * awaiting them (`unlockJob`), so one busy answer would be an unhandled rejection that ends the worker.
- * Each repository write is retried while busy (a busy write was not applied).
+ * Makes this process's job locks one at a time. FerretDB applies `findOneAndUpdate` as read then write
+ * (decision 045), so lock attempts that overlap all "win" the same job: Agenda makes one per notification,
+ * and a burst of 40 jobs ran each of them 2–5 times at once in one worker (core/jobs/agenda.test.ts), the
+ * duplicates crowding out the jobs still waiting. One at a time, each lock sees the one before it. Across
+ * processes the race stays (decision 040: a second run loses every guard); MongoDB 7 has none.
  */
-function retryRepositoryWhileBusy(repository: JobRepository): void {
-  const methods = repository as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-  for (const name of REPOSITORY_WRITES) {
-    const original = methods[name]!.bind(repository);
-    methods[name] = (...args: unknown[]) => retryWhileBusy(() => original(...args));
-  }
+function oneLockAtATime(repository: JobRepository): void {
+  let last: Promise<unknown> = Promise.resolve();
+  const serial =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
+      const next = last.then(() => fn(...args));
+      last = next.catch(() => undefined);
+      return next;
+    };
+  repository.getNextJobToRun = serial(repository.getNextJobToRun.bind(repository));
+  repository.lockJob = serial(repository.lockJob.bind(repository));
 }
 
 export type AgendaParts = { agenda: Agenda; channel?: RedisNotificationChannel };
@@ -77,7 +73,7 @@ export function createAgenda(
     : undefined;
   channel?.on('error', onError);
   const backend = new MongoBackend({ mongo: mongo.db, collection: tuning.collection });
-  retryRepositoryWhileBusy(backend.repository);
+  oneLockAtATime(backend.repository);
   const agenda = new Agenda({
     backend,
     ...(channel ? { notificationChannel: channel } : {}),

@@ -7,7 +7,7 @@ import { DEPTH_PROFILES, isDepth } from '../research/depth.js';
 import { checkIdea } from '../research/idea.js';
 import { namespacedChannel, type Redis } from '../storage/redis.js';
 import { withCheckpoint } from '../tasks/projection.js';
-import { retryWhileBusy, TaskStore } from '../tasks/store.js';
+import { TaskStore } from '../tasks/store.js';
 import type { Task } from '../tasks/types.js';
 import {
   createAgenda,
@@ -153,7 +153,7 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
     tuning,
     // Saved in MongoDB, so the end survives this process; the Redis channel wakes a worker at once.
     handOff: async (taskId) => {
-      await retryWhileBusy(() => agenda.now<ResearchJobData>(END_JOB, { taskId }));
+      await agenda.now<ResearchJobData>(END_JOB, { taskId });
     },
   });
   const hub = createProgressHub(storage.redis);
@@ -257,7 +257,7 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
     const queuedAt = new Date();
     const [queued, enqueued] = await Promise.allSettled([
       store.recordCheckpoint(taskId, 'queued', queuedAt),
-      retryWhileBusy(() => agenda.now<ResearchJobData>(RESEARCH_JOB, { taskId })),
+      agenda.now<ResearchJobData>(RESEARCH_JOB, { taskId }),
     ]);
     if (enqueued.status === 'rejected') {
       const err: unknown = enqueued.reason;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Job } from 'agenda';
 import type { Logger } from '../observability/logger.js';
 import { metrics } from '../observability/metrics.js';
-import { ENGINE_CHECKPOINTS } from '../research/checkpoints.js';
+import { ENGINE_CHECKPOINTS, type CheckpointId } from '../research/checkpoints.js';
 import {
   ResearchError,
   needsAdmin,
@@ -13,6 +13,7 @@ import {
 import { failureSummary } from '../research/failures.js';
 import type { Redis } from '../storage/index.js';
 import { PermanentDeliveryError, type DeliveryResolver } from '../tasks/delivery.js';
+import { withCheckpoint, withRecordedCheckpoints } from '../tasks/projection.js';
 import { taskOf, type Outcome, type TaskDoc, type TaskStore } from '../tasks/store.js';
 import type { Task } from '../tasks/types.js';
 import { RetryLater, type ResearchJobData } from './agenda.js';
@@ -21,7 +22,7 @@ import type { JobsEnv, JobsTuning, LedgerPort } from './types.js';
 
 // The research job as a state machine over the task document: whatever state a crash left the task in,
 // running the handler again moves it forward (run → store result → settle credits → deliver) and every
-// step that must happen once is guarded by a conditional update in the TaskStore.
+// step that must happen once is guarded by an insert-only record in the TaskStore (decision 040).
 
 export type RunnerDeps = {
   store: TaskStore;
@@ -43,6 +44,8 @@ export type RunnerDeps = {
 export type SettleOptions = {
   /** Run the delivery here even when this process has none for the platform (the end job itself). */
   handOff?: boolean;
+  /** The outcome and stored document the caller has just written, saving their reads. */
+  known?: { outcome: Outcome; doc: TaskDoc };
 };
 
 export type AbortReason = 'cancel' | 'shutdown';
@@ -181,15 +184,14 @@ export class ResearchRunner {
     const { taskId } = job.attrs.data;
     const { store, logger } = this.deps;
     const log = logger.child({ taskId });
-    const [doc, decided, cancel] = await Promise.all([
-      store.getDoc(taskId),
-      store.outcomeOf(taskId),
-      store.cancelRequestOf(taskId),
-    ]);
-    if (!doc) {
+    const found = await store.getDocAndRecords(taskId);
+    if (!found) {
       log.warn('research job for a task that does not exist; dropping it');
       return;
     }
+    const { doc, records } = found;
+    const decided = records.outcome?.outcome;
+    const cancel = records.cancel;
     const progress = this.coalescer(taskOf(doc));
     try {
       let outcome = decided;
@@ -202,8 +204,13 @@ export class ResearchRunner {
         outcome = ran.outcome;
         result = ran.result;
       }
-      await store.applyOutcome(taskId, outcome, outcome.status === 'succeeded' ? result : undefined);
-      await this.settle(taskId, progress);
+      const applied = await store.applyOutcome(
+        taskId,
+        outcome,
+        outcome.status === 'succeeded' ? result : undefined,
+        doc,
+      );
+      await this.settle(taskId, progress, applied ? { known: { outcome, doc: applied } } : {});
     } finally {
       // A run that ends without the final delivery (retrying, or overlapping another run whose lock it took
       // over) must not leave a progress edit behind to land after the final message.
@@ -220,14 +227,20 @@ export class ResearchRunner {
     const { store, engine, tuning } = this.deps;
     const taskId = doc.id;
     // `started` is when the handler was invoked: pickup latency is Agenda's and the channel's, not ours.
-    // Sequential, not parallel: FerretDB can lose one of two concurrent updates of the same document.
+    // Checkpoints are insert-only records during the run; live views get the task from memory, and the
+    // document gets the list once, in the final write (decision 046).
     await store.markStarted(taskId);
-    const startedTask = await store.addCheckpoint(taskId, 'started', invokedAt);
-    if (startedTask) {
-      const queued = startedTask.checkpoints.find((c) => c.id === 'queued');
+    let current = taskOf(doc);
+    const recorded = async (id: CheckpointId, at: Date) => {
+      if (!(await store.recordCheckpoint(taskId, id, at))) return false;
+      current = withCheckpoint(current, id, at);
+      return true;
+    };
+    if (await recorded('started', invokedAt)) {
+      const queued = current.checkpoints.find((c) => c.id === 'queued');
       if (queued) metrics.pickupSeconds.observe((Date.now() - queued.at.getTime()) / 1000);
-      this.publish(startedTask);
-      progress.offer(startedTask);
+      this.publish(current);
+      progress.offer(current);
     }
     const abort = new AbortController();
     this.running.set(taskId, abort);
@@ -245,16 +258,16 @@ export class ResearchRunner {
           onCheckpoint: async (id, at) => {
             if (abort.signal.aborted) return;
             metrics.checkpointSeconds.observe({ checkpoint: id }, (at.getTime() - invokedAt.getTime()) / 1000);
-            const t = await store.addCheckpoint(taskId, id, at);
-            if (t) {
-              this.publish(t);
-              progress.offer(t);
+            if (await recorded(id, at)) {
+              this.publish(current);
+              progress.offer(current);
             }
           },
         },
       );
       // A run resumed after a crash does not report the nodes it finished before; record them now.
-      for (const id of ENGINE_CHECKPOINTS) await store.addCheckpoint(taskId, id);
+      for (const id of ENGINE_CHECKPOINTS)
+        if (!current.checkpoints.some((c) => c.id === id)) await recorded(id, new Date());
       const decided = await store.decideOutcome(taskId, { status: 'succeeded' });
       if (decided.won) {
         metrics.researches.inc({ status: 'succeeded', depth: doc.depth });
@@ -326,10 +339,10 @@ export class ResearchRunner {
    */
   async settle(taskId: string, progress?: ProgressCoalescer, opts: SettleOptions = {}): Promise<void> {
     const { store, tuning } = this.deps;
-    const outcome = await store.outcomeOf(taskId);
+    const outcome = opts.known?.outcome ?? (await store.outcomeOf(taskId));
     if (!outcome) return;
     // The stored document, not the projection: the projection already shows the outcome it may lack.
-    let doc = await store.getStored(taskId);
+    let doc = opts.known?.doc ?? (await store.getStored(taskId));
     if (!doc) return;
     if (doc.status !== outcome.status) doc = (await store.applyOutcome(taskId, outcome)) ?? doc;
     if (outcome.status !== 'succeeded')
@@ -351,7 +364,7 @@ export class ResearchRunner {
       // Another run is delivering (or died while doing so): look again once its claim has expired.
       throw new RetryLater(lease, 'final delivery claimed by another run');
     }
-    const fresh = (await store.syncCheckpoints(taskId)) ?? taskOf(doc);
+    const fresh = withRecordedCheckpoints(taskOf(doc), await store.checkpointsOf(taskId));
     await this.deliverFinal({ ...fresh, status: outcome.status }, progress ?? this.coalescer(fresh));
   }
 

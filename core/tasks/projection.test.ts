@@ -53,6 +53,25 @@ describe('projectTask', () => {
     ]);
   });
 
+  it('proves `received` by the document itself and `delivered` by the delivery record of a success', () => {
+    const delivered = { at: t(9) };
+    const succeeded = { outcome: { status: 'succeeded' as const }, at: t(8) };
+    const lost = doc({ checkpoints: [], checkpointIds: [], report: { markdown: '#', json: {} as never } });
+    expect(
+      projectTask(lost, { events: [{ id: 'queued', at: t(2) }], delivered, outcome: succeeded }).checkpoints,
+    ).toEqual([
+      { id: 'received', at: t(0) },
+      { id: 'queued', at: t(2) },
+      { id: 'delivered', at: t(9) },
+    ]);
+    // A delivery that failed for good, or the final message of a failure, is no `delivered` checkpoint.
+    const ids = (records: Parameters<typeof projectTask>[1]) => projectTask(lost, records).checkpointIds;
+    expect(ids({ events: [], delivered: { at: t(9), failedPermanently: 'gone' }, outcome: succeeded })).toEqual([
+      'received',
+    ]);
+    expect(ids({ events: [], delivered, outcome: { outcome: failed, at: t(8) } })).toEqual(['received']);
+  });
+
   it('restores a lost delivery mark and cancel request from their guards', () => {
     const projected = projectTask(doc(), {
       events: [],

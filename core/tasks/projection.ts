@@ -36,9 +36,22 @@ function withOutcome(doc: TaskDoc, decided: { outcome: Outcome; at: Date }): Tas
   };
 }
 
+/**
+ * The recorded checkpoints, with what the records prove besides: `received` is the document's creation,
+ * and `delivered` is the delivered record of a success whose report went out.
+ */
+function provenCheckpoints(doc: TaskDoc, records: TaskRecords): TaskCheckpoint[] {
+  const { delivered, outcome, events } = records;
+  const created: TaskCheckpoint = { id: 'received', at: doc.createdAt };
+  const proven = events.some((c) => c.id === 'received') ? events : [created, ...events];
+  const reportDelivered = delivered && !delivered.failedPermanently && outcome?.outcome.status === 'succeeded';
+  if (!reportDelivered || events.some((c) => c.id === 'delivered')) return proven;
+  return [...proven, { id: 'delivered', at: delivered.at }];
+}
+
 /** The task as its insert-only records prove it to be, whatever a lost update left on the document. */
 export function projectTask(doc: TaskDoc, records: TaskRecords): TaskDoc {
-  const checkpoints = mergeCheckpoints(records.events, doc.checkpoints);
+  const checkpoints = mergeCheckpoints(provenCheckpoints(doc, records), doc.checkpoints);
   let projected: TaskDoc = { ...doc, checkpoints, checkpointIds: checkpoints.map((c) => c.id) };
   if (records.outcome) projected = withOutcome(projected, records.outcome);
   if (records.delivered && !projected.deliveredAt) projected.deliveredAt = records.delivered.at;

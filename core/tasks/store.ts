@@ -1,29 +1,25 @@
-import {
-  MongoServerError,
-  type Collection,
-  type Document,
-  type Filter,
-  type IndexDescription,
-  type Sort,
-} from 'mongodb';
+import { MongoServerError, type Collection, type Filter, type IndexDescription, type Sort } from 'mongodb';
 import type { CheckpointId } from '../research/checkpoints.js';
 import type { ProviderFailure, ResearchResult } from '../research/contract.js';
 import type { Depth } from '../research/depth.js';
 import type { Mongo } from '../storage/index.js';
 import { newTaskId } from './ids.js';
 import { keywordsOf, parseKeywordQuery, prefixPattern } from './keywords.js';
-import { projectTask, withRecordedCheckpoints } from './projection.js';
+import { projectTask, withRecordedCheckpoints, type TaskRecords } from './projection.js';
 import type { Origin, Platform, Task, TaskCheckpoint, TaskStatus } from './types.js';
 
 // The `tasks` collection, with two insert-only companions. FerretDB 1.24 applies an update as read, modify,
-// write of the whole document without a lock: concurrent conditional updates can all "win" and concurrent
-// updates of different fields can lose each other (docs/decisions/040). An insert against a unique `_id`
-// is atomic on FerretDB and MongoDB alike, so every decision that must happen once is an insert:
+// write of the whole document without a lock, on its SQLite and PostgreSQL handlers alike: concurrent
+// conditional updates can all "win" and concurrent updates of different fields can lose each other
+// (docs/decisions/040, 045). An insert against a unique `_id` is atomic on FerretDB and MongoDB alike, so
+// every decision that must happen once is an insert:
 //   task_guards  `<taskId>:outcome` (succeeded/failed/cancelled, decided once), `<taskId>:cancel`,
 //                `<taskId>:delivery:<n>` (claims on the final delivery), `<taskId>:delivered`
-//   task_events  `<taskId>:<checkpoint>` (each checkpoint once, in completion order)
+//   task_events  `<taskId>:<checkpoint>` (each checkpoint once, in completion order; `received` is the
+//                creation itself and lives on the document only)
 // The task document is the readable projection of those records; whoever settles a task writes it last, and
 // a single-task read lays the records over it (FerretDB can lose a concurrent update: projection.ts).
+// Writes are counted per research in core/jobs/writes.test.ts (decision 046).
 
 export const TASKS_COLLECTION = 'tasks';
 
@@ -123,32 +119,6 @@ const INTERNAL_KEYS = [
 ] as const;
 const INTERNAL_FIELDS = Object.fromEntries(INTERNAL_KEYS.map((k) => [k, 0]));
 
-/** FerretDB on SQLite answers `database is locked (SQLITE_BUSY)` under write contention: try again shortly. */
-export async function retryWhileBusy<T>(op: () => Promise<T>, attempts = 8): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await op();
-    } catch (err) {
-      if (i >= attempts || !(err instanceof MongoServerError) || !/SQLITE_BUSY/.test(err.message)) throw err;
-      await new Promise((r) => setTimeout(r, 20 * i + Math.random() * 50));
-    }
-  }
-}
-
-const WRITES = new Set(['insertOne', 'updateOne', 'findOneAndUpdate', 'deleteOne', 'deleteMany', 'createIndexes']);
-
-/** The collection with every write retried while FerretDB answers SQLITE_BUSY (a busy write was not applied). */
-function busyTolerant<T extends Document>(collection: Collection<T>): Collection<T> {
-  return new Proxy(collection, {
-    get(target, prop, receiver) {
-      const value: unknown = Reflect.get(target, prop, receiver);
-      if (typeof prop !== 'string' || !WRITES.has(prop) || typeof value !== 'function') return value;
-      return (...args: unknown[]) =>
-        retryWhileBusy(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
-    },
-  });
-}
-
 function isDuplicateKey(err: unknown): err is MongoServerError {
   return err instanceof MongoServerError && err.code === 11000;
 }
@@ -206,9 +176,9 @@ export class TaskStore {
 
   constructor(mongo: Mongo, opts: { collection?: string; now?: () => Date } = {}) {
     const name = opts.collection ?? TASKS_COLLECTION;
-    this.collection = busyTolerant(mongo.db.collection<TaskDoc>(name));
-    this.guards = busyTolerant(mongo.db.collection<GuardDoc>(`${name}_guards`));
-    this.events = busyTolerant(mongo.db.collection<EventDoc>(`${name}_events`));
+    this.collection = mongo.db.collection<TaskDoc>(name);
+    this.guards = mongo.db.collection<GuardDoc>(`${name}_guards`);
+    this.events = mongo.db.collection<EventDoc>(`${name}_events`);
     this.now = opts.now ?? (() => new Date());
   }
 
@@ -244,6 +214,11 @@ export class TaskStore {
 
   /** The task with its internal fields, the insert-only records laid over the document (see projection.ts). */
   async getDoc(id: string): Promise<TaskDoc | undefined> {
+    return (await this.getDocAndRecords(id))?.doc;
+  }
+
+  /** `getDoc` with the records it laid over the document (the outcome and cancel request among them). */
+  async getDocAndRecords(id: string): Promise<{ doc: TaskDoc; records: TaskRecords } | undefined> {
     const [doc, events, guards] = await Promise.all([
       this.collection.findOne({ _id: id }),
       this.checkpointsOf(id),
@@ -254,7 +229,7 @@ export class TaskStore {
     const outcome = guard('outcome');
     const delivered = guard('delivered');
     const cancel = guard('cancel');
-    return projectTask(doc, {
+    const records: TaskRecords = {
       events,
       ...(outcome?.outcome ? { outcome: { outcome: outcome.outcome, at: outcome.at } } : {}),
       ...(delivered
@@ -266,7 +241,8 @@ export class TaskStore {
           }
         : {}),
       ...(cancel ? { cancel: { by: cancel.by ?? 'unknown', at: cancel.at } } : {}),
-    });
+    };
+    return { doc: projectTask(doc, records), records };
   }
 
   async getByRequestKey(requestKey: string): Promise<Task | undefined> {
@@ -296,7 +272,6 @@ export class TaskStore {
       };
       try {
         await this.collection.insertOne(doc);
-        await this.insertEvent(id, 'received', at);
         return { task: toTask(doc)!, created: true };
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
@@ -413,17 +388,26 @@ export class TaskStore {
 
   /**
    * Records a checkpoint once without touching the task document; reads lay it over the document and the
-   * next `syncCheckpoints` copies it on. Returns false for a repeat.
+   * final write (`markDelivered`) copies it on. Returns false for a repeat.
    */
   recordCheckpoint(id: string, checkpoint: CheckpointId, at: Date = this.now()): Promise<boolean> {
     return this.insertEvent(id, checkpoint, at);
   }
 
-  /** Records a checkpoint once (a repeat changes nothing and returns undefined) and refreshes the task's list. */
+  /**
+   * Records a checkpoint once (a repeat changes nothing and returns undefined) and appends it to the task
+   * document's list, for a checkpoint a list view must show before the worker's final write (submit's).
+   */
   addCheckpoint(id: string, checkpoint: CheckpointId, at: Date = this.now()): Promise<Task | undefined> {
     const run = async (): Promise<Task | undefined> => {
       if (!(await this.insertEvent(id, checkpoint, at))) return undefined;
-      return this.syncCheckpoints(id);
+      return toTask(
+        await this.collection.findOneAndUpdate(
+          { _id: id, checkpointIds: { $ne: checkpoint } },
+          { $push: { checkpoints: { id: checkpoint, at }, checkpointIds: checkpoint } },
+          { returnDocument: 'after' },
+        ),
+      );
     };
     const next = (this.checkpointChains.get(id) ?? Promise.resolve()).then(run, run);
     this.checkpointChains.set(id, next);
@@ -435,25 +419,15 @@ export class TaskStore {
     return next;
   }
 
-  /** Copies the recorded checkpoints onto the task document. */
-  async syncCheckpoints(id: string): Promise<Task | undefined> {
-    const checkpoints = await this.checkpointsOf(id);
-    const update = () =>
-      this.collection.findOneAndUpdate(
-        { _id: id },
-        { $set: { checkpoints, checkpointIds: checkpoints.map((c) => c.id) } },
-        { returnDocument: 'after' },
-      );
-    return toTask(await update());
-  }
-
-  /** queued → running, counting the attempt. Not a guard: the outcome record decides what a task became. */
+  /**
+   * queued → running, counting the attempt, in one write (`startedAt` keeps the first start). Not a guard:
+   * the outcome record decides what a task became.
+   */
   async markStarted(id: string): Promise<void> {
     await this.collection.updateOne(
-      { _id: id, status: 'queued' },
-      { $set: { status: 'running', startedAt: this.now() } },
+      { _id: id, status: { $in: ['queued', 'running'] } },
+      { $set: { status: 'running' }, $min: { startedAt: this.now() }, $inc: { attempts: 1 } },
     );
-    await this.collection.updateOne({ _id: id }, { $inc: { attempts: 1 } });
   }
 
   /** Counts a transient failure and returns how many there have been (one worker runs a task at a time). */
@@ -494,9 +468,17 @@ export class TaskStore {
     return (await this.guards.findOne({ _id: `${id}:outcome` }))?.outcome;
   }
 
-  /** Writes the decided outcome (and, for a success, the report) onto the task document. Idempotent. */
-  async applyOutcome(id: string, outcome: Outcome, result?: ResearchResult): Promise<TaskDoc | undefined> {
-    const doc = await this.getDoc(id);
+  /**
+   * Writes the decided outcome (and, for a success, the report) onto the task document. Idempotent. `known`
+   * is the task as the caller just read it with `getDoc` (its cancel request laid over), saving the reads.
+   */
+  async applyOutcome(
+    id: string,
+    outcome: Outcome,
+    result?: ResearchResult,
+    known?: TaskDoc,
+  ): Promise<TaskDoc | undefined> {
+    const doc = known ?? (await this.getDoc(id));
     if (!doc) return undefined;
     const set: Record<string, unknown> = { status: outcome.status, finishedAt: doc.finishedAt ?? this.now() };
     if (outcome.status !== 'succeeded') Object.assign(set, { error: outcome.error, refunded: outcome.refunded });
@@ -508,7 +490,7 @@ export class TaskStore {
         keywords: [...new Set([...doc.keywords, ...keywordsOf(result.report.title, result.report.summary)])],
       });
     }
-    const cancel = await this.cancelRequestOf(id);
+    const cancel = known ? doc.cancelRequested : await this.cancelRequestOf(id);
     if (cancel) set.cancelRequested = cancel;
     return (
       (await this.collection.findOneAndUpdate({ _id: id }, { $set: set }, { returnDocument: 'after' })) ?? undefined
@@ -526,8 +508,9 @@ export class TaskStore {
    * which only one contender can do. Returns false while another live run holds it or once it is done.
    */
   async claimDelivery(id: string, owner: string, leaseMs: number): Promise<boolean> {
-    if (await this.guards.findOne({ _id: `${id}:delivered` })) return false;
-    const claims = await this.guards.find({ taskId: id, owner: { $exists: true } }).toArray();
+    const guards = await this.guards.find({ taskId: id }).toArray();
+    if (guards.some((g) => g._id === `${id}:delivered`)) return false;
+    const claims = guards.filter((g) => g.owner !== undefined);
     const latest = claims.sort((a, b) => b.at.getTime() - a.at.getTime())[0];
     if (latest?.owner === owner) return true;
     if (latest && latest.at.getTime() > this.now().getTime() - leaseMs) return false;
@@ -538,13 +521,31 @@ export class TaskStore {
     return Boolean(await this.guards.findOne({ _id: `${id}:delivered` }));
   }
 
-  /** Records the final delivery (and, when it could never succeed, why), once. */
-  async markDelivered(id: string, failedPermanently?: string): Promise<TaskDoc | undefined> {
-    const guard: GuardDoc = { _id: `${id}:delivered`, taskId: id, at: this.now() };
+  /**
+   * Records the final delivery (and, when it could never succeed, why), once, then brings the document up
+   * to date in the same write: the final status and checkpoints, and the credits settled on the way.
+   */
+  async markDelivered(
+    id: string,
+    failedPermanently?: string,
+    final: { status?: TaskStatus; checkpoints?: TaskCheckpoint[]; credits?: 'captured' | 'released' } = {},
+  ): Promise<TaskDoc | undefined> {
+    const at = this.now();
+    const guard: GuardDoc = { _id: `${id}:delivered`, taskId: id, at };
     if (failedPermanently) guard.failedPermanently = failedPermanently;
     if (!(await this.insertGuard(guard))) return undefined;
-    const set: Record<string, unknown> = { deliveredAt: this.now() };
+    const set: Record<string, unknown> = { deliveredAt: at };
     if (failedPermanently) set['delivery.failedPermanently'] = failedPermanently;
+    if (final.status) set.status = final.status;
+    if (final.checkpoints) {
+      // What the delivered record proves is shown by every read (projection.ts); the copy is for lists.
+      const checkpoints =
+        final.status === 'succeeded' && !failedPermanently
+          ? [...final.checkpoints.filter((c) => c.id !== 'delivered'), { id: 'delivered' as const, at }]
+          : final.checkpoints;
+      Object.assign(set, { checkpoints, checkpointIds: checkpoints.map((c) => c.id) });
+    }
+    if (final.credits) set[`credits.${final.credits}`] = at;
     return (
       (await this.collection.findOneAndUpdate({ _id: id }, { $set: set }, { returnDocument: 'after' })) ?? undefined
     );

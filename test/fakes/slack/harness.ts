@@ -12,9 +12,14 @@ import type { ResearchEngine } from '../../../core/research/contract.js';
 import { startSandbox, type Sandbox } from '../../../core/sandbox/index.js';
 import { checkHealth, type Db, type Mongo, type Redis, type Storage } from '../../../core/storage/index.js';
 import type { Delivery } from '../../../core/tasks/delivery.js';
-import type { Limiter } from '../../../bot/limiter.js';
+import { Limiter } from '../../../bot/limiter.js';
 import { createSlackApp, type SlackAppEnv } from '../../../bot/slack/app.js';
-import { createSlackWork, type SlackWorkDeps } from '../../../bot/slack/work.js';
+import {
+  createSlackWork,
+  SLACK_REPLIES_AT_ONCE,
+  SLACK_WORK_AT_ONCE,
+  type SlackWorkDeps,
+} from '../../../bot/slack/work.js';
 import { createSlackDelivery } from '../../../bot/slack/delivery.js';
 import { singleTokenResolver } from '../../../bot/slack/installation-store.js';
 import { sandboxEngine } from '../../helpers/research.js';
@@ -163,6 +168,10 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
     RATE_LIMIT_WORKSPACE_PER_HOUR: 10_000,
     ...opts.env,
   };
+  // Kept here so that close() can wait for the work behind the acks: left running, it calls the fake Slack
+  // after it closed, and the WebClient retries that for half an hour, keeping the jest worker alive.
+  const limiter = opts.work ?? new Limiter(SLACK_WORK_AT_ONCE);
+  const replies = new Limiter(SLACK_REPLIES_AT_ONCE);
   const work = createSlackWork({
     env,
     ledger,
@@ -170,7 +179,8 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
     redis,
     logger,
     keyPrefix: `${prefix}slack:`,
-    limiter: opts.work,
+    limiter,
+    replies,
   });
   const app = createSlackApp({ env, logger, dispatch: (w) => void work(w) });
   const server = (await app.start(0)) as Server;
@@ -219,6 +229,7 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
     waitFor,
     async close() {
       await app.stop().catch(() => undefined);
+      await Promise.all([limiter.finish(15_000, 5_000), replies.finish(15_000, 5_000)]);
       await Promise.allSettled(made.map((j) => j.stop()));
       await sandbox?.close();
       await fake.close();
