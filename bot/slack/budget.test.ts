@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startSlackHarness, type SlackHarness } from '../../test/fakes/slack/harness.js';
 import { DEFAULT_TOKEN } from '../../test/fakes/slack/server.js';
+import { SLACK_RESEARCH_PER_WORKSPACE, SLACK_WORK_AT_ONCE } from './work.js';
 
 let h: SlackHarness;
 
@@ -24,8 +25,10 @@ describe('bounded, isolated Slack calls', () => {
     // Slow and then failing: each of the three tries takes over a second.
     h.fake.failNext('chat.postMessage', { status: 500, delayMs: 1200 }, Infinity, 'CSICK');
     const started = Date.now();
+    // One more than the whole research line: without a per-workspace cap they would take every slot.
+    const sickCount = SLACK_WORK_AT_ONCE + 1;
     const sickCommands = await Promise.all(
-      [1, 2, 3, 4, 5].map((n) =>
+      Array.from({ length: sickCount }, (_, i) => i + 1).map((n) =>
         h.command({ teamId: sick.teamId, channelId: 'CSICK', userId: `U0SICK${n}`, text: `${IDEA} ${n}` }),
       ),
     );
@@ -37,8 +40,8 @@ describe('bounded, isolated Slack calls', () => {
       10_000,
     );
     expect(reply).toContain('On it');
-    // At most two of the sick workspace's commands hold slots of the line of four, so this one never queued
-    // behind them (with no cap it waits for the first four to spend their tries: over 8 s here).
+    // At most SLACK_RESEARCH_PER_WORKSPACE of the sick workspace's commands hold slots of the line, so this one
+    // never queued behind them (with no cap it waits for the first ones to spend their tries: over 4 s here).
     expect(Date.now() - started).toBeLessThan(5000);
 
     for (const c of sickCommands) {
@@ -53,7 +56,8 @@ describe('bounded, isolated Slack calls', () => {
     expect(Date.now() - started).toBeLessThan(25_000);
     // Three tries each (the first and two retries), not the SDK's ten over half an hour.
     const sickPosts = h.fake.callsOf('chat.postMessage').filter((c) => c.args.channel === 'CSICK');
-    expect(sickPosts.length).toBe(15);
+    expect(sickPosts.length).toBe(3 * sickCount);
+    expect(SLACK_RESEARCH_PER_WORKSPACE).toBeLessThan(SLACK_WORK_AT_ONCE);
     expect((await h.ledger.balance(sick.workspaceId)).balance).toBe(1000);
     const tasks = await h.jobs.tasks.listByWorkspace(sick.workspaceId, 10);
     expect(tasks.every((t) => t.status === 'failed' && t.refunded === 12)).toBe(true);

@@ -74,15 +74,18 @@ export type SlackWorkDeps = {
   onInstallationGone?: (where: { teamId: string; enterpriseId?: string }, code: string) => Promise<void>;
 };
 
-/** Research commands worked on at once, by default (decision 051). */
-export const SLACK_WORK_AT_ONCE = 4;
+/**
+ * Research commands worked on at once, by default (decision 051). 4 was sized for SQLite's single writer; on
+ * FerretDB's PostgreSQL handler 16 lets a burst of 2,000 commands be queued within the drain window (045).
+ */
+export const SLACK_WORK_AT_ONCE = 16;
 /** Other answers worked on at once, by default: each is a read or two. */
 export const SLACK_REPLIES_AT_ONCE = 16;
 /**
  * Research commands of one workspace in its line at once: a workspace whose Slack calls fail or hang cannot
  * take every slot while they time out (decision 057).
  */
-export const SLACK_RESEARCH_PER_WORKSPACE = 2;
+export const SLACK_RESEARCH_PER_WORKSPACE = 8;
 /** Other answers of one workspace at once. */
 export const SLACK_REPLIES_PER_WORKSPACE = 6;
 

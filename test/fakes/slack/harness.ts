@@ -17,6 +17,8 @@ import { createSlackApp, type SlackAppEnv } from '../../../bot/slack/app.js';
 import {
   createSlackWork,
   SLACK_REPLIES_AT_ONCE,
+  SLACK_REPLIES_PER_WORKSPACE,
+  SLACK_RESEARCH_PER_WORKSPACE,
   SLACK_WORK_AT_ONCE,
   type SlackWorkDeps,
 } from '../../../bot/slack/work.js';
@@ -170,8 +172,9 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
   };
   // Kept here so that close() can wait for the work behind the acks: left running, it calls the fake Slack
   // after it closed, and the WebClient retries that for half an hour, keeping the jest worker alive.
-  const limiter = opts.work ?? new Limiter(SLACK_WORK_AT_ONCE);
-  const replies = new Limiter(SLACK_REPLIES_AT_ONCE);
+  // The production lines, per-workspace caps included (decision 057).
+  const limiter = opts.work ?? new Limiter(SLACK_WORK_AT_ONCE, undefined, SLACK_RESEARCH_PER_WORKSPACE);
+  const replies = new Limiter(SLACK_REPLIES_AT_ONCE, undefined, SLACK_REPLIES_PER_WORKSPACE);
   const work = createSlackWork({
     env,
     ledger,
