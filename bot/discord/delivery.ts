@@ -44,6 +44,8 @@ const PERMANENT_CODES: ReadonlySet<number> = new Set([
   DISCORD_CODES.lockedThread,
   DISCORD_CODES.cannotMessageUser,
   DISCORD_CODES.invalidFormBody,
+  DISCORD_CODES.unknownWebhook,
+  DISCORD_CODES.invalidWebhookToken,
 ]);
 /** Unknown Message: someone deleted the message we would edit; the rest of the delivery still goes on. */
 const UNKNOWN_MESSAGE = DISCORD_CODES.unknownMessage;

@@ -21,6 +21,9 @@ export const DISCORD_CODES = {
   invalidFormBody: 50035,
   archivedThread: 50083,
   lockedThread: 160005,
+  /** The interaction's webhook: gone (10015) or its token expired (50027). */
+  unknownWebhook: 10015,
+  invalidWebhookToken: 50027,
 } as const;
 
 /**
