@@ -317,11 +317,15 @@ export function failureMessage(task: Task): MessageBody {
   return body({ content });
 }
 
-/** The request was shown but the research could not be queued (the job layer released the hold). */
-export const notStartedMessage = (): MessageBody =>
+/**
+ * The request was shown but the research could not be queued (the job layer released the hold). `problem`:
+ * what Discord refused, in plain words with its fix (discordProblemText), when it was Discord.
+ */
+export const notStartedMessage = (problem?: string): MessageBody =>
   body({
-    content:
-      '❌ This research could not start because of a problem on our side. Nothing was charged. Please try `/pmf research` again in a minute.',
+    content: problem
+      ? `❌ This research could not start: ${problem} Nothing was charged. Then run \`/pmf research\` again.`
+      : '❌ This research could not start because of a problem on our side. Nothing was charged. Please try `/pmf research` again in a minute.',
   });
 
 // --- Ephemeral replies ---------------------------------------------------------------------------------
