@@ -302,6 +302,20 @@ describe('createDiscordDelivery', () => {
     expect(dm.map((m) => m.content)).toEqual([expect.stringContaining("I couldn't post this in")]);
   });
 
+  it('a final delivery whose retries ran out: undelivered tells the requester by the follow-up', async () => {
+    const room = fake.addChannel({ guildId: guild.id, name: 'flaky' });
+    const task = await liveCommand(await announced({ threaded: true, channelId: room.id }), room.id);
+    await delivery.undelivered!({ ...upTo(task, 16), status: 'succeeded' }, 'gave up after 3 attempts: HTTP 500');
+    const told = [...fake.messages.values()].find(
+      (m) =>
+        m.history[0]?.via === 'followup' &&
+        m.content.includes(`\`${task.id}\` finished, but its report reached nobody`),
+    );
+    expect(told?.flags).toBe(64);
+    expect(told?.content).toContain('12 credits returned');
+    expect(told?.content).toContain('Discord kept failing');
+  });
+
   it('over the upload limit (40005), posts the report as messages and a note, once', async () => {
     const task = await announced({ threaded: true });
     const origin = task.origin as DiscordOrigin;

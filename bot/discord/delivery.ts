@@ -302,6 +302,19 @@ export function createDiscordDelivery(opts: DiscordDeliveryOptions): Delivery {
   }
 
   return {
+    async undelivered(task) {
+      const w = where(task);
+      if (!w) return;
+      await tellRequester(
+        task,
+        w.origin,
+        endNotShownNote(
+          task,
+          'Discord kept failing when I posted there, so I stopped trying. If it keeps happening, tell the PMF Scout operators.',
+        ),
+      );
+    },
+
     async progress(task, signal) {
       const w = where(task);
       if (!w || signal?.aborted) return;

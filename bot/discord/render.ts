@@ -480,6 +480,9 @@ export function reportToRequesterNote(task: Pick<Task, 'id' | 'origin'>, problem
  */
 export function endNotShownNote(task: Task, problem: string): MessageBody {
   const where = task.origin.platform === 'discord' ? `<#${task.origin.channelId}>` : 'its channel';
-  const ended = failureMessage(task).content;
+  const ended =
+    task.status === 'succeeded'
+      ? `Research \`${task.id}\` finished, but its report reached nobody. ${credits(task.cost)} returned to the workspace; nothing was charged.`
+      : failureMessage(task).content;
   return body({ content: `⚠️ I couldn't post this in ${where}: ${problem}\n${ended}` });
 }

@@ -314,4 +314,16 @@ describe('createSlackDelivery', () => {
     const dm = fake.messages.filter((m) => m.channel === 'U0MARIA' && m.text.includes(stale.task.id));
     expect(dm.map((m) => m.text)).toEqual([expect.stringContaining("I couldn't post the end of your research")]);
   });
+
+  it('a final delivery whose retries ran out: the job layer calls undelivered and the requester hears it once', async () => {
+    const d = delivery();
+    const { task, responseId } = await commandTask('CFLAKY');
+    const done = { ...task, status: 'succeeded' as const };
+    await d.undelivered!(done, 'gave up after 3 attempts: HTTP 500');
+    await d.undelivered!(done, 'gave up after 3 attempts: HTTP 500');
+    const told = responsesTo(responseId);
+    expect(told).toHaveLength(1);
+    expect(told[0]).toContain('Your 12 credits were returned; nothing was charged.');
+    expect(told[0]).toContain('Slack kept failing when I posted there');
+  });
 });

@@ -355,8 +355,8 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
    * response_url while it lives (it works even with a revoked token), else by DM (decision 059). Best effort:
    * the caller still fails the delivery for good, which releases a success's credits.
    */
-  async function tellRequester(task: Task, origin: SlackOrigin, error: unknown): Promise<void> {
-    const notice = endNotShownText(task, origin.channelId, problemOf(error));
+  async function tellRequester(task: Task, origin: SlackOrigin, problem: string): Promise<void> {
+    const notice = endNotShownText(task, origin.channelId, problem);
     if (await respond(task, origin, notice)) return;
     try {
       const client = await clientFor(origin);
@@ -433,7 +433,7 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
         if (origin.statusTs) await edit('status', origin.statusTs, statusMessage(task, now()));
       } catch (error) {
         await noticeGone(origin, error);
-        if (!reached && error instanceof PermanentDeliveryError) await tellRequester(task, origin, error);
+        if (!reached && error instanceof PermanentDeliveryError) await tellRequester(task, origin, problemOf(error));
         throw error;
       } finally {
         finishing.delete(task.id);
@@ -451,11 +451,21 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
         await once(task, 'parent', () => update(origin, parentTs, parentMessage(task), true));
       } catch (error) {
         await noticeGone(origin, error);
-        if (error instanceof PermanentDeliveryError) await tellRequester(task, origin, error);
+        if (error instanceof PermanentDeliveryError) await tellRequester(task, origin, problemOf(error));
         throw error;
       } finally {
         finishing.delete(task.id);
       }
+    },
+
+    async undelivered(task: Task): Promise<void> {
+      const origin = slackOrigin(task);
+      if (!origin) return;
+      await tellRequester(
+        task,
+        origin,
+        'Slack kept failing when I posted there, so I stopped trying. If it keeps happening, tell the PMF Scout operators.',
+      );
     },
 
     close() {
