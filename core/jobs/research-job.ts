@@ -348,32 +348,53 @@ export class ResearchRunner {
     let doc = opts.known?.doc ?? (await store.getStored(taskId));
     if (!doc) return;
     if (doc.status !== outcome.status) doc = (await store.applyOutcome(taskId, outcome)) ?? doc;
-    if (outcome.status !== 'succeeded')
-      await this.settleCredits(taskId, 'released', outcome.status === 'cancelled' ? 'cancelled' : 'research failed');
+    // Released before the final message says so; the marker on the task rides on the delivered record.
+    const released =
+      outcome.status === 'succeeded'
+        ? undefined
+        : await this.closeHold(taskId, 'released', outcome.status === 'cancelled' ? 'cancelled' : 'research failed');
     // The engine's checkpoints only serve a rerun, and a decided task with its report stored never reruns.
     if (outcome.status !== 'succeeded' || doc.report) await this.forgetRun(taskId);
     if (await store.isDelivered(taskId)) {
       // A run that died between recording the delivery and closing the hold: close it as the delivery went.
       if (outcome.status === 'succeeded') await this.settleSuccessCredits(taskId, doc.delivery?.failedPermanently);
+      else if (released) await store.markCredits(taskId, released);
       return;
     }
     if (!this.deps.deliveries(taskOf(doc)) && opts.handOff !== false && this.deps.handOff) {
+      if (released) await store.markCredits(taskId, released);
       await this.deps.handOff(taskId);
       return;
     }
     const lease = Math.max(2 * this.deps.env.JOB_LOCK_LIFETIME_MS, 1000);
     if (!(await store.claimDelivery(taskId, `${tuning.workerName}:${randomUUID()}`, lease))) {
-      if (await store.isDelivered(taskId)) return;
+      if (await store.isDelivered(taskId)) {
+        if (released) await store.markCredits(taskId, released);
+        return;
+      }
       // Another run is delivering (or died while doing so): look again once its claim has expired.
       throw new RetryLater(lease, 'final delivery claimed by another run');
     }
     const fresh = withRecordedCheckpoints(taskOf(doc), await store.checkpointsOf(taskId));
-    await this.deliverFinal({ ...fresh, status: outcome.status }, progress ?? this.coalescer(fresh));
+    await this.deliverFinal({ ...fresh, status: outcome.status }, progress ?? this.coalescer(fresh), released);
   }
 
-  /** Closes the task's hold once, whichever way; a hold another run already closed is left as it is. */
+  /** Closes the task's hold and marks the task so. */
   private async settleCredits(taskId: string, how: 'captured' | 'released', reason: string): Promise<void> {
-    const { store, ledger, tuning } = this.deps;
+    const closed = await this.closeHold(taskId, how, reason);
+    if (closed) await this.deps.store.markCredits(taskId, closed);
+  }
+
+  /**
+   * Closes the task's hold once, whichever way; a hold another run already closed is left as it is. Returns
+   * how the hold ended (the marker the task should carry), or undefined when it could not be read.
+   */
+  private async closeHold(
+    taskId: string,
+    how: 'captured' | 'released',
+    reason: string,
+  ): Promise<'captured' | 'released' | undefined> {
+    const { ledger, tuning } = this.deps;
     const actor = `worker:${tuning.workerName}`;
     try {
       const hold = await ledger.getHold(taskId);
@@ -388,7 +409,7 @@ export class ResearchRunner {
         throw new RetryLater(tuning.retryBaseMs, `credit settlement failed: ${messageOf(err)}`);
     }
     const hold = await ledger.getHold(taskId).catch(() => undefined);
-    if (hold && hold.status !== 'held') await store.markCredits(taskId, hold.status);
+    return hold && hold.status !== 'held' ? hold.status : undefined;
   }
 
   /** A success is paid for only when its report reached the requester. */
@@ -407,7 +428,11 @@ export class ResearchRunner {
     }
   }
 
-  private async deliverFinal(task: Task, progress: ProgressCoalescer): Promise<void> {
+  private async deliverFinal(
+    task: Task,
+    progress: ProgressCoalescer,
+    released?: 'captured' | 'released',
+  ): Promise<void> {
     const { store, logger } = this.deps;
     const delivery = this.deps.deliveries(task);
     // A progress edit still on its way would land after the final message and undo it.
@@ -431,12 +456,26 @@ export class ResearchRunner {
       await delivery.undelivered(task, failure.problem).catch((err: unknown) => {
         logger.warn({ taskId: task.id, err: messageOf(err) }, 'could not tell the requester the end did not show');
       });
-    if (task.status === 'succeeded') await this.settleSuccessCredits(task.id, problem);
-    if (task.status === 'succeeded' && !problem) await store.addCheckpoint(task.id, 'delivered');
-    const final = await store.markDelivered(task.id, problem);
-    if (!final) return;
-    // Read back with the records laid over: the document may not show every checkpoint (see projection.ts).
-    const finalTask = (await store.get(task.id)) ?? taskOf(final);
+    // A success is paid for only when its report reached the requester (decision 056).
+    const credits =
+      task.status === 'succeeded'
+        ? await this.closeHold(
+            task.id,
+            problem ? 'released' : 'captured',
+            problem ? 'report not delivered' : 'delivered',
+          )
+        : released;
+    // One write records the delivery, the final checkpoints (with `delivered`) and the credit marker (decision 046).
+    const final = await store.markDelivered(task.id, problem, {
+      status: task.status,
+      checkpoints: task.checkpoints,
+      ...(credits ? { credits } : {}),
+    });
+    if (!final) {
+      if (credits) await store.markCredits(task.id, credits);
+      return;
+    }
+    const finalTask = taskOf(final);
     this.publish(finalTask);
     if (task.status === 'succeeded' && delivery) await progress.flush(finalTask);
     if (task.status === 'succeeded') this.deps.logger.info({ taskId: task.id }, 'research delivered');

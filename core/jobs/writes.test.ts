@@ -11,7 +11,8 @@ import { openHarness, waitFor, type Harness } from './test-harness.js';
 // PRINT_MONGO_COMMANDS=1 prints the breakdown.
 
 const WRITES = new Set(['insert', 'update', 'findAndModify', 'delete']);
-const BUDGET = { writes: 30, commands: 40 };
+// 31: the research-end job's definition (decision 055) costs Agenda one more lock attempt per research.
+const BUDGET = { writes: 31, commands: 40 };
 
 let h: Harness;
 let mongo: Mongo;

@@ -195,7 +195,10 @@ describe('faults', () => {
       .run({ runId: randomUUID(), idea: IDEA, depth: 'essential' })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ResearchError);
-    expect((err as ResearchError).userMessage).toMatch(/could not be planned/);
+    // The provider's own words reach the requester; the detail says which step stopped the run.
+    expect((err as ResearchError).userMessage).toMatch(/temporarily unavailable; nothing was charged/);
+    expect((err as ResearchError).detail).toMatch(/^planner: /);
+    expect((err as ResearchError).retryable).toBe(true);
     expect(calls().search).toBe(before.search);
   });
 });

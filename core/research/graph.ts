@@ -104,6 +104,16 @@ function rethrowIfAdminNeeded(err: unknown): void {
   if (err instanceof ResearchError && needsAdmin(err.failure)) throw err;
 }
 
+/**
+ * A step the whole run depends on failed: a provider's own words (a cut-off answer, a rate limit, a context
+ * too long) tell the requester more than a generic line, so they are kept; anything else gets `generic`.
+ */
+function stepFailure(step: string, err: unknown, generic: string): ResearchError {
+  if (err instanceof ResearchError)
+    return new ResearchError(err.userMessage, `${step}: ${err.detail}`, err.retryable, err.failure);
+  return new ResearchError(generic, `${step}: ${reason(err)}`, true);
+}
+
 function aborted(signal: AbortSignal | undefined, err?: unknown): boolean {
   return Boolean(signal?.aborted) || (err instanceof Error && err.name === 'AbortError');
 }
@@ -167,11 +177,10 @@ export function buildResearchGraph(deps: GraphDeps) {
         return { plan: cleanDeep(plan), done: ['plan'] };
       } catch (err) {
         if (aborted(signal, err)) throw err;
-        rethrowIfAdminNeeded(err);
-        throw new ResearchError(
+        throw stepFailure(
+          'planner',
+          err,
           'The research could not be planned. Nothing was spent on searches; please try again.',
-          `planner: ${reason(err)}`,
-          true,
         );
       }
     },
@@ -279,8 +288,7 @@ export function buildResearchGraph(deps: GraphDeps) {
       });
     } catch (err) {
       if (aborted(signal, err)) throw err;
-      rethrowIfAdminNeeded(err);
-      throw new ResearchError('The report could not be written. Please try again.', `report: ${reason(err)}`, true);
+      throw stepFailure('report', err, 'The report could not be written. Please try again.');
     }
     draft = cleanDeep(draft);
     const failures: AgentRecord<string> = { ...state.failures };
