@@ -213,12 +213,107 @@ describe('createDiscordDelivery', () => {
     fake.deleteChannel(room.id);
     await expect(delivery.progress(upTo(gone, 5))).rejects.toBeInstanceOf(PermanentDeliveryError);
 
+    // A channel out of reach, a requester who refuses DMs and a command token long dead: nobody can get it.
     const hidden = fake.addChannel({ guildId: guild.id, name: 'hidden' });
     const lost = await announced({ threaded: false, channelId: hidden.id });
     fake.setBotPermissions(hidden.id, BOT_DEFAULT_PERMISSIONS & ~PERMISSIONS.VIEW_CHANNEL);
-    await expect(delivery.succeeded({ ...upTo(lost, 16), status: 'succeeded' }, result())).rejects.toBeInstanceOf(
-      PermanentDeliveryError,
+    fake.refusesDms.add(USER);
+    try {
+      await expect(delivery.succeeded({ ...upTo(lost, 16), status: 'succeeded' }, result())).rejects.toBeInstanceOf(
+        PermanentDeliveryError,
+      );
+    } finally {
+      fake.refusesDms.delete(USER);
+    }
+  });
+
+  /** A live command for `origin`: its interaction answered (deferred), so its follow-up webhook works. */
+  async function liveCommand(task: Task, channelId: string): Promise<Task> {
+    const user = fake.addUser('requester');
+    const ctx = fake.context({ channel: fake.channel(channelId), user });
+    const payload = fake.slashCommand(ctx, 'research', { idea: 'dog sitters' });
+    void fake.dispatchInteraction(payload); // no bot listens here: the test answers the interaction itself
+    await rest.post(Routes.interactionCallback(payload.id, payload.token), { body: { type: 5 }, auth: false });
+    return {
+      ...task,
+      createdAt: new Date(),
+      origin: {
+        ...(task.origin as DiscordOrigin),
+        userId: user.id,
+        applicationId: fake.applicationId,
+        interactionToken: payload.token,
+      },
+    };
+  }
+
+  it('neither thread nor channel takes the report: it goes to the requester by DM, saying why, once', async () => {
+    const room = fake.addChannel({ guildId: guild.id, name: 'shut' });
+    const task = await announced({ threaded: true, channelId: room.id });
+    fake.setBotPermissions(room.id, BOT_DEFAULT_PERMISSIONS & ~PERMISSIONS.VIEW_CHANNEL);
+    const done = { ...upTo(task, 16), status: 'succeeded' as const };
+    await delivery.succeeded(done, result());
+    await delivery.succeeded(done, result()); // a retried delivery
+    const dm = fake.dmChannelOf(USER)!;
+    const mine = fake.channelMessages(dm.id).filter((m) => m.content.includes(task.id));
+    expect(mine).toHaveLength(1);
+    expect(mine[0]!.attachments.map((a) => a.filename)).toEqual([`pmf-${task.id}.md`]);
+    expect(mine[0]!.content).toContain(`I couldn't post it in <#${room.id}> or its thread`);
+    expect(mine[0]!.content).toContain('**View Channel**');
+    expect(JSON.stringify(mine[0]!.embeds)).toContain('68/100');
+  });
+
+  it('DMs refused (50007): the report reaches the requester through the command follow-up while its token lives', async () => {
+    const room = fake.addChannel({ guildId: guild.id, name: 'shut2' });
+    const task = await liveCommand(await announced({ threaded: true, channelId: room.id }), room.id);
+    const userId = (task.origin as DiscordOrigin).userId;
+    fake.deleteChannel(room.id);
+    fake.refusesDms.add(userId);
+    await delivery.succeeded({ ...upTo(task, 16), status: 'succeeded' }, result());
+    const dmTry = fake.requests.filter((r) => r.route === 'POST /channels/:id/messages' && r.status === 403);
+    expect(dmTry.length).toBeGreaterThanOrEqual(1);
+    const followup = [...fake.messages.values()].find(
+      (m) => m.history[0]?.via === 'followup' && m.content.includes(task.id),
     );
+    expect(followup?.flags).toBe(64);
+    expect(followup?.attachments).toHaveLength(1);
+    expect(followup?.content).toContain('The channel or thread was deleted');
+  });
+
+  it('a failure the thread cannot show: the requester is told by the follow-up while the token lives, else by DM', async () => {
+    const room = fake.addChannel({ guildId: guild.id, name: 'locked' });
+    const fresh = await liveCommand(await announced({ threaded: true, channelId: room.id }), room.id);
+    const stale = await announced({ threaded: true, channelId: room.id });
+    fake.injectError('POST /channels/:id/messages', { status: 400, code: 160005, message: 'Thread is locked' }, 2);
+    const failure = (t: Task): Task => ({
+      ...t,
+      status: 'failed',
+      refunded: 12,
+      error: { userMessage: 'the search provider refused the key', detail: 'x' },
+    });
+    for (const t of [fresh, stale])
+      await expect(delivery.failed(failure(t))).rejects.toBeInstanceOf(PermanentDeliveryError);
+    const told = [...fake.messages.values()].find(
+      (m) => m.history[0]?.via === 'followup' && m.content.includes(fresh.id),
+    );
+    expect(told?.flags).toBe(64);
+    expect(told?.content).toContain('locked: a moderator needs to unlock it');
+    expect(told?.content).toContain('12 credits returned');
+    const dm = fake.channelMessages(fake.dmChannelOf(USER)!.id).filter((m) => m.content.includes(stale.id));
+    expect(dm.map((m) => m.content)).toEqual([expect.stringContaining("I couldn't post this in")]);
+  });
+
+  it('a final delivery whose retries ran out: undelivered tells the requester by the follow-up', async () => {
+    const room = fake.addChannel({ guildId: guild.id, name: 'flaky' });
+    const task = await liveCommand(await announced({ threaded: true, channelId: room.id }), room.id);
+    await delivery.undelivered!({ ...upTo(task, 16), status: 'succeeded' }, 'gave up after 3 attempts: HTTP 500');
+    const told = [...fake.messages.values()].find(
+      (m) =>
+        m.history[0]?.via === 'followup' &&
+        m.content.includes(`\`${task.id}\` finished, but its report reached nobody`),
+    );
+    expect(told?.flags).toBe(64);
+    expect(told?.content).toContain('12 credits returned');
+    expect(told?.content).toContain('Discord kept failing');
   });
 
   it('over the upload limit (40005), posts the report as messages and a note, once', async () => {

@@ -317,11 +317,15 @@ export function failureMessage(task: Task): MessageBody {
   return body({ content });
 }
 
-/** The request was shown but the research could not be queued (the job layer released the hold). */
-export const notStartedMessage = (): MessageBody =>
+/**
+ * The request was shown but the research could not be queued (the job layer released the hold). `problem`:
+ * what Discord refused, in plain words with its fix (discordProblemText), when it was Discord.
+ */
+export const notStartedMessage = (problem?: string): MessageBody =>
   body({
-    content:
-      '❌ This research could not start because of a problem on our side. Nothing was charged. Please try `/pmf research` again in a minute.',
+    content: problem
+      ? `❌ This research could not start: ${problem} Nothing was charged. Then run \`/pmf research\` again.`
+      : '❌ This research could not start because of a problem on our side. Nothing was charged. Please try `/pmf research` again in a minute.',
   });
 
 // --- Ephemeral replies ---------------------------------------------------------------------------------
@@ -453,7 +457,32 @@ export function reportTooLargeNote(task: Pick<Task, 'id'>): string {
   return `📄 The report file for \`${task.id}\` is over this server's upload limit, so it is above as messages instead. Nothing more was charged.`;
 }
 
-/** Said in the channel when the research's thread could not take the report (deleted, archived, no access). */
-export function threadUnreachableNote(task: Pick<Task, 'id'>): string {
-  return `📄 I couldn't post the report for \`${task.id}\` in its thread (it was deleted or archived, or I lost access to it), so it is here instead. To keep reports in threads, give me **Send Messages in Threads** and leave the thread open until the research ends.`;
+/**
+ * Said in the channel when the research's thread could not take the report, with why when Discord said
+ * (discordProblemText); otherwise the usual causes.
+ */
+export function threadUnreachableNote(task: Pick<Task, 'id'>, problem?: string): string {
+  const why =
+    problem ??
+    'It was deleted or archived, or I lost access to it. To keep reports in threads, give me **Send Messages in Threads** and leave the thread open until the research ends.';
+  return `📄 I couldn't post the report for \`${task.id}\` in its thread, so it is here instead. ${why}`;
+}
+
+/** The report sent to the requester alone (DM, else the command's follow-up): its channel took nothing. */
+export function reportToRequesterNote(task: Pick<Task, 'id' | 'origin'>, problem: string): string {
+  const where = task.origin.platform === 'discord' ? `<#${task.origin.channelId}>` : 'its channel';
+  return `📄 Your PMF report \`${task.id}\` is here: I couldn't post it in ${where} or its thread. ${problem}`;
+}
+
+/**
+ * Said to the requester alone (the command's follow-up while its token lives, else a DM) when the thread
+ * could not show a failure or a cancel (decision 059).
+ */
+export function endNotShownNote(task: Task, problem: string): MessageBody {
+  const where = task.origin.platform === 'discord' ? `<#${task.origin.channelId}>` : 'its channel';
+  const ended =
+    task.status === 'succeeded'
+      ? `Research \`${task.id}\` finished, but its report reached nobody. ${credits(task.cost)} returned to the workspace; nothing was charged.`
+      : failureMessage(task).content;
+  return body({ content: `⚠️ I couldn't post this in ${where}: ${problem}\n${ended}` });
 }

@@ -21,6 +21,7 @@ import type { Redis } from '../../core/storage/index.js';
 import { normalizeTaskId } from '../../core/tasks/ids.js';
 import type { DiscordOrigin, Task } from '../../core/tasks/types.js';
 import { Limiter, LimiterClosedError, RESTARTING_TEXT } from '../limiter.js';
+import { discordErrorCode, discordProblemText } from './errors.js';
 import {
   NO_PINGS,
   alreadyFinishedText,
@@ -202,7 +203,8 @@ export function createDiscordWork(deps: DiscordWorkDeps): (work: DiscordWork) =>
       if (code === 'workspace_suspended') return refuseAfterDefer(i, suspendedText());
       if (!progress.replyEdited) throw err;
       log.error({ err }, 'research could not start after its request was shown');
-      await editOriginal(i, notStartedMessage());
+      const refused = discordErrorCode(err);
+      await editOriginal(i, notStartedMessage(refused === undefined ? undefined : discordProblemText(refused)));
     }
   }
 

@@ -1,5 +1,6 @@
 // The Slack delivery against the fake Slack Web API and real Redis: the shared chat.update budget, 429s
 // waited out, permanent errors, and final deliveries that never repeat a step.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { WebClient } from '@slack/web-api';
 import { createLogger } from '../../core/observability/logger.js';
@@ -250,5 +251,79 @@ describe('createSlackDelivery', () => {
       ...withCheckpoints(task, 5),
       origin: { ...(task.origin as object), statusTs: '1.999' } as Task['origin'],
     });
+  });
+
+  /** A task as the command path records it: made just now, with the command's response_url (decision 059). */
+  async function commandTask(channel: string, createdAt = new Date()): Promise<{ task: Task; responseId: string }> {
+    const base = await postedTask(channel);
+    const responseId = `resp-${randomUUID()}`;
+    if (base.origin.platform !== 'slack') throw new Error('not slack');
+    return {
+      task: { ...base, createdAt, origin: { ...base.origin, responseUrl: fake.responseUrl(responseId) } },
+      responseId,
+    };
+  }
+  const responsesTo = (id: string) => fake.responses.filter((r) => r.id === id).map((r) => String(r.body.text));
+
+  it('a token Slack no longer takes: the report reaches nobody, and the requester hears it through the response_url once', async () => {
+    const revoked = createSlackDelivery({
+      env: { SLACK_API_URL: fake.apiUrl, SLACK_UPDATES_PER_MINUTE: 45 },
+      redis,
+      logger,
+      tokenFor: singleTokenResolver(`xoxb-revoked-${randomUUID()}`),
+      keyPrefix: uniquePrefix('slack_delivery'),
+    });
+    const { task, responseId } = await commandTask('CREVOKED');
+    const done = { ...task, status: 'succeeded' as const };
+    await expect(revoked.succeeded(done, makeResult())).rejects.toBeInstanceOf(PermanentDeliveryError);
+    await expect(revoked.succeeded(done, makeResult())).rejects.toBeInstanceOf(PermanentDeliveryError); // a retry
+    const told = responsesTo(responseId);
+    expect(told).toHaveLength(1);
+    expect(told[0]).toContain(`Your research \`${task.id}\` finished, but I couldn't deliver its report`);
+    expect(told[0]).toContain('Your 12 credits were returned; nothing was charged.');
+    expect(told[0]).toContain('a workspace admin needs to reinstall the app');
+    expect(fake.responses.find((r) => r.id === responseId)?.body.response_type).toBe('ephemeral');
+  });
+
+  it('a failure the archived thread cannot show: told through the response_url while it lives, else by DM', async () => {
+    const d = delivery();
+    const fresh = await commandTask('CENDARCH');
+    const stale = await commandTask('CENDARCH', new Date(Date.now() - 40 * 60_000));
+    fake.setChannelError('CENDARCH', 'is_archived');
+    try {
+      for (const { task } of [fresh, stale])
+        await expect(
+          d.failed({
+            ...task,
+            status: 'failed',
+            refunded: 12,
+            error: { userMessage: 'The research could not be finished. Your 12 credits were returned.', detail: 'x' },
+          }),
+        ).rejects.toBeInstanceOf(PermanentDeliveryError);
+    } finally {
+      fake.setChannelError('CENDARCH', undefined);
+    }
+    const told = responsesTo(fresh.responseId);
+    expect(told).toHaveLength(1);
+    expect(told[0]).toContain(`I couldn't post the end of your research \`${fresh.task.id}\` in <#CENDARCH>`);
+    expect(told[0]).toContain('Your 12 credits were returned.');
+    expect(told[0]).toContain('unarchive it');
+    expect(fake.messages.filter((m) => m.channel === 'U0MARIA' && m.text.includes(fresh.task.id))).toHaveLength(0);
+    // Past Slack's 30 minutes the response_url is not tried: the notice goes by DM.
+    expect(responsesTo(stale.responseId)).toHaveLength(0);
+    const dm = fake.messages.filter((m) => m.channel === 'U0MARIA' && m.text.includes(stale.task.id));
+    expect(dm.map((m) => m.text)).toEqual([expect.stringContaining("I couldn't post the end of your research")]);
+  });
+
+  it('a final delivery whose retries ran out: the job layer calls undelivered and the requester hears it once', async () => {
+    const d = delivery();
+    const { task, responseId } = await commandTask('CFLAKY');
+    const done = { ...task, status: 'succeeded' as const };
+    await d.undelivered!(done, 'gave up after 3 attempts: HTTP 500');
+    await d.undelivered!(done, 'gave up after 3 attempts: HTTP 500');
+    const told = responsesTo(responseId);
+    expect(told).toHaveLength(1);
+    expect(told[0]).toContain('Your 12 credits were returned; nothing was charged.');
+    expect(told[0]).toContain('Slack kept failing when I posted there');
   });
 });

@@ -15,9 +15,10 @@ import type { ResearchResult } from '../../core/research/contract.js';
 import type { Redis } from '../../core/storage/index.js';
 import { PermanentDeliveryError, type Delivery } from '../../core/tasks/delivery.js';
 import type { SlackOrigin, Task } from '../../core/tasks/types.js';
-import { boundedClientOptions } from './client.js';
+import { boundedClientOptions, SLACK_CALL_BUDGET } from './client.js';
 import { INSTALLATION_GONE, slackErrorCode, slackNeededScope, slackProblemText, slackRetryAfter } from './errors.js';
 import {
+  endNotShownText,
   fileNotSharedText,
   parentMessage,
   reportByDmText,
@@ -86,6 +87,17 @@ type ProgressSlot = { next?: Task; signal?: AbortSignal; waiters: Waiter[]; runn
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const MAX_RATE_LIMIT_WAITS = 50;
+/** Slack accepts a command's response_url for 30 minutes; a minute of margin for clocks and the trip. */
+const RESPONSE_URL_LIFETIME_MS = 29 * 60_000;
+
+/** Why the end did not show, for the requester: Slack's code in plain words, or the code itself. */
+function problemOf(error: unknown): string {
+  const code = slackErrorCode(error);
+  return (
+    (code && slackProblemText(code, slackNeededScope(error))) ??
+    `Slack refused my messages there (${code ?? 'no answer'}); if it keeps happening, tell the PMF Scout operators.`
+  );
+}
 
 export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { close(): void } {
   const { redis, logger } = opts;
@@ -316,6 +328,44 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
     });
   }
 
+  /** An ephemeral answer through the command's response_url; false once it has expired or Slack refuses it. */
+  async function respond(task: Task, origin: SlackOrigin, message: SlackMessage): Promise<boolean> {
+    const url = origin.responseUrl;
+    if (!url || now().getTime() - new Date(task.createdAt).getTime() > RESPONSE_URL_LIFETIME_MS) return false;
+    try {
+      await once(task, 'response-url', async () => {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json; charset=utf-8' },
+          body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, ...message }),
+          signal: AbortSignal.timeout(SLACK_CALL_BUDGET.requestTimeoutMs),
+        });
+        await res.arrayBuffer();
+        if (!res.ok) throw new Error(`response_url answered HTTP ${res.status}`);
+      });
+      return true;
+    } catch (err) {
+      logger.warn({ taskId: task.id, err: String(err) }, 'slack response_url did not take the notice');
+      return false;
+    }
+  }
+
+  /**
+   * The thread took nothing of the task's end: the requester hears it alone, through the command's
+   * response_url while it lives (it works even with a revoked token), else by DM (decision 059). Best effort:
+   * the caller still fails the delivery for good, which releases a success's credits.
+   */
+  async function tellRequester(task: Task, origin: SlackOrigin, problem: string): Promise<void> {
+    const notice = endNotShownText(task, origin.channelId, problem);
+    if (await respond(task, origin, notice)) return;
+    try {
+      const client = await clientFor(origin);
+      await once(task, 'dm-notice', () => post(client, origin.userId, notice));
+    } catch (err) {
+      logger.warn({ taskId: task.id, err: String(err) }, 'slack: the requester could not be told the end either');
+    }
+  }
+
   return {
     progress(task: Task, signal?: AbortSignal): Promise<void> {
       // A finished task's status reply is edited by succeeded/failed, which the job layer always calls.
@@ -344,6 +394,8 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
       if (!origin?.parentTs) return;
       const parentTs = origin.parentTs;
       await settleProgress(task.id);
+      /** The report reached the requester (thread or DM): a later refusal must not say it did not. */
+      let reached = false;
       try {
         const client = await clientFor(origin);
         const summary = summaryMessage(task, result);
@@ -351,6 +403,7 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
         try {
           await once(task, 'file', () => shareReport(client, task, origin, parentTs, result.markdown));
           await once(task, 'summary', () => post(client, origin.channelId, summary, parentTs));
+          reached = true;
         } catch (error) {
           const code = slackErrorCode(error);
           if (!code || !THREAD_UNREACHABLE.has(code)) throw error;
@@ -365,6 +418,7 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
             summary,
             slackProblemText(code, slackNeededScope(error)),
           );
+          reached = true;
         }
         // After a DM the thread's messages may not be editable either; the report reached its reader all the same.
         const edit = async (step: string, ts: string, message: SlackMessage) => {
@@ -379,6 +433,7 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
         if (origin.statusTs) await edit('status', origin.statusTs, statusMessage(task, now()));
       } catch (error) {
         await noticeGone(origin, error);
+        if (!reached && error instanceof PermanentDeliveryError) await tellRequester(task, origin, problemOf(error));
         throw error;
       } finally {
         finishing.delete(task.id);
@@ -396,10 +451,21 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
         await once(task, 'parent', () => update(origin, parentTs, parentMessage(task), true));
       } catch (error) {
         await noticeGone(origin, error);
+        if (error instanceof PermanentDeliveryError) await tellRequester(task, origin, problemOf(error));
         throw error;
       } finally {
         finishing.delete(task.id);
       }
+    },
+
+    async undelivered(task: Task): Promise<void> {
+      const origin = slackOrigin(task);
+      if (!origin) return;
+      await tellRequester(
+        task,
+        origin,
+        'Slack kept failing when I posted there, so I stopped trying. If it keeps happening, tell the PMF Scout operators.',
+      );
     },
 
     close() {

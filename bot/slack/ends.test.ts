@@ -35,6 +35,9 @@ afterAll(async () => {
   await h.close();
 });
 
+/** The response_url id of the command that started each task. */
+const responseIds = new Map<string, string>();
+
 async function start(teamId: string, channelId: string, idea: string, userId = 'U0MARIA'): Promise<Task> {
   const res = await h.command({ teamId, channelId, userId, text: `essential ${idea}` });
   const [reply] = await h.waitFor('ack', () =>
@@ -42,6 +45,7 @@ async function start(teamId: string, channelId: string, idea: string, userId = '
   );
   const id = /`(R-[A-Z0-9]+)`/.exec(reply!)?.[1];
   if (!id) throw new Error(`no task in ${reply}`);
+  responseIds.set(id, res.responseId);
   return (await h.jobs.tasks.get(id))!;
 }
 
@@ -193,7 +197,7 @@ describe('the report is never lost, and is paid for only when it arrived', () =>
     }
   });
 
-  it('a channel and a DM that both refuse: nothing charged, and the task says why', async () => {
+  it('a channel and a DM that both refuse: nothing charged, the task says why, and the command is answered', async () => {
     const { teamId } = await h.newTeam();
     const task = await start(teamId, 'CREVOKED', UNHURRIED, 'U0REVOKED');
     h.fake.setChannelError('CREVOKED', 'token_revoked');
@@ -201,5 +205,12 @@ describe('the report is never lost, and is paid for only when it arrived', () =>
     const doc = await finished(task);
     expect(doc.delivery?.failedPermanently).toContain('token_revoked');
     expect((await h.ledger.getHold(task.id))?.status).toBe('released');
+    // The command's response_url still works (decision 059): the requester hears it there, once.
+    const answers = h.responsesFor(responseIds.get(task.id)!);
+    expect(answers.slice(1)).toEqual([
+      expect.stringContaining(`Your research \`${task.id}\` finished, but I couldn't deliver its report`),
+    ]);
+    expect(answers[1]).toContain('Your 6 credits were returned; nothing was charged.');
+    expect(answers[1]).toContain('reinstall the app');
   });
 });

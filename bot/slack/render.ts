@@ -435,3 +435,21 @@ export function reportByDmText(taskId: string, channelId: string, problem: strin
   const text = `📄 Your PMF report \`${taskId}\` is below: I couldn't post it in ${where}. ${problem}`.trimEnd();
   return { text, blocks: [section(text)] };
 }
+
+/**
+ * Said to the requester alone (the command's response_url, else a DM) when the research's thread took
+ * nothing of its end (decision 059): a report that reached nobody, or a failure or cancel nobody saw.
+ */
+export function endNotShownText(
+  task: Pick<Task, 'id' | 'status' | 'cost' | 'error'>,
+  channelId: string,
+  problem: string,
+): SlackMessage {
+  const where = /^[CG][A-Z0-9]+$/.test(channelId) ? `<#${channelId}>` : 'its channel';
+  const what =
+    task.status === 'succeeded'
+      ? `Your research \`${task.id}\` finished, but I couldn't deliver its report in ${where} or by direct message. Your ${task.cost} credits were returned; nothing was charged.`
+      : `I couldn't post the end of your research \`${task.id}\` in ${where}. ${task.error?.userMessage ?? `Your ${task.cost} credits were returned; nothing was charged.`}`;
+  const text = `⚠️ ${what} ${problem}`.trimEnd();
+  return { text, blocks: [section(text)] };
+}

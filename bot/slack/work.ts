@@ -232,6 +232,8 @@ function createHandlers(deps: SlackWorkDeps) {
       enterpriseId: command.enterprise_id || undefined,
       channelId: command.channel_id,
       userId: command.user_id,
+      // The final delivery's last way to the requester when the thread and the token fail (decision 059).
+      responseUrl: command.response_url,
     };
     try {
       const { task, created } = await jobs.submitResearch(

@@ -251,6 +251,22 @@ describe('research jobs (engine double)', () => {
     expect(rows.filter((r) => r.type === 'release')).toHaveLength(1);
   });
 
+  it('a delivery that kept erroring until the retries ran out: the requester is told once, nothing charged', async () => {
+    h.delivery.finalFailures = [new Error('socket hang up'), new Error('HTTP 500'), new Error('HTTP 503')];
+    const { task } = await h.jobs.submitResearch(request());
+    const doc = await settled(task.id);
+    expect(doc.delivery?.failedPermanently).toBe('gave up after 3 attempts: HTTP 503');
+    expect(h.delivery.of(task.id, 'undelivered')).toHaveLength(1);
+    expect((await ledgerRows(task.id)).filter((r) => r.type === 'release')).toHaveLength(1);
+  });
+
+  it("a refused delivery is the delivery's own to report: no second notice", async () => {
+    h.delivery.finalFailures = [new PermanentDeliveryError('channel_not_found')];
+    const { task } = await h.jobs.submitResearch(request());
+    await settled(task.id);
+    expect(h.delivery.of(task.id, 'undelivered')).toHaveLength(0);
+  });
+
   it('captures a success only after its report was delivered', async () => {
     const captureSeen: (string | undefined)[] = [];
     const watching = h.another({

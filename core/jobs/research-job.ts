@@ -50,6 +50,9 @@ export type SettleOptions = {
 
 export type AbortReason = 'cancel' | 'shutdown';
 
+/** Why a final delivery failed for good; `exhausted` when retries ran out (the platform kept erroring). */
+type DeliveryFailure = { problem: string; exhausted: boolean };
+
 /** Retries of a job whose handler could not reach its stores; beyond this an operator has to look. */
 const MAX_INFRA_RETRIES = 30;
 
@@ -434,19 +437,25 @@ export class ResearchRunner {
     const delivery = this.deps.deliveries(task);
     // A progress edit still on its way would land after the final message and undo it.
     await progress.close();
-    let problem: string | undefined;
+    let failure: DeliveryFailure | undefined;
     if (!delivery) {
-      problem = `no ${task.origin.platform} delivery in this process`;
+      failure = { problem: `no ${task.origin.platform} delivery in this process`, exhausted: false };
     } else if (task.status === 'succeeded') {
       const result = resultOf(task);
-      problem = result
+      failure = result
         ? await this.withRetries(task, () => delivery.succeeded(task, result))
-        : 'the stored task has no report';
+        : { problem: 'the stored task has no report', exhausted: false };
     } else {
       await progress.flush(task);
-      problem = await this.withRetries(task, () => delivery.failed(task));
+      failure = await this.withRetries(task, () => delivery.failed(task));
     }
+    const problem = failure?.problem;
     if (problem) logger.warn({ taskId: task.id, problem }, 'final delivery failed for good');
+    // The platform kept erroring rather than refusing: the requester hears it wherever still works (059).
+    if (failure?.exhausted && delivery?.undelivered)
+      await delivery.undelivered(task, failure.problem).catch((err: unknown) => {
+        logger.warn({ taskId: task.id, err: messageOf(err) }, 'could not tell the requester the end did not show');
+      });
     // A success is paid for only when its report reached the requester (decision 056).
     const credits =
       task.status === 'succeeded'
@@ -472,16 +481,19 @@ export class ResearchRunner {
     if (task.status === 'succeeded') this.deps.logger.info({ taskId: task.id }, 'research delivered');
   }
 
-  /** Runs a delivery call, retrying transient errors; returns why it failed for good, if it did. */
-  private async withRetries(task: Task, call: () => Promise<void>): Promise<string | undefined> {
+  /**
+   * Runs a delivery call, retrying transient errors; returns why it failed for good, if it did, and whether
+   * that was retries running out (`exhausted`) rather than a refusal.
+   */
+  private async withRetries(task: Task, call: () => Promise<void>): Promise<DeliveryFailure | undefined> {
     const attempts = this.deps.tuning.deliveryAttempts;
     for (let i = 1; ; i++) {
       try {
         await call();
         return undefined;
       } catch (err) {
-        if (err instanceof PermanentDeliveryError) return err.message;
-        if (i >= attempts) return `gave up after ${attempts} attempts: ${messageOf(err)}`;
+        if (err instanceof PermanentDeliveryError) return { problem: err.message, exhausted: false };
+        if (i >= attempts) return { problem: `gave up after ${attempts} attempts: ${messageOf(err)}`, exhausted: true };
         this.deps.logger.warn({ taskId: task.id, err: messageOf(err), attempt: i }, 'delivery failed; retrying');
         await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** i, 5000)));
       }

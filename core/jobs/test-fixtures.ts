@@ -111,7 +111,7 @@ export class FakeEngine implements ResearchEngine {
 }
 
 export type DeliveryCall = {
-  kind: 'progress' | 'succeeded' | 'failed';
+  kind: 'progress' | 'succeeded' | 'failed' | 'undelivered';
   taskId: string;
   checkpoints: number;
   status: string;
@@ -149,6 +149,20 @@ export class RecordingDelivery implements Delivery {
   }
   failed(task: Task) {
     return this.record('failed', task);
+  }
+  /** Recorded, never failing: `problems` keeps what the job layer said. */
+  readonly problems: string[] = [];
+  undelivered(task: Task, problem: string) {
+    this.problems.push(problem);
+    this.calls.push({
+      kind: 'undelivered',
+      taskId: task.id,
+      checkpoints: task.checkpoints.length,
+      status: task.status,
+      at: new Date(),
+      pid: process.pid,
+    });
+    return Promise.resolve();
   }
   of(taskId: string, kind?: DeliveryCall['kind']): DeliveryCall[] {
     return this.calls.filter((c) => c.taskId === taskId && (!kind || c.kind === kind));

@@ -22,6 +22,8 @@ const REDACT = [
   'headers["x-slack-signature"]',
   'interactionToken',
   '*.interactionToken',
+  'responseUrl',
+  '*.responseUrl',
   'cookie',
   '*.cookie',
 ];

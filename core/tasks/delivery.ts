@@ -16,6 +16,13 @@ export interface Delivery {
   succeeded(task: Task, result: ResearchResult): Promise<void>;
   /** Failure or cancellation (`task.status`), with `task.error.userMessage` and `task.refunded`. */
   failed(task: Task): Promise<void>;
+  /**
+   * The final call kept failing until the job layer gave up (the platform errored or timed out every time):
+   * tell the requester through whatever still reaches them that the end did not show, and that a report
+   * which reached nobody was not charged. Best effort. A refusal (PermanentDeliveryError) is the final
+   * call's own to report, so this is not called for one.
+   */
+  undelivered?(task: Task, problem: string): Promise<void>;
 }
 
 /** Delivery cannot succeed however often it is retried (channel deleted, bot removed): record and move on. */

@@ -552,6 +552,10 @@ export class TaskStore {
   }
 
   async recordDeliveryProblem(id: string, failedPermanently: string): Promise<void> {
-    await this.collection.updateOne({ _id: id }, { $set: { 'delivery.failedPermanently': failedPermanently } });
+    // A progress edit refused after the final delivery must not replace what the final delivery recorded.
+    await this.collection.updateOne(
+      { _id: id, deliveredAt: { $exists: false } },
+      { $set: { 'delivery.failedPermanently': failedPermanently } },
+    );
   }
 }

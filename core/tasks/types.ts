@@ -14,6 +14,11 @@ export type SlackOrigin = {
   userId: string;
   parentTs?: string;
   statusTs?: string;
+  /**
+   * The command's response_url: reaches the requester for 30 minutes after the command even when the
+   * channel and the bot token do not (decision 059). A capability: never shown or logged.
+   */
+  responseUrl?: string;
 };
 export type DiscordOrigin = {
   platform: 'discord';

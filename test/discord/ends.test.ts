@@ -13,13 +13,15 @@ import { createLogger } from '../../core/observability/logger.js';
 import { ResearchError } from '../../core/research/contract.js';
 import { checkHealth, type Db, type Mongo, type Redis, type Storage } from '../../core/storage/index.js';
 import type { DiscordOrigin, Task } from '../../core/tasks/types.js';
-import type { FakeMessage } from '../fakes/discord/index.js';
+import { PERMISSIONS, type FakeMessage } from '../fakes/discord/index.js';
 import { startDiscordHarness, type DiscordHarness } from '../helpers/discord-bot.js';
 import { testMongo, testPostgres, testRedis } from '../helpers/storage.js';
 
 const IDEA = 'A marketplace that matches dog owners with vetted neighbourhood sitters';
 const SLOW = 'A slow research that only a cancel ends';
 const FAILING = 'A research whose provider refuses it for good';
+/** Long enough for a test to break the channel after the research started. */
+const UNHURRIED = 'A research that takes a couple of seconds';
 
 describe('Discord: every end is posted in the thread, whoever settles it', () => {
   let pg: Db;
@@ -34,6 +36,7 @@ describe('Discord: every end is posted in the thread, whoever settles it', () =>
   const logger = createLogger('discord-ends-test', process.env.DISCORD_TEST_LOG ?? 'silent');
   const engine = new SwitchableEngine(new FakeEngine({ stepMs: 5 }));
   engine.forIdea(SLOW, new FakeEngine({ stepMs: 60_000 }));
+  engine.forIdea(UNHURRIED, new FakeEngine({ stepMs: 150 }));
   engine.forIdea(
     FAILING,
     new FakeEngine({ failures: [new ResearchError('The search provider refused the key.', 'x', false)] }),
@@ -162,6 +165,72 @@ describe('Discord: every end is posted in the thread, whoever settles it', () =>
     const console = make(false);
     await console.cancelResearch(task.id, { id: 'console:ops@example.com', isAdmin: true });
     await endShown(task, '🛑 cancelled');
+    expect((await ledger.getHold(task.id))?.status).toBe('released');
+  });
+
+  /** Runs an unhurried research with its channel hidden from the bot once it runs, until its hold closes. */
+  async function unreachable(arrange: (user: { id: string }) => void, undo: (user: { id: string }) => void) {
+    const { user, task } = await research(UNHURRIED);
+    await running(task);
+    const perms = h.fake.channel(h.channel.id).botPermissions;
+    h.fake.setBotPermissions(h.channel.id, perms & ~PERMISSIONS.VIEW_CHANNEL);
+    arrange(user);
+    try {
+      // The fake's waitFor takes a synchronous predicate: the stores are polled here.
+      for (let i = 0; i < 400; i++) {
+        const doc = await bot.tasks.getStored(task.id);
+        const t =
+          doc?.deliveredAt && (doc.credits?.captured || doc.credits?.released)
+            ? await bot.tasks.get(task.id)
+            : undefined;
+        if (t) return { user, task: t };
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`${task.id} did not end`);
+    } finally {
+      h.fake.setBotPermissions(h.channel.id, perms);
+      undo(user);
+    }
+  }
+
+  it('neither thread nor channel takes the report: the requester gets it by DM, and it is charged', async () => {
+    const { user, task } = await unreachable(
+      () => undefined,
+      () => undefined,
+    );
+    const dm = h.fake.channelMessages(h.fake.dmChannelOf(user.id)!.id);
+    const report = dm.find((m) => m.attachments.length)!;
+    expect(report.content).toContain(`Your PMF report \`${task.id}\` is here`);
+    expect(report.content).toContain('**View Channel**');
+    expect(task.checkpoints.map((c) => c.id)).toContain('delivered');
+    expect((await ledger.getHold(task.id))?.status).toBe('captured');
+  });
+
+  it('DMs refused too: the report comes as the command follow-up while its token lives', async () => {
+    const { task } = await unreachable(
+      (user) => h.fake.refusesDms.add(user.id),
+      (user) => h.fake.refusesDms.delete(user.id),
+    );
+    const followup = [...h.fake.messages.values()].find(
+      (m) => m.history[0]?.via === 'followup' && m.content.includes(`Your PMF report \`${task.id}\``),
+    );
+    expect(followup?.flags).toBe(64);
+    expect(followup?.attachments).toHaveLength(1);
+    expect((await ledger.getHold(task.id))?.status).toBe('captured');
+  });
+
+  it('DMs refused and the command token dead: nothing charged, and the task says why', async () => {
+    const { task } = await unreachable(
+      (user) => {
+        h.fake.refusesDms.add(user.id);
+        h.fake.setDeadWebhooks(50027);
+      },
+      (user) => {
+        h.fake.refusesDms.delete(user.id);
+        h.fake.setDeadWebhooks(undefined);
+      },
+    );
+    expect(task.delivery?.failedPermanently).toContain('50027');
     expect((await ledger.getHold(task.id))?.status).toBe('released');
   });
 

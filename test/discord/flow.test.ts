@@ -250,6 +250,8 @@ describe('Discord end to end', () => {
       'the reply to say the research did not start',
     );
     expect(reply.content).toContain('Nothing was charged');
+    // Discord's refusal in plain words, naming who fixes it (decision 059).
+    expect(reply.content).toContain("I'm missing a permission in this channel: a server admin needs to give PMF Scout");
     const ws = (await ledger.findWorkspace('discord', h.guild.id))!;
     const task = (await submitter.tasks.search({ workspaceId: ws.id, pageSize: 100 })).items.find(
       (t) => t.requester.id === user.id,

@@ -22,6 +22,8 @@ export type FakeChannel = {
   botPermissions: bigint;
   deleted: boolean;
   ownerId?: string;
+  /** A DM channel's other end. */
+  recipientId?: string;
 };
 
 export type FakeGuild = { id: string; name: string; ownerId: string; channelId: string };

@@ -288,6 +288,14 @@ export class FakeDiscord {
     this.deadWebhooks = code;
   }
 
+  /** Users whose privacy settings refuse the bot's DMs: sending there answers 403 / 50007. */
+  readonly refusesDms = new Set<string>();
+
+  /** The DM channels the bot opened (POST /users/@me/channels), by recipient. */
+  dmChannelOf(userId: string): FakeChannel | undefined {
+    return [...this.channels.values()].find((c) => c.type === 1 && c.recipientId === userId);
+  }
+
   injectError(route: string, error: { status: number; code: number; message: string }, times = 1): void {
     this.forcedErrors.set(route, { ...error, times });
   }
@@ -610,6 +618,8 @@ export class FakeDiscord {
       case 'PATCH /webhooks/:id/:token/messages/:id':
       case 'DELETE /webhooks/:id/:token/messages/:id':
         return this.webhookMessage(method, parts[2]!, parts[4]!, body);
+      case 'POST /users/@me/channels':
+        return { payload: channelPayload(this.openDm(body.json)) };
       case 'GET /channels/:id':
         return { payload: channelPayload(this.visibleChannel(parts[1]!)) };
       case 'POST /channels/:id/messages':
@@ -735,12 +745,26 @@ export class FakeDiscord {
     return channel.botPermissions;
   }
 
+  /** Create DM: Discord answers with the existing DM channel when there is one. */
+  private openDm(json: Record<string, unknown>): FakeChannel {
+    const recipient = typeof json.recipient_id === 'string' ? json.recipient_id : '';
+    if (!/^\d{17,20}$/.test(recipient))
+      throw new HttpError(400, 50035, 'Invalid Form Body: recipient_id is not snowflake.');
+    const existing = this.dmChannelOf(recipient);
+    if (existing) return existing;
+    const dm = this.addChannel({ type: 1, name: '' });
+    dm.recipientId = recipient;
+    return dm;
+  }
+
   private createChannelMessage(
     channelId: string,
     body: { json: Record<string, unknown>; files: { name: string; filename: string; type: string; data: Buffer }[] },
   ): FakeMessage {
     const channel = this.visibleChannel(channelId);
     const perms = this.permissionsIn(channel);
+    if (channel.type === 1 && channel.recipientId && this.refusesDms.has(channel.recipientId))
+      throw new HttpError(403, 50007, 'Cannot send messages to this user');
     const needed = channel.type === 11 ? PERMISSIONS.SEND_MESSAGES_IN_THREADS : PERMISSIONS.SEND_MESSAGES;
     if ((perms & needed) === 0n) throw missingPermissions();
     if (body.files.length > 0 && (perms & PERMISSIONS.ATTACH_FILES) === 0n) throw missingPermissions();
