@@ -300,17 +300,34 @@ export class FakeDiscord {
     this.forcedErrors.set(route, { ...error, times });
   }
 
-  /** Resolves when `predicate` holds, re-checked after every request and gateway event. */
-  async waitFor<T>(predicate: () => T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-    const now = predicate();
+  /**
+   * Resolves when `predicate` holds, re-checked after every request and gateway event and every 50 ms. An
+   * async predicate is awaited (a pending promise is truthy, so it must never count as holding).
+   */
+  async waitFor<T>(
+    predicate: () => T | undefined | false | Promise<T | undefined | false>,
+    timeoutMs = 10_000,
+    what = 'condition',
+  ): Promise<T> {
+    const now = await predicate();
     if (now) return now;
     return new Promise<T>((resolve, reject) => {
+      let settled = false;
       const check = () => {
-        const v = predicate();
-        if (v) {
-          cleanup();
-          resolve(v);
-        }
+        void Promise.resolve(predicate()).then(
+          (v) => {
+            if (v && !settled) {
+              cleanup();
+              resolve(v);
+            }
+          },
+          (err: unknown) => {
+            if (!settled) {
+              cleanup();
+              reject(err instanceof Error ? err : new Error(String(err)));
+            }
+          },
+        );
       };
       const timer = setTimeout(() => {
         cleanup();
@@ -318,6 +335,7 @@ export class FakeDiscord {
       }, timeoutMs);
       const poll = setInterval(check, 50);
       const cleanup = () => {
+        settled = true;
         clearTimeout(timer);
         clearInterval(poll);
         this.listeners.delete(check);
