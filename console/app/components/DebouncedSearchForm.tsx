@@ -4,7 +4,8 @@ import { useEffect, useRef, type ReactNode } from 'react';
 /**
  * A GET form whose state lives in the URL. Without JavaScript it is an ordinary form with a submit button;
  * with it, typing submits after a short pause (replacing the history entry so Back is not a letter-by-letter
- * replay) and the filters submit as soon as they change.
+ * replay) and the filters submit as soon as they change. Every list it filters is paged, and new filters
+ * always start again at page 1, so the form carries that `page` field itself.
  */
 export function DebouncedSearchForm({
   children,
@@ -36,6 +37,7 @@ export function DebouncedSearchForm({
         );
       }}
     >
+      <input type="hidden" name="page" value="1" />
       {children}
       <noscript>
         <button type="submit">Apply</button>

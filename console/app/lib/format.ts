@@ -31,3 +31,11 @@ export function fmtValue(v: unknown): string {
   if (typeof v === 'string') return v.length > 120 ? `${v.slice(0, 117)}…` : v;
   return JSON.stringify(v);
 }
+
+/** A ledger amount as the tables show it: a grant with its +, a debit red, a grant green, a capture (0) plain. */
+export function fmtLedgerAmount(n: number): { text: string; color: string | undefined } {
+  return {
+    text: `${n > 0 ? '+' : ''}${fmtNumber(n)}`,
+    color: n < 0 ? 'var(--bad)' : n > 0 ? 'var(--ok)' : undefined,
+  };
+}

@@ -1,6 +1,7 @@
 import { json, type LoaderFunctionArgs } from '@remix-run/node';
-import { useLoaderData, useLocation, useSearchParams } from '@remix-run/react';
+import { useLoaderData, useSearchParams } from '@remix-run/react';
 import { DebouncedSearchForm } from '../components/DebouncedSearchForm.js';
+import { DateRangeFilter, ExportCsvLink, SearchFilter, SelectFilter } from '../components/ListFilters.js';
 import { Pager } from '../components/Pager.js';
 import { auditFilters } from '../lib/audit-filters.js';
 import { auditActions, changesOf, listAudit, targetNames } from '../lib/audit.server.js';
@@ -45,7 +46,6 @@ const HREF: Record<string, (id: string) => string> = {
 export default function Audit() {
   const { items, total, actions, page, pageSize } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
-  const { search } = useLocation();
   return (
     <>
       <div className="page-head">
@@ -55,12 +55,9 @@ export default function Audit() {
             Every change made through the console — who, when, what changed and why — and the security events.
           </div>
         </div>
-        <a className="button secondary" href={`/audit.csv${search}`} download>
-          Export CSV
-        </a>
+        <ExportCsvLink path="/audit.csv" />
       </div>
       <DebouncedSearchForm>
-        <input type="hidden" name="page" value="1" />
         <label>
           Show
           <select name="kind" defaultValue={params.get('kind') ?? ''}>
@@ -69,31 +66,13 @@ export default function Audit() {
             <option value="security">security events</option>
           </select>
         </label>
-        <label>
-          Action
-          <select name="action" defaultValue={params.get('action') ?? ''}>
-            <option value="">all</option>
-            {actions.map((a) => (
-              <option key={a}>{a}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Actor
-          <input type="search" name="actor" defaultValue={params.get('actor') ?? ''} placeholder="email" />
-        </label>
+        <SelectFilter label="Action" name="action" options={actions} />
+        <SearchFilter label="Actor" name="actor" placeholder="email" />
         <label>
           Target id
           <input type="text" name="target" defaultValue={params.get('target') ?? ''} />
         </label>
-        <label>
-          From
-          <input type="date" name="from" defaultValue={params.get('from') ?? ''} />
-        </label>
-        <label>
-          To
-          <input type="date" name="to" defaultValue={params.get('to') ?? ''} />
-        </label>
+        <DateRangeFilter />
       </DebouncedSearchForm>
       <div className="card table-card">
         {items.length === 0 ? (

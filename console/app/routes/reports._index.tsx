@@ -1,8 +1,10 @@
 import { json, type LoaderFunctionArgs } from '@remix-run/node';
 import { Link, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react';
 import { DebouncedSearchForm } from '../components/DebouncedSearchForm.js';
+import { DateRangeFilter, SearchFilter, SelectFilter } from '../components/ListFilters.js';
 import { Pager } from '../components/Pager.js';
 import { fmtDate } from '../lib/format.js';
+import { DEPTHS } from '../../../core/research/depth.js';
 import { PLATFORMS, reportQuery, SORTS, TASK_STATUSES } from '../lib/report-filters.js';
 import { indexedRow, reportRow } from '../lib/reports.server.js';
 import type { ConsoleTaskSearch } from '../lib/task-index.server.js';
@@ -89,57 +91,21 @@ export default function Reports() {
         ) : null}
       </div>
       <DebouncedSearchForm>
-        <input type="hidden" name="page" value="1" />
-        <label>
-          Search
-          <input
-            type="search"
-            name="q"
-            defaultValue={p('q')}
-            placeholder="dog sitters, Acme, R-7KQ2…"
-            aria-label="Search reports"
-            autoFocus
-          />
-        </label>
-        <label>
-          Depth
-          <select name="depth" defaultValue={p('depth')}>
-            <option value="">any</option>
-            <option>essential</option>
-            <option>standard</option>
-            <option>deep</option>
-          </select>
-        </label>
-        <label>
-          Status
-          <select name="status" defaultValue={p('status')}>
-            <option value="">any</option>
-            {TASK_STATUSES.map((s) => (
-              <option key={s}>{s}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Platform
-          <select name="platform" defaultValue={p('platform')}>
-            <option value="">any</option>
-            {PLATFORMS.map((s) => (
-              <option key={s}>{s}</option>
-            ))}
-          </select>
-        </label>
+        <SearchFilter
+          label="Search"
+          name="q"
+          placeholder="dog sitters, Acme, R-7KQ2…"
+          ariaLabel="Search reports"
+          autoFocus
+        />
+        <SelectFilter label="Depth" name="depth" options={DEPTHS} anyLabel="any" />
+        <SelectFilter label="Status" name="status" options={TASK_STATUSES} anyLabel="any" />
+        <SelectFilter label="Platform" name="platform" options={PLATFORMS} anyLabel="any" />
         <label>
           Workspace
           <input type="text" name="workspace" defaultValue={p('workspace')} size={14} placeholder="name or id" />
         </label>
-        <label>
-          From
-          <input type="date" name="from" defaultValue={p('from')} />
-        </label>
-        <label>
-          To
-          <input type="date" name="to" defaultValue={p('to')} />
-        </label>
+        <DateRangeFilter />
         <label>
           Score
           <span className="row-gap">

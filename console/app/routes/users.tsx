@@ -76,19 +76,20 @@ async function createOnce(
           },
         }
       : undefined;
+  // The answer when the email has an account already, whether found before inserting or by the insert's conflict.
+  const emailTaken: { status: number; body: ActionResult } = {
+    status: 409,
+    body: {
+      ok: false,
+      intent: 'create',
+      error: 'Nothing was changed.',
+      fieldErrors: { email: `${input.email} already has an account` },
+      values: { email: input.email, role: input.role, reason: input.reason },
+    },
+  };
   const done = await earlier();
   if (done) return done;
-  if (await findUserByEmail(db, input.email))
-    return {
-      status: 409,
-      body: {
-        ok: false,
-        intent: 'create',
-        error: 'Nothing was changed.',
-        fieldErrors: { email: `${input.email} already has an account` },
-        values: { email: input.email, role: input.role, reason: input.reason },
-      },
-    };
+  if (await findUserByEmail(db, input.email)) return emailTaken;
   const password = generatePassword();
   try {
     const user = await db.transaction(async (trx) => {
@@ -121,18 +122,7 @@ async function createOnce(
   } catch (err) {
     // Another submission (same key, or the same email) committed first.
     if ((err as { code?: unknown }).code !== '23505') throw err;
-    return (
-      (await earlier()) ?? {
-        status: 409,
-        body: {
-          ok: false,
-          intent: 'create',
-          error: 'Nothing was changed.',
-          fieldErrors: { email: `${input.email} already has an account` },
-          values: { email: input.email, role: input.role, reason: input.reason },
-        },
-      }
-    );
+    return (await earlier()) ?? emailTaken;
   }
 }
 
@@ -271,91 +261,83 @@ export default function Users() {
             </tr>
           </thead>
           <tbody>
-            {users.map((u) => (
-              <tr key={u.id} data-testid={`user-${u.email}`}>
-                <td data-label="Email">
-                  {u.email} {u.id === me ? <span className="muted small">(you)</span> : null}
-                </td>
-                <td data-label="Role">
-                  <span className={`badge ${u.role === 'admin' ? 'info' : ''}`}>{u.role}</span>
-                </td>
-                <td data-label="Status">
-                  {u.disabledAt ? (
-                    <span className="badge bad">disabled</span>
-                  ) : (
-                    <span className="badge ok">active</span>
-                  )}{' '}
-                  {u.oneTime ? <span className="badge warn">one-time password</span> : null}
-                </td>
-                <td data-label="Created" className="small">
-                  {fmtDate(u.createdAt)}
-                </td>
-                {canAct ? (
-                  <td data-label="Manage">
-                    <details open={Boolean(result && !result.ok && result.values?.userId === u.id)}>
-                      <summary>Manage</summary>
-                      <div className="actions compact">
-                        <ActionForm
-                          intent="role"
-                          title="Role"
-                          confirmText="Change the role"
-                          submitLabel="Change role"
-                          pageKey={key}
-                          formKey={formKey}
-                          feedback={result}
-                          hidden={{ userId: u.id }}
-                        >
-                          <select
-                            name="role"
-                            defaultValue={u.role === 'admin' ? 'viewer' : 'admin'}
-                            aria-label={`New role for ${u.email}`}
-                          >
-                            <option value="viewer">viewer (read only)</option>
-                            <option value="admin">admin</option>
-                          </select>
-                          <FieldError feedback={feedbackFor(result, 'role', { userId: u.id })} name="role" />
-                        </ActionForm>
-                        <ActionForm
-                          intent="signout_all"
-                          title="Sign out everywhere"
-                          confirmText="End every session"
-                          submitLabel="Sign out everywhere"
-                          pageKey={key}
-                          formKey={formKey}
-                          feedback={result}
-                          hidden={{ userId: u.id }}
-                        />
-                        {u.id === me ? null : (
-                          <>
-                            <ActionForm
-                              intent="reset"
-                              title="Reset password"
-                              confirmText="Issue a one-time password"
-                              submitLabel="Reset password"
-                              pageKey={key}
-                              formKey={formKey}
-                              feedback={result}
-                              hidden={{ userId: u.id }}
-                            />
-                            <ActionForm
-                              intent={u.disabledAt ? 'enable' : 'disable'}
-                              title={u.disabledAt ? 'Enable' : 'Disable'}
-                              confirmText={u.disabledAt ? 'Let them sign in again' : 'Lock them out'}
-                              submitLabel={u.disabledAt ? 'Enable' : 'Disable'}
-                              danger={!u.disabledAt}
-                              pageKey={key}
-                              formKey={formKey}
-                              feedback={result}
-                              hidden={{ userId: u.id }}
-                            />
-                          </>
-                        )}
-                      </div>
-                    </details>
+            {users.map((u) => {
+              // Every form in a row posts this page's key and names the row's user.
+              const rowForm = { pageKey: key, formKey, feedback: result, hidden: { userId: u.id } };
+              return (
+                <tr key={u.id} data-testid={`user-${u.email}`}>
+                  <td data-label="Email">
+                    {u.email} {u.id === me ? <span className="muted small">(you)</span> : null}
                   </td>
-                ) : null}
-              </tr>
-            ))}
+                  <td data-label="Role">
+                    <span className={`badge ${u.role === 'admin' ? 'info' : ''}`}>{u.role}</span>
+                  </td>
+                  <td data-label="Status">
+                    {u.disabledAt ? (
+                      <span className="badge bad">disabled</span>
+                    ) : (
+                      <span className="badge ok">active</span>
+                    )}{' '}
+                    {u.oneTime ? <span className="badge warn">one-time password</span> : null}
+                  </td>
+                  <td data-label="Created" className="small">
+                    {fmtDate(u.createdAt)}
+                  </td>
+                  {canAct ? (
+                    <td data-label="Manage">
+                      <details open={Boolean(result && !result.ok && result.values?.userId === u.id)}>
+                        <summary>Manage</summary>
+                        <div className="actions compact">
+                          <ActionForm
+                            intent="role"
+                            title="Role"
+                            confirmText="Change the role"
+                            submitLabel="Change role"
+                            {...rowForm}
+                          >
+                            <select
+                              name="role"
+                              defaultValue={u.role === 'admin' ? 'viewer' : 'admin'}
+                              aria-label={`New role for ${u.email}`}
+                            >
+                              <option value="viewer">viewer (read only)</option>
+                              <option value="admin">admin</option>
+                            </select>
+                            <FieldError feedback={feedbackFor(result, 'role', { userId: u.id })} name="role" />
+                          </ActionForm>
+                          <ActionForm
+                            intent="signout_all"
+                            title="Sign out everywhere"
+                            confirmText="End every session"
+                            submitLabel="Sign out everywhere"
+                            {...rowForm}
+                          />
+                          {u.id === me ? null : (
+                            <>
+                              <ActionForm
+                                intent="reset"
+                                title="Reset password"
+                                confirmText="Issue a one-time password"
+                                submitLabel="Reset password"
+                                {...rowForm}
+                              />
+                              <ActionForm
+                                intent={u.disabledAt ? 'enable' : 'disable'}
+                                title={u.disabledAt ? 'Enable' : 'Disable'}
+                                confirmText={u.disabledAt ? 'Let them sign in again' : 'Lock them out'}
+                                submitLabel={u.disabledAt ? 'Enable' : 'Disable'}
+                                danger={!u.disabledAt}
+                                {...rowForm}
+                              />
+                            </>
+                          )}
+                        </div>
+                      </details>
+                    </td>
+                  ) : null}
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       </div>

@@ -1,7 +1,9 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from '@remix-run/node';
-import { Link, useActionData, useLoaderData, useLocation, useSearchParams } from '@remix-run/react';
+import { Link, useActionData, useLoaderData } from '@remix-run/react';
 import { ActionForm, FieldError, feedbackFor, type FormFeedback } from '../components/ActionForm.js';
 import { DebouncedSearchForm } from '../components/DebouncedSearchForm.js';
+import { LedgerCells, LedgerHeadCells } from '../components/LedgerCells.js';
+import { DateRangeFilter, ExportCsvLink, SelectFilter } from '../components/ListFilters.js';
 import { Pager } from '../components/Pager.js';
 import { UsageChart } from '../components/UsageChart.js';
 import { fmtDate, fmtNumber } from '../lib/format.js';
@@ -92,9 +94,9 @@ function AmountInput({
 export default function WorkspacePage() {
   const { workspace, balance, invariant, tx, usage, revoked, isAdmin, pageKey: key } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
-  const [params] = useSearchParams();
-  const { search } = useLocation();
   const formKey = result?.ok ? `${result.message}:${tx.total}` : undefined;
+  // What every action form on this page shares: the page's idempotency key and the last action's answer.
+  const form = { formKey, pageKey: key, feedback: result };
   return (
     <>
       <div className="page-head">
@@ -165,9 +167,7 @@ export default function WorkspacePage() {
               title="Grant credits"
               confirmText="Add these credits"
               submitLabel="Grant"
-              formKey={formKey}
-              pageKey={key}
-              feedback={result}
+              {...form}
             >
               <AmountInput intent="grant" label="Credits to grant" feedback={result} />
             </ActionForm>
@@ -177,9 +177,7 @@ export default function WorkspacePage() {
               confirmText="Take these credits away"
               submitLabel="Deduct"
               danger
-              formKey={formKey}
-              pageKey={key}
-              feedback={result}
+              {...form}
             >
               <AmountInput intent="deduct" label="Credits to deduct" feedback={result} />
             </ActionForm>
@@ -188,9 +186,7 @@ export default function WorkspacePage() {
               title="Monthly allowance"
               confirmText="Change the allowance"
               submitLabel="Set allowance"
-              formKey={formKey}
-              pageKey={key}
-              feedback={result}
+              {...form}
             >
               <AmountInput
                 intent="set_allowance"
@@ -206,9 +202,7 @@ export default function WorkspacePage() {
                 confirmText="Stop all new researches"
                 submitLabel="Suspend"
                 danger
-                formKey={formKey}
-                pageKey={key}
-                feedback={result}
+                {...form}
               />
             ) : (
               <ActionForm
@@ -216,9 +210,7 @@ export default function WorkspacePage() {
                 title="Resume"
                 confirmText="Allow researches again"
                 submitLabel="Resume"
-                formKey={formKey}
-                pageKey={key}
-                feedback={result}
+                {...form}
               />
             )}
           </div>
@@ -227,60 +219,24 @@ export default function WorkspacePage() {
       <div className="card">
         <div className="page-head" style={{ marginBottom: 8 }}>
           <h2>Ledger</h2>
-          <a className="button secondary" href={`/workspaces/${workspace.id}/ledger.csv${search}`} download>
-            Export CSV
-          </a>
+          <ExportCsvLink path={`/workspaces/${workspace.id}/ledger.csv`} />
         </div>
         <DebouncedSearchForm>
-          <input type="hidden" name="page" value="1" />
-          <label>
-            Type
-            <select name="type" defaultValue={params.get('type') ?? ''}>
-              <option value="">all</option>
-              {TX_TYPES.map((t) => (
-                <option key={t}>{t}</option>
-              ))}
-            </select>
-          </label>
-          <label>
-            From
-            <input type="date" name="from" defaultValue={params.get('from') ?? ''} />
-          </label>
-          <label>
-            To
-            <input type="date" name="to" defaultValue={params.get('to') ?? ''} />
-          </label>
+          <SelectFilter label="Type" name="type" options={TX_TYPES} />
+          <DateRangeFilter />
         </DebouncedSearchForm>
         <table data-testid="ledger">
           <thead>
             <tr>
               <th>When</th>
-              <th>Type</th>
-              <th className="num">Amount</th>
-              <th className="num">Balance after</th>
-              <th>Actor</th>
-              <th>Reason</th>
-              <th>Task</th>
+              <LedgerHeadCells />
             </tr>
           </thead>
           <tbody>
             {tx.items.map((t) => (
               <tr key={t.id}>
                 <td className="small">{fmtDate(t.createdAt)}</td>
-                <td>
-                  <span className="badge">{t.type}</span>
-                </td>
-                <td
-                  className="num"
-                  style={{ color: t.amount < 0 ? 'var(--bad)' : t.amount > 0 ? 'var(--ok)' : undefined }}
-                >
-                  {t.amount > 0 ? '+' : ''}
-                  {fmtNumber(t.amount)}
-                </td>
-                <td className="num">{t.balanceAfter === null ? '—' : fmtNumber(t.balanceAfter)}</td>
-                <td className="small">{t.actor}</td>
-                <td>{t.reason ?? ''}</td>
-                <td className="mono">{t.taskId ? <Link to={`/reports/${t.taskId}`}>{t.taskId}</Link> : ''}</td>
+                <LedgerCells t={t} />
               </tr>
             ))}
           </tbody>

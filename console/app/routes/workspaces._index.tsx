@@ -1,6 +1,7 @@
 import { json, type LoaderFunctionArgs } from '@remix-run/node';
 import { Link, useLoaderData, useSearchParams } from '@remix-run/react';
 import { DebouncedSearchForm } from '../components/DebouncedSearchForm.js';
+import { SearchFilter, SelectFilter } from '../components/ListFilters.js';
 import { Pager } from '../components/Pager.js';
 import { fmtDate, fmtNumber } from '../lib/format.js';
 import { int, oneOf, str } from '../lib/params.js';
@@ -47,35 +48,9 @@ export default function Workspaces() {
         </div>
       </div>
       <DebouncedSearchForm>
-        <input type="hidden" name="page" value="1" />
-        <label>
-          Search
-          <input
-            type="search"
-            name="q"
-            defaultValue={params.get('q') ?? ''}
-            placeholder="name or id"
-            aria-label="Search workspaces"
-          />
-        </label>
-        <label>
-          Platform
-          <select name="platform" defaultValue={params.get('platform') ?? ''}>
-            <option value="">all</option>
-            {PLATFORMS.map((x) => (
-              <option key={x}>{x}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Status
-          <select name="status" defaultValue={params.get('status') ?? ''}>
-            <option value="">all</option>
-            {STATUSES.map((x) => (
-              <option key={x}>{x}</option>
-            ))}
-          </select>
-        </label>
+        <SearchFilter label="Search" name="q" placeholder="name or id" ariaLabel="Search workspaces" />
+        <SelectFilter label="Platform" name="platform" options={PLATFORMS} />
+        <SelectFilter label="Status" name="status" options={STATUSES} />
         <label>
           Sort by
           <select name="sort" defaultValue={params.get('sort') ?? 'activity'}>
