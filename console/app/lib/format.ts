@@ -39,3 +39,11 @@ export function fmtLedgerAmount(n: number): { text: string; color: string | unde
     color: n < 0 ? 'var(--bad)' : n > 0 ? 'var(--ok)' : undefined,
   };
 }
+
+/** "insufficient evidence" is no verdict on the idea (decision 037): shown neutral, not as bad as "weak". */
+export function bandClass(band: string | null): string {
+  if (band === 'strong' || band === 'exceptional') return 'ok';
+  if (band === 'moderate') return 'warn';
+  if (band === 'insufficient evidence') return 'info';
+  return band ? 'bad' : '';
+}

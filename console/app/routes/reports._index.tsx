@@ -3,7 +3,7 @@ import { Link, useLoaderData, useNavigation, useSearchParams } from '@remix-run/
 import { DebouncedSearchForm } from '../components/DebouncedSearchForm.js';
 import { DateRangeFilter, SearchFilter, SelectFilter } from '../components/ListFilters.js';
 import { Pager } from '../components/Pager.js';
-import { fmtDate } from '../lib/format.js';
+import { bandClass, fmtDate } from '../lib/format.js';
 import { DEPTHS } from '../../../core/research/depth.js';
 import { PLATFORMS, reportQuery, SORTS, TASK_STATUSES } from '../lib/report-filters.js';
 import { indexedRow, reportRow } from '../lib/reports.server.js';
@@ -66,10 +66,6 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     found.items.map((r) => r.workspaceId),
   );
   return json({ ...found, items: found.items.map((r) => ({ ...r, workspaceName: names[r.workspaceId] ?? null })) });
-}
-
-function bandClass(band: string | null): string {
-  return band === 'strong' || band === 'exceptional' ? 'ok' : band === 'moderate' ? 'warn' : band ? 'bad' : '';
 }
 
 export default function Reports() {
