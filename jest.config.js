@@ -22,7 +22,8 @@ export default {
   setupFiles: ['<rootDir>/test/env-setup.ts'],
   testTimeout: 60_000,
   maxWorkers: 2,
-  // A test that leaks a socket must not hang CI for its whole time budget; leaks show up in `npm run test:handles`.
+  // A test that leaks a socket must not hang CI for its whole time budget; find the leak with
+  // `npm run jest -- --detectOpenHandles <files>`.
   forceExit: true,
   reporters: ['default', '<rootDir>/test/summary-reporter.cjs'],
 };

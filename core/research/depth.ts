@@ -1,4 +1,5 @@
-// The three depth profiles of DESIGN.md. A research costs exactly the Tavily credits it may spend.
+// The three depth profiles (the product notes, shared/DESIGN.md, "The research"). A research costs exactly the
+// Tavily credits it may spend.
 
 export const DEPTHS = ['essential', 'standard', 'deep'] as const;
 export type Depth = (typeof DEPTHS)[number];
