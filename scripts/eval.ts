@@ -4,10 +4,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, parseEnv, providerMode } from '../core/config/index.js';
+import { ConfigError } from '../core/config/index.js';
 import { runEvalCommand } from '../core/evals/command.js';
 // The local servers' URLs (scripts/services.mjs), so the CLI works right after `npm run services -- up`.
-import { LOCAL } from './services.mjs';
+import { cliEnv } from './cli-env.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -23,13 +23,7 @@ function version(): string {
 
 let env;
 try {
-  env = parseEnv({
-    REDIS_URL: LOCAL.redis.url,
-    MONGO_URL: LOCAL.mongo.url,
-    DATABASE_URL: LOCAL.postgres.url,
-    ...process.env,
-  });
-  providerMode(env);
+  env = cliEnv();
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   process.stderr.write(`${err.message}\n`);

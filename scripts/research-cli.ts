@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { ConfigError, parseEnv, providerMode } from '../core/config/index.js';
+import { ConfigError } from '../core/config/index.js';
 import { ENGINE_CHECKPOINTS, type CheckpointId } from '../core/research/checkpoints.js';
 import { ResearchError, needsAdmin } from '../core/research/contract.js';
 import { DEFAULT_DEPTH, DEPTHS, isDepth } from '../core/research/depth.js';
@@ -14,7 +14,7 @@ import { checkIdea } from '../core/research/idea.js';
 import { createResearchEngine, startSandboxForEnv } from '../core/research/index.js';
 import { createPostgres, createRedis, migrateLatest, redisNamespace } from '../core/storage/index.js';
 // The local servers' URLs (scripts/services.mjs), so the CLI works right after `npm run services -- up`.
-import { LOCAL } from './services.mjs';
+import { cliEnv } from './cli-env.js';
 
 const USAGE =
   'usage: npm run research -- "<product idea>" [--depth essential|standard|deep] [--out report.md] [--json]';
@@ -61,13 +61,7 @@ async function main(): Promise<void> {
 
   let env;
   try {
-    env = parseEnv({
-      REDIS_URL: LOCAL.redis.url,
-      MONGO_URL: LOCAL.mongo.url,
-      DATABASE_URL: LOCAL.postgres.url,
-      ...process.env,
-    });
-    providerMode(env);
+    env = cliEnv();
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, 78);
     throw err;
