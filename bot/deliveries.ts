@@ -5,7 +5,7 @@ import { createConsoleDelivery } from '../core/jobs/console-delivery.js';
 import type { Logger } from '../core/observability/logger.js';
 import type { Storage } from '../core/storage/index.js';
 import type { Delivery, DeliveryResolver } from '../core/tasks/delivery.js';
-import type { Platform } from '../core/tasks/types.js';
+import type { Platform } from '../core/platform.js';
 import { createDiscordDelivery, createDiscordRest } from './discord/delivery.js';
 import { createSlackDelivery } from './slack/delivery.js';
 import {

@@ -22,6 +22,7 @@ import { boltOptions, createSlackApp, slackMode, socketModeReceiver } from './sl
 import { createPgInstallationStore } from './slack/installation-store.js';
 import { slackErrorCode } from './slack/socket-mode.js';
 import { WorkThread } from './work-thread.js';
+import type { ChatPlatform } from '../core/platform.js';
 
 /** How long a shutdown works through acknowledged commands, then tells the rest to retry (PM2 kills at 10 s). */
 const DRAIN_MS = 7_000;
@@ -29,7 +30,6 @@ const SHED_MS = 1_500;
 /** The exit code of a bot with no platform left (EX_CONFIG): PM2 does not restart it (stop_exit_codes). */
 const NO_PLATFORM_EXIT = 78;
 
-type Platform = 'slack' | 'discord';
 /** What /health reports for a platform: `failed` and `disabled` are down, the rest up. */
 type PlatformState = string;
 
@@ -81,11 +81,11 @@ async function main(env: Env, logger: Logger): Promise<void> {
   // A shutdown stops taking commands, finishes those acknowledged, then disconnects (decision 005).
   const stopIntake: (() => Promise<unknown> | unknown)[] = [];
   const disconnect: (() => Promise<unknown> | unknown)[] = [];
-  const states = new Map<Platform, () => PlatformState>();
+  const states = new Map<ChatPlatform, () => PlatformState>();
   // Filled in once the shutdown steps exist (below); a platform lost before that is acted on there.
   const shutdown: { stop?: (code: number, reason: string) => Promise<void> } = {};
   /** A platform stopped for good while running: said in one line; with none left, the bot stops too. */
-  const lost = (platform: Platform, line: string) => {
+  const lost = (platform: ChatPlatform, line: string) => {
     say(line);
     states.set(platform, () => 'failed');
     const alive = [...states.values()].some((state) => !['failed', 'disabled'].includes(state()));

@@ -1,8 +1,8 @@
 import type { Depth } from '../research/depth.js';
-import type { Platform } from '../tasks/types.js';
+import type { Platform } from '../platform.js';
 import type { BatchOptions } from '../storage/statement-batcher.js';
 
-export type { Platform } from '../tasks/types.js';
+export type { Platform } from '../platform.js';
 
 export type WorkspaceStatus = 'active' | 'suspended';
 

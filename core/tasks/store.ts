@@ -6,7 +6,8 @@ import type { Mongo } from '../storage/index.js';
 import { newTaskId } from './ids.js';
 import { keywordsOf, parseKeywordQuery, prefixPattern } from './keywords.js';
 import { projectTask, withRecordedCheckpoints, type TaskRecords } from './projection.js';
-import type { Origin, Platform, Task, TaskCheckpoint, TaskStatus } from './types.js';
+import type { Platform } from '../platform.js';
+import type { Origin, Task, TaskCheckpoint, TaskStatus } from './types.js';
 
 // The `tasks` collection, with two insert-only companions. FerretDB 1.24 applies an update as read, modify,
 // write of the whole document without a lock, on its SQLite and PostgreSQL handlers alike: concurrent

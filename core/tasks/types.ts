@@ -3,8 +3,6 @@ import type { CheckpointId } from '../research/checkpoints.js';
 import type { ProviderFailure, ResearchReport, ResearchUsage } from '../research/contract.js';
 import type { Depth } from '../research/depth.js';
 
-export type Platform = 'slack' | 'discord' | 'console';
-
 /** Where a request came from and where its messages live. The `…Ts`/`…Id` refs are filled once posted. */
 export type SlackOrigin = {
   platform: 'slack';

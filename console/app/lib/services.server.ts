@@ -16,10 +16,9 @@ import type {
 import type { TaskPage, TaskSearch } from '../../../core/tasks/store.js';
 import type { Task } from '../../../core/tasks/types.js';
 import type { TaskIndex } from './task-index.server.js';
+import type { Platform } from '../../../core/platform.js';
 
-export type { LedgerTransaction, Page, WorkspaceSummary, TaskPage, TaskSearch };
-
-export type Platform = 'slack' | 'discord' | 'console';
+export type { LedgerTransaction, Page, Platform, WorkspaceSummary, TaskPage, TaskSearch };
 
 export type WorkspaceView = {
   id: string;
