@@ -28,7 +28,7 @@ import { randomUUID } from 'node:crypto';
 import { parseEnv } from '../core/config/index.js';
 import { AGENTS, type Agent } from '../core/research/checkpoints.js';
 import { DEPTHS, type Depth } from '../core/research/depth.js';
-import { ResearchCheckpointSaver } from '../core/research/checkpointer.js';
+import { ResearchCheckpointSaver } from '../core/research/langgraph-saver.js';
 import { createResearchEngine } from '../core/research/engine.js';
 import type { ResearchResult } from '../core/research/contract.js';
 import type { Providers } from '../core/research/providers/index.js';

@@ -16,7 +16,7 @@ import {
   type ResearchResult,
   type ResearchUsage,
 } from './contract.js';
-import { ResearchCheckpointSaver } from './checkpointer.js';
+import { ResearchCheckpointSaver } from './langgraph-saver.js';
 import { buildResearchGraph, type State } from './graph.js';
 import { createProviders, type Providers } from './providers/index.js';
 import { renderReportMarkdown } from './report-markdown.js';

@@ -317,7 +317,7 @@ export function buildResearchGraph(deps: GraphDeps) {
   // Three plain edges, not a join edge: all analyses finish in the same superstep (every agent has the same
   // number of steps, a failed agent still passes through its nodes), so `report` runs once, after all three.
   // A join edge would be safer against uneven branches but LangGraph 1.7 does not fire it after a resume
-  // in which one side had finished before the crash (see checkpointer.test.ts).
+  // in which one side had finished before the crash (see langgraph-saver.test.ts).
   for (const agent of AGENTS) graph = graph.addEdge(`${agent}_analysis`, 'report');
   graph = graph.addEdge('report', END);
   return graph.compile({ checkpointer: deps.checkpointer });

@@ -1,11 +1,11 @@
-// The LangGraph checkpointer against the real PostgreSQL: a small graph interrupted by a failing node
+// The LangGraph saver (ResearchCheckpointSaver) against the real PostgreSQL: a small graph interrupted by a failing node
 // resumes from its last completed step, and finished steps are not run again.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../storage/postgres.js';
 import { testPostgres } from '../../test/helpers/storage.js';
-import { ResearchCheckpointSaver } from './checkpointer.js';
+import { ResearchCheckpointSaver } from './langgraph-saver.js';
 
 let pg: Db;
 beforeAll(() => {

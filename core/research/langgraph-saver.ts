@@ -1,8 +1,10 @@
-// A LangGraph checkpointer on PostgreSQL (tables from migrations/004_research_checkpoints.ts). Every step of
-// a run stores its checkpoint before the next one starts, so this sits on the research's critical path:
-// one statement per checkpoint and one per task's writes (decision 035), grouped with those of the other runs
-// of the process that arrive meanwhile. A checkpoint row leaves out its channel values; each value is stored
-// once per version, when its channel changes, so a step that adds an analysis does not store the pages again.
+// A LangGraph checkpointer on PostgreSQL (tables from migrations/004_research_checkpoints.ts): the graph's own
+// persistence, which lets a crashed run resume; not the 17 progress steps people see (those are checkpoints.ts).
+// Every step of a run stores its checkpoint before the next one starts, so this sits on the research's critical
+// path: one statement per checkpoint and one per task's writes (decision 035), grouped with those of the other
+// runs of the process that arrive meanwhile. A checkpoint row leaves out its channel values; each value is
+// stored once per version, when its channel changes, so a step that adds an analysis does not store the pages
+// again.
 import {
   BaseCheckpointSaver,
   compareWritesSortKeys,
