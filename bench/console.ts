@@ -283,7 +283,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await db?.destroy();
-    // Only the collection: dropping a database crashes FerretDB 1.24 (see scripts/services.mjs).
+    // Only the collection: dropping a database crashes FerretDB 1.24 (see scripts/local-servers.mjs).
     await mongo.db
       .collection('tasks')
       .drop()

@@ -36,7 +36,7 @@ import { PASSAGE_BUDGET } from '../core/research/graph.js';
 import { ANALYSIS_SCHEMAS, PlanSchema, ReportDraftSchema, type Plan } from '../core/research/schemas.js';
 import type { Sandbox } from '../core/sandbox/index.js';
 import { createPostgres, createRedis, migrateLatest } from '../core/storage/index.js';
-import { LOCAL } from '../scripts/services.mjs';
+import { LOCAL } from '../scripts/local-servers.mjs';
 import { sandboxProviders, type SandboxUrls } from '../test/helpers/research.js';
 
 const LATENCY = { search: 300, extract: 500, llm: 800 };

@@ -1,7 +1,7 @@
 // The configuration of a one-off command (research, eval): the local servers `npm run services` starts,
 // unless the environment names others. Throws ConfigError, which the command turns into exit 78.
 import { parseEnv, providerMode, type Env } from '../core/config/index.js';
-import { LOCAL } from './services.mjs';
+import { LOCAL } from './local-servers.mjs';
 
 export function cliEnv(): Env {
   const env = parseEnv({

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../core/config/index.js';
 import { runEvalCommand } from '../core/evals/command.js';
-// The local servers' URLs (scripts/services.mjs), so the CLI works right after `npm run services -- up`.
+// The local servers' URLs (scripts/local-servers.mjs), so the CLI works right after `npm run services -- up`.
 import { cliEnv } from './cli-env.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

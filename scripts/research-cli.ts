@@ -13,7 +13,7 @@ import { adminFix, failureCause, failureSummary } from '../core/research/failure
 import { checkIdea } from '../core/research/idea.js';
 import { createResearchEngine, startSandboxForEnv } from '../core/research/index.js';
 import { createPostgres, createRedis, migrateLatest, redisNamespace } from '../core/storage/index.js';
-// The local servers' URLs (scripts/services.mjs), so the CLI works right after `npm run services -- up`.
+// The local servers' URLs (scripts/local-servers.mjs), so the CLI works right after `npm run services -- up`.
 import { cliEnv } from './cli-env.js';
 
 const USAGE =

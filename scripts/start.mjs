@@ -33,8 +33,8 @@ if (!fs.existsSync(installed) || fs.statSync(lock).mtimeMs > fs.statSync(install
 const { config: loadDotenv } = await import('dotenv');
 loadDotenv({ path: path.join(root, '.env'), quiet: true });
 
-step(process.execPath, ['scripts/services.mjs', 'up']);
-const { LOCAL } = await import('./services.mjs');
+step(process.execPath, ['scripts/local-servers.mjs', 'up']);
+const { LOCAL } = await import('./local-servers.mjs');
 const env = {
   ...process.env,
   DATABASE_URL: process.env.DATABASE_URL || LOCAL.postgres.url,

@@ -5,7 +5,7 @@
 // The tests only run promtool; on a machine with systemd the package also enables a Prometheus service on
 // :9090 (`systemctl disable --now prometheus` if it is not wanted).
 import { spawnSync } from 'node:child_process';
-import { aptInstall, SetupError, which } from './services.mjs';
+import { aptInstall, SetupError, which } from './local-servers.mjs';
 
 const missing = [];
 if (!which('chromium')) missing.push('chromium');

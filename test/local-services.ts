@@ -1,4 +1,4 @@
-// The URLs of the servers `npm run services -- up` starts (ports fixed in scripts/services.mjs).
+// The URLs of the servers `npm run services -- up` starts (ports fixed in scripts/local-servers.mjs).
 export const LOCAL_URLS = {
   DATABASE_URL: 'postgres://pmf@127.0.0.1:54329/pmf_test',
   MONGO_URL: 'mongodb://127.0.0.1:27019/pmf_test',

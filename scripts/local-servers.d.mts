@@ -1,4 +1,4 @@
-// Types for the plain-Node services script, so TypeScript tools (the research CLI) can read its LOCAL URLs.
+// Types for the plain-Node local-servers script, so TypeScript tools (the research CLI) can read its LOCAL URLs.
 export declare const LOCAL: {
   postgres: { port: number; url: string };
   redis: { port: number; url: string };
