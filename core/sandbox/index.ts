@@ -22,16 +22,10 @@ import {
   type TavilyAnswer,
   type TavilyErrorFault,
 } from './tavily-api.js';
-import {
-  chatReply,
-  isPersonality,
-  LLM_PERSONALITIES,
-  malformedCompletion,
-  type ChatRequest,
-  type LlmPersonality,
-} from './chat.js';
+import { chatReply, malformedCompletion, type ChatRequest } from './chat.js';
+import { isPersonality, LLM_PERSONALITIES, type LlmPersonality } from './llm-personalities.js';
 
-export { LLM_PERSONALITIES, type LlmPersonality } from './chat.js';
+export { LLM_PERSONALITIES, type LlmPersonality } from './llm-personalities.js';
 
 export type SandboxTarget = 'search' | 'extract' | 'llm';
 

@@ -3,7 +3,8 @@ import { toJsonSchema } from '@langchain/core/utils/json_schema';
 import { zodResponseFormat } from 'openai/helpers/zod';
 import { z } from 'zod';
 import { countWords, extractPage, searchResults } from './corpus.js';
-import { generateFromSchema, parsePrompt } from './schema-fill.js';
+import { parsePrompt } from './prompt-context.js';
+import { generateFromSchema } from './schema-fill.js';
 import { startSandbox, type Sandbox } from './index.js';
 
 const QUERIES = [
