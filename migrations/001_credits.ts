@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 // The credit ledger: workspaces, one balance row per workspace per month, immutable transactions, holds,
 // and the log of status changes. Constraints and triggers make the database itself refuse a negative
 // balance, an edited transaction, or a hold closed twice — the code is not the only guard.
-// See docs/decisions/010-credit-ledger.md.
+// See docs/decisions/010-credit-ledger-model.md.
 
 const TYPES = `'allowance', 'grant', 'adjust', 'reserve', 'capture', 'release'`;
 const DEPTHS = `'essential', 'standard', 'deep'`;
