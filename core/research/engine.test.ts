@@ -1,10 +1,8 @@
 // The engine end to end on the sandbox providers (real SDK clients over HTTP), real Redis and PostgreSQL.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { startSandbox, type Sandbox } from '../sandbox/index.js';
-import type { Db } from '../storage/postgres.js';
-import type { Redis } from '../storage/redis.js';
-import { testPostgres, testRedis, uniquePrefix } from '../../test/helpers/storage.js';
+import { uniquePrefix } from '../../test/helpers/storage.js';
+import { researchServers } from '../../test/helpers/research-servers.js';
 import { sandboxEnv, sandboxProviders } from '../../test/helpers/research.js';
 import { ENGINE_CHECKPOINTS, type CheckpointId } from './checkpoints.js';
 import { ResearchError, type ResearchResult } from './contract.js';
@@ -13,23 +11,10 @@ import { createResearchEngine } from './engine.js';
 import type { GenerateArgs, Providers, StructuredLlm } from './providers/index.js';
 import type { ExtractRequest, SearchRequest } from './providers/tavily.js';
 
-let sandbox: Sandbox;
-let pg: Db;
-let redis: Redis;
-
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  pg = testPostgres(4);
-  redis = testRedis();
-});
-afterAll(async () => {
-  await sandbox.close();
-  await pg.destroy();
-  redis.disconnect();
-});
+const servers = researchServers();
 beforeEach(() => {
-  sandbox.clearFaults();
-  sandbox.setLatency({ search: 0, extract: 0, llm: 0 });
+  servers.sandbox.clearFaults();
+  servers.sandbox.setLatency({ search: 0, extract: 0, llm: 0 });
 });
 
 const IDEA = 'An app that matches dog owners with vetted sitters in their neighbourhood';
@@ -57,12 +42,12 @@ function recording(p: Providers, rewrite: (q: string) => string = (q) => q): Pro
 }
 
 function engineWith(providers: Providers) {
-  return createResearchEngine({ env: sandboxEnv(), redis, pg, providers, sandbox: true });
+  return createResearchEngine({ env: sandboxEnv(), redis: servers.redis, pg: servers.pg, providers, sandbox: true });
 }
 
 function providers(opts: { cachePrefix?: string; maxRetries?: number; timeoutMs?: number } = {}) {
   return recording(
-    sandboxProviders(sandbox, redis, {
+    sandboxProviders(servers.sandbox, servers.redis, {
       cachePrefix: opts.cachePrefix ?? uniquePrefix('research'),
       maxRetries: opts.maxRetries ?? 2,
       timeoutMs: opts.timeoutMs ?? 10_000,
@@ -71,7 +56,7 @@ function providers(opts: { cachePrefix?: string; maxRetries?: number; timeoutMs?
 }
 
 function calls() {
-  return { ...sandbox.calls };
+  return { ...servers.sandbox.calls };
 }
 
 describe.each(DEPTHS)('depth %s', (depth) => {
@@ -164,7 +149,7 @@ describe('faults', () => {
     ['llm', { kind: 'rate_limit', retryAfterSeconds: 1 }],
     ['llm', { kind: 'malformed' }],
   ] as const)('a transient %s %o is retried and the report is complete', async (target, fault) => {
-    sandbox.injectFault(target, fault, 1);
+    servers.sandbox.injectFault(target, fault, 1);
     const r = await engineWith(providers({ timeoutMs: 1_500 })).run({
       runId: randomUUID(),
       idea: IDEA,
@@ -175,7 +160,7 @@ describe('faults', () => {
 
   it('an agent whose search fails for good is reported missing; the report is written from the other two', async () => {
     // maxRetries 1: the three first attempts all fail, then one retry fails too → exactly one agent gives up.
-    sandbox.injectFault('search', { kind: 'server_error' }, 4);
+    servers.sandbox.injectFault('search', { kind: 'server_error' }, 4);
     const r = await engineWith(providers({ maxRetries: 1 })).run({
       runId: randomUUID(),
       idea: IDEA,
@@ -189,7 +174,7 @@ describe('faults', () => {
   });
 
   it('a planner that fails for good fails the run with a clear ResearchError and spends nothing', async () => {
-    sandbox.injectFault('llm', { kind: 'server_error' }, 2);
+    servers.sandbox.injectFault('llm', { kind: 'server_error' }, 2);
     const before = calls();
     const err = await engineWith(providers({ maxRetries: 1 }))
       .run({ runId: randomUUID(), idea: IDEA, depth: 'essential' })
@@ -205,7 +190,7 @@ describe('faults', () => {
 
 describe('abort', () => {
   it('stops within a second of the signal, mid-LLM call', async () => {
-    sandbox.setLatency({ llm: 20_000 });
+    servers.sandbox.setLatency({ llm: 20_000 });
     const controller = new AbortController();
     const run = engineWith(providers()).run(
       { runId: randomUUID(), idea: IDEA, depth: 'essential' },
@@ -226,7 +211,7 @@ describe('resume', () => {
     const runId = randomUUID();
     const controller = new AbortController();
     // The report's LLM call must still be in flight when the abort lands.
-    sandbox.setLatency({ llm: 300 });
+    servers.sandbox.setLatency({ llm: 300 });
     const first = engineWith(providers()).run(
       { runId, idea: IDEA, depth: 'standard' },
       {
@@ -267,7 +252,7 @@ describe('resume', () => {
 
 describe('hostile sources', () => {
   it('prompt injection, mass mentions, HTML and script links come out inert', async () => {
-    const base = sandboxProviders(sandbox, redis, { cachePrefix: uniquePrefix('hostile') });
+    const base = sandboxProviders(servers.sandbox, servers.redis, { cachePrefix: uniquePrefix('hostile') });
     const p = recording(base, (q) => `${q} hostile`);
     const r = await engineWith(p).run({
       runId: randomUUID(),

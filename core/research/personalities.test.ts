@@ -1,12 +1,11 @@
 // The engine end to end against every sandbox LLM personality, through the real @langchain/openai and
 // @tavily/core clients: each ends in a delivered report or in a refusal that names its cause before any
 // search credit is spent. The local-server rows back the README's "Use a local model" section.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { startSandbox, type LlmPersonality, type Sandbox } from '../sandbox/index.js';
-import type { Db } from '../storage/postgres.js';
-import type { Redis } from '../storage/redis.js';
-import { testPostgres, testRedis, uniquePrefix } from '../../test/helpers/storage.js';
+import type { LlmPersonality } from '../sandbox/index.js';
+import { uniquePrefix } from '../../test/helpers/storage.js';
+import { researchServers } from '../../test/helpers/research-servers.js';
 import { sandboxEnv } from '../../test/helpers/research.js';
 import { ResearchError, type ResearchResult } from './contract.js';
 import type { Depth } from './depth.js';
@@ -14,20 +13,7 @@ import { createResearchEngine } from './engine.js';
 import { createStructuredLlm, type StructuredOutputMode } from './providers/llm.js';
 import { createTavilySearch } from './providers/tavily.js';
 
-let sandbox: Sandbox;
-let pg: Db;
-let redis: Redis;
-
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  pg = testPostgres(4);
-  redis = testRedis();
-});
-afterAll(async () => {
-  await sandbox.close();
-  await pg.destroy();
-  redis.disconnect();
-});
+const servers = researchServers();
 
 const IDEA = 'A subscription service that delivers refurbished office chairs to remote workers';
 
@@ -42,8 +28,8 @@ async function research(
   tag += 1;
   const tavily = createTavilySearch({
     apiKey: 'tvly-sandbox',
-    apiUrl: sandbox.tavilyUrl,
-    redis,
+    apiUrl: servers.sandbox.tavilyUrl,
+    redis: servers.redis,
     cacheTtlSeconds: 600,
     timeoutMs: 10_000,
     maxRetries: 1,
@@ -54,7 +40,7 @@ async function research(
   const llm = createStructuredLlm({
     kind: 'openai',
     apiKey: 'sk-sandbox',
-    baseURL: sandbox.openaiUrl,
+    baseURL: servers.sandbox.openaiUrl,
     model: `sandbox:${personality}:run${tag}`,
     timeoutMs: 10_000,
     maxRetries: 1,
@@ -62,8 +48,8 @@ async function research(
   });
   const engine = createResearchEngine({
     env: sandboxEnv(),
-    redis,
-    pg,
+    redis: servers.redis,
+    pg: servers.pg,
     sandbox: true,
     providers: {
       llm,

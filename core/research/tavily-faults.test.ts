@@ -1,34 +1,24 @@
 // Every documented Tavily error, injected into the sandbox Tavily and met by the real @tavily/core client
 // inside a whole research (real Redis and PostgreSQL): each run ends in a delivered report or in a clear
 // refusal that names its cause (decision 027).
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { startSandbox, type Fault, type Sandbox } from '../sandbox/index.js';
-import type { Db } from '../storage/postgres.js';
-import type { Redis } from '../storage/redis.js';
-import { testPostgres, testRedis, uniquePrefix } from '../../test/helpers/storage.js';
+import { startSandbox, type Fault } from '../sandbox/index.js';
+import { uniquePrefix } from '../../test/helpers/storage.js';
+import { researchServers } from '../../test/helpers/research-servers.js';
 import { sandboxEngine } from '../../test/helpers/research.js';
 import { ResearchError, needsAdmin } from './contract.js';
 
-let sandbox: Sandbox;
-let pg: Db;
-let redis: Redis;
+const servers = researchServers();
 const prefix = uniquePrefix('tavily-faults');
-
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  pg = testPostgres(4);
-  redis = testRedis();
-});
-afterAll(async () => {
-  await sandbox.close();
-  await pg.destroy();
-  redis.disconnect();
-});
-beforeEach(() => sandbox.clearFaults());
+beforeEach(() => servers.sandbox.clearFaults());
 
 /** A cold cache per run, so every run really calls the sandbox Tavily. */
-const engine = () => sandboxEngine(sandbox, redis, pg, { cachePrefix: `${prefix}${randomUUID()}:`, maxRetries: 2 });
+const engine = () =>
+  sandboxEngine(servers.sandbox, servers.redis, servers.pg, {
+    cachePrefix: `${prefix}${randomUUID()}:`,
+    maxRetries: 2,
+  });
 const IDEA = 'An app that matches dog owners with vetted sitters in their neighbourhood';
 
 describe('a research meeting a transient Tavily error delivers its report, at the exact price', () => {
@@ -40,15 +30,15 @@ describe('a research meeting a transient Tavily error delivers its report, at th
   ])(
     '%s on a search and an extract',
     async (_name, fault) => {
-      sandbox.injectFault('search', fault);
-      sandbox.injectFault('extract', fault);
-      const before = { ...sandbox.calls };
+      servers.sandbox.injectFault('search', fault);
+      servers.sandbox.injectFault('extract', fault);
+      const before = { ...servers.sandbox.calls };
       const result = await engine().run({ runId: `tf-${randomUUID()}`, idea: IDEA, depth: 'standard' });
       expect(result.report.missingSections).toEqual([]);
       expect(result.usage.tavilyCredits).toBe(12);
       // Three searches and three extracts, plus the one retried each.
-      expect(sandbox.calls.search - before.search).toBe(4);
-      expect(sandbox.calls.extract - before.extract).toBe(4);
+      expect(servers.sandbox.calls.search - before.search).toBe(4);
+      expect(servers.sandbox.calls.extract - before.extract).toBe(4);
     },
     60_000,
   );
@@ -67,7 +57,10 @@ describe('a research refused by Tavily for good names the cause, and no retry is
       const own = await startSandbox();
       try {
         own.injectFault('search', { kind: 'tavily_error', status }, 10);
-        const err = await sandboxEngine(own, redis, pg, { cachePrefix: `${prefix}${randomUUID()}:`, maxRetries: 2 })
+        const err = await sandboxEngine(own, servers.redis, servers.pg, {
+          cachePrefix: `${prefix}${randomUUID()}:`,
+          maxRetries: 2,
+        })
           .run({ runId: `tf-${randomUUID()}`, idea: IDEA, depth: 'standard' })
           .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(ResearchError);
@@ -95,10 +88,10 @@ describe('a research refused by Tavily for good names the cause, and no retry is
   );
 
   it('a 400 for one search is a named permanent error: that section is missing, the report still goes out', async () => {
-    sandbox.injectFault('search', { kind: 'tavily_error', status: 400 });
-    const before = sandbox.calls.search;
+    servers.sandbox.injectFault('search', { kind: 'tavily_error', status: 400 });
+    const before = servers.sandbox.calls.search;
     const result = await engine().run({ runId: `tf-${randomUUID()}`, idea: IDEA, depth: 'standard' });
-    expect(sandbox.calls.search - before).toBe(3);
+    expect(servers.sandbox.calls.search - before).toBe(3);
     expect(result.report.missingSections).toHaveLength(1);
     expect(result.report.missingSections[0]!.reason).toMatch(/rejected our request as invalid/);
     // The two searches and extracts that ran: 2 × (2 + 2) credits.
@@ -108,7 +101,7 @@ describe('a research refused by Tavily for good names the cause, and no retry is
 
 describe('parameters Tavily would refuse are never sent', () => {
   it('a research with PROVIDER_TIMEOUT_MS above 60 s still extracts (the sandbox answers 400 above 60 s)', async () => {
-    const slow = sandboxEngine(sandbox, redis, pg, {
+    const slow = sandboxEngine(servers.sandbox, servers.redis, servers.pg, {
       cachePrefix: `${prefix}${randomUUID()}:`,
       maxRetries: 0,
       timeoutMs: 90_000,
