@@ -15,10 +15,10 @@ export function sandboxEnv(overrides: Record<string, string> = {}): Env {
 
 export type ProviderTuning = { timeoutMs?: number; maxRetries?: number; cachePrefix: string; cacheTtlSeconds?: number };
 
-/** Real SDK clients pointed at the sandbox; retries sleep for real unless `fastRetries`. */
 /** Where a sandbox answers (one in another process is reached by its URLs alone). */
 export type SandboxUrls = Pick<Sandbox, 'tavilyUrl' | 'openaiUrl'>;
 
+/** Real SDK clients pointed at the sandbox; their retries sleep for real. */
 export function sandboxProviders(sandbox: SandboxUrls, redis: Redis, t: ProviderTuning): Providers {
   const timeoutMs = t.timeoutMs ?? 10_000;
   const maxRetries = t.maxRetries ?? 2;
