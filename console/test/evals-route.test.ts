@@ -5,8 +5,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { LoaderFunctionArgs } from '@remix-run/node';
-import type { EvalConfig, IdeaScore } from '../../core/evals/runner.js';
 import { buildScorecard, writeScorecard } from '../../core/evals/scorecard.js';
+import { evalConfig, ideaScore } from '../../test/helpers/evals.js';
 import * as chartRoute from '../app/routes/evals.$name.chart[.]svg.js';
 import * as evalsRoute from '../app/routes/evals.js';
 import { createHarness, respond, type Harness } from './harness.js';
@@ -18,54 +18,17 @@ let viewer: { cookie: string };
 let root: string;
 const RUN = '2026-12-04T10-00-00Z';
 
-const score: IdeaScore = {
-  id: 'dog-sitters',
-  kind: 'consumer app',
-  idea: 'Dog sitters',
-  pmfScore: 60,
-  citation: {
-    checked: 4,
-    supported: 3,
-    partly: 0,
-    notSupported: 1,
-    precision: 0.75,
-    supportedPerReport: 3,
-    unsupported: [{ sentence: 'Owners <img src=x onerror=alert(1)> love it.', url: 'https://a.example/' }],
-  },
-  figures: { figures: 2, inPage: 2, share: 1, notInPage: [] },
-  coverage: { items: 4, keyword: 2, judge: 2, share: 0.5, missing: [] },
-  rubric: { comprehensiveness: 5, insight: 4, usefulness: 6, readability: 7, mean: 5.5 },
-  cost: {
-    promptTokens: 20_000,
-    completionTokens: 3_000,
-    tokens: 23_000,
-    tavilyCredits: 6,
-    cacheHits: 0,
-    wallMs: 3000,
-    money: 0,
-  },
-  judgeTokens: 1000,
-};
+/** A finished run's one idea; its unsupported sentence carries markup the page must not render. */
+const score = ideaScore('dog-sitters', 4, 3, 2, 2);
+score.citation.unsupported = [{ sentence: 'Owners <img src=x onerror=alert(1)> love it.', url: 'https://a.example/' }];
 
 beforeAll(async () => {
   h = await createHarness('console_evals');
   viewer = await h.user('viewer');
   root = await mkdtemp(path.join(tmpdir(), 'pmf-evals-'));
   process.env.EVALS_DIR = root;
-  const config: EvalConfig = {
-    set: 'evals/ideas.jsonl',
-    depth: 'standard',
-    limit: null,
-    concurrency: 2,
-    model: 'gpt-4o-mini',
-    judgeModel: 'gpt-4o',
-    sandbox: false,
-    prices: { in: 0, out: 0, credit: 0 },
-    startedAt: '2026-12-04T10:00:00.000Z',
-    version: 'test',
-  };
   await mkdir(path.join(root, RUN), { recursive: true });
-  await writeScorecard(path.join(root, RUN), buildScorecard(config, { scores: [score], failed: [] }, new Date()));
+  await writeScorecard(path.join(root, RUN), buildScorecard(evalConfig(), { scores: [score], failed: [] }, new Date()));
   // A run still in progress has no scorecard and is not listed.
   await mkdir(path.join(root, '2026-12-04T11-00-00Z'));
 });
@@ -94,7 +57,7 @@ describe('Evals page', () => {
       html: string;
     };
     expect(body.runs.map((r) => r.name)).toEqual([RUN]);
-    expect(body.runs[0]!.totals).toMatchObject({ citationPrecision: 0.75, tokensPerReport: 23_000 });
+    expect(body.runs[0]!.totals).toMatchObject({ citationPrecision: 0.75, tokensPerReport: 45_000 });
     expect(body.selected).toBe(RUN);
     expect(body.html).toContain('<table>');
     expect(body.html).toContain('75.0%');

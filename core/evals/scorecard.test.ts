@@ -1,55 +1,11 @@
 // Totals, the Markdown scorecard and the chart, from hand-made scores: no I/O.
 import { describe, expect, it } from '@jest/globals';
-import type { EvalConfig, IdeaScore } from './runner.js';
+import { evalConfig, ideaScore } from '../../test/helpers/evals.js';
 import { buildScorecard, renderChartSvg, renderScorecardMarkdown, totalsOf } from './scorecard.js';
-
-function idea(id: string, checked: number, supported: number, figures: number, inPage: number): IdeaScore {
-  return {
-    id,
-    kind: 'k',
-    idea: id,
-    pmfScore: 50,
-    citation: {
-      checked,
-      supported,
-      partly: 0,
-      notSupported: checked - supported,
-      precision: checked ? supported / checked : null,
-      supportedPerReport: supported,
-      unsupported: [],
-    },
-    figures: { figures, inPage, share: figures ? inPage / figures : null, notInPage: [] },
-    coverage: { items: 4, keyword: 2, judge: 2, share: 0.5, missing: [] },
-    rubric: { comprehensiveness: 6, insight: 5, usefulness: 5, readability: 8, mean: 6 },
-    cost: {
-      promptTokens: 40_000,
-      completionTokens: 5_000,
-      tokens: 45_000,
-      tavilyCredits: 12,
-      cacheHits: 0,
-      wallMs: 90_000,
-      money: 0.1,
-    },
-    judgeTokens: 10_000,
-  };
-}
-
-const config: EvalConfig = {
-  set: 'evals/ideas.jsonl',
-  depth: 'standard',
-  limit: null,
-  concurrency: 2,
-  model: 'gpt-4o-mini',
-  judgeModel: 'gpt-4o',
-  sandbox: false,
-  prices: { in: 0.15, out: 0.6, credit: 0.008 },
-  startedAt: '2026-12-04T10:00:00.000Z',
-  version: '0.1.0 (abc123)',
-};
 
 describe('totalsOf', () => {
   it('pools citations and figures over the run, so a report with many citations weighs more', () => {
-    const t = totalsOf([idea('a', 40, 36, 10, 10), idea('b', 4, 0, 0, 0)], 1);
+    const t = totalsOf([ideaScore('a', 40, 36, 10, 10), ideaScore('b', 4, 0, 0, 0)], 1);
     expect(t.citationPrecision).toBeCloseTo(36 / 44, 10);
     expect(t.supportedPerReport).toBe(18);
     expect(t.figureFidelity).toBe(1);
@@ -65,8 +21,8 @@ describe('renderScorecardMarkdown', () => {
   it('has the totals with targets and anchors, a row per idea and per failure, and the configuration', () => {
     const md = renderScorecardMarkdown(
       buildScorecard(
-        config,
-        { scores: [idea('a|b', 40, 36, 10, 10)], failed: [{ id: 'c', error: 'quota' }] },
+        evalConfig(),
+        { scores: [ideaScore('a|b', 40, 36, 10, 10)], failed: [{ id: 'c', error: 'quota' }] },
         new Date('2026-12-04T11:00:00Z'),
       ),
     );
@@ -82,7 +38,7 @@ describe('renderScorecardMarkdown', () => {
 
 describe('renderChartSvg', () => {
   it('draws five bars per idea, clips past 100%, and escapes labels', () => {
-    const s = idea('x<y', 10, 5, 0, 0);
+    const s = ideaScore('x<y', 10, 5, 0, 0);
     s.cost.tokens = 120_000;
     const svg = renderChartSvg([s]);
     expect(svg.match(/class="bar"/g)).toHaveLength(5);
