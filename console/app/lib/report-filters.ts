@@ -1,6 +1,6 @@
 // The report search's URL state: constants the form renders and the parser the loader uses.
 import { DEPTHS } from '../../../core/research/depth.js';
-import type { TaskSearch } from '../../../core/tasks/store.js';
+import type { TaskSearch } from '../../../core/tasks/search.js';
 import { day, int, oneOf, optInt, str } from './params.js';
 
 export const TASK_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
