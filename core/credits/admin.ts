@@ -1,6 +1,6 @@
 import type { Db } from '../storage/index.js';
 import { metrics } from '../observability/metrics.js';
-import type { Platform } from '../platform.js';
+import { PLATFORMS, type Platform } from '../platform.js';
 import {
   IdempotencyConflictError,
   InsufficientCreditsError,
@@ -17,8 +17,6 @@ import type { AmountChange, LedgerTransaction, StatusChange, Workspace } from '.
 // Changes to workspaces outside a research: registering one on first use, and what an admin does by hand
 // (grants, deductions, the monthly allowance, suspension). Each admin change names its actor and reason and
 // carries an idempotency key (decision 010).
-
-const PLATFORMS: readonly Platform[] = ['slack', 'discord', 'console'];
 
 export class LedgerAdmin {
   constructor(

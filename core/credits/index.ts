@@ -14,7 +14,6 @@ export { PRICE, remainingByDepth, monthOf, MAX_REASON_LENGTH } from './rules.js'
 export type {
   Workspace,
   WorkspaceStatus,
-  Platform,
   Month,
   BalanceView,
   TransactionType,
