@@ -10,7 +10,7 @@ export {
   UnknownHoldError,
   HoldClosedError,
 } from './errors.js';
-export { PRICE, remainingByDepth, monthOf, MAX_REASON_LENGTH } from './rules.js';
+export { remainingByDepth, monthOf, MAX_REASON_LENGTH } from './rules.js';
 export type {
   Workspace,
   WorkspaceStatus,
