@@ -12,7 +12,7 @@ import {
   type Hold,
   type LedgerTransaction,
 } from './index.js';
-import { freshWorkspace, seededRandom } from './test-support.js';
+import { freshWorkspace, seededRandom } from '../../test/helpers/ledger.js';
 
 let db: Db;
 
