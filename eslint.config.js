@@ -42,4 +42,26 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // A later block's no-restricted-imports replaces the one above for these files, so it repeats that rule.
+    files: ['core/credits/**/*.ts', 'core/research/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/bot/**', '**/console/**'],
+              message: 'core/ is platform-neutral: it never imports bot/ or console/.',
+            },
+            {
+              group: ['**/jobs/**', '**/tasks/**'],
+              message:
+                'The ledger and the research know nothing of jobs or tasks (decision 103): move the shared word to core/platform.ts, core/research or core/credits.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

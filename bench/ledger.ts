@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { CreditLedger } from '../core/credits/index.js';
-import { runWithConcurrency } from '../core/credits/test-support.js';
+import { runWithConcurrency } from '../test/helpers/ledger.js';
 import { createPostgres, migrateLatest, type Db } from '../core/storage/index.js';
 import { LOCAL_URLS } from '../test/local-services.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import type { TaskSearch } from '../../core/tasks/store.js';
+import type { TaskSearch } from '../../core/tasks/search.js';
 import { testRedis, uniquePrefix } from '../../test/helpers/storage.js';
 import { TaskIndex } from '../app/lib/task-index.server.js';
 import { seedReport } from './fixtures.js';

@@ -1,19 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { testPostgres } from '../../test/helpers/storage.js';
-import { DEPTHS, type Depth } from '../research/depth.js';
+import { DEPTH_PROFILES, DEPTHS, type Depth } from '../research/depth.js';
 import type { Db } from '../storage/index.js';
 import {
   CreditLedger,
   HoldClosedError,
   IdempotencyConflictError,
   InsufficientCreditsError,
-  PRICE,
   WorkspaceSuspendedError,
   type Hold,
   type LedgerTransaction,
 } from './index.js';
-import { freshWorkspace, seededRandom } from './test-support.js';
+import { freshWorkspace, seededRandom } from '../../test/helpers/ledger.js';
 
 let db: Db;
 
@@ -226,7 +225,7 @@ describe(`randomized run (seed ${SEED}; replay with LEDGER_SEED=${SEED})`, () =>
         const hold: ModelHold = {
           taskId: `rand-${randomUUID()}`,
           workspaceId: ws.id,
-          cost: PRICE[depth],
+          cost: DEPTH_PROFILES[depth].credits,
           depth,
           key: rand() < 0.5 ? `rk-${randomUUID()}` : undefined,
           closes: new Set(),

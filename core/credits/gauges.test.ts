@@ -5,7 +5,7 @@ import type { Db } from '../storage/index.js';
 import { readLedgerGauges } from './gauges.js';
 import { CreditLedger } from './ledger.js';
 import { monthOf } from './rules.js';
-import { freshWorkspace } from './test-support.js';
+import { freshWorkspace } from '../../test/helpers/ledger.js';
 
 let db: Db;
 let ledger: CreditLedger;

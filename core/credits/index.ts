@@ -10,11 +10,10 @@ export {
   UnknownHoldError,
   HoldClosedError,
 } from './errors.js';
-export { PRICE, remainingByDepth, monthOf, MAX_REASON_LENGTH } from './rules.js';
+export { remainingByDepth, monthOf, MAX_REASON_LENGTH } from './rules.js';
 export type {
   Workspace,
   WorkspaceStatus,
-  Platform,
   Month,
   BalanceView,
   TransactionType,

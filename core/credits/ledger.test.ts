@@ -13,7 +13,7 @@ import {
   UnknownWorkspaceError,
   WorkspaceSuspendedError,
 } from './index.js';
-import { freshWorkspace, ledgerSnapshot } from './test-support.js';
+import { freshWorkspace, ledgerSnapshot } from '../../test/helpers/ledger.js';
 
 let db: Db;
 let ledger: CreditLedger;

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { testPostgres } from '../../test/helpers/storage.js';
 import type { Db } from '../storage/index.js';
 import { CreditLedger, monthOf } from './index.js';
-import { freshWorkspace } from './test-support.js';
+import { freshWorkspace } from '../../test/helpers/ledger.js';
 
 let db: Db;
 beforeAll(() => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PLATFORMS } from '../platform.js';
 import { DEPTHS } from '../research/depth.js';
 import type { Hold, LedgerTransaction, Workspace } from './types.js';
 
@@ -9,7 +10,7 @@ const date = z.coerce.date();
 
 const workspaceRow = z.object({
   id: z.string(),
-  platform: z.enum(['slack', 'discord', 'console']),
+  platform: z.enum(PLATFORMS),
   external_id: z.string(),
   name: z.string(),
   monthly_allowance: z.number(),

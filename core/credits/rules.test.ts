@@ -1,11 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { LedgerValidationError } from './errors.js';
 import { prepare } from './prepared.js';
-import { checkAmount, checkMonth, checkReason, payloadHash, PRICE, remainingByDepth } from './rules.js';
+import { DEPTH_PROFILES, DEPTHS } from '../research/depth.js';
+import { checkAmount, checkMonth, checkReason, payloadHash, remainingByDepth } from './rules.js';
 
 describe('ledger rules (pure)', () => {
-  it('prices follow the depth profiles', () => {
-    expect(PRICE).toEqual({ essential: 6, standard: 12, deep: 18 });
+  it("a research costs its depth profile's credits: 6, 12 and 18 (the product notes)", () => {
+    expect(DEPTHS.map((d) => DEPTH_PROFILES[d].credits)).toEqual([6, 12, 18]);
   });
 
   it('remaining researches are floor(balance / price), never negative', () => {

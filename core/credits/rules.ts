@@ -3,13 +3,8 @@ import { DEPTH_PROFILES, DEPTHS, isDepth, type Depth } from '../research/depth.j
 import { LedgerValidationError } from './errors.js';
 import type { Month } from './types.js';
 
-// Pure rules of the ledger: prices, months, validation, payload hashes. No I/O here.
-
-export const PRICE: Record<Depth, number> = {
-  essential: DEPTH_PROFILES.essential.credits,
-  standard: DEPTH_PROFILES.standard.credits,
-  deep: DEPTH_PROFILES.deep.credits,
-};
+// Pure rules of the ledger: what a balance pays for, months, validation, payload hashes. No I/O here.
+// A research's price is its depth profile's `credits` (core/research/depth.ts), its one home.
 
 export const MAX_REASON_LENGTH = 500;
 export const MAX_ID_LENGTH = 200;
@@ -17,7 +12,7 @@ export const MAX_ID_LENGTH = 200;
 export const MAX_AMOUNT = 1_000_000_000;
 
 export function remainingByDepth(balance: number): Record<Depth, number> {
-  const floorOf = (d: Depth) => Math.max(0, Math.floor(balance / PRICE[d]));
+  const floorOf = (d: Depth) => Math.max(0, Math.floor(balance / DEPTH_PROFILES[d].credits));
   return { essential: floorOf('essential'), standard: floorOf('standard'), deep: floorOf('deep') };
 }
 

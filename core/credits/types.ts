@@ -2,8 +2,6 @@ import type { Depth } from '../research/depth.js';
 import type { Platform } from '../platform.js';
 import type { BatchOptions } from '../storage/statement-batcher.js';
 
-export type { Platform } from '../platform.js';
-
 export type WorkspaceStatus = 'active' | 'suspended';
 
 export type Workspace = {

@@ -13,8 +13,9 @@ import {
 import { failureSummary } from '../research/failures.js';
 import type { Redis } from '../storage/index.js';
 import { PermanentDeliveryError, type DeliveryResolver } from '../tasks/delivery.js';
+import { taskOf, type Outcome, type TaskDoc } from '../tasks/doc.js';
 import { withCheckpoint, withRecordedCheckpoints } from '../tasks/projection.js';
-import { taskOf, type Outcome, type TaskDoc, type TaskStore } from '../tasks/store.js';
+import type { TaskStore } from '../tasks/store.js';
 import type { Task } from '../tasks/types.js';
 import { RetryLater, type ResearchJobData } from './agenda.js';
 import { ProgressCoalescer, progressChannel } from './progress.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { projectTask, withCheckpoint } from './projection.js';
-import type { TaskDoc } from './store.js';
+import { projectTask, recordsOf, withCheckpoint } from './projection.js';
+import type { TaskDoc } from './doc.js';
 
 const t = (s: number) => new Date(Date.UTC(2026, 10, 22, 8, 0, s));
 
@@ -126,5 +126,31 @@ describe('projectTask', () => {
     const queued = withCheckpoint(task, 'queued', t(3));
     expect(queued.checkpoints.map((c) => c.id)).toEqual(['received', 'queued', 'started']);
     expect(withCheckpoint(queued, 'queued', t(9))).toBe(queued);
+  });
+});
+
+describe('recordsOf', () => {
+  it("reads the task's outcome, delivery and cancel guards, and no other task's", () => {
+    const events = [{ id: 'queued' as const, at: t(1) }];
+    const records = recordsOf('R-7KQ2', events, [
+      { _id: 'R-7KQ2:outcome', taskId: 'R-7KQ2', at: t(5), outcome: failed },
+      { _id: 'R-7KQ2:delivered', taskId: 'R-7KQ2', at: t(6), failedPermanently: 'channel_not_found' },
+      { _id: 'R-7KQ2:cancel', taskId: 'R-7KQ2', at: t(4) },
+      { _id: 'R-OTHER:outcome', taskId: 'R-OTHER', at: t(3), outcome: { status: 'succeeded' } },
+    ]);
+    expect(records).toEqual({
+      events,
+      outcome: { outcome: failed, at: t(5) },
+      delivered: { at: t(6), failedPermanently: 'channel_not_found' },
+      cancel: { by: 'unknown', at: t(4) },
+    });
+  });
+
+  it('leaves out what no guard proves', () => {
+    expect(recordsOf('R-7KQ2', [], [{ _id: 'R-7KQ2:delivery:0', taskId: 'R-7KQ2', at: t(2), owner: 'run-1' }])).toEqual(
+      {
+        events: [],
+      },
+    );
   });
 });

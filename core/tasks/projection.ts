@@ -1,6 +1,6 @@
 import type { CheckpointId } from '../research/checkpoints.js';
+import type { GuardDoc, Outcome, TaskDoc } from './doc.js';
 import type { Task, TaskCheckpoint } from './types.js';
-import type { Outcome, TaskDoc } from './store.js';
 
 // FerretDB 1.24 applies an update by reading the document and writing it back whole, so two processes that
 // update one task at the same moment can lose one of the writes (MongoDB cannot). The insert-only records
@@ -14,6 +14,27 @@ export type TaskRecords = {
   delivered?: { at: Date; failedPermanently?: string };
   cancel?: { by: string; at: Date };
 };
+
+/** What a task's guards prove besides its recorded checkpoints (`events`, in completion order). */
+export function recordsOf(taskId: string, events: TaskCheckpoint[], guards: GuardDoc[]): TaskRecords {
+  const guard = (kind: string) => guards.find((g) => g._id === `${taskId}:${kind}`);
+  const outcome = guard('outcome');
+  const delivered = guard('delivered');
+  const cancel = guard('cancel');
+  return {
+    events,
+    ...(outcome?.outcome ? { outcome: { outcome: outcome.outcome, at: outcome.at } } : {}),
+    ...(delivered
+      ? {
+          delivered: {
+            at: delivered.at,
+            ...(delivered.failedPermanently ? { failedPermanently: delivered.failedPermanently } : {}),
+          },
+        }
+      : {}),
+    ...(cancel ? { cancel: { by: cancel.by ?? 'unknown', at: cancel.at } } : {}),
+  };
+}
 
 function mergeCheckpoints(recorded: TaskCheckpoint[], onDoc: TaskCheckpoint[]): TaskCheckpoint[] {
   const seen = new Set(recorded.map((c) => c.id));

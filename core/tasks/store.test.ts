@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { testMongo } from '../../test/helpers/storage.js';
 import type { Mongo } from '../storage/index.js';
 import { fakeResult } from '../jobs/test-fixtures.js';
-import { TaskStore, type NewTask } from './store.js';
+import type { NewTask } from './doc.js';
+import { TaskStore } from './store.js';
 
 let mongo: Mongo;
 let store: TaskStore;

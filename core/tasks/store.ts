@@ -1,12 +1,21 @@
-import { MongoServerError, type Collection, type Filter, type IndexDescription, type Sort } from 'mongodb';
+import type { Collection } from 'mongodb';
 import type { CheckpointId } from '../research/checkpoints.js';
-import type { ProviderFailure, ResearchResult } from '../research/contract.js';
-import type { Depth } from '../research/depth.js';
+import type { ResearchResult } from '../research/contract.js';
 import type { Mongo } from '../storage/index.js';
+import {
+  INTERNAL_FIELDS,
+  taskOf,
+  type EventDoc,
+  type GuardDoc,
+  type NewTask,
+  type Outcome,
+  type TaskDoc,
+} from './doc.js';
+import { createMissingIndexes, insertOnce, type NamedIndex } from './ferretdb.js';
 import { newTaskId } from './ids.js';
-import { keywordsOf, parseKeywordQuery, prefixPattern } from './keywords.js';
-import { projectTask, withRecordedCheckpoints, type TaskRecords } from './projection.js';
-import type { Platform } from '../platform.js';
+import { keywordsOf } from './keywords.js';
+import { projectTask, recordsOf, withRecordedCheckpoints, type TaskRecords } from './projection.js';
+import { buildSearchFilter, MAX_PAGE_SIZE, sortOf, type TaskPage, type TaskSearch } from './search.js';
 import type { Origin, Task, TaskCheckpoint, TaskStatus } from './types.js';
 
 // The `tasks` collection, with two insert-only companions. FerretDB 1.24 applies an update as read, modify,
@@ -24,78 +33,7 @@ import type { Origin, Task, TaskCheckpoint, TaskStatus } from './types.js';
 
 export const TASKS_COLLECTION = 'tasks';
 
-/** What the store keeps beside the public Task: search keywords, the score as a top-level indexed field,
- *  the caller's request key and the exactly-once guards. */
-export type TaskDoc = Task & {
-  _id: string;
-  requestKey: string;
-  keywords: string[];
-  /** The ids of `checkpoints`: FerretDB 1.24 mis-evaluates `{'checkpoints.id': {$ne: …}}` on arrays of
-   *  sub-documents, so the once-only guard filters on this array of strings instead. */
-  checkpointIds: string[];
-  score?: number;
-  /** Research attempts started (a worker taking over after a crash counts too). */
-  attempts: number;
-  /** Transient failures so far; the job gives up after JOB_MAX_ATTEMPTS. */
-  failures?: number;
-  lastFailure?: string;
-  /** Set once the final message (report, failure or cancellation) has been delivered or given up on. */
-  deliveredAt?: Date;
-  credits?: { captured?: Date; released?: Date };
-};
-
-export type NewTask = {
-  requestKey: string;
-  workspaceId: string;
-  requester: { id: string; name?: string };
-  origin: Origin;
-  idea: string;
-  depth: Depth;
-  cost: number;
-  retryOf?: string;
-};
-
-export type TaskSort = 'newest' | 'oldest' | 'score_desc' | 'score_asc';
-
-export type TaskSearch = {
-  /** Search-box text: whole words must match a keyword, a last word still being typed matches as a prefix. */
-  text?: string;
-  depth?: Depth;
-  status?: TaskStatus;
-  platform?: Platform;
-  workspaceId?: string;
-  from?: Date;
-  to?: Date;
-  scoreMin?: number;
-  scoreMax?: number;
-  sort?: TaskSort;
-  /** 1-based. */
-  page?: number;
-  /** Default 20, at most 100. */
-  pageSize?: number;
-};
-
-export type TaskPage = { items: Task[]; total: number; page: number; pageSize: number };
-
-export type FinalOutcome = {
-  status: 'failed' | 'cancelled';
-  error: { userMessage: string; detail: string; failure?: ProviderFailure };
-  refunded: number;
-};
-export type Outcome = { status: 'succeeded' } | FinalOutcome;
-
-type GuardDoc = {
-  _id: string;
-  taskId: string;
-  at: Date;
-  outcome?: Outcome;
-  by?: string;
-  owner?: string;
-  failedPermanently?: string;
-};
-type EventDoc = { _id: string; taskId: string; id: CheckpointId; at: Date; seq: number };
-
-const TASK_INDEXES: (IndexDescription & { name: string })[] = [
+const TASK_INDEXES: NamedIndex[] = [
   { key: { requestKey: 1 }, name: 'requestKey_unique', unique: true },
   { key: { workspaceId: 1, createdAt: -1 }, name: 'workspace_time' },
   { key: { status: 1, createdAt: -1 }, name: 'status_time' },
@@ -105,65 +43,8 @@ const TASK_INDEXES: (IndexDescription & { name: string })[] = [
   { key: { score: -1 }, name: 'score' },
 ];
 
-const MAX_PAGE_SIZE = 100;
-const INTERNAL_KEYS = [
-  '_id',
-  'requestKey',
-  'keywords',
-  'checkpointIds',
-  'score',
-  'failures',
-  'lastFailure',
-  'attempts',
-  'deliveredAt',
-  'credits',
-] as const;
-const INTERNAL_FIELDS = Object.fromEntries(INTERNAL_KEYS.map((k) => [k, 0]));
-
-function isDuplicateKey(err: unknown): err is MongoServerError {
-  return err instanceof MongoServerError && err.code === 11000;
-}
-
-/** The public Task of a stored document (search and guard fields left out). */
-export function taskOf(doc: TaskDoc): Task {
-  const task: Record<string, unknown> = { ...doc };
-  for (const key of INTERNAL_KEYS) delete task[key];
-  return task as Task;
-}
-
 function toTask(doc: TaskDoc | null): Task | undefined {
   return doc ? taskOf(doc) : undefined;
-}
-
-export function buildSearchFilter(q: TaskSearch): Filter<TaskDoc> {
-  const and: Filter<TaskDoc>[] = [];
-  if (q.workspaceId) and.push({ workspaceId: q.workspaceId });
-  if (q.depth) and.push({ depth: q.depth });
-  if (q.status) and.push({ status: q.status });
-  if (q.platform) and.push({ 'origin.platform': q.platform });
-  if (q.from) and.push({ createdAt: { $gte: q.from } });
-  if (q.to) and.push({ createdAt: { $lt: q.to } });
-  if (q.scoreMin !== undefined) and.push({ score: { $gte: q.scoreMin } });
-  if (q.scoreMax !== undefined) and.push({ score: { $lte: q.scoreMax } });
-  if (q.text) {
-    const words = parseKeywordQuery(q.text);
-    for (const w of words.exact) and.push({ keywords: w });
-    if (words.prefix) and.push({ keywords: { $regex: prefixPattern(words.prefix) } });
-  }
-  return and.length ? { $and: and } : {};
-}
-
-function sortOf(sort: TaskSort = 'newest'): Sort {
-  switch (sort) {
-    case 'oldest':
-      return { createdAt: 1, _id: 1 };
-    case 'score_desc':
-      return { score: -1, createdAt: -1, _id: 1 };
-    case 'score_asc':
-      return { score: 1, createdAt: -1, _id: 1 };
-    default:
-      return { createdAt: -1, _id: 1 };
-  }
 }
 
 export class TaskStore {
@@ -183,24 +64,10 @@ export class TaskStore {
     this.now = opts.now ?? (() => new Date());
   }
 
-  /**
-   * Creates the indexes that are missing, one per command: FerretDB 1.24 drops the connection when one
-   * createIndexes command repeats several existing indexes (MongoDB treats that as a no-op).
-   */
+  /** Creates the indexes that are missing, one per command (FerretDB: ferretdb.ts). */
   async ensureIndexes(): Promise<void> {
-    const ensure = async (collection: Collection<never>, indexes: (IndexDescription & { name: string })[]) => {
-      const existing = new Set(
-        (
-          await collection
-            .listIndexes()
-            .toArray()
-            .catch(() => [])
-        ).map((i: { name?: string }) => i.name),
-      );
-      for (const index of indexes.filter((i) => !existing.has(i.name))) await collection.createIndexes([index]);
-    };
-    await ensure(this.collection as unknown as Collection<never>, TASK_INDEXES);
-    await ensure(this.events as unknown as Collection<never>, [{ key: { taskId: 1, at: 1 }, name: 'task_time' }]);
+    await createMissingIndexes(this.collection, TASK_INDEXES);
+    await createMissingIndexes(this.events, [{ key: { taskId: 1, at: 1 }, name: 'task_time' }]);
   }
 
   async get(id: string): Promise<Task | undefined> {
@@ -226,23 +93,7 @@ export class TaskStore {
       this.guards.find({ _id: { $in: [`${id}:outcome`, `${id}:delivered`, `${id}:cancel`] } }).toArray(),
     ]);
     if (!doc) return undefined;
-    const guard = (kind: string) => guards.find((g) => g._id === `${id}:${kind}`);
-    const outcome = guard('outcome');
-    const delivered = guard('delivered');
-    const cancel = guard('cancel');
-    const records: TaskRecords = {
-      events,
-      ...(outcome?.outcome ? { outcome: { outcome: outcome.outcome, at: outcome.at } } : {}),
-      ...(delivered
-        ? {
-            delivered: {
-              at: delivered.at,
-              ...(delivered.failedPermanently ? { failedPermanently: delivered.failedPermanently } : {}),
-            },
-          }
-        : {}),
-      ...(cancel ? { cancel: { by: cancel.by ?? 'unknown', at: cancel.at } } : {}),
-    };
+    const records = recordsOf(id, events, guards);
     return { doc: projectTask(doc, records), records };
   }
 
@@ -271,14 +122,9 @@ export class TaskStore {
         attempts: 0,
         createdAt: at,
       };
-      try {
-        await this.collection.insertOne(doc);
-        return { task: toTask(doc)!, created: true };
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-        const same = await this.getByRequestKey(input.requestKey);
-        if (same) return { task: same, created: false };
-      }
+      if (await insertOnce(this.collection, doc)) return { task: toTask(doc)!, created: true };
+      const same = await this.getByRequestKey(input.requestKey);
+      if (same) return { task: same, created: false };
     }
     throw new Error('could not allocate a task id after 12 attempts');
   }
@@ -361,24 +207,12 @@ export class TaskStore {
 
   // ---- insert-only records ------------------------------------------------------------------------
 
-  private async insertGuard(doc: GuardDoc): Promise<boolean> {
-    try {
-      await this.guards.insertOne(doc);
-      return true;
-    } catch (err) {
-      if (isDuplicateKey(err)) return false;
-      throw err;
-    }
+  private insertGuard(doc: GuardDoc): Promise<boolean> {
+    return insertOnce(this.guards, doc);
   }
 
-  private async insertEvent(taskId: string, id: CheckpointId, at: Date): Promise<boolean> {
-    try {
-      await this.events.insertOne({ _id: `${taskId}:${id}`, taskId, id, at, seq: ++this.seq });
-      return true;
-    } catch (err) {
-      if (isDuplicateKey(err)) return false;
-      throw err;
-    }
+  private insertEvent(taskId: string, id: CheckpointId, at: Date): Promise<boolean> {
+    return insertOnce(this.events, { _id: `${taskId}:${id}`, taskId, id, at, seq: ++this.seq });
   }
 
   /** The checkpoints recorded for a task, in completion order. */

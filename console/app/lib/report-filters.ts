@@ -1,10 +1,10 @@
 // The report search's URL state: constants the form renders and the parser the loader uses.
+import { PLATFORMS } from '../../../core/platform.js';
 import { DEPTHS } from '../../../core/research/depth.js';
-import type { TaskSearch } from '../../../core/tasks/store.js';
+import type { TaskSearch } from '../../../core/tasks/search.js';
 import { day, int, oneOf, optInt, str } from './params.js';
 
 export const TASK_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
-export const PLATFORMS = ['slack', 'discord', 'console'] as const;
 export const SORTS = ['newest', 'oldest', 'score_desc', 'score_asc'] as const;
 export const REPORTS_PAGE_SIZE = 20;
 

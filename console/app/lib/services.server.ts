@@ -13,7 +13,7 @@ import type {
   TransactionsQuery,
   WorkspaceSummary,
 } from '../../../core/credits/types.js';
-import type { TaskPage, TaskSearch } from '../../../core/tasks/store.js';
+import type { TaskPage, TaskSearch } from '../../../core/tasks/search.js';
 import type { Task } from '../../../core/tasks/types.js';
 import type { TaskIndex } from './task-index.server.js';
 import type { Platform } from '../../../core/platform.js';

@@ -9,7 +9,7 @@ import type { Collection } from 'mongodb';
 import type { Redis } from 'ioredis';
 import type { Depth } from '../../../core/research/depth.js';
 import { keywordsOf, parseKeywordQuery } from '../../../core/tasks/keywords.js';
-import type { TaskSearch } from '../../../core/tasks/store.js';
+import type { TaskSearch } from '../../../core/tasks/search.js';
 import type { Task } from '../../../core/tasks/types.js';
 
 export type IndexedTask = {

@@ -5,7 +5,8 @@ import { DateRangeFilter, SearchFilter, SelectFilter } from '../components/ListF
 import { Pager } from '../components/Pager.js';
 import { bandClass, fmtDate } from '../lib/format.js';
 import { DEPTHS } from '../../../core/research/depth.js';
-import { PLATFORMS, reportQuery, SORTS, TASK_STATUSES } from '../lib/report-filters.js';
+import { PLATFORMS } from '../../../core/platform.js';
+import { reportQuery, SORTS, TASK_STATUSES } from '../lib/report-filters.js';
 import { indexedRow, reportRow } from '../lib/reports.server.js';
 import type { ConsoleTaskSearch } from '../lib/task-index.server.js';
 import { workspaceNames, workspacesNamed } from '../lib/workspace-names.server.js';

@@ -7,8 +7,8 @@ import { fmtDate, fmtNumber } from '../lib/format.js';
 import { int, oneOf, str } from '../lib/params.js';
 import { requireUser } from '../lib/session.server.js';
 import { researchCounts } from '../lib/usage.server.js';
+import { PLATFORMS } from '../../../core/platform.js';
 
-const PLATFORMS = ['slack', 'discord', 'console'] as const;
 const STATUSES = ['active', 'suspended'] as const;
 const SORTS = ['activity', 'balance', 'usage', 'name'] as const;
 const PAGE_SIZE = 25;

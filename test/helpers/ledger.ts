@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../storage/index.js';
-import type { CreditLedger } from './ledger.js';
-import type { Workspace } from './types.js';
+import type { CreditLedger, Workspace } from '../../core/credits/index.js';
+import type { Db } from '../../core/storage/index.js';
 
 // Shared by the ledger tests and the benchmark: fresh workspaces, and a snapshot of everything the ledger
 // stores about one workspace so a test can prove that a refused request changed nothing.
