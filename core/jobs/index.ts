@@ -19,7 +19,9 @@ import {
   type ResearchJobData,
 } from './agenda.js';
 import { PROGRESS_PREFIX, progressChannel, reviveTask } from './progress.js';
-import { cancelOutcome, failureSentence, ResearchRunner } from './research-job.js';
+import { cancelOutcome, messageOf } from './outcomes.js';
+import { ResearchJobHandler } from './research-job.js';
+import { TaskSettler } from './settle.js';
 import {
   JobsError,
   type Actor,
@@ -142,12 +144,19 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
     log.warn({ err: err.message }, 'job notification channel error'),
   );
   agenda.on('error', (err: Error) => log.warn({ err: err.message }, 'agenda error'));
-  const runner = new ResearchRunner({
+  /** Publishes the task's live state for live views; fire and forget (a Redis outage must not stall the job). */
+  const publish = (task: Task): void => {
+    storage.redis
+      .publish(progressChannel(task.id, tuning.progressPrefix), JSON.stringify(task))
+      .catch((err: unknown) => {
+        log.debug({ taskId: task.id, err: messageOf(err) }, 'progress publish failed');
+      });
+  };
+  const settler = new TaskSettler({
     store,
     ledger,
-    engine,
     deliveries,
-    redis: storage.redis,
+    publish,
     logger: log,
     env,
     tuning,
@@ -155,7 +164,11 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
     handOff: async (taskId) => {
       await agenda.now<ResearchJobData>(END_JOB, { taskId });
     },
+    forget: async (taskId) => {
+      await engine.forget?.(taskId);
+    },
   });
+  const runner = new ResearchJobHandler({ store, engine, settler, publish, logger: log, env, tuning });
   const hub = createProgressHub(storage.redis);
   const cancelChannel = `${tuning.channel}:cancel`;
   let cancelSub: Redis | undefined;
@@ -169,21 +182,6 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
       await Promise.all([store.ensureIndexes(), agenda.ready]);
       if (channel && !workerStarted && channel.state !== 'connected') await channel.connect();
     })());
-
-  async function failBeforeQueue(taskId: string, reason: string, detail: string): Promise<void> {
-    const doc = await store.getDoc(taskId);
-    if (!doc) return;
-    await store.decideOutcome(taskId, {
-      status: 'failed',
-      error: { userMessage: failureSentence(reason, doc.cost), detail },
-      refunded: doc.cost,
-    });
-    await runner
-      .settle(taskId)
-      .catch((err: unknown) =>
-        log.warn({ taskId, err: String(err) }, 'settling a task that failed before it was queued'),
-      );
-  }
 
   /**
    * The task already made for this request, once its submission got past the reserve. A task seen between
@@ -243,7 +241,7 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
       try {
         current = (await store.setOriginRefs(taskId, await options.announce(current))) ?? current;
       } catch (err) {
-        await failBeforeQueue(
+        await settler.failBeforeQueue(
           taskId,
           'the bot could not post its messages in this channel',
           `announce failed: ${String(err)}`,
@@ -261,13 +259,13 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
     ]);
     if (enqueued.status === 'rejected') {
       const err: unknown = enqueued.reason;
-      await failBeforeQueue(taskId, 'the job queue is unavailable', `enqueue failed: ${String(err)}`);
+      await settler.failBeforeQueue(taskId, 'the job queue is unavailable', `enqueue failed: ${String(err)}`);
       throw err;
     }
     if (queued.status === 'rejected')
       log.warn({ taskId, err: String(queued.reason) }, 'the queued checkpoint could not be recorded');
     else current = withCheckpoint(current, 'queued', queuedAt);
-    runner.publish(current);
+    publish(current);
     log.info({ taskId, workspaceId: req.workspaceId, depth: req.depth }, 'research queued');
     return { task: current, created: true };
   }
@@ -291,13 +289,17 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
   /** Ends one task a crash left queued with no job; true when it did. Safe to run from several workers. */
   async function endOrphan(taskId: string): Promise<boolean> {
     if (await store.outcomeOf(taskId)) {
-      await runner.settle(taskId);
+      await settler.settle(taskId);
       return true;
     }
     if (await hasJob(taskId)) return false;
     const hold = await ledger.getHold(taskId);
     if (!hold) return store.discardUnreserved(taskId);
-    await failBeforeQueue(taskId, 'it was interrupted before it could be queued', 'no job was saved for this task');
+    await settler.failBeforeQueue(
+      taskId,
+      'it was interrupted before it could be queued',
+      'no job was saved for this task',
+    );
     return true;
   }
 
@@ -367,7 +369,7 @@ export function createJobs(opts: CreateJobsOptions): Jobs {
       // deliver to the task's platform hands the final messages to a worker through an end job. Either way
       // the queued research job has nothing left to do.
       try {
-        await runner.settle(taskId);
+        await settler.settle(taskId);
         if (doc.status === 'queued') await agenda.cancel({ name: RESEARCH_JOB, data: { taskId } });
       } catch (err) {
         if (!(err instanceof RetryLater)) log.warn({ taskId, err: String(err) }, 'settling a cancelled task');
