@@ -155,7 +155,7 @@ describe('every end is posted in the thread, whoever settles it', () => {
     });
     const task = (await h.jobs.tasks.setOriginRefs(made.id, { parentTs: parent.ts!, statusTs: status.ts! }))!;
 
-    const sweeper = h.another({ orphanAfterMs: 0 });
+    const sweeper = h.anotherWorker({ orphanAfterMs: 0 });
     expect(await sweeper.sweepOrphans()).toBeGreaterThanOrEqual(1);
     const shown = await endShown(task, '❌');
     expect(last(shown.status)).toContain('interrupted before it could be queued');

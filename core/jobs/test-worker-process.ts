@@ -8,7 +8,7 @@ import { createLogger } from '../observability/logger.js';
 import type { ResearchEngine } from '../research/contract.js';
 import { checkHealth, connectMongo, createPostgres, createRedis } from '../storage/index.js';
 import { sandboxEngine } from '../../test/helpers/research.js';
-import { createJobs } from './index.js';
+import { createResearchWorker } from './index.js';
 import { FakeEngine, RecordingDelivery, TEST_JOBS_ENV, type DeliveryCall } from './test-fixtures.js';
 import type { JobsEnv, JobsTuning } from './types.js';
 
@@ -29,7 +29,7 @@ function engineFromEnv(): ResearchEngine {
 }
 
 const delivery = new RecordingDelivery(mongo.db.collection<DeliveryCall>('delivery_log'));
-const jobs = createJobs({
+const jobs = createResearchWorker({
   env,
   storage: { pg, mongo, redis, health: () => checkHealth({ pg, mongo, redis }), close: async () => undefined },
   ledger: new CreditLedger(pg),
