@@ -3,8 +3,8 @@
 // delivery (the bot's work thread), the console has one of its own, and only the worker posts.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { FakeEngine } from '../../core/jobs/test-fixtures.js';
-import { SwitchableEngine } from '../../core/jobs/test-harness.js';
+import { FakeEngine } from '../../test/helpers/jobs-fixtures.js';
+import { SwitchableEngine } from '../../test/helpers/jobs-harness.js';
 import { WebClient } from '@slack/web-api';
 import { ResearchError } from '../../core/research/contract.js';
 import type { Task } from '../../core/tasks/types.js';

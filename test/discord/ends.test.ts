@@ -14,8 +14,8 @@ import {
   type JobsTuning,
   type ResearchWorker,
 } from '../../core/jobs/index.js';
-import { FakeEngine, TEST_JOBS_ENV } from '../../core/jobs/test-fixtures.js';
-import { SwitchableEngine, testTuning } from '../../core/jobs/test-harness.js';
+import { FakeEngine, TEST_JOBS_ENV } from '../helpers/jobs-fixtures.js';
+import { SwitchableEngine, testTuning } from '../helpers/jobs-harness.js';
 import { createLogger } from '../../core/observability/logger.js';
 import { ResearchError } from '../../core/research/contract.js';
 import { checkHealth, type Db, type Mongo, type Redis, type Storage } from '../../core/storage/index.js';

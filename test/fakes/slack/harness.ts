@@ -13,7 +13,7 @@ import {
   type JobsTuning,
   type ResearchWorker,
 } from '../../../core/jobs/index.js';
-import { TEST_JOBS_ENV } from '../../../core/jobs/test-fixtures.js';
+import { TEST_JOBS_ENV } from '../../helpers/jobs-fixtures.js';
 import { createLogger, type Logger } from '../../../core/observability/logger.js';
 import type { ResearchEngine } from '../../../core/research/contract.js';
 import { startSandbox, type Sandbox } from '../../../core/sandbox/index.js';

@@ -1,9 +1,9 @@
-// One research worker (its job layer, not started) on the real test servers, isolated by its own Mongo database, Redis channel names and
-// a fresh workspace. Used by the jobs tests and the benchmark.
+// One research worker (its job layer, not started) on the real test servers, isolated by its own Mongo
+// database, Redis channel names and a fresh workspace. Used by the jobs tests and the benchmark.
 import { randomUUID } from 'node:crypto';
-import { CreditLedger } from '../credits/index.js';
-import { createLogger } from '../observability/logger.js';
-import type { ResearchEngine, ResearchHooks, ResearchInput } from '../research/contract.js';
+import { CreditLedger } from '../../core/credits/index.js';
+import { createLogger } from '../../core/observability/logger.js';
+import type { ResearchEngine, ResearchHooks, ResearchInput } from '../../core/research/contract.js';
 import {
   checkHealth,
   connectMongo,
@@ -13,12 +13,12 @@ import {
   type Mongo,
   type Redis,
   type Storage,
-} from '../storage/index.js';
-import type { DeliveryResolver } from '../tasks/delivery.js';
-import { createResearchWorker } from './index.js';
+} from '../../core/storage/index.js';
+import type { DeliveryResolver } from '../../core/tasks/delivery.js';
+import { createResearchWorker } from '../../core/jobs/index.js';
 import type { Collection } from 'mongodb';
-import { FakeEngine, RecordingDelivery, TEST_JOBS_ENV, type DeliveryCall } from './test-fixtures.js';
-import type { JobsEnv, JobsTuning, LedgerPort, ResearchWorker } from './types.js';
+import { FakeEngine, RecordingDelivery, TEST_JOBS_ENV, type DeliveryCall } from './jobs-fixtures.js';
+import type { JobsEnv, JobsTuning, LedgerPort, ResearchWorker } from '../../core/jobs/types.js';
 
 /** Routes each run to the engine registered for its idea (so a late retry of one test's task cannot
  *  consume another test's scripted failure), or to the default. */
