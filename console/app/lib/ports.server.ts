@@ -1,5 +1,6 @@
-// What the console needs from core/, as narrow ports. The composition root (console/server.ts) passes the
-// real CreditLedger, TaskStore and Jobs in through Remix's load context; tests build the same object.
+// What the console needs from core/, as narrow ports. The composition root (console/composition.ts) builds
+// the real CreditLedger, TaskStore and Jobs, and console/server.ts passes them in through Remix's load
+// context; tests build the same object.
 // Structural types keep route code independent of which copy of core/ the bundle holds, so errors are
 // recognised by their `code`/`name`, never by instanceof.
 import type { Knex } from 'knex';

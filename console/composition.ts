@@ -9,7 +9,7 @@ import { namespacedChannel, openStorage, type Storage } from '../core/storage/in
 import { PROGRESS_PREFIX } from '../core/jobs/progress.js';
 import { TaskStore, TASKS_COLLECTION } from '../core/tasks/store.js';
 import { TaskIndex } from './app/lib/task-index.server.js';
-import type { ConsoleServices, JobsPort } from './app/lib/services.server.js';
+import type { ConsoleServices, JobsPort } from './app/lib/ports.server.js';
 
 function sandboxOn(env: Env): boolean {
   try {
