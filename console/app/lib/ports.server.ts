@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Mongo } from '../../../core/storage/mongo.js';
 import type { Depth } from '../../../core/research/depth.js';
 import type {
+  BalanceView,
   LedgerTransaction,
   ListWorkspacesQuery,
   Page,
@@ -29,14 +30,6 @@ export type WorkspaceView = {
   monthlyAllowance: number;
   status: 'active' | 'suspended';
   createdAt: Date;
-};
-
-export type BalanceView = {
-  month: string;
-  balance: number;
-  allowance: number;
-  used: number;
-  remaining: Record<Depth, number>;
 };
 
 export type LedgerMutation = {
