@@ -11,10 +11,11 @@ import { ProgressCoalescer } from './progress.js';
 import type { JobsEnv, JobsTuning, LedgerPort } from './types.js';
 
 // Ending a task whose outcome is decided, from any process: the credits closed, the engine's saved run
-// dropped, the final message delivered once (or handed to a worker when this process cannot reach the
-// task's platform). The submit side settles cancels and failures before the queue; the worker settles
-// what its researches decided. Every step that must happen once is an insert-only record in the TaskStore
-// (decision 040), so settling again, from here or elsewhere, finds it done.
+// dropped (by a worker: only it has the engine), the final message delivered once, or handed to a worker
+// when this process cannot reach the task's platform. The submit side settles cancels and failures before
+// the queue; the worker settles what its researches decided. Settling again, from here or elsewhere, finds
+// each step done: the outcome, the delivery claim and the delivered mark are insert-only records in the
+// TaskStore (decision 040), and the hold closes once in the ledger.
 
 export type SettlerDeps = {
   store: TaskStore;
