@@ -19,7 +19,7 @@ export function adminFailureSentence(failure: ProviderFailure, cost: number): st
   return `The research could not be run: ${failureSummary(failure)}, so the bot's setup needs an admin. Your ${cost} credits were returned; nothing was charged. Please let an admin of this bot know: trying again will not work until they fix it.`;
 }
 
-export function cancelSentence(cost: number): string {
+function cancelSentence(cost: number): string {
   return `The research was cancelled. Your ${cost} credits were returned; nothing was charged.`;
 }
 
@@ -31,6 +31,7 @@ export function cancelOutcome(doc: Pick<TaskDoc, 'cost'>, by = 'unknown'): Outco
   };
 }
 
+/** The text of a thrown value, for logs and failure details. */
 export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

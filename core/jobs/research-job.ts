@@ -28,7 +28,7 @@ export type ResearchJobDeps = {
   tuning: JobsTuning;
 };
 
-export type AbortReason = 'cancel' | 'shutdown';
+type AbortReason = 'cancel' | 'shutdown';
 
 /** Retries of a job whose handler could not reach its stores; beyond this an operator has to look. */
 const MAX_INFRA_RETRIES = 30;
