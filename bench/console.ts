@@ -14,7 +14,7 @@ import type { TaskDoc } from '../core/tasks/doc.js';
 import { TaskStore } from '../core/tasks/store.js';
 import type { TaskStatus } from '../core/tasks/types.js';
 import { LOCAL_URLS } from '../test/local-services.js';
-import type { ConsoleServices } from '../console/app/lib/services.server.js';
+import type { ConsoleServices } from '../console/app/lib/ports.server.js';
 import { createSession } from '../console/app/lib/session.server.js';
 import { TaskIndex } from '../console/app/lib/task-index.server.js';
 import { createUser } from '../console/app/lib/users.server.js';

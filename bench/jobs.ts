@@ -16,9 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { applyLocalServiceDefaults } from '../test/local-services.js';
 import { startSandbox } from '../core/sandbox/index.js';
 import { connectMongo } from '../core/storage/index.js';
-import { startPrivateFerretDb, startSqliteFerretDb } from '../core/jobs/private-servers.js';
-import { FakeEngine } from '../core/jobs/test-fixtures.js';
-import { openHarness, waitFor, type Harness } from '../core/jobs/test-harness.js';
+import { startPrivateFerretDb, startSqliteFerretDb } from '../test/helpers/private-servers.js';
+import { FakeEngine } from '../test/helpers/jobs-fixtures.js';
+import { openHarness, waitFor, type Harness } from '../test/helpers/jobs-harness.js';
 import type { Jobs } from '../core/jobs/types.js';
 
 applyLocalServiceDefaults();
@@ -28,7 +28,7 @@ const POLLING_JOBS = Number(process.env.BENCH_POLLING_JOBS ?? 12);
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 100);
 /** How long the 100 researches may take before the bench gives up on them. */
 const LOAD_TIMEOUT_MS = Number(process.env.BENCH_LOAD_TIMEOUT_MS ?? 300_000);
-const WORKER = fileURLToPath(new URL('../core/jobs/test-worker-process.ts', import.meta.url));
+const WORKER = fileURLToPath(new URL('../test/helpers/jobs-worker-process.ts', import.meta.url));
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);

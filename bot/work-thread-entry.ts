@@ -7,7 +7,6 @@ import { CreditLedger } from '../core/credits/index.js';
 import { createJobs } from '../core/jobs/index.js';
 import { createLogger } from '../core/observability/logger.js';
 import { registry } from '../core/observability/metrics.js';
-import type { ResearchEngine } from '../core/research/contract.js';
 import { openStorage } from '../core/storage/index.js';
 import { ArrivalRate } from './arrivals.js';
 import { markInstallationRevoked } from './slack/installation-store.js';
@@ -36,11 +35,6 @@ import {
   type WorkThreadOptions,
 } from './work-thread.js';
 
-// This thread only enqueues; its job layer never runs a worker, so the engine is never called.
-const researchRunsInWorkers: ResearchEngine = {
-  run: () => Promise.reject(new Error('research runs in the worker process (bot/worker.ts), not in the bot')),
-};
-
 const port = parentPort!;
 const { options } = workerData as { options: WorkThreadOptions };
 const { env } = options;
@@ -64,11 +58,13 @@ try {
   lowerThisThreadsPriority(options.niceness ?? WORK_THREAD_NICENESS);
   const storage = await openStorage(env, 'pmf-bot-work');
   const ledger = new CreditLedger(storage.pg, { defaultAllowance: env.DEFAULT_MONTHLY_ALLOWANCE });
+  // Only the submit side: research runs in the worker process (bot/worker.ts), and this thread holds no
+  // platform clients, so the ends it settles (cancels, failures before the queue) are handed to a worker
+  // (decision 055).
   const jobs = createJobs({
     env,
     storage,
     ledger,
-    engine: researchRunsInWorkers,
     deliveries: () => undefined,
     logger,
     ...(options.jobsTuning ? { tuning: options.jobsTuning } : {}),

@@ -1,7 +1,7 @@
 // The worker process: runs research jobs and delivers them to Slack, Discord or the console.
 import { ConfigError, loadConfigOrExit } from '../core/config/index.js';
 import { CreditLedger } from '../core/credits/index.js';
-import { createJobs } from '../core/jobs/index.js';
+import { createResearchWorker } from '../core/jobs/index.js';
 import { watchLedger } from '../core/observability/ledger-gauges.js';
 import { createLogger } from '../core/observability/logger.js';
 import { metrics } from '../core/observability/metrics.js';
@@ -35,7 +35,7 @@ const engine = createResearchEngine({
   logger,
 });
 const deliveries = createDeliveries(env, storage, logger);
-const jobs = createJobs({ env, storage, ledger, engine, deliveries: deliveries.resolve, logger });
+const jobs = createResearchWorker({ env, storage, ledger, engine, deliveries: deliveries.resolve, logger });
 await jobs.startWorker();
 // Queue depth is read from the task store (shared by every worker) rather than counted in-process.
 const queueGauge = setInterval(() => {

@@ -11,9 +11,9 @@ import type { Env } from '../core/config/index.js';
 import { createLogger } from '../core/observability/logger.js';
 import type { Storage } from '../core/storage/index.js';
 import { FOREIGN_ORIGIN_HEADER } from './app/lib/origin.server.js';
-import type { ConsoleServices, JobsPort } from './app/lib/services.server.js';
+import type { ConsoleServices, JobsPort } from './app/lib/ports.server.js';
 import { countRequests, routeLabeler, serveMetrics } from './metrics.js';
-import { createConsoleRuntime } from './services.js';
+import { createConsoleRuntime } from './composition.js';
 
 const consoleDir = fileURLToPath(new URL('.', import.meta.url));
 export const BUILD_DIR = `${consoleDir}build`;

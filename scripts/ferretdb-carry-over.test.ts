@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { FERRETDB_BIN, startSqliteFerretDb } from '../core/jobs/private-servers.js';
+import { FERRETDB_BIN, startSqliteFerretDb } from '../test/helpers/private-servers.js';
 import { carryOverSqliteStore, sqliteDatabases } from './ferretdb-carry-over.mjs';
 
 // The store of a user from before decision 045 (FerretDB on SQLite files) must reach the PostgreSQL-backed

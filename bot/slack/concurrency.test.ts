@@ -1,7 +1,7 @@
 // 30 researches at once in one workspace: the shared chat.update budget keeps the fake Slack's Tier-3 limit
 // from ever answering 429, and every research still ends with its final state shown.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { FakeEngine } from '../../core/jobs/test-fixtures.js';
+import { FakeEngine } from '../../test/helpers/jobs-fixtures.js';
 import type { Task } from '../../core/tasks/types.js';
 import { startSlackHarness, type SlackHarness } from '../../test/fakes/slack/harness.js';
 

@@ -3,8 +3,8 @@
 // delivery (the bot's work thread), the console has one of its own, and only the worker posts.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { FakeEngine } from '../../core/jobs/test-fixtures.js';
-import { SwitchableEngine } from '../../core/jobs/test-harness.js';
+import { FakeEngine } from '../../test/helpers/jobs-fixtures.js';
+import { SwitchableEngine } from '../../test/helpers/jobs-harness.js';
 import { WebClient } from '@slack/web-api';
 import { ResearchError } from '../../core/research/contract.js';
 import type { Task } from '../../core/tasks/types.js';
@@ -155,7 +155,7 @@ describe('every end is posted in the thread, whoever settles it', () => {
     });
     const task = (await h.jobs.tasks.setOriginRefs(made.id, { parentTs: parent.ts!, statusTs: status.ts! }))!;
 
-    const sweeper = h.another({ orphanAfterMs: 0 });
+    const sweeper = h.anotherWorker({ orphanAfterMs: 0 });
     expect(await sweeper.sweepOrphans()).toBeGreaterThanOrEqual(1);
     const shown = await endShown(task, '❌');
     expect(last(shown.status)).toContain('interrupted before it could be queued');

@@ -3,7 +3,7 @@
 // unacknowledged, and a wrong app token is refused with its code.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { FakeEngine } from '../../core/jobs/test-fixtures.js';
+import { FakeEngine } from '../../test/helpers/jobs-fixtures.js';
 import { createLogger } from '../../core/observability/logger.js';
 import { startSlackHarness, type SlackHarness } from '../../test/fakes/slack/harness.js';
 import { DEFAULT_TOKEN } from '../../test/fakes/slack/server.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { parseEnv } from '../../core/config/index.js';
 import { CreditLedger } from '../../core/credits/index.js';
-import { createJobs, type Jobs } from '../../core/jobs/index.js';
+import { createResearchWorker, type ResearchWorker } from '../../core/jobs/index.js';
 import { createLogger } from '../../core/observability/logger.js';
 import { createResearchEngine } from '../../core/research/index.js';
 import { startSandbox, type Sandbox } from '../../core/sandbox/index.js';
@@ -36,7 +36,7 @@ const CHROMIUM_ARGS = [
 let storage: Storage;
 let server: ConsoleServer;
 let sandbox: Sandbox;
-let jobs: Jobs;
+let jobs: ResearchWorker;
 let browser: BrowserContext;
 let profileDir: string;
 let page: Page;
@@ -76,7 +76,7 @@ beforeAll(async () => {
     sandbox: true,
   });
   const prefix = uniquePrefix('console-e2e');
-  jobs = createJobs({
+  jobs = createResearchWorker({
     env,
     storage,
     ledger,

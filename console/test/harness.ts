@@ -7,7 +7,7 @@ import type { Mongo } from '../../core/storage/index.js';
 import { TaskStore } from '../../core/tasks/store.js';
 import { testMongo, testPostgres, testRedis } from '../../test/helpers/storage.js';
 import { CONSOLE_WORKSPACE } from '../app/lib/jobs.server.js';
-import type { ConsoleServices, JobsPort } from '../app/lib/services.server.js';
+import type { ConsoleServices, JobsPort } from '../app/lib/ports.server.js';
 import { createSession } from '../app/lib/session.server.js';
 import { createUser, type ConsoleUser, type Role } from '../app/lib/users.server.js';
 

@@ -6,7 +6,6 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from '@remix-run/node';
 import { parseEnv } from '../../core/config/index.js';
 import { createJobs, type Jobs } from '../../core/jobs/index.js';
 import { createLogger } from '../../core/observability/logger.js';
-import type { ResearchEngine } from '../../core/research/contract.js';
 import type { Storage } from '../../core/storage/index.js';
 import { uniquePrefix } from '../../test/helpers/storage.js';
 import * as jobsRoute from '../app/routes/jobs.js';
@@ -14,8 +13,6 @@ import * as playgroundRoute from '../app/routes/playground.js';
 import { createHarness, fundPlayground, respond, type Harness } from './harness.js';
 
 type Fn = (args: LoaderFunctionArgs & ActionFunctionArgs) => Promise<unknown>;
-
-const neverRuns: ResearchEngine = { run: () => Promise.reject(new Error('no worker in this test')) };
 
 let h: Harness;
 let jobs: Jobs;
@@ -36,7 +33,6 @@ beforeAll(async () => {
     env,
     storage,
     ledger: h.ledger,
-    engine: neverRuns,
     deliveries: () => undefined,
     logger: createLogger('console-jobs', 'silent'),
     tuning: { channel: `${prefix}agenda`, progressPrefix: `${prefix}progress:` },

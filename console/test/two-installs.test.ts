@@ -8,7 +8,7 @@ import { createLogger } from '../../core/observability/logger.js';
 import { testRedis } from '../../test/helpers/storage.js';
 import { fundPlayground } from './harness.js';
 import { CONSOLE_WORKSPACE } from '../app/lib/jobs.server.js';
-import { createConsoleRuntime, type ConsoleRuntime } from '../services.js';
+import { createConsoleRuntime, type ConsoleRuntime } from '../composition.js';
 import { CreditLedger } from '../../core/credits/index.js';
 
 const run = randomUUID().slice(0, 8);

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { Agenda } from 'agenda';
 import { connectMongo, createRedis, type Mongo, type Redis } from '../storage/index.js';
 import { createAgenda, RESEARCH_JOB, type ResearchJobData } from './agenda.js';
-import { TEST_JOBS_ENV } from './test-fixtures.js';
-import { testTuning, waitFor } from './test-harness.js';
+import { TEST_JOBS_ENV } from '../../test/helpers/jobs-fixtures.js';
+import { testTuning, waitFor } from '../../test/helpers/jobs-harness.js';
 
 // FerretDB applies findAndModify as read then write (decision 045): lock attempts that overlap all "win" the
 // same job. Agenda makes one per notification, so a burst of jobs used to run each job several times at once

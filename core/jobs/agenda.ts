@@ -82,7 +82,7 @@ export function createAgenda(
     maxConcurrency: env.WORKER_CONCURRENCY + END_JOBS_AT_ONCE,
     defaultConcurrency: env.WORKER_CONCURRENCY,
     // A worker locks no more jobs than it can run, so queued jobs stay free for other workers; each job
-    // name's own limits (index.ts) keep research at WORKER_CONCURRENCY.
+    // name's own limits (worker.ts) keep research at WORKER_CONCURRENCY.
     defaultLockLimit: env.WORKER_CONCURRENCY,
     lockLimit: env.WORKER_CONCURRENCY + END_JOBS_AT_ONCE,
     defaultLockLifetime: env.JOB_LOCK_LIFETIME_MS,

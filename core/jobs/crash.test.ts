@@ -6,9 +6,9 @@ import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { connectMongo, type Mongo } from '../storage/index.js';
 import { sandboxEngine } from '../../test/helpers/research.js';
 import { CHECKPOINTS } from '../research/checkpoints.js';
-import type { DeliveryCall } from './test-fixtures.js';
-import { startPrivateFerretDb, type PrivateServer } from './private-servers.js';
-import { openHarness, waitFor, type Harness } from './test-harness.js';
+import type { DeliveryCall } from '../../test/helpers/jobs-fixtures.js';
+import { startPrivateFerretDb, type PrivateServer } from '../../test/helpers/private-servers.js';
+import { openHarness, waitFor, type Harness } from '../../test/helpers/jobs-harness.js';
 import type { Jobs } from './types.js';
 
 // A worker process is SIGKILLed at a random point of a running job while another worker (this process)
@@ -17,7 +17,7 @@ import type { Jobs } from './types.js';
 
 const TRIALS = 20;
 const JOBS_PER_TRIAL = 1;
-const WORKER = fileURLToPath(new URL('./test-worker-process.ts', import.meta.url));
+const WORKER = fileURLToPath(new URL('../../test/helpers/jobs-worker-process.ts', import.meta.url));
 
 let h: Harness;
 /** Submits and publishes on the Redis channel (the survivor worker itself does not listen to it). */

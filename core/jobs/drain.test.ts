@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { FakeEngine } from './test-fixtures.js';
-import { openHarness, waitFor, type Harness } from './test-harness.js';
+import { FakeEngine } from '../../test/helpers/jobs-fixtures.js';
+import { openHarness, waitFor, type Harness } from '../../test/helpers/jobs-harness.js';
 
 // A worker's stop is as fast as its work: the drain timeout is an upper bound, not a wait.
 

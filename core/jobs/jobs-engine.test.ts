@@ -4,7 +4,7 @@ import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { sandboxEngine } from '../../test/helpers/research.js';
 import { CHECKPOINTS, ENGINE_CHECKPOINTS } from '../research/checkpoints.js';
 import type { SubmitRequest } from './index.js';
-import { openHarness, waitFor, type Harness } from './test-harness.js';
+import { openHarness, waitFor, type Harness } from '../../test/helpers/jobs-harness.js';
 
 // The job layer with the real research engine on the sandbox providers (real SDK clients over HTTP),
 // real FerretDB, Redis and PostgreSQL.

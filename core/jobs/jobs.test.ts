@@ -6,8 +6,8 @@ import { ResearchError } from '../research/contract.js';
 import { PermanentDeliveryError } from '../tasks/delivery.js';
 import type { Task } from '../tasks/types.js';
 import type { LedgerPort, SubmitRequest } from './index.js';
-import { FAKE_ORDER, FakeEngine } from './test-fixtures.js';
-import { openHarness, waitFor, type Harness } from './test-harness.js';
+import { FAKE_ORDER, FakeEngine } from '../../test/helpers/jobs-fixtures.js';
+import { openHarness, waitFor, type Harness } from '../../test/helpers/jobs-harness.js';
 
 // Job mechanics on the real servers with an engine double (the real engine + sandbox run in
 // jobs-engine.test.ts). Each test uses its own tasks; the worker is shared.

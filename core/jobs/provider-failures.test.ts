@@ -8,8 +8,8 @@ import { sandboxEngine } from '../../test/helpers/research.js';
 import { ResearchError } from '../research/contract.js';
 import { startSandbox } from '../sandbox/index.js';
 import type { SubmitRequest } from './index.js';
-import { FakeEngine } from './test-fixtures.js';
-import { openHarness, waitFor, type Harness } from './test-harness.js';
+import { FakeEngine } from '../../test/helpers/jobs-fixtures.js';
+import { openHarness, waitFor, type Harness } from '../../test/helpers/jobs-harness.js';
 
 let h: Harness;
 

@@ -1,127 +1,46 @@
-import { randomUUID } from 'node:crypto';
 import type { Job } from 'agenda';
 import type { Logger } from '../observability/logger.js';
 import { metrics } from '../observability/metrics.js';
 import { ENGINE_CHECKPOINTS, type CheckpointId } from '../research/checkpoints.js';
-import {
-  ResearchError,
-  needsAdmin,
-  type ProviderFailure,
-  type ResearchEngine,
-  type ResearchResult,
-} from '../research/contract.js';
-import { failureSummary } from '../research/failures.js';
-import type { Redis } from '../storage/index.js';
-import { PermanentDeliveryError, type DeliveryResolver } from '../tasks/delivery.js';
+import { ResearchError, needsAdmin, type ResearchEngine, type ResearchResult } from '../research/contract.js';
+import { withCheckpoint } from '../tasks/projection.js';
 import { taskOf, type Outcome, type TaskDoc } from '../tasks/doc.js';
-import { withCheckpoint, withRecordedCheckpoints } from '../tasks/projection.js';
 import type { TaskStore } from '../tasks/store.js';
 import type { Task } from '../tasks/types.js';
 import { RetryLater, type ResearchJobData } from './agenda.js';
-import { ProgressCoalescer, progressChannel } from './progress.js';
-import type { JobsEnv, JobsTuning, LedgerPort } from './types.js';
+import { adminFailureSentence, cancelOutcome, failureSentence, messageOf } from './outcomes.js';
+import type { ProgressCoalescer } from './progress.js';
+import type { TaskSettler } from './settle.js';
+import type { JobsEnv, JobsTuning } from './types.js';
 
-// The research job as a state machine over the task document: whatever state a crash left the task in,
-// running the handler again moves it forward (run → store result → settle credits → deliver) and every
-// step that must happen once is guarded by an insert-only record in the TaskStore (decision 040).
+// Agenda's handlers on a worker: the research job as a state machine over the task document, and the end
+// job. Whatever state a crash left the task in, running the handler again moves it forward (run → store
+// result → settle credits → deliver) and every step that must happen once is guarded by an insert-only
+// record in the TaskStore (decision 040). Settling itself is TaskSettler's (settle.ts).
 
-export type RunnerDeps = {
+export type ResearchJobDeps = {
   store: TaskStore;
-  ledger: LedgerPort;
   engine: ResearchEngine;
-  deliveries: DeliveryResolver;
-  redis: Redis;
+  settler: TaskSettler;
+  /** Publishes a task's live state to the live views (the progress hub). */
+  publish: (task: Task) => void;
   logger: Logger;
   env: JobsEnv;
   tuning: JobsTuning;
-  /**
-   * Hands a task's final delivery to a worker when this process has no delivery for its platform (the bot's
-   * work thread and the console settle cancels and early failures but hold no platform clients): saves a
-   * durable `research-end` job that any worker picks up at once (decision 055).
-   */
-  handOff?: (taskId: string) => Promise<void>;
 };
 
-export type SettleOptions = {
-  /** Run the delivery here even when this process has none for the platform (the end job itself). */
-  handOff?: boolean;
-  /** The outcome and stored document the caller has just written, saving their reads. */
-  known?: { outcome: Outcome; doc: TaskDoc };
-};
-
-export type AbortReason = 'cancel' | 'shutdown';
-
-/** Why a final delivery failed for good; `exhausted` when retries ran out (the platform kept erroring). */
-type DeliveryFailure = { problem: string; exhausted: boolean };
+type AbortReason = 'cancel' | 'shutdown';
 
 /** Retries of a job whose handler could not reach its stores; beyond this an operator has to look. */
 const MAX_INFRA_RETRIES = 30;
 
 const GENERIC_FAILURE = 'the research service ran into an unexpected problem';
 
-function resultOf(task: Task): ResearchResult | undefined {
-  if (!task.report || !task.usage) return undefined;
-  return { report: task.report.json, markdown: task.report.markdown, usage: task.usage };
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-export function failureSentence(reason: string, cost: number, attempts?: number): string {
-  const tries = attempts && attempts > 1 ? ` after ${attempts} attempts` : '';
-  const sentence = reason.replace(/[.\s]+$/, '');
-  return `The research could not be finished${tries}: ${sentence}. Your ${cost} credits were returned; nothing was charged. Try again in a few minutes.`;
-}
-
-/**
- * A refusal only an admin can fix (bad key, unknown model, exhausted plan): the requester learns that the
- * bot's setup needs an admin and that trying again will not help — never a key or a setting's value.
- */
-export function adminFailureSentence(failure: ProviderFailure, cost: number): string {
-  return `The research could not be run: ${failureSummary(failure)}, so the bot's setup needs an admin. Your ${cost} credits were returned; nothing was charged. Please let an admin of this bot know: trying again will not work until they fix it.`;
-}
-
-export function cancelSentence(cost: number): string {
-  return `The research was cancelled. Your ${cost} credits were returned; nothing was charged.`;
-}
-
-export function cancelOutcome(doc: Pick<TaskDoc, 'cost'>, by = 'unknown'): Outcome {
-  return {
-    status: 'cancelled',
-    error: { userMessage: cancelSentence(doc.cost), detail: `cancelled by ${by}` },
-    refunded: doc.cost,
-  };
-}
-
-export class ResearchRunner {
+export class ResearchJobHandler {
   /** Abort controllers of the jobs running in this process, by task id. */
   readonly running = new Map<string, AbortController>();
 
-  constructor(private readonly deps: RunnerDeps) {}
-
-  /** Publishes the task's live state for live views; fire and forget (a Redis outage must not stall the job). */
-  publish(task: Task): void {
-    this.deps.redis
-      .publish(progressChannel(task.id, this.deps.tuning.progressPrefix), JSON.stringify(task))
-      .catch((err: unknown) => {
-        this.deps.logger.debug({ taskId: task.id, err: messageOf(err) }, 'progress publish failed');
-      });
-  }
-
-  coalescer(task: Task): ProgressCoalescer {
-    return new ProgressCoalescer(async (t, final, signal) => {
-      const delivery = this.deps.deliveries(t);
-      // Once the final message is out (a cancel settled elsewhere), a late progress edit would undo it.
-      if (!delivery || (!final && (await this.deps.store.isDelivered(task.id)))) return;
-      try {
-        await delivery.progress(t, signal);
-      } catch (err) {
-        if (err instanceof PermanentDeliveryError) await this.deps.store.recordDeliveryProblem(task.id, err.message);
-        else this.deps.logger.warn({ taskId: task.id, err: messageOf(err) }, 'progress delivery failed');
-      }
-    }, this.deps.tuning.progressIntervalMs);
-  }
+  constructor(private readonly deps: ResearchJobDeps) {}
 
   /**
    * Agenda's handler for one research job. Anything unexpected (MongoDB or PostgreSQL unreachable) becomes
@@ -153,7 +72,7 @@ export class ResearchRunner {
   async handleEnd(job: Job<ResearchJobData>): Promise<void> {
     const { taskId } = job.attrs.data;
     try {
-      await this.settle(taskId, undefined, { handOff: false });
+      await this.deps.settler.settle(taskId, undefined, { handOff: false });
     } catch (err) {
       if (err instanceof RetryLater) throw err;
       const failCount = job.attrs.failCount ?? 0;
@@ -196,7 +115,7 @@ export class ResearchRunner {
     const { doc, records } = found;
     const decided = records.outcome?.outcome;
     const cancel = records.cancel;
-    const progress = this.coalescer(taskOf(doc));
+    const progress = this.deps.settler.coalescer(taskOf(doc));
     try {
       let outcome = decided;
       if (!outcome && cancel) outcome = (await store.decideOutcome(taskId, cancelOutcome(doc, cancel.by))).outcome;
@@ -214,7 +133,7 @@ export class ResearchRunner {
         outcome.status === 'succeeded' ? result : undefined,
         doc,
       );
-      await this.settle(taskId, progress, applied ? { known: { outcome, doc: applied } } : {});
+      await this.deps.settler.settle(taskId, progress, applied ? { known: { outcome, doc: applied } } : {});
     } finally {
       // A run that ends without the final delivery (retrying, or overlapping another run whose lock it took
       // over) must not leave a progress edit behind to land after the final message.
@@ -243,7 +162,7 @@ export class ResearchRunner {
     if (await recorded('started', invokedAt)) {
       const queued = current.checkpoints.find((c) => c.id === 'queued');
       if (queued) metrics.pickupSeconds.observe((Date.now() - queued.at.getTime()) / 1000);
-      this.publish(current);
+      this.deps.publish(current);
       progress.offer(current);
     }
     const abort = new AbortController();
@@ -263,7 +182,7 @@ export class ResearchRunner {
             if (abort.signal.aborted) return;
             metrics.checkpointSeconds.observe({ checkpoint: id }, (at.getTime() - invokedAt.getTime()) / 1000);
             if (await recorded(id, at)) {
-              this.publish(current);
+              this.deps.publish(current);
               progress.offer(current);
             }
           },
@@ -332,172 +251,5 @@ export class ResearchRunner {
     });
     if (decided.won) metrics.researches.inc({ status: 'failed', depth: doc.depth });
     return decided.outcome;
-  }
-
-  /**
-   * Moves a task whose outcome is decided to fully settled: the outcome written on the task, credits released
-   * (failure, cancel) before the final message says so, the final message delivered once, and a success's
-   * credits captured only once its report reached the thread (released when it could not: decision 056).
-   * Safe to call any number of times from any process; throws RetryLater while another run holds the
-   * delivery. A process with no delivery for the task's platform hands the delivery to a worker.
-   */
-  async settle(taskId: string, progress?: ProgressCoalescer, opts: SettleOptions = {}): Promise<void> {
-    const { store, tuning } = this.deps;
-    const outcome = opts.known?.outcome ?? (await store.outcomeOf(taskId));
-    if (!outcome) return;
-    // The stored document, not the projection: the projection already shows the outcome it may lack.
-    let doc = opts.known?.doc ?? (await store.getStored(taskId));
-    if (!doc) return;
-    if (doc.status !== outcome.status) doc = (await store.applyOutcome(taskId, outcome)) ?? doc;
-    // Released before the final message says so; the marker on the task rides on the delivered record.
-    const released =
-      outcome.status === 'succeeded'
-        ? undefined
-        : await this.closeHold(taskId, 'released', outcome.status === 'cancelled' ? 'cancelled' : 'research failed');
-    // The engine's checkpoints only serve a rerun, and a decided task with its report stored never reruns.
-    if (outcome.status !== 'succeeded' || doc.report) await this.forgetRun(taskId);
-    if (await store.isDelivered(taskId)) {
-      // A run that died between recording the delivery and closing the hold: close it as the delivery went.
-      if (outcome.status === 'succeeded') await this.settleSuccessCredits(taskId, doc.delivery?.failedPermanently);
-      else if (released) await store.markCredits(taskId, released);
-      return;
-    }
-    if (!this.deps.deliveries(taskOf(doc)) && opts.handOff !== false && this.deps.handOff) {
-      if (released) await store.markCredits(taskId, released);
-      await this.deps.handOff(taskId);
-      return;
-    }
-    const lease = Math.max(2 * this.deps.env.JOB_LOCK_LIFETIME_MS, 1000);
-    if (!(await store.claimDelivery(taskId, `${tuning.workerName}:${randomUUID()}`, lease))) {
-      if (await store.isDelivered(taskId)) {
-        if (released) await store.markCredits(taskId, released);
-        return;
-      }
-      // Another run is delivering (or died while doing so): look again once its claim has expired.
-      throw new RetryLater(lease, 'final delivery claimed by another run');
-    }
-    const fresh = withRecordedCheckpoints(taskOf(doc), await store.checkpointsOf(taskId));
-    await this.deliverFinal({ ...fresh, status: outcome.status }, progress ?? this.coalescer(fresh), released);
-  }
-
-  /** Closes the task's hold and marks the task so. */
-  private async settleCredits(taskId: string, how: 'captured' | 'released', reason: string): Promise<void> {
-    const closed = await this.closeHold(taskId, how, reason);
-    if (closed) await this.deps.store.markCredits(taskId, closed);
-  }
-
-  /**
-   * Closes the task's hold once, whichever way; a hold another run already closed is left as it is. Returns
-   * how the hold ended (the marker the task should carry), or undefined when it could not be read.
-   */
-  private async closeHold(
-    taskId: string,
-    how: 'captured' | 'released',
-    reason: string,
-  ): Promise<'captured' | 'released' | undefined> {
-    const { ledger, tuning } = this.deps;
-    const actor = `worker:${tuning.workerName}`;
-    try {
-      const hold = await ledger.getHold(taskId);
-      if (hold?.status === 'held') {
-        if (how === 'captured') await ledger.capture({ taskId, actor });
-        else await ledger.release({ taskId, actor, reason });
-      }
-    } catch (err) {
-      // The opposite close by a concurrent run (a report that reached the thread on a second try) wins.
-      const now = await ledger.getHold(taskId).catch(() => undefined);
-      if (!now || now.status === 'held')
-        throw new RetryLater(tuning.retryBaseMs, `credit settlement failed: ${messageOf(err)}`);
-    }
-    const hold = await ledger.getHold(taskId).catch(() => undefined);
-    return hold && hold.status !== 'held' ? hold.status : undefined;
-  }
-
-  /** A success is paid for only when its report reached the requester. */
-  private settleSuccessCredits(taskId: string, problem: string | undefined): Promise<void> {
-    return problem
-      ? this.settleCredits(taskId, 'released', 'report not delivered')
-      : this.settleCredits(taskId, 'captured', 'delivered');
-  }
-
-  /** Best effort: checkpoints left behind cost space, not correctness. */
-  private async forgetRun(taskId: string): Promise<void> {
-    try {
-      await this.deps.engine.forget?.(taskId);
-    } catch (err) {
-      this.deps.logger.warn({ taskId, err: messageOf(err) }, 'could not drop the research checkpoints');
-    }
-  }
-
-  private async deliverFinal(
-    task: Task,
-    progress: ProgressCoalescer,
-    released?: 'captured' | 'released',
-  ): Promise<void> {
-    const { store, logger } = this.deps;
-    const delivery = this.deps.deliveries(task);
-    // A progress edit still on its way would land after the final message and undo it.
-    await progress.close();
-    let failure: DeliveryFailure | undefined;
-    if (!delivery) {
-      failure = { problem: `no ${task.origin.platform} delivery in this process`, exhausted: false };
-    } else if (task.status === 'succeeded') {
-      const result = resultOf(task);
-      failure = result
-        ? await this.withRetries(task, () => delivery.succeeded(task, result))
-        : { problem: 'the stored task has no report', exhausted: false };
-    } else {
-      await progress.flush(task);
-      failure = await this.withRetries(task, () => delivery.failed(task));
-    }
-    const problem = failure?.problem;
-    if (problem) logger.warn({ taskId: task.id, problem }, 'final delivery failed for good');
-    // The platform kept erroring rather than refusing: the requester hears it wherever still works (059).
-    if (failure?.exhausted && delivery?.undelivered)
-      await delivery.undelivered(task, failure.problem).catch((err: unknown) => {
-        logger.warn({ taskId: task.id, err: messageOf(err) }, 'could not tell the requester the end did not show');
-      });
-    // A success is paid for only when its report reached the requester (decision 056).
-    const credits =
-      task.status === 'succeeded'
-        ? await this.closeHold(
-            task.id,
-            problem ? 'released' : 'captured',
-            problem ? 'report not delivered' : 'delivered',
-          )
-        : released;
-    // One write records the delivery, the final checkpoints (with `delivered`) and the credit marker (decision 046).
-    const final = await store.markDelivered(task.id, problem, {
-      status: task.status,
-      checkpoints: task.checkpoints,
-      ...(credits ? { credits } : {}),
-    });
-    if (!final) {
-      if (credits) await store.markCredits(task.id, credits);
-      return;
-    }
-    const finalTask = taskOf(final);
-    this.publish(finalTask);
-    if (task.status === 'succeeded' && delivery) await progress.flush(finalTask);
-    if (task.status === 'succeeded') this.deps.logger.info({ taskId: task.id }, 'research delivered');
-  }
-
-  /**
-   * Runs a delivery call, retrying transient errors; returns why it failed for good, if it did, and whether
-   * that was retries running out (`exhausted`) rather than a refusal.
-   */
-  private async withRetries(task: Task, call: () => Promise<void>): Promise<DeliveryFailure | undefined> {
-    const attempts = this.deps.tuning.deliveryAttempts;
-    for (let i = 1; ; i++) {
-      try {
-        await call();
-        return undefined;
-      } catch (err) {
-        if (err instanceof PermanentDeliveryError) return { problem: err.message, exhausted: false };
-        if (i >= attempts) return { problem: `gave up after ${attempts} attempts: ${messageOf(err)}`, exhausted: true };
-        this.deps.logger.warn({ taskId: task.id, err: messageOf(err), attempt: i }, 'delivery failed; retrying');
-        await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** i, 5000)));
-      }
-    }
   }
 }

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { connectMongo, createRedis, type Mongo, type Redis } from '../storage/index.js';
-import { startPrivateFerretDb, startPrivateRedis, type PrivateServer } from './private-servers.js';
-import { FakeEngine } from './test-fixtures.js';
-import { openHarness, waitFor, type Harness } from './test-harness.js';
+import { startPrivateFerretDb, startPrivateRedis, type PrivateServer } from '../../test/helpers/private-servers.js';
+import { FakeEngine } from '../../test/helpers/jobs-fixtures.js';
+import { openHarness, waitFor, type Harness } from '../../test/helpers/jobs-harness.js';
 
 // Redis, then MongoDB (FerretDB), restarted while researches run: every task still reaches a final state
 // the user hears about once, and no credit is lost. Private servers: the shared ones are never touched.

@@ -46,16 +46,20 @@ export type SubmitOptions = {
 
 export type Actor = { id: string; isAdmin: boolean };
 
+/** What the submit side needs: no research engine, since it runs no research. */
 export type CreateJobsOptions = {
   env: JobsEnv;
   storage: Storage;
   ledger: LedgerPort;
-  engine: ResearchEngine;
+  /** The platform deliveries this process holds; the final messages of the others are handed to a worker. */
   deliveries: DeliveryResolver;
   logger: Logger;
   /** Tuning for tests and benchmarks; production uses the defaults. */
   tuning?: Partial<JobsTuning>;
 };
+
+/** A worker also runs the researches, with this engine. */
+export type ResearchWorkerOptions = CreateJobsOptions & { engine: ResearchEngine };
 
 export type JobsTuning = {
   /** Agenda's polling interval; the Redis channel makes pickup instant, polling is the safety net. */
@@ -86,15 +90,24 @@ export type JobsTuning = {
 
 export type SubmitResult = { task: Task; created: boolean };
 
+/** The submit side of the job layer, which every process that takes requests builds (submit.ts). */
 export type Jobs = {
   tasks: TaskStore;
   submitResearch(req: SubmitRequest, opts?: SubmitOptions): Promise<SubmitResult>;
   cancelResearch(taskId: string, actor: Actor): Promise<Task>;
   /** A failed research runs again as a new task (`retryOf` = the failed one) with a new hold; idempotent per failed task. */
   retryResearch(taskId: string, actor: Actor, opts?: SubmitOptions): Promise<Task>;
+  /** Closes this process's connections to the queue (the wake-up channel, the progress subscriptions). */
+  stop(): Promise<void>;
+  /** Live task updates from any worker, via Redis pub/sub channel `pmf:progress:<taskId>`. */
+  subscribeProgress(taskId: string, onTask: (task: Task) => void): Promise<() => Promise<void>>;
+};
+
+/** The worker process's job layer: the submit side plus running the research jobs (worker.ts). */
+export type ResearchWorker = Jobs & {
   /**
    * Ends the tasks a crash left between reserving credits and saving their job: their credits are returned
-   * (nothing was researched), or the task is dropped when it never got any. Workers run it every
+   * (nothing was researched), or the task is dropped when it never got any. A started worker runs it every
    * `orphanSweepEveryMs`; returns how many tasks it ended.
    */
   sweepOrphans(): Promise<number>;
@@ -102,8 +115,6 @@ export type Jobs = {
   startWorker(): Promise<void>;
   /** Stops taking jobs, lets running ones finish up to WORKER_DRAIN_TIMEOUT_MS, then unlocks the rest. */
   stop(): Promise<void>;
-  /** Live task updates from any worker, via Redis pub/sub channel `pmf:progress:<taskId>`. */
-  subscribeProgress(taskId: string, onTask: (task: Task) => void): Promise<() => Promise<void>>;
 };
 
 /** Refusals a surface shows the user as they are (`message` is safe to show). */

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { CommandStartedEvent } from 'mongodb';
 import { connectMongo, type Mongo } from '../storage/index.js';
-import { FakeEngine } from './test-fixtures.js';
-import { openHarness, waitFor, type Harness } from './test-harness.js';
+import { FakeEngine } from '../../test/helpers/jobs-fixtures.js';
+import { openHarness, waitFor, type Harness } from '../../test/helpers/jobs-harness.js';
 
 // How many MongoDB commands one research costs from submit to delivery (decision 046), counted with the
 // driver's command monitoring. Every write is a round trip to the server and, on FerretDB, a transaction on

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Socket } from 'node:net';
 import type { MongoClient } from 'mongodb';
-import { startPrivateFerretDb, type PrivateServer } from '../jobs/private-servers.js';
-import { waitFor } from '../jobs/test-harness.js';
+import { startPrivateFerretDb, type PrivateServer } from '../../test/helpers/private-servers.js';
+import { waitFor } from '../../test/helpers/jobs-harness.js';
 import { connectMongo, type Mongo } from './mongo.js';
 
 // The driver bug behind the flaky MongoDB restart test, made deterministic: the server monitor writes its

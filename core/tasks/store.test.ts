@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { testMongo } from '../../test/helpers/storage.js';
 import type { Mongo } from '../storage/index.js';
-import { fakeResult } from '../jobs/test-fixtures.js';
+import { fakeResult } from '../../test/helpers/jobs-fixtures.js';
 import type { NewTask } from './doc.js';
 import { TaskStore } from './store.js';
 

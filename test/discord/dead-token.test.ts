@@ -7,9 +7,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { REST } from 'discord.js';
 import { createDiscordDelivery } from '../../bot/discord/delivery.js';
 import { CreditLedger } from '../../core/credits/index.js';
-import { createJobs, type Jobs } from '../../core/jobs/index.js';
-import { FakeEngine, TEST_JOBS_ENV } from '../../core/jobs/test-fixtures.js';
-import { testTuning } from '../../core/jobs/test-harness.js';
+import { createResearchWorker, type ResearchWorker } from '../../core/jobs/index.js';
+import { FakeEngine, TEST_JOBS_ENV } from '../helpers/jobs-fixtures.js';
+import { testTuning } from '../helpers/jobs-harness.js';
 import { createLogger } from '../../core/observability/logger.js';
 import { checkHealth, type Db, type Mongo, type Redis, type Storage } from '../../core/storage/index.js';
 import type { DiscordOrigin, Task } from '../../core/tasks/types.js';
@@ -21,7 +21,7 @@ describe('Discord: the interaction webhook is gone before the first edit', () =>
   let mongo: Mongo;
   let redis: Redis;
   let ledger: CreditLedger;
-  let jobs: Jobs;
+  let jobs: ResearchWorker;
   let h: DiscordHarness;
   const logger = createLogger('discord-dead-token-test', process.env.DISCORD_TEST_LOG ?? 'silent');
 
@@ -38,7 +38,7 @@ describe('Discord: the interaction webhook is gone before the first edit', () =>
       close: async () => undefined,
     };
     const delivery: { current?: ReturnType<typeof createDiscordDelivery> } = {};
-    jobs = createJobs({
+    jobs = createResearchWorker({
       env: { ...TEST_JOBS_ENV, JOB_LOCK_LIFETIME_MS: 60_000 },
       storage,
       ledger,

@@ -6,9 +6,16 @@ import { REST, Routes, type APIChannel, type APIMessage } from 'discord.js';
 import { createDiscordDelivery } from '../../bot/discord/delivery.js';
 import { cancelCustomId, requestMessage, statusMessage } from '../../bot/discord/render.js';
 import { CreditLedger } from '../../core/credits/index.js';
-import { createJobs, type Jobs, type JobsTuning } from '../../core/jobs/index.js';
-import { FakeEngine, TEST_JOBS_ENV } from '../../core/jobs/test-fixtures.js';
-import { SwitchableEngine, testTuning } from '../../core/jobs/test-harness.js';
+import {
+  createJobs,
+  createResearchWorker,
+  type CreateJobsOptions,
+  type Jobs,
+  type JobsTuning,
+  type ResearchWorker,
+} from '../../core/jobs/index.js';
+import { FakeEngine, TEST_JOBS_ENV } from '../helpers/jobs-fixtures.js';
+import { SwitchableEngine, testTuning } from '../helpers/jobs-harness.js';
 import { createLogger } from '../../core/observability/logger.js';
 import { ResearchError } from '../../core/research/contract.js';
 import { checkHealth, type Db, type Mongo, type Redis, type Storage } from '../../core/storage/index.js';
@@ -29,9 +36,11 @@ describe('Discord: every end is posted in the thread, whoever settles it', () =>
   let redis: Redis;
   let ledger: CreditLedger;
   let bot: Jobs;
-  let worker: Jobs;
+  let worker: ResearchWorker;
   let h: DiscordHarness;
-  let make: (withDelivery: boolean, extra?: Partial<JobsTuning>) => Jobs;
+  /** A worker's job layer (not started); `submitSide` is the job layer of the bot or the console. */
+  let make: (withDelivery: boolean, extra?: Partial<JobsTuning>) => ResearchWorker;
+  let submitSide: () => Jobs;
   const made: Jobs[] = [];
   const logger = createLogger('discord-ends-test', process.env.DISCORD_TEST_LOG ?? 'silent');
   const engine = new SwitchableEngine(new FakeEngine({ stepMs: 5 }));
@@ -56,21 +65,26 @@ describe('Discord: every end is posted in the thread, whoever settles it', () =>
     };
     const tuning = testTuning('discord_ends');
     const delivery: { current?: ReturnType<typeof createDiscordDelivery> } = {};
+    const options = (withDelivery: boolean, extra: Partial<JobsTuning> = {}): CreateJobsOptions => ({
+      // One research slot: a second research stays queued behind a slow one.
+      env: { ...TEST_JOBS_ENV, WORKER_CONCURRENCY: 1, JOB_LOCK_LIFETIME_MS: 60_000 },
+      storage,
+      ledger,
+      deliveries: (t: Task) => (withDelivery && t.origin.platform === 'discord' ? delivery.current : undefined),
+      logger,
+      tuning: { ...tuning, ...extra },
+    });
     make = (withDelivery, extra = {}) => {
-      const jobs = createJobs({
-        // One research slot: a second research stays queued behind a slow one.
-        env: { ...TEST_JOBS_ENV, WORKER_CONCURRENCY: 1, JOB_LOCK_LIFETIME_MS: 60_000 },
-        storage,
-        ledger,
-        engine,
-        deliveries: (t: Task) => (withDelivery && t.origin.platform === 'discord' ? delivery.current : undefined),
-        logger,
-        tuning: { ...tuning, ...extra },
-      });
+      const jobs = createResearchWorker({ ...options(withDelivery, extra), engine });
       made.push(jobs);
       return jobs;
     };
-    bot = make(false);
+    submitSide = () => {
+      const jobs = createJobs(options(false));
+      made.push(jobs);
+      return jobs;
+    };
+    bot = submitSide();
     h = await startDiscordHarness({ ledger, jobs: bot, redis });
     delivery.current = createDiscordDelivery({ rest: new REST({ api: h.fake.apiUrl }).setToken(h.fake.token), logger });
     worker = make(true);
@@ -162,7 +176,7 @@ describe('Discord: every end is posted in the thread, whoever settles it', () =>
   it("the console's cancel", async () => {
     const { task } = await research(SLOW);
     await running(task);
-    const console = make(false);
+    const console = submitSide();
     await console.cancelResearch(task.id, { id: 'console:ops@example.com', isAdmin: true });
     await endShown(task, '🛑 cancelled');
     expect((await ledger.getHold(task.id))?.status).toBe('released');

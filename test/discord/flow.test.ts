@@ -7,9 +7,9 @@ import { REST } from 'discord.js';
 import { createDiscordDelivery } from '../../bot/discord/delivery.js';
 import { cancelCustomId } from '../../bot/discord/render.js';
 import { CreditLedger } from '../../core/credits/index.js';
-import { createJobs, type Jobs } from '../../core/jobs/index.js';
-import { TEST_JOBS_ENV } from '../../core/jobs/test-fixtures.js';
-import { testTuning } from '../../core/jobs/test-harness.js';
+import { createJobs, createResearchWorker, type Jobs, type ResearchWorker } from '../../core/jobs/index.js';
+import { TEST_JOBS_ENV } from '../helpers/jobs-fixtures.js';
+import { testTuning } from '../helpers/jobs-harness.js';
 import { createLogger } from '../../core/observability/logger.js';
 import { startSandbox, type Sandbox } from '../../core/sandbox/index.js';
 import { checkHealth, type Db, type Mongo, type Redis, type Storage } from '../../core/storage/index.js';
@@ -28,10 +28,10 @@ describe('Discord end to end', () => {
   let sandbox: Sandbox;
   let ledger: CreditLedger;
   let submitter: Jobs;
-  let worker: Jobs;
+  let worker: ResearchWorker;
   let h: DiscordHarness;
   const logger = createLogger('discord-flow-test', process.env.DISCORD_TEST_LOG ?? 'silent');
-  let makeWorker: () => Jobs;
+  let makeWorker: () => ResearchWorker;
 
   beforeAll(async () => {
     pg = testPostgres(10);
@@ -52,22 +52,20 @@ describe('Discord end to end', () => {
     const delivery: { current?: ReturnType<typeof createDiscordDelivery> } = {};
     const deliveries = (t: Task) => (t.origin.platform === 'discord' ? delivery.current : undefined);
     // A lock longer than any test research: this file tests Discord, not lock takeover.
-    const make = () =>
-      createJobs({
-        env: { ...TEST_JOBS_ENV, JOB_LOCK_LIFETIME_MS: 60_000 },
-        storage,
-        ledger,
-        engine,
-        deliveries,
-        logger,
-        tuning,
-      });
+    const options = {
+      env: { ...TEST_JOBS_ENV, JOB_LOCK_LIFETIME_MS: 60_000 },
+      storage,
+      ledger,
+      deliveries,
+      logger,
+      tuning,
+    };
     // The bot process only submits; workers are separate instances (processes, as far as the queue knows).
-    submitter = make();
-    makeWorker = make;
+    submitter = createJobs(options);
+    makeWorker = () => createResearchWorker({ ...options, engine });
     h = await startDiscordHarness({ ledger, jobs: submitter, redis });
     delivery.current = createDiscordDelivery({ rest: new REST({ api: h.fake.apiUrl }).setToken(h.fake.token), logger });
-    worker = make();
+    worker = makeWorker();
     await worker.startWorker();
   });
 

@@ -3,7 +3,7 @@
 // when a transaction is added or a balance row changes, so it is cached per workspace under a key made of
 // the newest transaction id and the balance rows' figures — one indexed lookup (decision 076).
 import type { Knex } from 'knex';
-import type { LedgerPort } from './services.server.js';
+import type { LedgerPort } from './ports.server.js';
 
 type Result = { ok: boolean; problems: string[] };
 

@@ -5,8 +5,15 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { CreditLedger } from '../../../core/credits/index.js';
-import { createJobs, type Jobs, type JobsTuning } from '../../../core/jobs/index.js';
-import { TEST_JOBS_ENV } from '../../../core/jobs/test-fixtures.js';
+import {
+  createJobs,
+  createResearchWorker,
+  type CreateJobsOptions,
+  type Jobs,
+  type JobsTuning,
+  type ResearchWorker,
+} from '../../../core/jobs/index.js';
+import { TEST_JOBS_ENV } from '../../helpers/jobs-fixtures.js';
 import { createLogger, type Logger } from '../../../core/observability/logger.js';
 import type { ResearchEngine } from '../../../core/research/contract.js';
 import { startSandbox, type Sandbox } from '../../../core/sandbox/index.js';
@@ -60,12 +67,14 @@ export type SlackHarness = {
   mongo: Mongo;
   redis: Redis;
   ledger: CreditLedger;
-  /** The worker's job layer (with the Slack delivery). */
+  /** The worker's job layer (with the Slack delivery); with no engine, a job layer that only submits. */
   jobs: Jobs;
   /** The job layer the app's work uses: `jobs` itself, or (split) one without any platform delivery. */
   front: Jobs;
   /** Another job layer without platform deliveries on the same queue (the console's, say). */
   another(tuning?: Partial<JobsTuning>): Jobs;
+  /** Another worker without platform deliveries on the same queue, not started (to sweep orphans, say). */
+  anotherWorker(tuning?: Partial<JobsTuning>): ResearchWorker;
   delivery: Delivery;
   prefix: string;
   sandbox?: Sandbox;
@@ -128,33 +137,40 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
     keyPrefix: `${prefix}slack:`,
   });
   const made: Jobs[] = [];
+  const options = (withDelivery: boolean, extra: Partial<JobsTuning>): CreateJobsOptions => ({
+    // A longer lock means fewer heartbeats: FerretDB on a busy 2-core machine is the bottleneck, not us.
+    env: { ...TEST_JOBS_ENV, WORKER_CONCURRENCY: opts.workerConcurrency ?? 5, JOB_LOCK_LIFETIME_MS: 15_000 },
+    storage,
+    ledger,
+    deliveries: (task) => (withDelivery && task.origin.platform === 'slack' ? delivery : undefined),
+    logger,
+    tuning: {
+      collection: `agenda_${prefix.replace(/[^a-z0-9]/gi, '_')}`,
+      channel: `${prefix}agenda`,
+      progressPrefix: `${prefix}progress:`,
+      processEveryMs: 1000,
+      cancelPollMs: 2000,
+      retryBaseMs: 200,
+      progressIntervalMs: 200,
+      ...opts.tuning,
+      ...extra,
+    },
+  });
   const makeJobs = (withDelivery: boolean, extra: Partial<JobsTuning> = {}) => {
-    const made1 = createJobs({
-      // A longer lock means fewer heartbeats: FerretDB on a busy 2-core machine is the bottleneck, not us.
-      env: { ...TEST_JOBS_ENV, WORKER_CONCURRENCY: opts.workerConcurrency ?? 5, JOB_LOCK_LIFETIME_MS: 15_000 },
-      storage,
-      ledger,
-      engine: engine ?? { run: () => Promise.reject(new Error('no engine in this harness')) },
-      deliveries: (task) => (withDelivery && task.origin.platform === 'slack' ? delivery : undefined),
-      logger,
-      tuning: {
-        collection: `agenda_${prefix.replace(/[^a-z0-9]/gi, '_')}`,
-        channel: `${prefix}agenda`,
-        progressPrefix: `${prefix}progress:`,
-        processEveryMs: 1000,
-        cancelPollMs: 2000,
-        retryBaseMs: 200,
-        progressIntervalMs: 200,
-        ...opts.tuning,
-        ...extra,
-      },
-    });
+    const made1 = createJobs(options(withDelivery, extra));
     made.push(made1);
     return made1;
   };
-  const jobs = makeJobs(true);
+  const makeWorker = (withDelivery: boolean, extra: Partial<JobsTuning> = {}) => {
+    if (!engine) throw new Error('this Slack harness has no research engine: pass `engine` to have a worker');
+    const made1 = createResearchWorker({ ...options(withDelivery, extra), engine });
+    made.push(made1);
+    return made1;
+  };
+  const worker = engine ? makeWorker(true) : undefined;
+  const jobs = worker ?? makeJobs(true);
   const front = opts.split ? makeJobs(false) : jobs;
-  if (engine) await jobs.startWorker();
+  await worker?.startWorker();
 
   const env: SlackAppEnv & SlackWorkDeps['env'] = {
     SLACK_BOT_TOKEN: DEFAULT_TOKEN,
@@ -209,6 +225,7 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
     jobs,
     front,
     another: (tuning) => makeJobs(false, tuning),
+    anotherWorker: (tuning) => makeWorker(false, tuning),
     delivery,
     prefix,
     sandbox,

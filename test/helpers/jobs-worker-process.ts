@@ -3,14 +3,14 @@
 // (JSON), WORKER_ENGINE=fake|sandbox (+ SANDBOX_TAVILY_URL, SANDBOX_OPENAI_URL, WORKER_CACHE_PREFIX).
 // Prints `ready` once it takes jobs. Every delivery call is recorded in the `delivery_log` collection.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { CreditLedger } from '../credits/index.js';
-import { createLogger } from '../observability/logger.js';
-import type { ResearchEngine } from '../research/contract.js';
-import { checkHealth, connectMongo, createPostgres, createRedis } from '../storage/index.js';
-import { sandboxEngine } from '../../test/helpers/research.js';
-import { createJobs } from './index.js';
-import { FakeEngine, RecordingDelivery, TEST_JOBS_ENV, type DeliveryCall } from './test-fixtures.js';
-import type { JobsEnv, JobsTuning } from './types.js';
+import { CreditLedger } from '../../core/credits/index.js';
+import { createLogger } from '../../core/observability/logger.js';
+import type { ResearchEngine } from '../../core/research/contract.js';
+import { checkHealth, connectMongo, createPostgres, createRedis } from '../../core/storage/index.js';
+import { sandboxEngine } from './research.js';
+import { createResearchWorker } from '../../core/jobs/index.js';
+import { FakeEngine, RecordingDelivery, TEST_JOBS_ENV, type DeliveryCall } from './jobs-fixtures.js';
+import type { JobsEnv, JobsTuning } from '../../core/jobs/types.js';
 
 const mongo = await connectMongo(process.env.MONGO_URL!, process.env.WORKER_DB!);
 const redis = createRedis(process.env.REDIS_URL!, 'test-worker');
@@ -29,7 +29,7 @@ function engineFromEnv(): ResearchEngine {
 }
 
 const delivery = new RecordingDelivery(mongo.db.collection<DeliveryCall>('delivery_log'));
-const jobs = createJobs({
+const jobs = createResearchWorker({
   env,
   storage: { pg, mongo, redis, health: () => checkHealth({ pg, mongo, redis }), close: async () => undefined },
   ledger: new CreditLedger(pg),

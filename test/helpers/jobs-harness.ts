@@ -1,9 +1,9 @@
-// One Jobs instance on the real test servers, isolated by its own Mongo database, Redis channel names and
-// a fresh workspace. Used by the jobs tests and the benchmark.
+// One research worker (its job layer, not started) on the real test servers, isolated by its own Mongo
+// database, Redis channel names and a fresh workspace. Used by the jobs tests and the benchmark.
 import { randomUUID } from 'node:crypto';
-import { CreditLedger } from '../credits/index.js';
-import { createLogger } from '../observability/logger.js';
-import type { ResearchEngine, ResearchHooks, ResearchInput } from '../research/contract.js';
+import { CreditLedger } from '../../core/credits/index.js';
+import { createLogger } from '../../core/observability/logger.js';
+import type { ResearchEngine, ResearchHooks, ResearchInput } from '../../core/research/contract.js';
 import {
   checkHealth,
   connectMongo,
@@ -13,12 +13,12 @@ import {
   type Mongo,
   type Redis,
   type Storage,
-} from '../storage/index.js';
-import type { DeliveryResolver } from '../tasks/delivery.js';
-import { createJobs } from './index.js';
+} from '../../core/storage/index.js';
+import type { DeliveryResolver } from '../../core/tasks/delivery.js';
+import { createResearchWorker } from '../../core/jobs/index.js';
 import type { Collection } from 'mongodb';
-import { FakeEngine, RecordingDelivery, TEST_JOBS_ENV, type DeliveryCall } from './test-fixtures.js';
-import type { Jobs, JobsEnv, JobsTuning, LedgerPort } from './types.js';
+import { FakeEngine, RecordingDelivery, TEST_JOBS_ENV, type DeliveryCall } from './jobs-fixtures.js';
+import type { JobsEnv, JobsTuning, LedgerPort, ResearchWorker } from '../../core/jobs/types.js';
 
 /** Routes each run to the engine registered for its idea (so a late retry of one test's task cannot
  *  consume another test's scripted failure), or to the default. */
@@ -43,17 +43,17 @@ export type Harness = {
   workspaceId: string;
   engine: SwitchableEngine;
   delivery: RecordingDelivery;
-  jobs: Jobs;
+  jobs: ResearchWorker;
   tuning: Partial<JobsTuning>;
   env: JobsEnv;
-  /** Another Jobs instance on the same queue (another process, as far as the queue can tell). */
+  /** Another worker on the same queue (another process, as far as the queue can tell). */
   another(over?: {
     engine?: ResearchEngine;
     deliveries?: DeliveryResolver;
     tuning?: Partial<JobsTuning>;
     /** A ledger standing in for the real one (to script its answers). */
     ledger?: LedgerPort;
-  }): Jobs;
+  }): ResearchWorker;
   close(): Promise<void>;
 };
 
@@ -104,7 +104,7 @@ export async function openHarness(
   const env = { ...TEST_JOBS_ENV, ...opts.env };
   const tuning = { ...testTuning(label), ...opts.tuning };
   const logger = createLogger('jobs-test', process.env.JOBS_TEST_LOG ?? 'silent');
-  const instances: Jobs[] = [];
+  const instances: ResearchWorker[] = [];
   const make = (
     over: {
       engine?: ResearchEngine;
@@ -113,7 +113,7 @@ export async function openHarness(
       ledger?: LedgerPort;
     } = {},
   ) => {
-    const jobs = createJobs({
+    const jobs = createResearchWorker({
       env,
       storage,
       ledger: over.ledger ?? ledger,

@@ -1,5 +1,6 @@
-// What the console needs from core/, as narrow ports. The composition root (console/server.ts) passes the
-// real CreditLedger, TaskStore and Jobs in through Remix's load context; tests build the same object.
+// What the console needs from core/, as narrow ports. The composition root (console/composition.ts) builds
+// the real CreditLedger, TaskStore and Jobs, and console/server.ts passes them in through Remix's load
+// context; tests build the same object.
 // Structural types keep route code independent of which copy of core/ the bundle holds, so errors are
 // recognised by their `code`/`name`, never by instanceof.
 import type { Knex } from 'knex';
@@ -7,6 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Mongo } from '../../../core/storage/mongo.js';
 import type { Depth } from '../../../core/research/depth.js';
 import type {
+  BalanceView,
   LedgerTransaction,
   ListWorkspacesQuery,
   Page,
@@ -28,14 +30,6 @@ export type WorkspaceView = {
   monthlyAllowance: number;
   status: 'active' | 'suspended';
   createdAt: Date;
-};
-
-export type BalanceView = {
-  month: string;
-  balance: number;
-  allowance: number;
-  used: number;
-  remaining: Record<Depth, number>;
 };
 
 export type LedgerMutation = {

@@ -5,18 +5,11 @@ import { providerMode } from '../core/config/index.js';
 import { CreditLedger } from '../core/credits/index.js';
 import { createJobs } from '../core/jobs/index.js';
 import type { Logger } from '../core/observability/logger.js';
-import type { ResearchEngine } from '../core/research/contract.js';
 import { namespacedChannel, openStorage, type Storage } from '../core/storage/index.js';
 import { PROGRESS_PREFIX } from '../core/jobs/progress.js';
 import { TaskStore, TASKS_COLLECTION } from '../core/tasks/store.js';
 import { TaskIndex } from './app/lib/task-index.server.js';
-import type { ConsoleServices, JobsPort } from './app/lib/services.server.js';
-
-// The console enqueues researches; workers run them. Its job layer is never started as a worker, so the
-// engine it is given is never called.
-const notInThisProcess: ResearchEngine = {
-  run: () => Promise.reject(new Error('researches run in the worker process, not in the console')),
-};
+import type { ConsoleServices, JobsPort } from './app/lib/ports.server.js';
 
 function sandboxOn(env: Env): boolean {
   try {
@@ -50,11 +43,11 @@ export async function createConsoleRuntime(
   let stopJobs: (() => Promise<void>) | undefined;
   if (!jobs) {
     try {
+      // Only the submit side: the console enqueues researches and workers run them (decision 100).
       const created = createJobs({
         env,
         storage,
         ledger,
-        engine: notInThisProcess,
         deliveries: () => undefined,
         logger,
       });

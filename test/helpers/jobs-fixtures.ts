@@ -1,17 +1,17 @@
 // Shared by the jobs tests, the crash-test worker process and the benchmark: a research engine double with
 // the real engine's checkpoint shape and abort behaviour, a delivery that records every call, and env values.
-import type { CheckpointId } from '../research/checkpoints.js';
+import type { CheckpointId } from '../../core/research/checkpoints.js';
 import {
   ResearchError,
   type ResearchEngine,
   type ResearchInput,
   type ResearchHooks,
   type ResearchResult,
-} from '../research/contract.js';
+} from '../../core/research/contract.js';
 import type { Collection } from 'mongodb';
-import type { Delivery } from '../tasks/delivery.js';
-import type { Task } from '../tasks/types.js';
-import type { JobsEnv } from './types.js';
+import type { Delivery } from '../../core/tasks/delivery.js';
+import type { Task } from '../../core/tasks/types.js';
+import type { JobsEnv } from '../../core/jobs/types.js';
 
 export const TEST_JOBS_ENV: JobsEnv = {
   WORKER_CONCURRENCY: 5,
