@@ -9,7 +9,7 @@ import {
   type APIButtonComponent,
   type APIEmbed,
 } from 'discord.js';
-import { CHECKPOINTS, CHECKPOINT_LABELS, type CheckpointId } from '../../core/research/checkpoints.js';
+import { CHECKPOINTS, type CheckpointId } from '../../core/research/checkpoints.js';
 import { needsAdmin, type ResearchResult } from '../../core/research/contract.js';
 import { DEPTHS, DEPTH_PROFILES, type Depth } from '../../core/research/depth.js';
 import { encodeDestination } from '../../core/research/markdown-safe.js';
@@ -17,6 +17,7 @@ import { neutralizeMentions } from '../../core/research/sanitize.js';
 import type { Task } from '../../core/tasks/types.js';
 import { cleanText } from '../../core/text/clean.js';
 import { EXAMPLE_IDEA } from '../commands/parse.js';
+import { checkpointGridLines, progressBar } from '../progress-grid.js';
 
 export const MAX_CONTENT = 2000;
 export const MAX_EMBED_DESCRIPTION = 4096;
@@ -170,43 +171,9 @@ export function requestMessage(t: RequestView, opts: { threaded: boolean }): Mes
 
 // --- The status message in the thread ------------------------------------------------------------------
 
-export function progressBar(done: number, total = CHECKPOINTS.length): string {
-  const n = Math.max(0, Math.min(total, done));
-  return '▰'.repeat(n) + '▱'.repeat(total - n);
-}
-
-const HEAD: CheckpointId[] = ['received', 'credits_reserved', 'queued', 'started', 'plan', 'queries'];
-export const AGENT_ROWS: [string, CheckpointId[]][] = [
-  ['Market', ['market_search', 'market_extract', 'market_analysis']],
-  ['Competitors', ['competitor_search', 'competitor_extract', 'competitor_analysis']],
-  ['Customers', ['customer_search', 'customer_extract', 'customer_analysis']],
-];
-const TAIL: CheckpointId[] = ['report', 'delivered'];
-
-/** What must be done before a checkpoint can be the one in progress (the three agents run in parallel). */
-function prerequisites(id: CheckpointId): CheckpointId[] {
-  for (const [, row] of AGENT_ROWS) {
-    const i = row.indexOf(id);
-    if (i === 0) return ['queries'];
-    if (i > 0) return [row[i - 1]!];
-  }
-  if (id === 'report') return AGENT_ROWS.map(([, row]) => row[row.length - 1]!);
-  const order = [...HEAD, ...TAIL];
-  const i = order.indexOf(id);
-  return i > 0 ? [order[i - 1]!] : [];
-}
-
-/** ✓ done, ◌ in progress (running and every prerequisite done), · not yet; agents on a row each. */
+/** The grid with each agent's name in bold before its steps. */
 export function checkpointLines(done: ReadonlySet<CheckpointId>, running: boolean): string[] {
-  const mark = (id: CheckpointId) => {
-    const glyph = done.has(id) ? '✓' : running && prerequisites(id).every((p) => done.has(p)) ? '◌' : '·';
-    return `${glyph} ${CHECKPOINT_LABELS[id]}`;
-  };
-  return [
-    HEAD.map(mark).join(' '),
-    ...AGENT_ROWS.map(([name, row]) => `**${name}** ${row.map(mark).join(' ')}`),
-    TAIL.map(mark).join(' '),
-  ];
+  return checkpointGridLines(done, running, { separator: ' ', row: (name, marks) => `**${name}** ${marks}` });
 }
 
 function isFinal(t: Pick<Task, 'status'>): boolean {

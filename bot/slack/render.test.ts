@@ -11,7 +11,6 @@ import {
   insufficientText,
   listText,
   parentMessage,
-  progressBar,
   rateLimitedText,
   sourceLink,
   statusMessage,
@@ -70,13 +69,6 @@ describe('esc', () => {
 });
 
 describe('progress', () => {
-  it.each([
-    [0, '▱'.repeat(17)],
-    [7, '▰'.repeat(7) + '▱'.repeat(10)],
-    [17, '▰'.repeat(17)],
-    [20, '▰'.repeat(17)],
-  ])('bar %i', (n, bar) => expect(progressBar(n)).toBe(bar));
-
   it('groups checkpoints by agent and marks what is in progress', () => {
     const done = new Set(CHECKPOINTS.slice(0, 7)); // up to market_search
     const lines = checkpointLines(done, true);

@@ -1,12 +1,13 @@
 // Everything the Slack app shows, as pure functions of the task: Block Kit for the thread, mrkdwn for the
 // ephemeral replies. Untrusted text (the idea, anything from the web) only ever enters through `esc`.
 import type { types } from '@slack/bolt';
-import { CHECKPOINTS, CHECKPOINT_LABELS, type CheckpointId } from '../../core/research/checkpoints.js';
+import { CHECKPOINTS, type CheckpointId } from '../../core/research/checkpoints.js';
 import type { ResearchResult } from '../../core/research/contract.js';
 import { DEPTHS, DEPTH_PROFILES, type Depth } from '../../core/research/depth.js';
 import type { Task } from '../../core/tasks/types.js';
 import { cleanText } from '../../core/text/clean.js';
 import { EXAMPLE_IDEA } from '../commands/parse.js';
+import { AGENT_ROW_NAMES, checkpointGridLines, progressBar } from '../progress-grid.js';
 
 export type Block = types.KnownBlock;
 export type SlackMessage = { text: string; blocks: Block[] };
@@ -95,47 +96,14 @@ export function parentMessage(t: ParentView): SlackMessage {
 
 // --- The status reply ----------------------------------------------------------------------------------
 
-const BAR_FULL = '▰';
-const BAR_EMPTY = '▱';
+const ROW_NAME_WIDTH = Math.max(...Object.values(AGENT_ROW_NAMES).map((name) => name.length));
 
-export function progressBar(done: number, total = CHECKPOINTS.length): string {
-  const n = Math.max(0, Math.min(total, done));
-  return BAR_FULL.repeat(n) + BAR_EMPTY.repeat(total - n);
-}
-
-const HEAD: CheckpointId[] = ['received', 'credits_reserved', 'queued', 'started', 'plan', 'queries'];
-const ROWS: [string, CheckpointId[]][] = [
-  ['Market', ['market_search', 'market_extract', 'market_analysis']],
-  ['Competitors', ['competitor_search', 'competitor_extract', 'competitor_analysis']],
-  ['Customers', ['customer_search', 'customer_extract', 'customer_analysis']],
-];
-const TAIL: CheckpointId[] = ['report', 'delivered'];
-
-/** What must be done before a checkpoint can be the one in progress (the three agents run in parallel). */
-function prerequisites(id: CheckpointId): CheckpointId[] {
-  for (const [, row] of ROWS) {
-    const i = row.indexOf(id);
-    if (i === 0) return ['queries'];
-    if (i > 0) return [row[i - 1]!];
-  }
-  if (id === 'report') return ROWS.map(([, row]) => row[row.length - 1]!);
-  const order = [...HEAD, ...TAIL];
-  const i = order.indexOf(id);
-  return i > 0 ? [order[i - 1]!] : [];
-}
-
-/** ✓ done, ◌ in progress (running and every prerequisite done), · not yet. */
+/** The grid in a code block: row names padded so the agents' steps line up. */
 export function checkpointLines(done: ReadonlySet<CheckpointId>, running: boolean): string[] {
-  const mark = (id: CheckpointId) => {
-    const glyph = done.has(id) ? '✓' : running && prerequisites(id).every((p) => done.has(p)) ? '◌' : '·';
-    return `${glyph} ${CHECKPOINT_LABELS[id]}`;
-  };
-  const pad = Math.max(...ROWS.map(([label]) => label.length));
-  return [
-    HEAD.map(mark).join('  '),
-    ...ROWS.map(([label, row]) => `${label.padEnd(pad)}  ${row.map(mark).join('  ')}`),
-    TAIL.map(mark).join('  '),
-  ];
+  return checkpointGridLines(done, running, {
+    separator: '  ',
+    row: (name, marks) => `${name.padEnd(ROW_NAME_WIDTH)}  ${marks}`,
+  });
 }
 
 export function statusMessage(task: Task, now: Date): SlackMessage {
