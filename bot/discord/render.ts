@@ -10,6 +10,7 @@ import {
   type APIEmbed,
 } from 'discord.js';
 import { CHECKPOINTS, type CheckpointId } from '../../core/research/checkpoints.js';
+import type { BalanceView } from '../../core/credits/index.js';
 import { needsAdmin, type ResearchResult } from '../../core/research/contract.js';
 import { DEPTHS, DEPTH_PROFILES, type Depth } from '../../core/research/depth.js';
 import { encodeDestination } from '../../core/research/markdown-safe.js';
@@ -312,14 +313,6 @@ export function helpText(): string {
     '• `/pmf status id:R-7KQ2` — where a research is.  `/pmf cancel id:R-7KQ2` — stop it (requester or Manage Server); unspent credits come back.',
   ].join('\n');
 }
-
-export type BalanceView = {
-  month: string;
-  balance: number;
-  allowance: number;
-  used: number;
-  remaining: Record<Depth, number>;
-};
 
 export function balanceText(b: BalanceView): string {
   const runs = DEPTHS.map((d) => `${b.remaining[d]} ${d}`).join(' · ');

@@ -17,11 +17,19 @@ export const SLACK_CALL_BUDGET = {
   rateLimitWaitMs: 5000,
 } as const;
 
+/**
+ * The Web API base URL option for SLACK_API_URL (the fake Slack in tests), none for Slack itself. The SDK
+ * appends method names to it, so it must end with a slash.
+ */
+export function slackApiUrlOption(apiUrl: string | undefined): { slackApiUrl?: string } {
+  return apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {};
+}
+
 /** WebClient options that keep a call within SLACK_CALL_BUDGET; 429s come back to us (`withRateLimitBudget`). */
 export function boundedClientOptions(apiUrl: string | undefined): WebClientOptions {
   return {
     logLevel: LogLevel.ERROR,
-    ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}),
+    ...slackApiUrlOption(apiUrl),
     rejectRateLimitedCalls: true,
     timeout: SLACK_CALL_BUDGET.requestTimeoutMs,
     retryConfig: {

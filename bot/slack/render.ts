@@ -2,6 +2,7 @@
 // ephemeral replies. Untrusted text (the idea, anything from the web) only ever enters through `esc`.
 import type { types } from '@slack/bolt';
 import { CHECKPOINTS, type CheckpointId } from '../../core/research/checkpoints.js';
+import type { BalanceView } from '../../core/credits/index.js';
 import type { ResearchResult } from '../../core/research/contract.js';
 import { DEPTHS, DEPTH_PROFILES, type Depth } from '../../core/research/depth.js';
 import type { Task } from '../../core/tasks/types.js';
@@ -239,14 +240,6 @@ export function helpText(): string {
     'An idea that starts with a depth word? Say the depth first: `/pmf standard deep learning tutor for kids`.',
   ].join('\n');
 }
-
-export type BalanceView = {
-  month: string;
-  balance: number;
-  allowance: number;
-  used: number;
-  remaining: Record<Depth, number>;
-};
 
 export function balanceText(b: BalanceView): string {
   const fits = DEPTHS.map((d) => `${b.remaining[d]} ${d}`).join(' · ');
