@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { CHECKPOINTS } from '../core/research/checkpoints.js';
-import { checkpointGridLines, progressBar } from './progress-grid.js';
+import { checkpointGridLines, formatDuration, progressBar } from './progress-grid.js';
 
 describe('progressBar', () => {
   it.each([
@@ -9,6 +9,14 @@ describe('progressBar', () => {
     [17, '▰'.repeat(17)],
     [20, '▰'.repeat(17)],
   ])('bar %i', (n, bar) => expect(progressBar(n)).toBe(bar));
+});
+
+describe('formatDuration', () => {
+  it('formats elapsed time', () => {
+    expect(formatDuration(48_000)).toBe('0:48');
+    expect(formatDuration(112_000)).toBe('1:52');
+    expect(formatDuration(3_725_000)).toBe('1:02:05');
+  });
 });
 
 describe('checkpointGridLines', () => {

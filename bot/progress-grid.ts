@@ -1,4 +1,4 @@
-// The progress grid as text, shared by the Slack and Discord status messages: the bar, and a mark per
+// The progress grid as text, shared by the Slack and Discord status messages: the bar, the elapsed time, a mark per
 // checkpoint laid out as core/research/checkpoints.ts's CHECKPOINT_GRID says. Each platform only chooses
 // how a row is set (Slack pads the names inside a code block, Discord makes them bold).
 import {
@@ -13,6 +13,15 @@ import {
 export function progressBar(done: number, total: number = CHECKPOINTS.length): string {
   const n = Math.max(0, Math.min(total, done));
   return '▰'.repeat(n) + '▱'.repeat(total - n);
+}
+
+/** Elapsed time as `m:ss`, or `h:mm:ss` from an hour on. */
+export function formatDuration(ms: number): string {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }
 
 /** The name of each agent's row. */

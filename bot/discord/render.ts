@@ -18,7 +18,7 @@ import { neutralizeMentions } from '../../core/research/sanitize.js';
 import type { Task } from '../../core/tasks/types.js';
 import { cleanText } from '../../core/text/clean.js';
 import { EXAMPLE_IDEA } from '../commands/parse.js';
-import { checkpointGridLines, progressBar } from '../progress-grid.js';
+import { checkpointGridLines, formatDuration, progressBar } from '../progress-grid.js';
 
 export const MAX_CONTENT = 2000;
 export const MAX_EMBED_DESCRIPTION = 4096;
@@ -106,14 +106,6 @@ function quote(text: string, max: number): string {
 /** A Discord user id from a verified payload becomes a mention (shown, never pinged); anything else is text. */
 export function mention(userId: string): string {
   return /^\d{15,21}$/.test(userId) ? `<@${userId}>` : inert(userId);
-}
-
-export function formatDuration(ms: number): string {
-  const total = Math.max(0, Math.floor(ms / 1000));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = String(total % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }
 
 const depthLabel = (d: Depth) => DEPTH_PROFILES[d].label;

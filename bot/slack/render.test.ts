@@ -7,7 +7,6 @@ import {
   checkpointLines,
   clip,
   esc,
-  formatDuration,
   insufficientText,
   listText,
   parentMessage,
@@ -81,12 +80,6 @@ describe('progress', () => {
 
   it('shows nothing in progress once stopped', () => {
     expect(checkpointLines(new Set(['received']), false).join('\n')).not.toContain('◌');
-  });
-
-  it('formats elapsed time', () => {
-    expect(formatDuration(48_000)).toBe('0:48');
-    expect(formatDuration(112_000)).toBe('1:52');
-    expect(formatDuration(3_725_000)).toBe('1:02:05');
   });
 });
 

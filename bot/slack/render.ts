@@ -8,7 +8,7 @@ import { DEPTHS, DEPTH_PROFILES, type Depth } from '../../core/research/depth.js
 import type { Task } from '../../core/tasks/types.js';
 import { cleanText } from '../../core/text/clean.js';
 import { EXAMPLE_IDEA } from '../commands/parse.js';
-import { AGENT_ROW_NAMES, checkpointGridLines, progressBar } from '../progress-grid.js';
+import { AGENT_ROW_NAMES, checkpointGridLines, formatDuration, progressBar } from '../progress-grid.js';
 
 export type Block = types.KnownBlock;
 export type SlackMessage = { text: string; blocks: Block[] };
@@ -53,14 +53,6 @@ export function quote(text: string, max = 600): string {
     .split('\n')
     .map((line) => `> ${line}`)
     .join('\n');
-}
-
-export function formatDuration(ms: number): string {
-  const total = Math.max(0, Math.floor(ms / 1000));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = String(total % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }
 
 /** A mention of a Slack user id from a verified payload; anything else is shown as inert text. */
