@@ -20,6 +20,7 @@ import type { Depth } from '../../core/research/depth.js';
 import type { Redis } from '../../core/storage/index.js';
 import { normalizeTaskId } from '../../core/tasks/ids.js';
 import type { DiscordOrigin, Task } from '../../core/tasks/types.js';
+import type { ReplyCommand, ResearchCommand } from '../commands/parse.js';
 import { Limiter, LimiterClosedError, RESTARTING_TEXT } from '../limiter.js';
 import { discordErrorCode, discordProblemText } from './errors.js';
 import {
@@ -65,9 +66,9 @@ export type DeferredInteraction = {
 /** A deferred interaction and what to do with it, as plain data (it may cross to another thread). */
 export type DiscordWork =
   /** `/pmf research`, deferred publicly: the reply becomes the request message. */
-  | { kind: 'research'; interaction: DeferredInteraction; idea: string; depth: Depth; threads: boolean }
+  | { kind: 'research'; interaction: DeferredInteraction; command: ResearchCommand; threads: boolean }
   /** `/pmf balance|list|status|cancel` or the Cancel button, deferred privately. */
-  | { kind: 'private'; interaction: DeferredInteraction; sub: string; taskId: string };
+  | { kind: 'private'; interaction: DeferredInteraction; command: ReplyCommand };
 
 export type DiscordWorkDeps = {
   env: Pick<Env, 'RATE_LIMIT_USER_PER_HOUR' | 'RATE_LIMIT_WORKSPACE_PER_HOUR'>;
@@ -162,7 +163,8 @@ export function createDiscordWork(deps: DiscordWorkDeps): (work: DiscordWork) =>
   }
 
   async function research(work: Extract<DiscordWork, { kind: 'research' }>, log: Logger): Promise<void> {
-    const { interaction: i, idea, depth, threads } = work;
+    const { interaction: i, threads } = work;
+    const { idea, depth } = work.command;
     const limit = await checkResearchRateLimit(
       deps.redis,
       deps.env,
@@ -285,20 +287,20 @@ export function createDiscordWork(deps: DiscordWorkDeps): (work: DiscordWork) =>
   }
 
   async function privately(work: Extract<DiscordWork, { kind: 'private' }>): Promise<string> {
-    const { interaction: i, taskId } = work;
+    const { interaction: i, command } = work;
     const workspaceId = await workspace(i);
-    switch (work.sub) {
+    switch (command.kind) {
       case 'balance':
         return balanceText(await deps.ledger.balance(workspaceId));
       case 'list':
         return listText(await deps.jobs.tasks.listByWorkspace(workspaceId, 10));
       case 'status': {
-        const task = await findTask(taskId, workspaceId);
-        return task ? statusText(task, now()) : notFoundText(taskId);
+        const task = await findTask(command.taskId, workspaceId);
+        return task ? statusText(task, now()) : notFoundText(command.taskId);
       }
       case 'cancel':
-        return cancel(taskId, workspaceId, i.userId, i.isAdmin);
-      default:
+        return cancel(command.taskId, workspaceId, i.userId, i.isAdmin);
+      case 'help':
         return helpText();
     }
   }
