@@ -17,6 +17,7 @@ import { encodeDestination } from '../../core/research/markdown-safe.js';
 import { neutralizeMentions } from '../../core/research/sanitize.js';
 import type { Task } from '../../core/tasks/types.js';
 import { cleanText } from '../../core/text/clean.js';
+import type { CommandWords } from '../commands/flow.js';
 import { EXAMPLE_IDEA } from '../commands/parse.js';
 import { checkpointGridLines, formatDuration, progressBar } from '../progress-grid.js';
 
@@ -373,6 +374,22 @@ export const cancelRefusedText = (requesterId: string) =>
 export const alreadyFinishedText = (t: Task) =>
   `Research \`${t.id}\` has already ${t.status === 'succeeded' ? 'finished' : t.status}; nothing to cancel.`;
 export const cancelRequestedText = (t: Task) => `Cancelling \`${t.id}\`… unspent credits come back to the server.`;
+
+/** The words of the shared command flow (bot/commands/flow.ts), in Discord's Markdown. */
+export const discordWords: CommandWords = {
+  help: helpText,
+  balance: balanceText,
+  list: listText,
+  status: statusText,
+  notFound: notFoundText,
+  cancelNotAllowed: cancelRefusedText,
+  alreadyFinished: alreadyFinishedText,
+  cancelling: cancelRequestedText,
+  cancelRefused: (_task, message) => message,
+  insufficientCredits: insufficientText,
+  suspended: suspendedText,
+  invalidRequest: (message) => `${message} Nothing was charged.`,
+};
 
 // --- The report when it cannot be attached ---------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import type { ResearchResult } from '../../core/research/contract.js';
 import { DEPTHS, DEPTH_PROFILES, type Depth } from '../../core/research/depth.js';
 import type { Task } from '../../core/tasks/types.js';
 import { cleanText } from '../../core/text/clean.js';
+import type { CommandWords } from '../commands/flow.js';
 import { EXAMPLE_IDEA } from '../commands/parse.js';
 import { AGENT_ROW_NAMES, checkpointGridLines, formatDuration, progressBar } from '../progress-grid.js';
 
@@ -329,6 +330,22 @@ export function cancelledText(t: Task): string {
     ? `Cancelling \`${t.id}\`; its ${credits(t.cost)} will be returned.`
     : `\`${t.id}\` already ${t.status}; nothing to cancel.`;
 }
+
+/** The words of the shared command flow (bot/commands/flow.ts), in Slack's mrkdwn. */
+export const slackWords: CommandWords = {
+  help: helpText,
+  balance: balanceText,
+  list: listText,
+  status: statusText,
+  notFound: notFoundText,
+  cancelNotAllowed: cancelRefusedText,
+  alreadyFinished: cancelledText,
+  cancelling: cancelledText,
+  cancelRefused: (task, message) => `\`${task.id}\`: ${message}`,
+  insufficientCredits: insufficientText,
+  suspended: suspendedText,
+  invalidRequest: errorText,
+};
 
 // --- The report when no file can be shared ---------------------------------------------------------------
 
