@@ -65,3 +65,18 @@ export async function withRateLimitBudget<T>(
     }
   }
 }
+
+/**
+ * Posts to a command's response_url, as Bolt's respond() does (valid 30 minutes, 5 uses), bounded like
+ * every Slack call: a hanging answer must not hold a line or a shutdown.
+ */
+export async function postToResponseUrl(url: string, message: Record<string, unknown>): Promise<void> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+    body: JSON.stringify(message),
+    signal: AbortSignal.timeout(SLACK_CALL_BUDGET.requestTimeoutMs),
+  });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`response_url answered HTTP ${res.status}`);
+}

@@ -15,7 +15,7 @@ import type { SlackOrigin, Task } from '../../core/tasks/types.js';
 import { answer, cancel as cancelCommand, refusalText as commandRefusalText, type Asker } from '../commands/flow.js';
 import type { Command, ResearchCommand } from '../commands/parse.js';
 import { Limiter, LimiterClosedError, RESTARTING_TEXT } from '../limiter.js';
-import { boundedWebClient, SLACK_CALL_BUDGET, withRateLimitBudget } from './client.js';
+import { boundedWebClient, postToResponseUrl, withRateLimitBudget } from './client.js';
 import { INSTALLATION_GONE, slackErrorCode, slackNeededScope, slackProblemText } from './errors.js';
 import {
   ackText,
@@ -141,19 +141,9 @@ export function createSlackWork(deps: SlackWorkDeps): (work: SlackWork) => Promi
   };
 }
 
-/** Answers through the command's response_url, as Bolt's respond() does (valid 30 minutes, 5 uses). */
+/** Answers through the command's response_url. */
 function respondTo(responseUrl: string): Respond {
-  return async (message) => {
-    const res = await fetch(responseUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json; charset=utf-8' },
-      body: JSON.stringify(message),
-      // Bounded like every Slack call: a hanging answer must not hold the line or a shutdown.
-      signal: AbortSignal.timeout(SLACK_CALL_BUDGET.requestTimeoutMs),
-    });
-    await res.arrayBuffer();
-    if (!res.ok) throw new Error(`response_url answered HTTP ${res.status}`);
-  };
+  return (message) => postToResponseUrl(responseUrl, message);
 }
 
 type Respond = (message: { response_type: 'ephemeral'; text: string }) => Promise<unknown>;
