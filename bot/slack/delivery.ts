@@ -21,17 +21,8 @@ import {
   slackNeededScope,
   slackProblemText,
 } from './errors.js';
-import {
-  endNotShownText,
-  fileNotSharedText,
-  parentMessage,
-  reportByDmText,
-  reportFileName,
-  reportMessages,
-  statusMessage,
-  summaryMessage,
-  type SlackMessage,
-} from './render.js';
+import { parentMessage, reportFileName, statusMessage, summaryMessage, type SlackMessage } from './render.js';
+import { endNotShownText, fileNotSharedText, reportByDmText, reportMessages } from './render-fallback.js';
 import { deliveryCall, updateBudget } from './delivery-calls.js';
 
 export type SlackDeliveryOptions = {
