@@ -2,6 +2,7 @@ import { LogLevel, WebClient } from '@slack/web-api';
 import { DiscordAPIError, REST, Routes } from 'discord.js';
 import type { Env } from '../core/config/index.js';
 import { slackMode } from './slack/app.js';
+import { slackApiUrlOption } from './slack/client.js';
 
 /** Why Slack cannot start with this configuration (one line saying what to set), or undefined when it can. */
 export function slackMissing(env: Env): string | undefined {
@@ -57,9 +58,7 @@ export async function checkSlackCredentials(env: Env): Promise<CredentialCheck> 
   const problems = slackShapeProblems(env);
   if (problems.length) return { problems };
   const options = {
-    ...(env.SLACK_API_URL
-      ? { slackApiUrl: env.SLACK_API_URL.endsWith('/') ? env.SLACK_API_URL : `${env.SLACK_API_URL}/` }
-      : {}),
+    ...slackApiUrlOption(env.SLACK_API_URL),
     retryConfig: { retries: 0 },
     timeout: 10_000,
     logLevel: LogLevel.ERROR,

@@ -17,6 +17,11 @@ export type Command =
   | { kind: 'status'; taskId: string }
   | { kind: 'cancel'; taskId: string };
 
+/** A research to start: the one command that is charged and answered in a thread. */
+export type ResearchCommand = Extract<Command, { kind: 'research' }>;
+/** Every other command: answered to the asker alone. */
+export type ReplyCommand = Exclude<Command, { kind: 'research' }>;
+
 export type ParseProblem = 'empty_idea' | 'idea_too_long' | 'unknown_depth' | 'unknown_subcommand' | 'missing_id';
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; problem: ParseProblem; message: string };
@@ -32,7 +37,7 @@ export function parseCommand(text: string): ParseResult {
   const keyword = first.toLowerCase();
   const remainder = rest.join(' ');
 
-  if (keyword === '') return research('', DEFAULT_DEPTH);
+  if (keyword === '') return researchCommand('', DEFAULT_DEPTH);
   if (rest.length === 0 && (keyword === 'help' || keyword === 'balance' || keyword === 'list'))
     return { ok: true, command: { kind: keyword } };
   if (keyword === 'status' || keyword === 'cancel') {
@@ -47,12 +52,12 @@ export function parseCommand(text: string): ParseResult {
     if (keyword === 'cancel')
       return refuse('missing_id', `\`cancel\` takes one research id, for example: \`cancel R-7KQ2\`.`);
   }
-  if (isDepth(keyword)) return research(remainder, keyword);
+  if (isDepth(keyword)) return researchCommand(remainder, keyword);
 
   const explicit = explicitDepth(trimmed);
   if (explicit) {
     if (!isDepth(explicit.depth)) return unknownDepth(explicit.depth);
-    return research(explicit.idea, explicit.depth);
+    return researchCommand(explicit.idea, explicit.depth);
   }
   if (rest.length === 0) {
     const near = SUBCOMMANDS.find((s) => keyword.length >= 3 && editDistance(keyword, s) <= (s.length >= 6 ? 2 : 1));
@@ -64,10 +69,11 @@ export function parseCommand(text: string): ParseResult {
   }
   const nearDepth = rest.length > 0 ? DEPTHS.find((d) => d.length >= 7 && editDistance(keyword, d) <= 2) : undefined;
   if (nearDepth) return unknownDepth(first, nearDepth);
-  return research(trimmed, DEFAULT_DEPTH);
+  return researchCommand(trimmed, DEFAULT_DEPTH);
 }
 
-function research(rawIdea: string, depth: Depth): ParseResult {
+/** A research of `rawIdea` at `depth`, or the idea's refusal (empty, too long); Discord's options use it too. */
+export function researchCommand(rawIdea: string, depth: Depth): ParseResult {
   const check = checkIdea(rawIdea);
   if (!check.ok) return refuse(check.problem === 'empty' ? 'empty_idea' : 'idea_too_long', check.message);
   return { ok: true, command: { kind: 'research', idea: check.idea, depth } };

@@ -17,9 +17,7 @@ import {
 import type { Env } from '../../core/config/index.js';
 import type { Logger } from '../../core/observability/logger.js';
 import { metrics } from '../../core/observability/metrics.js';
-import { DEFAULT_DEPTH, isDepth, type Depth } from '../../core/research/depth.js';
-import { checkIdea } from '../../core/research/idea.js';
-import { COMMAND_NAME } from './commands.js';
+import { COMMAND_NAME, commandFromOptions } from './commands.js';
 import { channelCapabilities } from './permissions.js';
 import { NO_PINGS, dmText, fit, helpText, internalErrorText, missingPermissionsText, parseCancelId } from './render.js';
 import type { DiscordWork } from './work.js';
@@ -116,24 +114,27 @@ class InteractionHandler {
   }
 
   private async command(i: ChatInputCommandInteraction): Promise<void> {
-    const sub = i.options.getSubcommand(false) ?? 'help';
+    const parsed = commandFromOptions({
+      subcommand: i.options.getSubcommand(false),
+      idea: i.options.getString('idea'),
+      depth: i.options.getString('depth'),
+      id: i.options.getString('id'),
+    });
     if (!i.inGuild()) return this.replyNow(i, dmText());
-    if (sub === 'help') return this.replyNow(i, helpText());
-    if (sub !== 'research') {
+    // Everything that can be refused without I/O is refused before acknowledging, so it can be ephemeral.
+    if (!parsed.ok) return this.replyNow(i, `${parsed.message} Nothing was charged.`);
+    const { command } = parsed;
+    if (command.kind === 'help') return this.replyNow(i, helpText());
+    if (command.kind !== 'research') {
       await i.deferReply({ flags: EPHEMERAL });
-      this.opts.dispatch({ kind: 'private', interaction: deferred(i), sub, taskId: i.options.getString('id') ?? '' });
+      this.opts.dispatch({ kind: 'private', interaction: deferred(i), command });
       return;
     }
-    // Everything that can be refused without I/O is refused before acknowledging, so it can be ephemeral.
-    const idea = checkIdea(i.options.getString('idea') ?? '');
-    if (!idea.ok) return this.replyNow(i, `${idea.message} Nothing was charged.`);
-    const rawDepth = i.options.getString('depth') ?? DEFAULT_DEPTH;
-    const depth: Depth = isDepth(rawDepth) ? rawDepth : DEFAULT_DEPTH;
     const caps = channelCapabilities(i.appPermissions.bitfield, i.channel?.type);
     if (caps.missing.length) return this.replyNow(i, missingPermissionsText(caps.missing));
 
     await i.deferReply();
-    this.opts.dispatch({ kind: 'research', interaction: deferred(i), idea: idea.idea, depth, threads: caps.threads });
+    this.opts.dispatch({ kind: 'research', interaction: deferred(i), command, threads: caps.threads });
   }
 
   private async cancelButton(i: ButtonInteraction): Promise<void> {
@@ -142,8 +143,7 @@ class InteractionHandler {
     this.opts.dispatch({
       kind: 'private',
       interaction: deferred(i),
-      sub: 'cancel',
-      taskId: parseCancelId(i.customId)!,
+      command: { kind: 'cancel', taskId: parseCancelId(i.customId)! },
     });
   }
 

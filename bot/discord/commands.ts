@@ -1,12 +1,14 @@
-// The `/pmf` slash command as Discord registers it: subcommands instead of Slack's free text, so Discord's
-// client validates the shape and offers the depth choices. Idea length is checked by the bot (not with
-// `max_length`) so an over-long idea gets our explanation rather than a silent client-side refusal.
+// The `/pmf` slash command as Discord registers it, and its options read back into the shared `Command`
+// (bot/commands/parse.ts). Subcommands instead of Slack's free text, so Discord's client validates the shape
+// and offers the depth choices. Idea length is checked by the bot (not with `max_length`) so an over-long idea
+// gets our explanation rather than a silent client-side refusal.
 import {
   ApplicationCommandOptionType,
   ApplicationCommandType,
   type RESTPutAPIApplicationCommandsJSONBody,
 } from 'discord.js';
-import { DEFAULT_DEPTH, DEPTHS, DEPTH_PROFILES } from '../../core/research/depth.js';
+import { DEFAULT_DEPTH, DEPTHS, DEPTH_PROFILES, isDepth } from '../../core/research/depth.js';
+import { researchCommand, type ParseResult } from '../commands/parse.js';
 
 export const COMMAND_NAME = 'pmf';
 
@@ -75,3 +77,41 @@ export const PMF_COMMANDS: RESTPutAPIApplicationCommandsJSONBody = [
     ],
   },
 ];
+
+/** The options of a `/pmf` interaction as Discord validated them against PMF_COMMANDS. */
+export type PmfOptions = {
+  subcommand: string | null;
+  idea?: string | null;
+  depth?: string | null;
+  id?: string | null;
+};
+
+/**
+ * The same `Command` Slack's text parses to (bot/commands/parse.ts), from the options Discord's client already
+ * shaped. Pure. The idea gets the same check as on Slack; its length is ours to explain (see the top).
+ */
+export function commandFromOptions(options: PmfOptions): ParseResult {
+  switch (options.subcommand) {
+    case 'research': {
+      // Discord offers only the registered choices; anything else (a stale registration) gets the default.
+      const depth = options.depth && isDepth(options.depth) ? options.depth : DEFAULT_DEPTH;
+      return researchCommand(options.idea ?? '', depth);
+    }
+    case 'balance':
+    case 'list':
+      return { ok: true, command: { kind: options.subcommand } };
+    case 'status':
+    case 'cancel':
+      // `id` is a required option: Discord never sends these without it.
+      return options.id
+        ? { ok: true, command: { kind: options.subcommand, taskId: options.id } }
+        : {
+            ok: false,
+            problem: 'missing_id',
+            message: `Which research? Give its id, for example: \`/pmf ${options.subcommand} id:R-7KQ2\`.`,
+          };
+    default:
+      // `help`, no subcommand, or one this build does not know (a newer registration): what PMF Scout can do.
+      return { ok: true, command: { kind: 'help' } };
+  }
+}

@@ -12,18 +12,20 @@ import type { ResearchResult } from '../../core/research/contract.js';
 import { PermanentDeliveryError, type Delivery } from '../../core/tasks/delivery.js';
 import type { DiscordOrigin, Task } from '../../core/tasks/types.js';
 import {
-  endNotShownNote,
   failureMessage,
   reportFileName,
-  reportTextParts,
-  reportToRequesterNote,
-  reportTooLargeNote,
-  threadUnreachableNote,
   requestMessage,
   statusMessage,
   summaryMessage,
   type MessageBody,
 } from './render.js';
+import {
+  endNotShownNote,
+  reportTextParts,
+  reportToRequesterNote,
+  reportTooLargeNote,
+  threadUnreachableNote,
+} from './render-fallback.js';
 
 export type DiscordDeliveryOptions = {
   /** A REST client with the bot token (`createDiscordRest`), or a logged-in Client's `rest`. */

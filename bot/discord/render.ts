@@ -1,7 +1,8 @@
 // Everything the Discord bot shows, as pure functions of the task: raw API message bodies (usable on the
 // channel-message routes with the bot token and on interaction webhooks alike). Untrusted text — the idea,
 // anything from the web or the LLM — only enters through `inert`, and every body carries
-// `allowed_mentions: { parse: [] }`, so nothing the bot posts can ping anyone.
+// `allowed_mentions: { parse: [] }`, so nothing the bot posts can ping anyone. What a delivery says when the
+// report cannot be attached in the thread is in render-fallback.ts.
 import {
   ButtonStyle,
   ComponentType,
@@ -9,14 +10,17 @@ import {
   type APIButtonComponent,
   type APIEmbed,
 } from 'discord.js';
-import { CHECKPOINTS, CHECKPOINT_LABELS, type CheckpointId } from '../../core/research/checkpoints.js';
+import { CHECKPOINTS, type CheckpointId } from '../../core/research/checkpoints.js';
+import type { BalanceView } from '../../core/credits/index.js';
 import { needsAdmin, type ResearchResult } from '../../core/research/contract.js';
 import { DEPTHS, DEPTH_PROFILES, type Depth } from '../../core/research/depth.js';
 import { encodeDestination } from '../../core/research/markdown-safe.js';
 import { neutralizeMentions } from '../../core/research/sanitize.js';
 import type { Task } from '../../core/tasks/types.js';
 import { cleanText } from '../../core/text/clean.js';
+import type { CommandWords } from '../commands/flow.js';
 import { EXAMPLE_IDEA } from '../commands/parse.js';
+import { checkpointGridLines, formatDuration, progressBar } from '../progress-grid.js';
 
 export const MAX_CONTENT = 2000;
 export const MAX_EMBED_DESCRIPTION = 4096;
@@ -34,6 +38,14 @@ export type MessageBody = {
 };
 
 const COLOR = { running: 0x5865f2, ok: 0x2ecc71, failed: 0xe74c3c, cancelled: 0x95a5a6 } as const;
+const colorOf = (status: Task['status']) =>
+  status === 'succeeded'
+    ? COLOR.ok
+    : status === 'failed'
+      ? COLOR.failed
+      : status === 'cancelled'
+        ? COLOR.cancelled
+        : COLOR.running;
 
 /** The custom id of a task's Cancel button; `parseCancelId` reads it back. */
 export const cancelCustomId = (taskId: string) => `pmf:cancel:${taskId}`;
@@ -106,18 +118,10 @@ export function mention(userId: string): string {
   return /^\d{15,21}$/.test(userId) ? `<@${userId}>` : inert(userId);
 }
 
-export function formatDuration(ms: number): string {
-  const total = Math.max(0, Math.floor(ms / 1000));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = String(total % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
-}
-
 const depthLabel = (d: Depth) => DEPTH_PROFILES[d].label;
-const credits = (n: number) => `${n} credit${n === 1 ? '' : 's'}`;
+export const credits = (n: number) => `${n} credit${n === 1 ? '' : 's'}`;
 
-function body(parts: Partial<Omit<MessageBody, 'allowed_mentions'>>): MessageBody {
+export function body(parts: Partial<Omit<MessageBody, 'allowed_mentions'>>): MessageBody {
   const content = fit(parts.content ?? '', MAX_CONTENT);
   return { content, embeds: parts.embeds ?? [], components: parts.components ?? [], allowed_mentions: NO_PINGS };
 }
@@ -148,14 +152,7 @@ function requestStateLine(t: RequestView, threaded: boolean): string {
 }
 
 export function requestMessage(t: RequestView, opts: { threaded: boolean }): MessageBody {
-  const color =
-    t.status === 'succeeded'
-      ? COLOR.ok
-      : t.status === 'failed'
-        ? COLOR.failed
-        : t.status === 'cancelled'
-          ? COLOR.cancelled
-          : COLOR.running;
+  const color = colorOf(t.status);
   return body({
     content: `🔎 **PMF research** · ${depthLabel(t.depth)} · ${credits(t.cost)} · requested by ${mention(t.requester.id)} · \`${t.id}\``,
     embeds: [
@@ -170,43 +167,9 @@ export function requestMessage(t: RequestView, opts: { threaded: boolean }): Mes
 
 // --- The status message in the thread ------------------------------------------------------------------
 
-export function progressBar(done: number, total = CHECKPOINTS.length): string {
-  const n = Math.max(0, Math.min(total, done));
-  return '▰'.repeat(n) + '▱'.repeat(total - n);
-}
-
-const HEAD: CheckpointId[] = ['received', 'credits_reserved', 'queued', 'started', 'plan', 'queries'];
-export const AGENT_ROWS: [string, CheckpointId[]][] = [
-  ['Market', ['market_search', 'market_extract', 'market_analysis']],
-  ['Competitors', ['competitor_search', 'competitor_extract', 'competitor_analysis']],
-  ['Customers', ['customer_search', 'customer_extract', 'customer_analysis']],
-];
-const TAIL: CheckpointId[] = ['report', 'delivered'];
-
-/** What must be done before a checkpoint can be the one in progress (the three agents run in parallel). */
-function prerequisites(id: CheckpointId): CheckpointId[] {
-  for (const [, row] of AGENT_ROWS) {
-    const i = row.indexOf(id);
-    if (i === 0) return ['queries'];
-    if (i > 0) return [row[i - 1]!];
-  }
-  if (id === 'report') return AGENT_ROWS.map(([, row]) => row[row.length - 1]!);
-  const order = [...HEAD, ...TAIL];
-  const i = order.indexOf(id);
-  return i > 0 ? [order[i - 1]!] : [];
-}
-
-/** ✓ done, ◌ in progress (running and every prerequisite done), · not yet; agents on a row each. */
+/** The grid with each agent's name in bold before its steps. */
 export function checkpointLines(done: ReadonlySet<CheckpointId>, running: boolean): string[] {
-  const mark = (id: CheckpointId) => {
-    const glyph = done.has(id) ? '✓' : running && prerequisites(id).every((p) => done.has(p)) ? '◌' : '·';
-    return `${glyph} ${CHECKPOINT_LABELS[id]}`;
-  };
-  return [
-    HEAD.map(mark).join(' '),
-    ...AGENT_ROWS.map(([name, row]) => `**${name}** ${row.map(mark).join(' ')}`),
-    TAIL.map(mark).join(' '),
-  ];
+  return checkpointGridLines(done, running, { separator: ' ', row: (name, marks) => `**${name}** ${marks}` });
 }
 
 function isFinal(t: Pick<Task, 'status'>): boolean {
@@ -225,14 +188,7 @@ export function statusMessage(task: Task, now: Date): MessageBody {
   if (task.status === 'failed') lines.push(`❌ ${inert(task.error?.userMessage ?? 'The research failed.')}`);
   if (task.status === 'cancelled') lines.push('🛑 cancelled');
   if (task.status === 'succeeded') lines.push('✅ done');
-  const color =
-    task.status === 'succeeded'
-      ? COLOR.ok
-      : task.status === 'failed'
-        ? COLOR.failed
-        : task.status === 'cancelled'
-          ? COLOR.cancelled
-          : COLOR.running;
+  const color = colorOf(task.status);
   return body({
     embeds: [{ title: `Research ${task.id}`, description: fit(lines.join('\n'), MAX_EMBED_DESCRIPTION), color }],
     components: running
@@ -346,14 +302,6 @@ export function helpText(): string {
   ].join('\n');
 }
 
-export type BalanceView = {
-  month: string;
-  balance: number;
-  allowance: number;
-  used: number;
-  remaining: Record<Depth, number>;
-};
-
 export function balanceText(b: BalanceView): string {
   const runs = DEPTHS.map((d) => `${b.remaining[d]} ${d}`).join(' · ');
   return `**${b.balance} credits** left for ${b.month} (allowance ${b.allowance}, used ${b.used}). Enough for ${runs}.`;
@@ -422,67 +370,18 @@ export const alreadyFinishedText = (t: Task) =>
   `Research \`${t.id}\` has already ${t.status === 'succeeded' ? 'finished' : t.status}; nothing to cancel.`;
 export const cancelRequestedText = (t: Task) => `Cancelling \`${t.id}\`… unspent credits come back to the server.`;
 
-// --- The report when it cannot be attached ---------------------------------------------------------------
-
-/** Room left in a message for the report text once its code fence is added. */
-const REPORT_PART = MAX_CONTENT - 20;
-
-/** The report as plain messages (a Markdown code block each, so nothing in it formats or pings). */
-export function reportTextParts(markdown: string): MessageBody[] {
-  const safe = markdown.replace(/```/g, '`\u200b``');
-  const parts: string[] = [];
-  let current = '';
-  for (const line of safe.split('\n')) {
-    for (let rest = line; ;) {
-      const room = REPORT_PART - (current ? current.length + 1 : 0);
-      if (rest.length <= room) {
-        current = current ? `${current}\n${rest}` : rest;
-        break;
-      }
-      if (current) {
-        parts.push(current);
-        current = '';
-        continue;
-      }
-      parts.push(rest.slice(0, REPORT_PART));
-      rest = rest.slice(REPORT_PART);
-    }
-  }
-  if (current.trim()) parts.push(current);
-  return parts.map((p) => body({ content: `\`\`\`md\n${p}\n\`\`\`` }));
-}
-
-/** Said after the report parts when the file was over the server's upload limit. */
-export function reportTooLargeNote(task: Pick<Task, 'id'>): string {
-  return `📄 The report file for \`${task.id}\` is over this server's upload limit, so it is above as messages instead. Nothing more was charged.`;
-}
-
-/**
- * Said in the channel when the research's thread could not take the report, with why when Discord said
- * (discordProblemText); otherwise the usual causes.
- */
-export function threadUnreachableNote(task: Pick<Task, 'id'>, problem?: string): string {
-  const why =
-    problem ??
-    'It was deleted or archived, or I lost access to it. To keep reports in threads, give me **Send Messages in Threads** and leave the thread open until the research ends.';
-  return `📄 I couldn't post the report for \`${task.id}\` in its thread, so it is here instead. ${why}`;
-}
-
-/** The report sent to the requester alone (DM, else the command's follow-up): its channel took nothing. */
-export function reportToRequesterNote(task: Pick<Task, 'id' | 'origin'>, problem: string): string {
-  const where = task.origin.platform === 'discord' ? `<#${task.origin.channelId}>` : 'its channel';
-  return `📄 Your PMF report \`${task.id}\` is here: I couldn't post it in ${where} or its thread. ${problem}`;
-}
-
-/**
- * Said to the requester alone (the command's follow-up while its token lives, else a DM) when the thread
- * could not show a failure or a cancel (decision 059).
- */
-export function endNotShownNote(task: Task, problem: string): MessageBody {
-  const where = task.origin.platform === 'discord' ? `<#${task.origin.channelId}>` : 'its channel';
-  const ended =
-    task.status === 'succeeded'
-      ? `Research \`${task.id}\` finished, but its report reached nobody. ${credits(task.cost)} returned to the workspace; nothing was charged.`
-      : failureMessage(task).content;
-  return body({ content: `⚠️ I couldn't post this in ${where}: ${problem}\n${ended}` });
-}
+/** The words of the shared command flow (bot/commands/flow.ts), in Discord's Markdown. */
+export const discordWords: CommandWords = {
+  help: helpText,
+  balance: balanceText,
+  list: listText,
+  status: statusText,
+  notFound: notFoundText,
+  cancelNotAllowed: cancelRefusedText,
+  alreadyFinished: alreadyFinishedText,
+  cancelling: cancelRequestedText,
+  cancelRefused: (_task, message) => message,
+  insufficientCredits: insufficientText,
+  suspended: suspendedText,
+  invalidRequest: (message) => `${message} Nothing was charged.`,
+};

@@ -16,30 +16,21 @@ import type { CreditLedger } from '../../core/credits/index.js';
 import type { Jobs } from '../../core/jobs/index.js';
 import { checkResearchRateLimit } from '../../core/limits/rate-limit.js';
 import type { Logger } from '../../core/observability/logger.js';
-import type { Depth } from '../../core/research/depth.js';
 import type { Redis } from '../../core/storage/index.js';
-import { normalizeTaskId } from '../../core/tasks/ids.js';
 import type { DiscordOrigin, Task } from '../../core/tasks/types.js';
+import { answer, refusalText, type Asker } from '../commands/flow.js';
+import type { ReplyCommand, ResearchCommand } from '../commands/parse.js';
 import { Limiter, LimiterClosedError, RESTARTING_TEXT } from '../limiter.js';
 import { discordErrorCode, discordProblemText } from './errors.js';
 import {
   NO_PINGS,
-  alreadyFinishedText,
-  balanceText,
-  cancelRefusedText,
-  cancelRequestedText,
+  discordWords,
   notStartedMessage,
   fit,
-  helpText,
-  insufficientText,
   internalErrorText,
-  listText,
-  notFoundText,
   rateLimitedText,
   requestMessage,
   statusMessage,
-  statusText,
-  suspendedText,
   type MessageBody,
 } from './render.js';
 
@@ -65,9 +56,9 @@ export type DeferredInteraction = {
 /** A deferred interaction and what to do with it, as plain data (it may cross to another thread). */
 export type DiscordWork =
   /** `/pmf research`, deferred publicly: the reply becomes the request message. */
-  | { kind: 'research'; interaction: DeferredInteraction; idea: string; depth: Depth; threads: boolean }
+  | { kind: 'research'; interaction: DeferredInteraction; command: ResearchCommand; threads: boolean }
   /** `/pmf balance|list|status|cancel` or the Cancel button, deferred privately. */
-  | { kind: 'private'; interaction: DeferredInteraction; sub: string; taskId: string };
+  | { kind: 'private'; interaction: DeferredInteraction; command: ReplyCommand };
 
 export type DiscordWorkDeps = {
   env: Pick<Env, 'RATE_LIMIT_USER_PER_HOUR' | 'RATE_LIMIT_WORKSPACE_PER_HOUR'>;
@@ -116,12 +107,6 @@ function webhookGone(err: unknown): err is DiscordAPIError {
   return err instanceof DiscordAPIError && (err.status === 401 || err.code === 50027 || err.code === 10015);
 }
 
-function ledgerCode(err: unknown): string | undefined {
-  return err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string'
-    ? (err as { code: string }).code
-    : undefined;
-}
-
 /**
  * Does deferred Discord work, and never rejects: a failure is logged and the user is told privately, and a
  * research that arrives after a shutdown began is told to try again (nothing was charged).
@@ -162,7 +147,8 @@ export function createDiscordWork(deps: DiscordWorkDeps): (work: DiscordWork) =>
   }
 
   async function research(work: Extract<DiscordWork, { kind: 'research' }>, log: Logger): Promise<void> {
-    const { interaction: i, idea, depth, threads } = work;
+    const { interaction: i, threads } = work;
+    const { idea, depth } = work.command;
     const limit = await checkResearchRateLimit(
       deps.redis,
       deps.env,
@@ -195,12 +181,8 @@ export function createDiscordWork(deps: DiscordWorkDeps): (work: DiscordWork) =>
       log.info({ taskId: task.id, created }, 'research submitted');
       if (!created) await refuseAfterDefer(i, `That request already started research \`${task.id}\`.`);
     } catch (err) {
-      const code = ledgerCode(err);
-      if (code === 'insufficient_credits' && err instanceof Error && 'remaining' in err) {
-        const e = err as Error & { balance: number; cost: number; remaining: Record<Depth, number> };
-        return refuseAfterDefer(i, insufficientText(e, depth));
-      }
-      if (code === 'workspace_suspended') return refuseAfterDefer(i, suspendedText());
+      const refusal = refusalText(err, depth, discordWords);
+      if (refusal) return refuseAfterDefer(i, refusal);
       if (!progress.replyEdited) throw err;
       log.error({ err }, 'research could not start after its request was shown');
       const refused = discordErrorCode(err);
@@ -285,44 +267,15 @@ export function createDiscordWork(deps: DiscordWorkDeps): (work: DiscordWork) =>
   }
 
   async function privately(work: Extract<DiscordWork, { kind: 'private' }>): Promise<string> {
-    const { interaction: i, taskId } = work;
+    const { interaction: i, command } = work;
     const workspaceId = await workspace(i);
-    switch (work.sub) {
-      case 'balance':
-        return balanceText(await deps.ledger.balance(workspaceId));
-      case 'list':
-        return listText(await deps.jobs.tasks.listByWorkspace(workspaceId, 10));
-      case 'status': {
-        const task = await findTask(taskId, workspaceId);
-        return task ? statusText(task, now()) : notFoundText(taskId);
-      }
-      case 'cancel':
-        return cancel(taskId, workspaceId, i.userId, i.isAdmin);
-      default:
-        return helpText();
-    }
-  }
-
-  async function cancel(rawId: string, workspaceId: string, userId: string, isAdmin: boolean): Promise<string> {
-    const task = await findTask(rawId, workspaceId);
-    if (!task) return notFoundText(rawId);
-    if (task.requester.id !== userId && !isAdmin) return cancelRefusedText(task.requester.id);
-    if (task.status === 'succeeded' || task.status === 'failed' || task.status === 'cancelled')
-      return alreadyFinishedText(task);
-    try {
-      const updated = await deps.jobs.cancelResearch(task.id, { id: userId, isAdmin });
-      return cancelRequestedText(updated);
-    } catch (err) {
-      if (err instanceof Error && err.name === 'JobsError') return `${err.message}`;
-      throw err;
-    }
-  }
-
-  async function findTask(rawId: string, workspaceId: string): Promise<Task | undefined> {
-    const id = normalizeTaskId(rawId);
-    if (!id) return undefined;
-    const task = await deps.jobs.tasks.get(id);
-    return task && task.workspaceId === workspaceId ? task : undefined;
+    const asker: Asker = {
+      userId: i.userId,
+      workspaceId: () => Promise.resolve(workspaceId),
+      owns: (task) => task.workspaceId === workspaceId,
+      isAdmin: () => Promise.resolve(i.isAdmin),
+    };
+    return answer(command, asker, deps, discordWords, now());
   }
 
   return async (work) => {

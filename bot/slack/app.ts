@@ -8,6 +8,7 @@ import type { Env } from '../../core/config/index.js';
 import type { Logger } from '../../core/observability/logger.js';
 import { metrics } from '../../core/observability/metrics.js';
 import { parseCommand } from '../commands/parse.js';
+import { slackApiUrlOption } from './client.js';
 import { CANCEL_ACTION_ID, errorText, esc, helpText } from './render.js';
 import { GaplessSocketModeReceiver } from './socket-mode.js';
 import type { SlackWork } from './work.js';
@@ -47,7 +48,7 @@ export function slackMode(env: Pick<Env, 'SLACK_MODE' | 'SLACK_APP_TOKEN'>): 'so
 
 /** Bolt options for the configured mode and installation style; pure so it can be checked without a server. */
 export function boltOptions(env: SlackAppEnv, installationStore?: InstallationStore): AppOptions {
-  const clientOptions = env.SLACK_API_URL ? { slackApiUrl: withSlash(env.SLACK_API_URL) } : {};
+  const clientOptions = slackApiUrlOption(env.SLACK_API_URL);
   const socket = slackMode(env) === 'socket';
   const options: AppOptions = { clientOptions, logLevel: LogLevel.ERROR };
   if (socket) {
@@ -178,8 +179,4 @@ export function createSlackApp(deps: SlackAppDeps): BoltApp {
     deps.logger.error({ err: error }, 'slack app error');
   });
   return app;
-}
-
-function withSlash(url: string): string {
-  return url.endsWith('/') ? url : `${url}/`;
 }

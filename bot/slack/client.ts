@@ -17,11 +17,19 @@ export const SLACK_CALL_BUDGET = {
   rateLimitWaitMs: 5000,
 } as const;
 
+/**
+ * The Web API base URL option for SLACK_API_URL (the fake Slack in tests), none for Slack itself. The SDK
+ * appends method names to it, so it must end with a slash.
+ */
+export function slackApiUrlOption(apiUrl: string | undefined): { slackApiUrl?: string } {
+  return apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {};
+}
+
 /** WebClient options that keep a call within SLACK_CALL_BUDGET; 429s come back to us (`withRateLimitBudget`). */
 export function boundedClientOptions(apiUrl: string | undefined): WebClientOptions {
   return {
     logLevel: LogLevel.ERROR,
-    ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}),
+    ...slackApiUrlOption(apiUrl),
     rejectRateLimitedCalls: true,
     timeout: SLACK_CALL_BUDGET.requestTimeoutMs,
     retryConfig: {
@@ -56,4 +64,19 @@ export async function withRateLimitBudget<T>(
       await new Promise((r) => setTimeout(r, retryAfter * 1000));
     }
   }
+}
+
+/**
+ * Posts to a command's response_url, as Bolt's respond() does (valid 30 minutes, 5 uses), bounded like
+ * every Slack call: a hanging answer must not hold a line or a shutdown.
+ */
+export async function postToResponseUrl(url: string, message: Record<string, unknown>): Promise<void> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+    body: JSON.stringify(message),
+    signal: AbortSignal.timeout(SLACK_CALL_BUDGET.requestTimeoutMs),
+  });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`response_url answered HTTP ${res.status}`);
 }

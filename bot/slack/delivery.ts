@@ -1,70 +1,30 @@
 // Shows a running research in its Slack thread: edits the status reply as checkpoints pass, and on the end
 // uploads the report, posts the summary and marks the parent. See docs/decisions/052-slack-update-budget.md.
 //
-// chat.update is Tier 3: about 50 a minute per workspace, shared by every job in every process. Each edit
-// first takes a slot from a per-workspace sliding window in Redis (SLACK_UPDATES_PER_MINUTE); progress edits
-// may use only part of it, so final states always find room. Progress for one task is latest-wins: while an
-// edit waits for a slot, newer snapshots replace the one waiting. A 429 that still happens is waited out
-// (Retry-After) and the call repeated, never dropped.
+// Each edit first takes a slot of the workspace's chat.update budget (delivery-calls.ts). Progress for one
+// task is latest-wins: while an edit waits for a slot, newer snapshots replace the one waiting. A 429 that
+// still happens is waited out (Retry-After) and the call repeated, never dropped.
 import { WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Env } from '../../core/config/index.js';
-import { checkRateLimits, restampRateLimit } from '../../core/limits/rate-limit.js';
 import type { Logger } from '../../core/observability/logger.js';
-import { metrics } from '../../core/observability/metrics.js';
 import type { ResearchResult } from '../../core/research/contract.js';
 import type { Redis } from '../../core/storage/index.js';
 import { PermanentDeliveryError, type Delivery } from '../../core/tasks/delivery.js';
 import type { SlackOrigin, Task } from '../../core/tasks/types.js';
-import { boundedClientOptions, SLACK_CALL_BUDGET } from './client.js';
-import { INSTALLATION_GONE, slackErrorCode, slackNeededScope, slackProblemText, slackRetryAfter } from './errors.js';
+import { boundedClientOptions, postToResponseUrl } from './client.js';
 import {
-  endNotShownText,
-  fileNotSharedText,
-  parentMessage,
-  reportByDmText,
-  reportFileName,
-  reportMessages,
-  statusMessage,
-  summaryMessage,
-  type SlackMessage,
-} from './render.js';
+  INSTALLATION_GONE,
+  THREAD_UNREACHABLE,
+  notSharedReason,
+  problemOf,
+  slackErrorCode,
+  slackNeededScope,
+  slackProblemText,
+} from './errors.js';
+import { parentMessage, reportFileName, statusMessage, summaryMessage, type SlackMessage } from './render.js';
+import { endNotShownText, fileNotSharedText, reportByDmText, reportMessages } from './render-fallback.js';
+import { deliveryCall, updateBudget } from './delivery-calls.js';
 
-/** Slack errors no retry can fix: the channel or the installation is gone. */
-export const PERMANENT_ERRORS = new Set([
-  'channel_not_found',
-  'is_archived',
-  'account_inactive',
-  'token_revoked',
-  'invalid_auth',
-  'not_in_channel',
-  'team_access_not_granted',
-  'no_permission',
-  'missing_scope',
-  'not_authed',
-  'ekm_access_denied',
-  'restricted_action',
-  'cannot_post_in_channel',
-  'thread_not_found',
-]);
-
-/** The research's thread cannot take any message: the report goes to the requester by DM instead. */
-const THREAD_UNREACHABLE = new Set([
-  'channel_not_found',
-  'is_archived',
-  'not_in_channel',
-  'restricted_action',
-  'cannot_post_in_channel',
-  'thread_not_found',
-]);
-
-/** Why a file share failed, as the thread notice says it. */
-function notSharedReason(code: string | undefined): string {
-  if (code === 'not_in_channel')
-    return "Slack only lets a channel's members share files, and I'm not a member of this channel (I could not join it myself).";
-  if (code === 'missing_scope')
-    return 'PMF Scout lacks the permission to upload files (`files:write`) in this workspace.';
-  return `Slack refused the file (${code ?? 'unknown error'}).`;
-}
 export type SlackDeliveryOptions = {
   env: Pick<Env, 'SLACK_API_URL' | 'SLACK_UPDATES_PER_MINUTE'>;
   redis: Redis;
@@ -85,26 +45,18 @@ export type SlackDeliveryOptions = {
 type Waiter = { resolve: () => void; reject: (e: unknown) => void };
 type ProgressSlot = { next?: Task; signal?: AbortSignal; waiters: Waiter[]; running?: Promise<void> };
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const MAX_RATE_LIMIT_WAITS = 50;
 /** Slack accepts a command's response_url for 30 minutes; a minute of margin for clocks and the trip. */
 const RESPONSE_URL_LIFETIME_MS = 29 * 60_000;
-
-/** Why the end did not show, for the requester: Slack's code in plain words, or the code itself. */
-function problemOf(error: unknown): string {
-  const code = slackErrorCode(error);
-  return (
-    (code && slackProblemText(code, slackNeededScope(error))) ??
-    `Slack refused my messages there (${code ?? 'no answer'}); if it keeps happening, tell the PMF Scout operators.`
-  );
-}
 
 export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { close(): void } {
   const { redis, logger } = opts;
   const prefix = opts.keyPrefix ?? 'pmf:slack:';
   const now = opts.now ?? (() => new Date());
-  const budget = opts.updateBudget ?? { limit: opts.env.SLACK_UPDATES_PER_MINUTE, windowMs: 60_000 };
-  const progressLimit = Math.max(1, Math.floor(budget.limit * (opts.progressShare ?? 0.8)));
+  const updateSlots = updateBudget(redis, {
+    key: (teamId) => `${prefix}updates:${teamId}`,
+    ...(opts.updateBudget ?? { limit: opts.env.SLACK_UPDATES_PER_MINUTE, windowMs: 60_000 }),
+    progressShare: opts.progressShare ?? 0.8,
+  });
   const clients = new Map<string, WebClient>();
   const slots = new Map<string, ProgressSlot>();
   /** Tasks whose final state is being delivered: pending progress for them is dropped. */
@@ -122,46 +74,7 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
     return client;
   }
 
-  /** Runs a Web API call, waiting out 429s; turns hopeless errors into PermanentDeliveryError. */
-  async function call<T>(method: string, fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (error) {
-        const retryAfter = slackRetryAfter(error);
-        if (retryAfter !== undefined && attempt < MAX_RATE_LIMIT_WAITS) {
-          metrics.platformApiErrors.inc({ platform: 'slack', method, code: 'ratelimited' });
-          logger.warn({ method, retryAfter }, 'slack 429: waiting it out');
-          await sleep(retryAfter * 1000 + Math.floor(Math.random() * 250));
-          continue;
-        }
-        const code = slackErrorCode(error);
-        if (code) metrics.platformApiErrors.inc({ platform: 'slack', method, code });
-        if (code && PERMANENT_ERRORS.has(code))
-          throw Object.assign(new PermanentDeliveryError(`slack ${method}: ${code}`), { cause: error });
-        throw error;
-      }
-    }
-  }
-
-  /**
-   * Waits for a chat.update slot in the workspace's shared window (`final` may use the whole budget) and
-   * returns a function that re-stamps the slot when the call is done; undefined when no longer wanted.
-   */
-  async function takeUpdateSlot(
-    teamId: string,
-    final: boolean,
-    stillWanted: () => boolean,
-  ): Promise<(() => Promise<void>) | undefined> {
-    const key = `${prefix}updates:${teamId}`;
-    const rule = { key, limit: final ? budget.limit : progressLimit, windowSeconds: budget.windowMs / 1000 };
-    for (;;) {
-      if (!stillWanted()) return undefined;
-      const decision = await checkRateLimits(redis, [rule]);
-      if (decision.allowed) return () => restampRateLimit(redis, rule, decision.member!).catch(() => undefined);
-      await sleep(Math.min(decision.retryAfterMs, 1000) + Math.floor(Math.random() * 50));
-    }
-  }
+  const call = deliveryCall(logger);
 
   async function update(
     origin: SlackOrigin,
@@ -170,7 +83,7 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
     final: boolean,
     stillWanted: () => boolean = () => true,
   ) {
-    const done = await takeUpdateSlot(origin.teamId, final, stillWanted);
+    const done = await updateSlots.take(origin.teamId, final, stillWanted);
     if (!done) return;
     const client = await clientFor(origin);
     try {
@@ -333,16 +246,9 @@ export function createSlackDelivery(opts: SlackDeliveryOptions): Delivery & { cl
     const url = origin.responseUrl;
     if (!url || now().getTime() - new Date(task.createdAt).getTime() > RESPONSE_URL_LIFETIME_MS) return false;
     try {
-      await once(task, 'response-url', async () => {
-        const res = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json; charset=utf-8' },
-          body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, ...message }),
-          signal: AbortSignal.timeout(SLACK_CALL_BUDGET.requestTimeoutMs),
-        });
-        await res.arrayBuffer();
-        if (!res.ok) throw new Error(`response_url answered HTTP ${res.status}`);
-      });
+      await once(task, 'response-url', () =>
+        postToResponseUrl(url, { response_type: 'ephemeral', replace_original: false, ...message }),
+      );
       return true;
     } catch (err) {
       logger.warn({ taskId: task.id, err: String(err) }, 'slack response_url did not take the notice');

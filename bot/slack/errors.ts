@@ -79,3 +79,49 @@ export function slackProblemText(code: string, needed?: string): string | undefi
       return undefined;
   }
 }
+
+/** Slack errors no retry can fix: the channel or the installation is gone. */
+export const PERMANENT_ERRORS = new Set([
+  'channel_not_found',
+  'is_archived',
+  'account_inactive',
+  'token_revoked',
+  'invalid_auth',
+  'not_in_channel',
+  'team_access_not_granted',
+  'no_permission',
+  'missing_scope',
+  'not_authed',
+  'ekm_access_denied',
+  'restricted_action',
+  'cannot_post_in_channel',
+  'thread_not_found',
+]);
+
+/** The research's thread cannot take any message: the report goes to the requester by DM instead. */
+export const THREAD_UNREACHABLE = new Set([
+  'channel_not_found',
+  'is_archived',
+  'not_in_channel',
+  'restricted_action',
+  'cannot_post_in_channel',
+  'thread_not_found',
+]);
+
+/** Why a file share failed, as the thread notice says it. */
+export function notSharedReason(code: string | undefined): string {
+  if (code === 'not_in_channel')
+    return "Slack only lets a channel's members share files, and I'm not a member of this channel (I could not join it myself).";
+  if (code === 'missing_scope')
+    return 'PMF Scout lacks the permission to upload files (`files:write`) in this workspace.';
+  return `Slack refused the file (${code ?? 'unknown error'}).`;
+}
+
+/** Why the end did not show, for the requester: Slack's code in plain words, or the code itself. */
+export function problemOf(error: unknown): string {
+  const code = slackErrorCode(error);
+  return (
+    (code && slackProblemText(code, slackNeededScope(error))) ??
+    `Slack refused my messages there (${code ?? 'no answer'}); if it keeps happening, tell the PMF Scout operators.`
+  );
+}

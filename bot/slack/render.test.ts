@@ -7,11 +7,9 @@ import {
   checkpointLines,
   clip,
   esc,
-  formatDuration,
   insufficientText,
   listText,
   parentMessage,
-  progressBar,
   rateLimitedText,
   sourceLink,
   statusMessage,
@@ -70,13 +68,6 @@ describe('esc', () => {
 });
 
 describe('progress', () => {
-  it.each([
-    [0, '▱'.repeat(17)],
-    [7, '▰'.repeat(7) + '▱'.repeat(10)],
-    [17, '▰'.repeat(17)],
-    [20, '▰'.repeat(17)],
-  ])('bar %i', (n, bar) => expect(progressBar(n)).toBe(bar));
-
   it('groups checkpoints by agent and marks what is in progress', () => {
     const done = new Set(CHECKPOINTS.slice(0, 7)); // up to market_search
     const lines = checkpointLines(done, true);
@@ -89,12 +80,6 @@ describe('progress', () => {
 
   it('shows nothing in progress once stopped', () => {
     expect(checkpointLines(new Set(['received']), false).join('\n')).not.toContain('◌');
-  });
-
-  it('formats elapsed time', () => {
-    expect(formatDuration(48_000)).toBe('0:48');
-    expect(formatDuration(112_000)).toBe('1:52');
-    expect(formatDuration(3_725_000)).toBe('1:02:05');
   });
 });
 

@@ -1,12 +1,16 @@
 // Everything the Slack app shows, as pure functions of the task: Block Kit for the thread, mrkdwn for the
-// ephemeral replies. Untrusted text (the idea, anything from the web) only ever enters through `esc`.
+// ephemeral replies. Untrusted text (the idea, anything from the web) only ever enters through `esc`. What a
+// delivery says when the report cannot go as a file in the thread is in render-fallback.ts.
 import type { types } from '@slack/bolt';
-import { CHECKPOINTS, CHECKPOINT_LABELS, type CheckpointId } from '../../core/research/checkpoints.js';
+import { CHECKPOINTS, type CheckpointId } from '../../core/research/checkpoints.js';
+import type { BalanceView } from '../../core/credits/index.js';
 import type { ResearchResult } from '../../core/research/contract.js';
 import { DEPTHS, DEPTH_PROFILES, type Depth } from '../../core/research/depth.js';
 import type { Task } from '../../core/tasks/types.js';
 import { cleanText } from '../../core/text/clean.js';
+import type { CommandWords } from '../commands/flow.js';
 import { EXAMPLE_IDEA } from '../commands/parse.js';
+import { AGENT_ROW_NAMES, checkpointGridLines, formatDuration, progressBar } from '../progress-grid.js';
 
 export type Block = types.KnownBlock;
 export type SlackMessage = { text: string; blocks: Block[] };
@@ -43,7 +47,7 @@ export function sourceLink(url: string, label: string): string {
   return `<${safe}|${esc(label)}>`;
 }
 
-const section = (text: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text: clip(text) } });
+export const section = (text: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text: clip(text) } });
 const context = (text: string): Block => ({ type: 'context', elements: [{ type: 'mrkdwn', text: clip(text) }] });
 
 export function quote(text: string, max = 600): string {
@@ -51,14 +55,6 @@ export function quote(text: string, max = 600): string {
     .split('\n')
     .map((line) => `> ${line}`)
     .join('\n');
-}
-
-export function formatDuration(ms: number): string {
-  const total = Math.max(0, Math.floor(ms / 1000));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = String(total % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }
 
 /** A mention of a Slack user id from a verified payload; anything else is shown as inert text. */
@@ -95,47 +91,14 @@ export function parentMessage(t: ParentView): SlackMessage {
 
 // --- The status reply ----------------------------------------------------------------------------------
 
-const BAR_FULL = '▰';
-const BAR_EMPTY = '▱';
+const ROW_NAME_WIDTH = Math.max(...Object.values(AGENT_ROW_NAMES).map((name) => name.length));
 
-export function progressBar(done: number, total = CHECKPOINTS.length): string {
-  const n = Math.max(0, Math.min(total, done));
-  return BAR_FULL.repeat(n) + BAR_EMPTY.repeat(total - n);
-}
-
-const HEAD: CheckpointId[] = ['received', 'credits_reserved', 'queued', 'started', 'plan', 'queries'];
-const ROWS: [string, CheckpointId[]][] = [
-  ['Market', ['market_search', 'market_extract', 'market_analysis']],
-  ['Competitors', ['competitor_search', 'competitor_extract', 'competitor_analysis']],
-  ['Customers', ['customer_search', 'customer_extract', 'customer_analysis']],
-];
-const TAIL: CheckpointId[] = ['report', 'delivered'];
-
-/** What must be done before a checkpoint can be the one in progress (the three agents run in parallel). */
-function prerequisites(id: CheckpointId): CheckpointId[] {
-  for (const [, row] of ROWS) {
-    const i = row.indexOf(id);
-    if (i === 0) return ['queries'];
-    if (i > 0) return [row[i - 1]!];
-  }
-  if (id === 'report') return ROWS.map(([, row]) => row[row.length - 1]!);
-  const order = [...HEAD, ...TAIL];
-  const i = order.indexOf(id);
-  return i > 0 ? [order[i - 1]!] : [];
-}
-
-/** ✓ done, ◌ in progress (running and every prerequisite done), · not yet. */
+/** The grid in a code block: row names padded so the agents' steps line up. */
 export function checkpointLines(done: ReadonlySet<CheckpointId>, running: boolean): string[] {
-  const mark = (id: CheckpointId) => {
-    const glyph = done.has(id) ? '✓' : running && prerequisites(id).every((p) => done.has(p)) ? '◌' : '·';
-    return `${glyph} ${CHECKPOINT_LABELS[id]}`;
-  };
-  const pad = Math.max(...ROWS.map(([label]) => label.length));
-  return [
-    HEAD.map(mark).join('  '),
-    ...ROWS.map(([label, row]) => `${label.padEnd(pad)}  ${row.map(mark).join('  ')}`),
-    TAIL.map(mark).join('  '),
-  ];
+  return checkpointGridLines(done, running, {
+    separator: '  ',
+    row: (name, marks) => `${name.padEnd(ROW_NAME_WIDTH)}  ${marks}`,
+  });
 }
 
 export function statusMessage(task: Task, now: Date): SlackMessage {
@@ -272,14 +235,6 @@ export function helpText(): string {
   ].join('\n');
 }
 
-export type BalanceView = {
-  month: string;
-  balance: number;
-  allowance: number;
-  used: number;
-  remaining: Record<Depth, number>;
-};
-
 export function balanceText(b: BalanceView): string {
   const fits = DEPTHS.map((d) => `${b.remaining[d]} ${d}`).join(' · ');
   return `*${credits(b.balance)}* left for ${b.month} (${b.used} used of ${b.allowance}).\nThat is enough for ${fits}.`;
@@ -377,79 +332,18 @@ export function cancelledText(t: Task): string {
     : `\`${t.id}\` already ${t.status}; nothing to cancel.`;
 }
 
-// --- The report when no file can be shared ---------------------------------------------------------------
-
-/**
- * Slack's `markdown` block takes up to 12,000 characters, and that is also the limit for all markdown blocks
- * of one message together; a part stays under it with room for the part's heading.
- */
-export const MAX_REPORT_PART = 11_000;
-
-/** Keeps Slack's own syntax inert inside a markdown block: no `<!channel>`, `<@U…>` or `@here` from a web page. */
-export function inertMarkdown(text: string): string {
-  return text.replace(/<([!@#])/g, '<\u2060$1').replace(/@(channel|here|everyone)\b/gi, '@\u2060$1');
-}
-
-/** Cuts the report into parts at line ends (a single over-long line is cut where it must be). */
-export function reportParts(markdown: string, max = MAX_REPORT_PART): string[] {
-  const parts: string[] = [];
-  let current = '';
-  for (const line of markdown.split('\n')) {
-    let rest = line;
-    while (rest.length > max) {
-      if (current) parts.push(current);
-      current = '';
-      parts.push(rest.slice(0, max));
-      rest = rest.slice(max);
-    }
-    const next = current ? `${current}\n${rest}` : rest;
-    if (next.length > max) {
-      parts.push(current);
-      current = rest;
-    } else current = next;
-  }
-  if (current.trim()) parts.push(current);
-  return parts;
-}
-
-/** The report as messages (one markdown block each), for when it cannot be attached as a file. */
-export function reportMessages(taskId: string, markdown: string): SlackMessage[] {
-  const parts = reportParts(inertMarkdown(markdown));
-  return parts.map((part, i) => ({
-    text: `PMF report ${taskId}${parts.length > 1 ? ` (part ${i + 1} of ${parts.length})` : ''}`,
-    blocks: [{ type: 'markdown', text: part }],
-  }));
-}
-
-/** Said in the thread when the file could not be shared there but the report was posted as messages. */
-export function fileNotSharedText(reason: string): SlackMessage {
-  const text =
-    `📄 I couldn't attach the report file here: ${reason} The full report is in the messages above instead, ` +
-    'and nothing more was charged for it. To get it as a file next time, invite me to this channel: `/invite @PMF Scout`.';
-  return { text, blocks: [section(text)] };
-}
-
-/** The first DM when the research's own channel could not take the report. */
-export function reportByDmText(taskId: string, channelId: string, problem: string): SlackMessage {
-  const where = /^[CG][A-Z0-9]+$/.test(channelId) ? `<#${channelId}>` : 'its channel';
-  const text = `📄 Your PMF report \`${taskId}\` is below: I couldn't post it in ${where}. ${problem}`.trimEnd();
-  return { text, blocks: [section(text)] };
-}
-
-/**
- * Said to the requester alone (the command's response_url, else a DM) when the research's thread took
- * nothing of its end (decision 059): a report that reached nobody, or a failure or cancel nobody saw.
- */
-export function endNotShownText(
-  task: Pick<Task, 'id' | 'status' | 'cost' | 'error'>,
-  channelId: string,
-  problem: string,
-): SlackMessage {
-  const where = /^[CG][A-Z0-9]+$/.test(channelId) ? `<#${channelId}>` : 'its channel';
-  const what =
-    task.status === 'succeeded'
-      ? `Your research \`${task.id}\` finished, but I couldn't deliver its report in ${where} or by direct message. Your ${task.cost} credits were returned; nothing was charged.`
-      : `I couldn't post the end of your research \`${task.id}\` in ${where}. ${task.error?.userMessage ?? `Your ${task.cost} credits were returned; nothing was charged.`}`;
-  const text = `⚠️ ${what} ${problem}`.trimEnd();
-  return { text, blocks: [section(text)] };
-}
+/** The words of the shared command flow (bot/commands/flow.ts), in Slack's mrkdwn. */
+export const slackWords: CommandWords = {
+  help: helpText,
+  balance: balanceText,
+  list: listText,
+  status: statusText,
+  notFound: notFoundText,
+  cancelNotAllowed: cancelRefusedText,
+  alreadyFinished: cancelledText,
+  cancelling: cancelledText,
+  cancelRefused: (task, message) => `\`${task.id}\`: ${message}`,
+  insufficientCredits: insufficientText,
+  suspended: suspendedText,
+  invalidRequest: errorText,
+};

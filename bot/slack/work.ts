@@ -6,35 +6,27 @@ import { createHash } from 'node:crypto';
 import type { SlashCommand } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Env } from '../../core/config/index.js';
-import { InsufficientCreditsError, WorkspaceSuspendedError, type CreditLedger } from '../../core/credits/index.js';
-import { JobsError, type Jobs } from '../../core/jobs/index.js';
+import type { CreditLedger } from '../../core/credits/index.js';
+import type { Jobs } from '../../core/jobs/index.js';
 import { checkResearchRateLimit } from '../../core/limits/rate-limit.js';
 import type { Logger } from '../../core/observability/logger.js';
 import type { Redis } from '../../core/storage/index.js';
-import { normalizeTaskId } from '../../core/tasks/ids.js';
 import type { SlackOrigin, Task } from '../../core/tasks/types.js';
-import type { Command } from '../commands/parse.js';
+import { answer, cancel as cancelCommand, refusalText as commandRefusalText, type Asker } from '../commands/flow.js';
+import type { Command, ResearchCommand } from '../commands/parse.js';
 import { Limiter, LimiterClosedError, RESTARTING_TEXT } from '../limiter.js';
-import { boundedWebClient, SLACK_CALL_BUDGET, withRateLimitBudget } from './client.js';
+import { boundedWebClient, postToResponseUrl, withRateLimitBudget } from './client.js';
 import { INSTALLATION_GONE, slackErrorCode, slackNeededScope, slackProblemText } from './errors.js';
 import {
   ackText,
-  balanceText,
-  cancelRefusedText,
-  cancelledText,
   errorText,
-  helpText,
-  insufficientText,
   internalErrorText,
-  listText,
-  notFoundText,
   notInChannelText,
   parentMessage,
   rateLimitedText,
   slackUnavailableText,
+  slackWords,
   statusMessage,
-  statusText,
-  suspendedText,
 } from './render.js';
 
 /** A command or a Cancel press, acknowledged, as plain data (it may cross to another thread). */
@@ -139,7 +131,7 @@ export function createSlackWork(deps: SlackWorkDeps): (work: SlackWork) => Promi
         );
     };
     await replies
-      .run(() => handlers.cancel(work.taskId, { teamId: work.teamId, userId, client, tell }), work.teamId)
+      .run(async () => tell(await handlers.cancel(work.taskId, { teamId: work.teamId, userId, client })), work.teamId)
       .catch(async (error: unknown) => {
         if (error instanceof LimiterClosedError)
           return tell('PMF Scout is restarting: please press Cancel again in a minute.').catch(() => undefined);
@@ -149,19 +141,9 @@ export function createSlackWork(deps: SlackWorkDeps): (work: SlackWork) => Promi
   };
 }
 
-/** Answers through the command's response_url, as Bolt's respond() does (valid 30 minutes, 5 uses). */
+/** Answers through the command's response_url. */
 function respondTo(responseUrl: string): Respond {
-  return async (message) => {
-    const res = await fetch(responseUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json; charset=utf-8' },
-      body: JSON.stringify(message),
-      // Bounded like every Slack call: a hanging answer must not hold the line or a shutdown.
-      signal: AbortSignal.timeout(SLACK_CALL_BUDGET.requestTimeoutMs),
-    });
-    await res.arrayBuffer();
-    if (!res.ok) throw new Error(`response_url answered HTTP ${res.status}`);
-  };
+  return (message) => postToResponseUrl(responseUrl, message);
 }
 
 type Respond = (message: { response_type: 'ephemeral'; text: string }) => Promise<unknown>;
@@ -188,10 +170,7 @@ function createHandlers(deps: SlackWorkDeps) {
 
   const ephemeral = (respond: Respond, text: string) => respond({ response_type: 'ephemeral', text });
 
-  async function research(
-    cmd: Extract<Command, { kind: 'research' }>,
-    { command, respond, client, retryNum }: CommandContext,
-  ) {
+  async function research(cmd: ResearchCommand, { command, respond, client, retryNum }: CommandContext) {
     // The first delivery of a command claims it; Slack's retries and a quick identical resubmission share its key.
     const fingerprint = createHash('sha256')
       .update([command.team_id, command.channel_id, command.user_id, cmd.depth, cmd.idea].join('\u0000'))
@@ -303,73 +282,42 @@ function createHandlers(deps: SlackWorkDeps) {
     }
   }
 
-  function refusalText(error: unknown, cmd: Extract<Command, { kind: 'research' }>): string | undefined {
-    if (error instanceof InsufficientCreditsError) return insufficientText(error, cmd.depth);
-    if (error instanceof WorkspaceSuspendedError) return suspendedText();
+  function refusalText(error: unknown, cmd: ResearchCommand): string | undefined {
+    const ours = commandRefusalText(error, cmd.depth, slackWords);
+    if (ours) return ours;
     const code = slackErrorCode(error);
     if (code === 'not_in_channel') return notInChannelText();
     const problem = code ? slackProblemText(code, slackNeededScope(error)) : undefined;
     if (problem) return errorText(problem);
     if (slackUnavailable(error)) return slackUnavailableText();
-    if (error instanceof JobsError && error.code === 'invalid') return errorText(error.message);
     return undefined;
   }
 
-  async function findTask(teamId: string, typedId: string): Promise<Task | undefined> {
-    const id = normalizeTaskId(typedId);
-    if (!id) return undefined;
-    const task = await jobs.tasks.get(id);
-    // Another workspace's research does not exist, as far as this one can tell.
-    return task && task.origin.platform === 'slack' && task.origin.teamId === teamId ? task : undefined;
+  /** Who pressed or typed: their Slack team is their workspace; admins and owners may cancel anything. */
+  function askerOf(
+    team: { team_id: string; team_domain?: string; enterprise_id?: string },
+    userId: string,
+    client: WebClient,
+  ): Asker {
+    return {
+      userId,
+      workspaceId: () => workspaceOf(team),
+      // Another workspace's research does not exist, as far as this one can tell.
+      owns: (task) => task.origin.platform === 'slack' && task.origin.teamId === team.team_id,
+      isAdmin: async () => {
+        const info = await withRateLimitBudget(() => client.users.info({ user: userId }));
+        return Boolean(info.user?.is_admin || info.user?.is_owner);
+      },
+    };
   }
 
-  async function isAdmin(client: WebClient, userId: string): Promise<boolean> {
-    const info = await withRateLimitBudget(() => client.users.info({ user: userId }));
-    return Boolean(info.user?.is_admin || info.user?.is_owner);
-  }
-
-  async function cancel(
-    typedId: string,
-    ctx: { teamId: string; userId: string; client: WebClient; tell: (text: string) => Promise<unknown> },
-  ) {
-    const task = await findTask(ctx.teamId, typedId);
-    if (!task) return ctx.tell(notFoundText(typedId));
-    const admin = task.requester.id === ctx.userId ? false : await isAdmin(ctx.client, ctx.userId);
-    if (task.requester.id !== ctx.userId && !admin) return ctx.tell(cancelRefusedText(task.requester.id));
-    try {
-      const after = await jobs.cancelResearch(task.id, { id: ctx.userId, isAdmin: admin });
-      return ctx.tell(cancelledText(after));
-    } catch (error) {
-      if (error instanceof JobsError && error.code === 'forbidden')
-        return ctx.tell(cancelRefusedText(task.requester.id));
-      if (error instanceof JobsError) return ctx.tell(`\`${task.id}\`: ${error.message}`);
-      throw error;
-    }
-  }
+  const cancel = (typedId: string, ctx: { teamId: string; userId: string; client: WebClient }) =>
+    cancelCommand(typedId, askerOf({ team_id: ctx.teamId }, ctx.userId, ctx.client), deps, slackWords);
 
   async function command(cmd: Command, ctx: CommandContext): Promise<unknown> {
-    const { command: c, respond } = ctx;
-    switch (cmd.kind) {
-      case 'research':
-        return research(cmd, ctx);
-      case 'help':
-        return ephemeral(respond, helpText());
-      case 'balance':
-        return ephemeral(respond, balanceText(await ledger.balance(await workspaceOf(c))));
-      case 'list':
-        return ephemeral(respond, listText(await jobs.tasks.listByWorkspace(await workspaceOf(c), 10)));
-      case 'status': {
-        const task = await findTask(c.team_id, cmd.taskId);
-        return ephemeral(respond, task ? statusText(task, now()) : notFoundText(cmd.taskId));
-      }
-      case 'cancel':
-        return cancel(cmd.taskId, {
-          teamId: c.team_id,
-          userId: c.user_id,
-          client: ctx.client,
-          tell: (text) => ephemeral(respond, text),
-        });
-    }
+    if (cmd.kind === 'research') return research(cmd, ctx);
+    const { command: c, respond, client } = ctx;
+    return ephemeral(respond, await answer(cmd, askerOf(c, c.user_id, client), deps, slackWords, now()));
   }
 
   return { command, cancel };
