@@ -14,7 +14,8 @@
 // and the CPU this process spends on them per run (`engine_cpu_ms_per_run`).
 // The restated target (issue 17, decision 036): latencies like the real providers' (LLM 3–8 s a call, search
 // 1–2 s, extract 2–4 s, drawn per call from a fixed seed), one run alone and 20 at once: each run's wall time
-// over its own critical path of the drawn latencies (`overhead_real_single`, `overhead_real_20`).
+// over its own critical path of the drawn latencies (`overhead_real_single`, `overhead_real_20`), and the floor
+// at those latencies: the bare clients making the same 20 runs' calls, no engine (`floor_real_20`).
 import { toJsonSchema } from '@langchain/core/utils/json_schema';
 import { MemorySaver } from '@langchain/langgraph';
 import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
@@ -301,14 +302,25 @@ function realLatencies(run: number) {
   return { wrap, criticalPathMs };
 }
 
+/** The sandbox answering at once while `work` runs: the drawn latencies stand in for its own. */
+async function withInstantSandbox<T>(work: () => Promise<T>): Promise<T> {
+  const setLatency = (latency: typeof LATENCY) =>
+    fetch(`${sandbox.tavilyUrl}/_sandbox/latency`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(latency),
+    });
+  await setLatency({ search: 0, extract: 0, llm: 0 });
+  try {
+    return await work();
+  } finally {
+    await setLatency(LATENCY);
+  }
+}
+
 /** `runs` standard runs at once with real latencies: Σ wall / Σ critical path − 1, and each run's figures. */
 async function realRuns(runs: number, offset: number) {
-  await fetch(`${sandbox.tavilyUrl}/_sandbox/latency`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ search: 0, extract: 0, llm: 0 }),
-  });
-  try {
+  return withInstantSandbox(async () => {
     const each = await Promise.all(
       Array.from({ length: runs }, async (_, i) => {
         const latencies = realLatencies(offset + i);
@@ -324,13 +336,53 @@ async function realRuns(runs: number, offset: number) {
     const wall = each.reduce((s, r) => s + r.wallMs, 0);
     const ideal = each.reduce((s, r) => s + r.idealMs, 0);
     return { overhead: wall / ideal - 1, each };
-  } finally {
-    await fetch(`${sandbox.tavilyUrl}/_sandbox/latency`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(LATENCY),
-    });
-  }
+  });
+}
+
+/**
+ * The floor at real latencies: `runs` standard runs' provider calls at once with the bare official clients,
+ * each answer arriving after the same kind of drawn latency, and nothing else. Σ wall / Σ critical path − 1.
+ */
+async function realFloor(runs: number, offset: number) {
+  const ms = (run: number, kind: keyof typeof REAL_LATENCY, key: string) => {
+    const [lo, hi] = REAL_LATENCY[kind];
+    return Math.round(lo + (hi - lo) * draw(`floor|${run}|${kind}|${key}`));
+  };
+  const within = async <T>(wait: number, answer: Promise<T>): Promise<T> =>
+    (await Promise.all([answer, new Promise((r) => setTimeout(r, wait))]))[0];
+  const each = await Promise.all(
+    Array.from({ length: runs }, async (_, i) => {
+      const run = offset + i;
+      const topic = idea(run);
+      const plan = ms(run, 'llm', 'plan');
+      const report = ms(run, 'llm', 'report');
+      const chains = AGENTS.map((a) => [ms(run, 'search', a), ms(run, 'extract', a), ms(run, 'llm', a)] as const);
+      const t0 = performance.now();
+      await within(plan, bareCall('research_plan', PlanSchema, `Idea: ${topic}`));
+      const analyses = await Promise.all(
+        AGENTS.map(async (agent, k) => {
+          const [search, extract, analysis] = chains[k]!;
+          const found = await within(
+            search,
+            bareTavily.search(`${agent} ${topic}`, { searchDepth: 'advanced', maxResults: 20 }),
+          );
+          const urls = found.results.slice(0, 5).map((r) => r.url);
+          const { results } = await within(extract, bareTavily.extract(urls, { extractDepth: 'advanced' }));
+          const text = results
+            .map((p, n) => `<source id="S${n + 1}">\n[S${n + 1}] ${p.title ?? ''}\n${p.rawContent}`)
+            .join('\n')
+            .slice(0, PASSAGE_BUDGET.standard * 4);
+          return within(analysis, bareCall(`${agent}_analysis`, ANALYSIS_SCHEMAS[agent], `Product: ${topic}\n${text}`));
+        }),
+      );
+      await within(report, bareCall('pmf_report', ReportDraftSchema, `Idea: ${topic}\n${JSON.stringify(analyses)}`));
+      return {
+        wallMs: performance.now() - t0,
+        idealMs: plan + Math.max(...chains.map((c) => c[0] + c[1] + c[2])) + report,
+      };
+    }),
+  );
+  return each.reduce((s, r) => s + r.wallMs, 0) / each.reduce((s, r) => s + r.idealMs, 0) - 1;
 }
 
 const SINGLE_RUNS = 5;
@@ -400,6 +452,10 @@ try {
   console.log(
     `real latencies, standard ×20 concurrent: overhead ${(real20.overhead * 100).toFixed(2)}% (the worst run ${Math.round(worst20)} ms over its critical path)`,
   );
+  const floorReal20 = await withInstantSandbox(() => realFloor(20, 700));
+  console.log(
+    `floor at real latencies: the same calls ×20 concurrent with the bare clients, no engine: overhead ${(floorReal20 * 100).toFixed(2)}%, so the engine adds ${((real20.overhead - floorReal20) * 100).toFixed(2)} points`,
+  );
 
   const tokens: Record<Depth, number> = { essential: 0, standard: 0, deep: 0 };
   for (const depth of DEPTHS) {
@@ -421,6 +477,7 @@ try {
       engine_cpu_ms_per_run: round(cpuPerRun, 1),
       overhead_real_single: round(realSingle, 4),
       overhead_real_20: round(real20.overhead, 4),
+      floor_real_20: round(floorReal20, 4),
       tokens_essential: tokens.essential,
       tokens_standard: tokens.standard,
       tokens_deep: tokens.deep,

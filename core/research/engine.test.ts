@@ -1,5 +1,6 @@
 // The engine end to end on the sandbox providers (real SDK clients over HTTP), real Redis and PostgreSQL.
 import { beforeEach, describe, expect, it } from '@jest/globals';
+import { END, START, StateGraph } from '@langchain/langgraph';
 import { randomUUID } from 'node:crypto';
 import { uniquePrefix } from '../../test/helpers/storage.js';
 import { researchServers } from '../../test/helpers/research-servers.js';
@@ -8,6 +9,8 @@ import { ENGINE_CHECKPOINTS, type CheckpointId } from './checkpoints.js';
 import { ResearchError, type ResearchResult } from './contract.js';
 import { DEPTH_PROFILES, DEPTHS } from './depth.js';
 import { createResearchEngine } from './engine.js';
+import { ResearchCheckpointSaver } from './langgraph-saver.js';
+import { ResearchState } from './graph.js';
 import type { GenerateArgs, Providers, StructuredLlm } from './providers/index.js';
 import type { ExtractRequest, SearchRequest } from './providers/tavily.js';
 
@@ -248,6 +251,86 @@ describe('resume', () => {
     expect(calls().llm).toBe(llmBefore);
     expect(again.report.score.total).toBe(second.report.score.total);
   }, 240_000);
+});
+
+describe('agents run at their own pace', () => {
+  it("an agent extracts as soon as its own search is done, not when a slower agent's search is", async () => {
+    const base = providers();
+    const order: string[] = [];
+    let issued = 0;
+    const paced: Providers = {
+      llm: base.llm,
+      search: {
+        search: async (req, meter, signal) => {
+          const slow = issued++ === 0;
+          const hits = await base.search.search(req, meter, signal);
+          // The first search issued answers 600 ms late, as a slow provider call would.
+          if (slow) await new Promise((r) => setTimeout(r, 600));
+          order.push(slow ? 'slow search answered' : 'search answered');
+          return hits;
+        },
+        extract: (req, meter, signal) => {
+          order.push('extract issued');
+          return base.search.extract(req, meter, signal);
+        },
+      },
+    };
+    expectCompleteReport(await engineWith(paced).run({ runId: randomUUID(), idea: IDEA, depth: 'standard' }));
+    expect(order.indexOf('extract issued')).toBeLessThan(order.indexOf('slow search answered'));
+  }, 60_000);
+
+  it('a run killed between its searches and its extracts resumes without searching again', async () => {
+    const runId = randomUUID();
+    const controller = new AbortController();
+    // The extracts must still be in flight when the abort lands.
+    servers.sandbox.setLatency({ extract: 400 });
+    const searched = new Set<CheckpointId>();
+    const first = engineWith(providers()).run(
+      { runId, idea: IDEA, depth: 'standard' },
+      {
+        signal: controller.signal,
+        onCheckpoint: (id) => {
+          if (id.endsWith('_search')) searched.add(id);
+          // Let the last search's stored result land, then "kill" the run mid-extract.
+          if (searched.size === 3) setTimeout(() => controller.abort(), 100);
+        },
+      },
+    );
+    expect(await first.catch((e: unknown) => e)).toBeInstanceOf(ResearchError);
+
+    servers.sandbox.setLatency({ extract: 0 });
+    const before = calls();
+    const p = providers({ cachePrefix: uniquePrefix('resume-mid-agent') });
+    const second = await engineWith(p).run({ runId, idea: IDEA, depth: 'standard' });
+    expect(p.seen.searches).toHaveLength(0);
+    expect(calls().search - before.search).toBe(0);
+    expect(p.seen.extracts).toHaveLength(3);
+    expectCompleteReport(second);
+    expect(second.usage.tavilyCredits).toBe(12);
+  }, 120_000);
+});
+
+describe('a run stopped under the earlier graph layout', () => {
+  it('starts again and delivers its report instead of waiting for nodes that no longer exist', async () => {
+    const runId = randomUUID();
+    const saver = new ResearchCheckpointSaver(servers.pg);
+    // The layout before decision 117: one node per agent step. This run stopped before its market search.
+    const earlier = new StateGraph(ResearchState)
+      .addNode({
+        planner: async () => ({}),
+        market_search: async (): Promise<Record<string, never>> => {
+          throw new Error('restarted');
+        },
+      })
+      .addEdge(START, 'planner')
+      .addEdge('planner', 'market_search')
+      .addEdge('market_search', END)
+      .compile({ checkpointer: saver });
+    await expect(
+      earlier.invoke({ idea: IDEA, depth: 'standard' }, { configurable: { thread_id: runId } }),
+    ).rejects.toThrow(/restarted/);
+    expectCompleteReport(await engineWith(providers()).run({ runId, idea: IDEA, depth: 'standard' }));
+  }, 60_000);
 });
 
 describe('hostile sources', () => {

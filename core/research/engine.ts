@@ -1,7 +1,7 @@
 // The ResearchEngine: runs the graph for one task on a PostgreSQL-persisted LangGraph thread (thread_id =
 // runId), so a second run() with the same runId continues where a crashed one stopped, and one that had
 // finished returns its report again without spending anything.
-import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
+import type { BaseCheckpointSaver, CheckpointTuple } from '@langchain/langgraph-checkpoint';
 import type { Redis } from 'ioredis';
 import type { Env } from '../config/env.js';
 import type { Logger } from '../observability/logger.js';
@@ -65,8 +65,22 @@ function abortable<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
 function toResearchError(err: unknown, signal?: AbortSignal): ResearchError {
   if (signal?.aborted) return CANCELLED();
   if (err instanceof ResearchError) return err;
+  // A step that fails inside an agent's task fails the task and its node in one superstep, and LangGraph
+  // throws both (and those of any sibling) together: the first of ours carries the cause.
+  if (err instanceof AggregateError) {
+    const ours = err.errors.find((e): e is ResearchError => e instanceof ResearchError);
+    if (ours) return ours;
+  }
   const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return new ResearchError('The research failed unexpectedly. Please try again.', detail, true);
+}
+
+/** The nodes a stored checkpoint has edges to (LangGraph names each edge's channel `branch:to:<node>`). */
+function branchesOf(tuple: CheckpointTuple | undefined): string[] {
+  const prefix = 'branch:to:';
+  return Object.keys(tuple?.checkpoint.channel_versions ?? {}).flatMap((c) =>
+    c.startsWith(prefix) ? [c.slice(prefix.length)] : [],
+  );
 }
 
 export function usageOf(state: State, durationMs: number): ResearchUsage {
@@ -119,7 +133,16 @@ export function createResearchEngine(deps: ResearchEngineDeps): ResearchEngine {
           recursionLimit: 40,
           durability: 'sync' as const,
         };
-        const snapshot = await abortable(graph.getState(config), signal);
+        let snapshot = await abortable(graph.getState(config), signal);
+        // A run stopped by a restart under the earlier layout (one node per agent step, before decision 117)
+        // waits for nodes this graph does not have: it starts again, and its Tavily answers come from the cache.
+        if (snapshot.values.idea !== undefined) {
+          const waitsFor = branchesOf(await abortable(checkpointer.getTuple(config), signal));
+          if (waitsFor.some((name) => !(name in graph.nodes))) {
+            await checkpointer.deleteThread(input.runId);
+            snapshot = await abortable(graph.getState(config), signal);
+          }
+        }
         const saved = snapshot.values as Partial<State>;
         // A resumed run first reports what the earlier attempt had already passed.
         for (const id of saved.done ?? []) await emit(id);

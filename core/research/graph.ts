@@ -1,10 +1,11 @@
 // The research graph. planner → {market, competitor, customer} × (search → extract → analysis) → report.
-// Each agent step is its own node so the checkpointer persists after every step: a resumed run replays
-// nothing that finished, in particular no Tavily call. Agent steps catch their own failures and record
-// them in `failures`, so one agent failing for good leaves a report written from the other two — except
-// a refusal only an admin can fix (bad key, unknown model, exhausted plan), which ends the run at once with
-// its cause intact (decision 027).
-import { Annotation, END, START, StateGraph, type LangGraphRunnableConfig } from '@langchain/langgraph';
+// Each agent is one node whose search and extract are LangGraph tasks: a task's result is stored as soon as
+// it is in hand, so a resumed run replays nothing that finished, in particular no Tavily call, and each
+// agent goes on to its next step as soon as its own previous one is done, not when the slowest agent's is
+// (decision 117). Agent steps catch their own failures and record them in `failures`, so one agent failing
+// for good leaves a report written from the other two — except a refusal only an admin can fix (bad key,
+// unknown model, exhausted plan), which ends the run at once with its cause intact (decision 027).
+import { Annotation, END, START, StateGraph, task, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
 import { AGENTS, type Agent, type CheckpointId } from './checkpoints.js';
 import { assembleReport, type Assembled } from './assemble-report.js';
@@ -33,6 +34,14 @@ type Hit = Omit<SearchHit, 'content'>;
 export type StoredSource = RetrievedSource & { excerpt: string };
 
 type AgentRecord<T> = Partial<Record<Agent, T>>;
+/** What one agent step adds to the state. */
+type StepFindings = {
+  hits?: AgentRecord<Hit[]>;
+  pages?: AgentRecord<StoredSource[]>;
+  analyses?: AgentRecord<AgentAnalysis[Agent]>;
+  failures?: AgentRecord<string>;
+};
+type StepUpdate = StepFindings & { usage: UsageSnapshot; done: CheckpointId[] };
 const mergeRecords = <T>() => Annotation<AgentRecord<T>>({ reducer: (a, b) => ({ ...a, ...b }), default: () => ({}) });
 
 export function emptyUsage(): UsageSnapshot {
@@ -138,23 +147,36 @@ export function buildResearchGraph(deps: GraphDeps) {
     };
   }
 
-  /** An agent step: skipped once its agent has failed; a failure (not an abort) is recorded, not thrown. */
-  function agentStep(
+  /**
+   * One step of an agent, with its own meter and timing: skipped once its agent has failed; a failure (not an
+   * abort) is recorded, not thrown. Skipped steps still count as passed, as the progress report expects.
+   */
+  async function agentStep(
     agent: Agent,
     kind: 'search' | 'extract' | 'analysis',
-    body: (state: State, meter: UsageMeter, signal?: AbortSignal) => Promise<Update>,
-  ) {
-    return step(`${agent}_${kind}` as CheckpointId, async (state, meter, signal) => {
-      if (state.failures[agent]) return {};
+    failed: boolean,
+    signal: AbortSignal | undefined,
+    body: (meter: UsageMeter) => Promise<StepFindings>,
+  ): Promise<StepUpdate> {
+    const id: CheckpointId = `${agent}_${kind}`;
+    const meter = new UsageMeter();
+    const t0 = performance.now();
+    let update: StepFindings = {};
+    if (!failed) {
       try {
-        return await body(state, meter, signal);
+        update = await body(meter);
       } catch (err) {
         if (aborted(signal, err)) throw err;
         rethrowIfAdminNeeded(err);
-        return { failures: { [agent]: `the ${agent} ${kind} failed: ${reason(err)}` } };
+        update = { failures: { [agent]: `the ${agent} ${kind} failed: ${reason(err)}` } };
       }
-    });
+    }
+    meter.recordTime(id, performance.now() - t0);
+    return { ...update, usage: meter.snapshot(), done: [id] };
   }
+
+  /** A step whose result LangGraph stores when it ends: a resumed node gets it back instead of running it again. */
+  const durable = async (name: string, run: () => Promise<StepUpdate>): Promise<StepUpdate> => await task(name, run)();
 
   // One LLM call yields both the restated plan and the queries: `plan` is reported as soon as it is in hand,
   // `queries` by the step wrapper when the node completes.
@@ -188,74 +210,126 @@ export function buildResearchGraph(deps: GraphDeps) {
   );
 
   const nodes: Record<string, (state: State, config: LangGraphRunnableConfig) => Promise<Update>> = { planner };
-  for (const agent of AGENTS) {
-    nodes[`${agent}_search`] = agentStep(agent, 'search', async (state, meter, signal) => {
-      const profile = DEPTH_PROFILES[state.depth];
-      const query = state.plan?.queries[agent] ?? state.idea;
-      const found = await deps.search.search(
-        { query, searchDepth: profile.searchDepth, maxResults: profile.maxResults },
-        meter,
-        signal,
-      );
-      if (found.length === 0) throw new ResearchError('the web search found nothing', 'no hits', false);
-      // Snippets are not used downstream; keeping them out keeps every checkpoint small.
-      return { hits: { [agent]: found.map((h) => ({ url: h.url, title: cleanText(h.title), score: h.score })) } };
+  const search = async (agent: Agent, state: State, meter: UsageMeter, signal?: AbortSignal): Promise<StepFindings> => {
+    const profile = DEPTH_PROFILES[state.depth];
+    const query = state.plan?.queries[agent] ?? state.idea;
+    const found = await deps.search.search(
+      { query, searchDepth: profile.searchDepth, maxResults: profile.maxResults },
+      meter,
+      signal,
+    );
+    if (found.length === 0) throw new ResearchError('the web search found nothing', 'no hits', false);
+    // Snippets are not used downstream; keeping them out keeps every checkpoint small.
+    return { hits: { [agent]: found.map((h) => ({ url: h.url, title: cleanText(h.title), score: h.score })) } };
+  };
+
+  const extract = async (
+    agent: Agent,
+    state: State,
+    hits: Hit[],
+    meter: UsageMeter,
+    signal?: AbortSignal,
+  ): Promise<StepFindings> => {
+    const profile = DEPTH_PROFILES[state.depth];
+    const plan = state.plan!;
+    const chosen = chooseUrls(hits, profile.urlsPerAgent);
+    const { pages } = await deps.search.extract(
+      { urls: chosen.map((h) => h.url), extractDepth: profile.extractDepth },
+      meter,
+      signal,
+    );
+    const titleOf = new Map(chosen.map((h) => [h.url, h.title]));
+    // Page text is cleaned as it is retrieved (decision 039), before anything reads it.
+    const read = pages
+      .map((p) => ({ ...p, rawContent: cleanText(p.rawContent) }))
+      .filter((p) => p.rawContent.trim().length > 0)
+      .map((p, i) => ({ id: `S${ID_OFFSET[agent] + i + 1}`, page: p }));
+    if (read.length === 0)
+      throw new ResearchError('none of the chosen pages could be read', 'extract returned no pages', false);
+    // Whole pages never enter the state (it is checkpointed after every step): only the passages the
+    // analysis will read, and the sentences with figures the citation checker needs.
+    const query = `${plan.queries[agent]} ${plan.product} ${plan.category} ${plan.problem}`;
+    const passages = selectPassages(
+      read.map((r) => ({ sourceId: r.id, text: r.page.rawContent })),
+      query,
+      PASSAGE_BUDGET[state.depth],
+    );
+    const sources: StoredSource[] = read.map(({ id, page }) => ({
+      id,
+      url: page.url,
+      // A title never carries a live link: the only links a report holds are its citations (decision 038).
+      title: defangUrls(sanitizeText(page.title ?? titleOf.get(page.url) ?? domainOf(page.url))),
+      text: figureIndex(page.rawContent),
+      excerpt: passages
+        .filter((p) => p.sourceId === id)
+        .map((p) => p.text)
+        .join('\n…\n'),
+    }));
+    return { pages: { [agent]: sources } };
+  };
+
+  const analyse = async (
+    agent: Agent,
+    state: State,
+    sources: StoredSource[],
+    meter: UsageMeter,
+    signal?: AbortSignal,
+  ): Promise<StepFindings> => {
+    const plan = state.plan!;
+    const passages = sources.map((s, index) => ({ sourceId: s.id, index, text: s.excerpt, tokens: 0, score: 0 }));
+    const { system, user } = agentPrompt(agent, plan, sources, passages);
+    const analysis = await deps.llm.generate<AgentAnalysis[Agent]>({
+      node: `${agent}_analysis`,
+      schemaName: `${agent}_analysis`,
+      schema: ANALYSIS_SCHEMAS[agent] as never,
+      system,
+      user,
+      meter,
+      signal,
     });
-    nodes[`${agent}_extract`] = agentStep(agent, 'extract', async (state, meter, signal) => {
-      const profile = DEPTH_PROFILES[state.depth];
-      const plan = state.plan!;
-      const chosen = chooseUrls(state.hits[agent] ?? [], profile.urlsPerAgent);
-      const { pages } = await deps.search.extract(
-        { urls: chosen.map((h) => h.url), extractDepth: profile.extractDepth },
-        meter,
-        signal,
+    return { analyses: { [agent]: cleanDeep(analysis) } };
+  };
+
+  /**
+   * An agent's three steps in one node. Search and extract are durable tasks; the analysis is the node's own
+   * end, stored with the node's writes. Each step's checkpoint is reported as it passes.
+   */
+  const agentNode =
+    (agent: Agent) =>
+    async (state: State, config: LangGraphRunnableConfig): Promise<Update> => {
+      const { signal } = config;
+      // A resumed run may hold steps finished before the crash whose writes were not yet in the checkpoint
+      // the engine re-reported at start; report them first (the engine drops repeats).
+      for (const earlier of state.done) await deps.onCheckpoint(earlier);
+      const searched = await durable(`${agent}_search`, () =>
+        agentStep(agent, 'search', Boolean(state.failures[agent]), signal, (meter) =>
+          search(agent, state, meter, signal),
+        ),
       );
-      const titleOf = new Map(chosen.map((h) => [h.url, h.title]));
-      // Page text is cleaned as it is retrieved (decision 039), before anything reads it.
-      const read = pages
-        .map((p) => ({ ...p, rawContent: cleanText(p.rawContent) }))
-        .filter((p) => p.rawContent.trim().length > 0)
-        .map((p, i) => ({ id: `S${ID_OFFSET[agent] + i + 1}`, page: p }));
-      if (read.length === 0)
-        throw new ResearchError('none of the chosen pages could be read', 'extract returned no pages', false);
-      // Whole pages never enter the state (it is checkpointed after every step): only the passages the
-      // analysis will read, and the sentences with figures the citation checker needs.
-      const query = `${plan.queries[agent]} ${plan.product} ${plan.category} ${plan.problem}`;
-      const passages = selectPassages(
-        read.map((r) => ({ sourceId: r.id, text: r.page.rawContent })),
-        query,
-        PASSAGE_BUDGET[state.depth],
+      await deps.onCheckpoint(`${agent}_search`);
+      const hits = searched.hits?.[agent] ?? [];
+      const extracted = await durable(`${agent}_extract`, () =>
+        agentStep(agent, 'extract', Boolean(searched.failures?.[agent]), signal, (meter) =>
+          extract(agent, state, hits, meter, signal),
+        ),
       );
-      const sources: StoredSource[] = read.map(({ id, page }) => ({
-        id,
-        url: page.url,
-        // A title never carries a live link: the only links a report holds are its citations (decision 038).
-        title: defangUrls(sanitizeText(page.title ?? titleOf.get(page.url) ?? domainOf(page.url))),
-        text: figureIndex(page.rawContent),
-        excerpt: passages
-          .filter((p) => p.sourceId === id)
-          .map((p) => p.text)
-          .join('\n…\n'),
-      }));
-      return { pages: { [agent]: sources } };
-    });
-    nodes[`${agent}_analysis`] = agentStep(agent, 'analysis', async (state, meter, signal) => {
-      const plan = state.plan!;
-      const sources = state.pages[agent] ?? [];
-      const passages = sources.map((s, index) => ({ sourceId: s.id, index, text: s.excerpt, tokens: 0, score: 0 }));
-      const { system, user } = agentPrompt(agent, plan, sources, passages);
-      const analysis = await deps.llm.generate<AgentAnalysis[Agent]>({
-        node: `${agent}_analysis`,
-        schemaName: `${agent}_analysis`,
-        schema: ANALYSIS_SCHEMAS[agent] as never,
-        system,
-        user,
-        meter,
-        signal,
-      });
-      return { analyses: { [agent]: cleanDeep(analysis) } };
-    });
-  }
+      await deps.onCheckpoint(`${agent}_extract`);
+      const sources = extracted.pages?.[agent] ?? [];
+      const analysed = await agentStep(agent, 'analysis', Boolean(extracted.failures?.[agent]), signal, (meter) =>
+        analyse(agent, state, sources, meter, signal),
+      );
+      await deps.onCheckpoint(`${agent}_analysis`);
+      const steps = [searched, extracted, analysed];
+      return {
+        ...searched,
+        ...extracted,
+        ...analysed,
+        failures: Object.assign({}, ...steps.map((u) => u.failures ?? {})) as AgentRecord<string>,
+        usage: steps.map((u) => u.usage).reduce(addUsage),
+        done: steps.flatMap((u) => u.done),
+      };
+    };
+  for (const agent of AGENTS) nodes[agent] = agentNode(agent);
 
   nodes.report = step('report', async (state, meter, signal) => {
     const plan = state.plan!;
@@ -308,17 +382,11 @@ export function buildResearchGraph(deps: GraphDeps) {
 
   let graph = new StateGraph(ResearchState).addNode(nodes);
   graph = graph.addEdge(START, 'planner');
-  for (const agent of AGENTS) {
-    graph = graph
-      .addEdge('planner', `${agent}_search`)
-      .addEdge(`${agent}_search`, `${agent}_extract`)
-      .addEdge(`${agent}_extract`, `${agent}_analysis`);
-  }
-  // Three plain edges, not a join edge: all analyses finish in the same superstep (every agent has the same
-  // number of steps, a failed agent still passes through its nodes), so `report` runs once, after all three.
-  // A join edge would be safer against uneven branches but LangGraph 1.7 does not fire it after a resume
-  // in which one side had finished before the crash (see langgraph-saver.test.ts).
-  for (const agent of AGENTS) graph = graph.addEdge(`${agent}_analysis`, 'report');
+  for (const agent of AGENTS) graph = graph.addEdge('planner', agent);
+  // Three plain edges, not a join edge: the three agent nodes run in the same superstep, so `report` runs
+  // once, after all three. A join edge would be safer against uneven branches but LangGraph 1.7 does not fire
+  // it after a resume in which one side had finished before the crash (see langgraph-saver.test.ts).
+  for (const agent of AGENTS) graph = graph.addEdge(agent, 'report');
   graph = graph.addEdge('report', END);
   return graph.compile({ checkpointer: deps.checkpointer });
 }

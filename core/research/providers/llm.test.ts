@@ -8,13 +8,8 @@ import { needsAdmin, ResearchError } from '../contract.js';
 import { ReportDraftSchema } from '../schemas.js';
 import type { LlmPersonality } from '../../sandbox/index.js';
 import { createProviders } from './index.js';
-import {
-  classifyLlmError,
-  createStructuredLlm,
-  inlineRefs,
-  type LlmOptions,
-  type StructuredOutputMode,
-} from './llm.js';
+import { classifyLlmError } from './llm-errors.js';
+import { createStructuredLlm, inlineRefs, type LlmOptions, type StructuredOutputMode } from './llm.js';
 import { abortableSleep, type Sleep } from './retry.js';
 import { UsageMeter } from './usage.js';
 

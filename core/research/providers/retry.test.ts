@@ -8,7 +8,7 @@ import {
   type RetryPolicy,
 } from './retry.js';
 import { classifyTavilyError } from './tavily.js';
-import { classifyLlmError } from './llm.js';
+import { classifyLlmError } from './llm-errors.js';
 
 const policy: RetryPolicy = { maxRetries: 3, baseDelayMs: 500, maxDelayMs: 8000, maxRetryAfterMs: 60_000 };
 const NOW = Date.parse('2025-01-01T00:00:00Z');
