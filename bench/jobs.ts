@@ -8,7 +8,7 @@
 // workspaces and prefixes. BENCH_BASELINE=sqlite runs the 100 first on FerretDB's SQLite handler too (the
 // store before decision 045); BENCH_ONLY_LOAD=1 skips the pickup phases; BENCH_WORKER_NODE_ARGS profiles.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -118,7 +118,29 @@ export function peakOverlap(intervals: { start: number; end: number }[]): number
   return peak;
 }
 
-type LoadFigures = { lagP99Ms: number; peakRssMb: number; seconds: number; peakRunning: number; succeeded: number };
+type LoadFigures = {
+  lagP99Ms: number;
+  peakRssMb: number;
+  seconds: number;
+  peakRunning: number;
+  succeeded: number;
+  cpuSeconds: number | null;
+};
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc (Linux); null elsewhere. The worker's CPU
+ * over the load is the figure the machine's other load skews least: lag and wall time swing with it.
+ */
+function cpuSecondsOf(pid: number | undefined): number | null {
+  try {
+    // Fields after the command name (which may hold spaces, so cut after its closing parenthesis):
+    // utime and stime are the 12th and 13th, in clock ticks (100 a second on Linux).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
 
 async function measureConcurrent(mongoUrl: string): Promise<LoadFigures> {
   const sandbox = await startSandbox({ latencyMs: { search: 300, extract: 400, llm: 500 } });
@@ -157,6 +179,7 @@ async function measureConcurrent(mongoUrl: string): Promise<LoadFigures> {
   child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
   try {
     await waitFor('worker ready', async () => output.includes('ready'), 60_000, 100);
+    const cpuAtReady = cpuSecondsOf(child.pid);
     const t0 = Date.now();
     // Submitted ten at a time (as a burst of slash commands would arrive), all running at once in the worker.
     const ids: string[] = [];
@@ -192,6 +215,8 @@ async function measureConcurrent(mongoUrl: string): Promise<LoadFigures> {
       pickups.push(started - (at('queued') ?? started));
       if (task?.status === 'succeeded') lastSuccess = Math.max(lastSuccess, end);
     }
+    const cpuAtEnd = cpuSecondsOf(child.pid);
+    const cpuSeconds = cpuAtReady === null || cpuAtEnd === null ? null : cpuAtEnd - cpuAtReady;
     const durations = intervals.map((i) => i.end - i.start);
     process.stderr.write(
       `queued → started p50 ${percentile(pickups, 50)} ms, max ${percentile(pickups, 100)} ms; started → finished p50 ${percentile(durations, 50)} ms, max ${percentile(durations, 100)} ms\n`,
@@ -206,7 +231,7 @@ async function measureConcurrent(mongoUrl: string): Promise<LoadFigures> {
     const metrics = JSON.parse(output.split('metrics ')[1]!.split('\n')[0]!) as { lagP99Ms: number; peakRssMb: number };
     // Let it exit on its own (a profile is written at exit); SIGKILL below only if it hangs.
     await waitFor('worker exit', async () => child.exitCode !== null, 15_000, 100).catch(() => undefined);
-    return { ...metrics, seconds, peakRunning, succeeded };
+    return { ...metrics, seconds, peakRunning, succeeded, cpuSeconds };
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     await h.close();
@@ -231,6 +256,16 @@ async function sqliteBaseline(): Promise<LoadFigures | undefined> {
   }
 }
 
+/** The worker's CPU over the load, in all and per research (ms), the figure of merit on a shared machine. */
+function cpuFigures(load: LoadFigures) {
+  return load.cpuSeconds === null
+    ? {}
+    : {
+        worker_cpu_s_100_jobs: round(load.cpuSeconds),
+        worker_cpu_ms_per_research: Math.round((load.cpuSeconds * 1000) / CONCURRENT),
+      };
+}
+
 const baseline = await sqliteBaseline();
 const baselineFigures = baseline
   ? {
@@ -244,7 +279,7 @@ try {
   if (process.env.BENCH_ONLY_LOAD) {
     const load = await measureConcurrent(ferret.url);
     process.stdout.write(
-      `${JSON.stringify({ lag_p99_ms_100_jobs: round(load.lagP99Ms), rss_mb_100_jobs: round(load.peakRssMb), complete_100_s: round(load.seconds), succeeded_100: load.succeeded, peak_running: load.peakRunning, ...baselineFigures })}\n`,
+      `${JSON.stringify({ lag_p99_ms_100_jobs: round(load.lagP99Ms), rss_mb_100_jobs: round(load.peakRssMb), complete_100_s: round(load.seconds), succeeded_100: load.succeeded, peak_running: load.peakRunning, ...cpuFigures(load), ...baselineFigures })}\n`,
     );
     await ferret.close();
     process.exit(0);
@@ -272,6 +307,7 @@ try {
       complete_100_s: load.succeeded === CONCURRENT ? round(load.seconds) : null,
       succeeded_100: load.succeeded,
       peak_running: load.peakRunning,
+      ...cpuFigures(load),
       ...baselineFigures,
     }) + '\n',
   );
