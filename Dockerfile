@@ -4,6 +4,8 @@
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+# postinstall patches Agenda (decision 115).
+COPY scripts/patch-agenda.mjs scripts/
 RUN npm install --no-audit --no-fund
 
 FROM deps AS build

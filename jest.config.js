@@ -22,10 +22,5 @@ export default {
   setupFiles: ['<rootDir>/test/env-setup.ts'],
   testTimeout: 60_000,
   maxWorkers: 2,
-  // Agenda 6.2.6 leaves one ref'd timer per job it ran: JobProcessor's liveness check sleeps
-  // max(processEvery, lockLifetime) / 2 and neither stop() nor drain() clears it, so a file that ran jobs keeps
-  // its process alive up to 30 s after its last test (workers are then force-exited). Nothing else the suite
-  // opens outlives its tests (issue 17 item 6); find a new leak with `npm run jest -- --detectOpenHandles <files>`.
-  forceExit: true,
   reporters: ['default', '<rootDir>/test/summary-reporter.cjs'],
 };
