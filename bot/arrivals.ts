@@ -1,7 +1,7 @@
 // How fast acknowledged commands arrive, so the work after them can give way to the acks during a burst.
 
 /** Arrivals per second at or above which the front door counts as under a burst. */
-export const BURST_PER_SECOND = 20;
+const BURST_PER_SECOND = 20;
 
 /** Counts arrivals over the last second; `bursting` once they reach `burstPerSecond`. */
 export class ArrivalRate {

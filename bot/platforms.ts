@@ -25,7 +25,7 @@ const DISCORD_HELP = 'README: "Set up Discord"';
 export type CredentialCheck = { problems: string[]; unchecked?: string };
 
 /** Problems with the Slack values that need no network: the kind of token each variable holds. */
-export function slackShapeProblems(env: Env): string[] {
+function slackShapeProblems(env: Env): string[] {
   const problems: string[] = [];
   const bot = env.SLACK_BOT_TOKEN;
   if (bot && !/^(xoxe\.)?xoxb-/.test(bot))
@@ -85,7 +85,7 @@ export async function checkSlackCredentials(env: Env): Promise<CredentialCheck> 
 }
 
 /** Problems with the Discord values that need no network. */
-export function discordShapeProblems(env: Env): string[] {
+function discordShapeProblems(env: Env): string[] {
   const token = env.DISCORD_TOKEN ?? '';
   if (/^bot\s/i.test(token))
     return [`Discord: DISCORD_TOKEN starts with "Bot ": set the token alone, without the prefix (${DISCORD_HELP}).`];
@@ -135,7 +135,7 @@ export async function checkDiscordCredentials(env: Env): Promise<CredentialCheck
 }
 
 /** What kind of Slack token this is, for messages that must not print it. */
-export function slackTokenKind(token: string): string {
+function slackTokenKind(token: string): string {
   if (/^(xoxe\.)?xoxb-/.test(token)) return 'a bot token (xoxb-…)';
   if (token.startsWith('xapp-')) return 'an app-level token (xapp-…)';
   if (token.startsWith('xoxp-')) return 'a user token (xoxp-…)';

@@ -16,7 +16,7 @@ import { countRequests, routeLabeler, serveMetrics } from './metrics.js';
 import { createConsoleRuntime } from './composition.js';
 
 const consoleDir = fileURLToPath(new URL('.', import.meta.url));
-export const BUILD_DIR = `${consoleDir}build`;
+const BUILD_DIR = `${consoleDir}build`;
 const SERVER_BUILD = `${BUILD_DIR}/server/index.js`;
 
 export type StartConsoleOptions = {
@@ -69,7 +69,7 @@ function moveForeignOrigin(req: express.Request, _res: express.Response, next: e
  * plugins, frames, foreign forms or base-URL tricks. Inline `style` attributes (bar widths, chart colours)
  * are allowed, style sheets are not.
  */
-export function contentSecurityPolicy(nonce: string): string {
+function contentSecurityPolicy(nonce: string): string {
   return [
     "default-src 'self'",
     `script-src 'self' 'nonce-${nonce}'`,

@@ -10,7 +10,7 @@ import type { Task } from '../../core/tasks/types.js';
 import type { ReplyCommand } from './parse.js';
 
 /** How many of a workspace's latest researches `list` shows. */
-export const LIST_SIZE = 10;
+const LIST_SIZE = 10;
 
 /** What a platform's renderer says for each outcome of a command; every platform has one of each. */
 export type CommandWords = {
@@ -75,7 +75,7 @@ export async function answer(
 }
 
 /** The research a typed id names, when it is one of the asker's workspace's. */
-export async function findTask(
+async function findTask(
   tasks: Pick<Jobs['tasks'], 'get'>,
   typedId: string,
   asker: Pick<Asker, 'owns'>,

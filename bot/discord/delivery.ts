@@ -95,7 +95,7 @@ function tooLarge(err: unknown): boolean {
  * answered with an error instead of a silent wait (`rejectOnRateLimit`), so a flooded route fails a call
  * within seconds and the requester is told; shorter ones are waited out per bucket, as Discord asks.
  */
-export const DISCORD_REST_BUDGET = {
+const DISCORD_REST_BUDGET = {
   retries: 2,
   timeout: 5000,
   rejectOnRateLimit: (limit: { timeToReset: number }) => limit.timeToReset > 10_000,

@@ -106,7 +106,7 @@ export function socketModeReceiver(
 }
 
 /** Slack's replay window: a request signed further from now than this, in either direction, is refused. */
-export const SIGNATURE_WINDOW_SECONDS = 5 * 60;
+const SIGNATURE_WINDOW_SECONDS = 5 * 60;
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -115,7 +115,7 @@ type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
  * request replayed later, or a signer with a skewed clock, can carry. This answers 401 and nothing else to a
  * Slack request whose timestamp is off by more than the window either way, before Bolt sees it.
  */
-export function refuseSkewedTimestamps(inner: RequestListener, now = () => Date.now()): RequestListener {
+function refuseSkewedTimestamps(inner: RequestListener, now = () => Date.now()): RequestListener {
   return (req, res) => {
     const header = req.headers['x-slack-request-timestamp'];
     const stamp = Number(Array.isArray(header) ? header[0] : header);

@@ -6,7 +6,7 @@ import { WebClient, LogLevel, type WebClientOptions } from '@slack/web-api';
 import { slackRetryAfter } from './errors.js';
 
 /** How hard a Slack call is tried before the requester is told and nothing is charged. */
-export const SLACK_CALL_BUDGET = {
+const SLACK_CALL_BUDGET = {
   /** Retries after the first try, for 5xx answers and network errors. */
   retries: 2,
   minTimeoutMs: 250,

@@ -5,7 +5,7 @@ import type { SlackOrigin } from '../../core/tasks/types.js';
 
 const TABLE = 'slack_installations';
 
-export function installKey(q: { isEnterpriseInstall?: boolean; enterpriseId?: string; teamId?: string }): string {
+function installKey(q: { isEnterpriseInstall?: boolean; enterpriseId?: string; teamId?: string }): string {
   if (q.isEnterpriseInstall && q.enterpriseId) return `E:${q.enterpriseId}`;
   if (q.teamId) return `T:${q.teamId}`;
   throw new Error('a Slack installation needs a team id or, for an org-wide install, an enterprise id');
@@ -59,7 +59,7 @@ export function createPgInstallationStore(db: Db): InstallationStore {
 }
 
 /** Where a revoked installation is marked: a key of its own beside Bolt's fields in the stored JSON. */
-export const REVOKED_FIELD = 'pmfRevoked';
+const REVOKED_FIELD = 'pmfRevoked';
 
 export type RevokedMark = { at: string; reason: string };
 

@@ -8,15 +8,15 @@ import { section, type SlackMessage } from './render.js';
  * Slack's `markdown` block takes up to 12,000 characters, and that is also the limit for all markdown blocks
  * of one message together; a part stays under it with room for the part's heading.
  */
-export const MAX_REPORT_PART = 11_000;
+const MAX_REPORT_PART = 11_000;
 
 /** Keeps Slack's own syntax inert inside a markdown block: no `<!channel>`, `<@U…>` or `@here` from a web page. */
-export function inertMarkdown(text: string): string {
+function inertMarkdown(text: string): string {
   return text.replace(/<([!@#])/g, '<\u2060$1').replace(/@(channel|here|everyone)\b/gi, '@\u2060$1');
 }
 
 /** Cuts the report into parts at line ends (a single over-long line is cut where it must be). */
-export function reportParts(markdown: string, max = MAX_REPORT_PART): string[] {
+function reportParts(markdown: string, max = MAX_REPORT_PART): string[] {
   const parts: string[] = [];
   let current = '';
   for (const line of markdown.split('\n')) {

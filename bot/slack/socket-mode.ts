@@ -28,7 +28,7 @@ type ClientOptions = {
  * edge answers in well under a second; a false alarm costs one replacement, a half-open socket costs every
  * command until it is noticed.
  */
-export const CLIENT_PING_TIMEOUT_MS = 1_000;
+const CLIENT_PING_TIMEOUT_MS = 1_000;
 /** Slack pings every few seconds; this long without one means the connection is gone. */
 const SERVER_PING_TIMEOUT_MS = 30_000;
 /** Slack waits 3 s for an ack: a retiring connection is closed once its envelopes are acknowledged, or then. */

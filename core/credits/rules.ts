@@ -7,9 +7,9 @@ import type { Month } from './types.js';
 // A research's price is its depth profile's `credits` (core/research/depth.ts), its one home.
 
 export const MAX_REASON_LENGTH = 500;
-export const MAX_ID_LENGTH = 200;
+const MAX_ID_LENGTH = 200;
 /** Amounts are bigint in PostgreSQL; capping them keeps every sum exact in a JS number. */
-export const MAX_AMOUNT = 1_000_000_000;
+const MAX_AMOUNT = 1_000_000_000;
 
 export function remainingByDepth(balance: number): Record<Depth, number> {
   const floorOf = (d: Depth) => Math.max(0, Math.floor(balance / DEPTH_PROFILES[d].credits));

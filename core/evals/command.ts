@@ -15,7 +15,7 @@ import { compareRuns, readRunConfig, runEval, type EvalConfig, type ProgressEven
 import { runFolderName } from './runs.js';
 import { buildScorecard, writeScorecard } from './scorecard.js';
 
-export const EVAL_USAGE = `usage: npm run eval -- [--set evals/ideas.jsonl] [--depth essential|standard|deep] [--limit N]
+const EVAL_USAGE = `usage: npm run eval -- [--set evals/ideas.jsonl] [--depth essential|standard|deep] [--limit N]
                         [--concurrency K] [--judge-model M] [--out evals/runs] [--resume RUN_DIR]
                         [--price-in USD_PER_M_TOKENS] [--price-out USD_PER_M_TOKENS] [--price-credit USD]
        npm run eval -- --compare RUN_A RUN_B [--judge-model M]`;

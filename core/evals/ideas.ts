@@ -3,14 +3,14 @@
 import { z } from 'zod';
 import { MAX_IDEA_LENGTH } from '../research/depth.js';
 
-export const RequirementSchema = z.object({
+const RequirementSchema = z.object({
   /** What a reader must find, in words a judge can check ("named pet-care competitors"). */
   item: z.string().min(3),
   /** Any one of these (case-insensitive) in the report counts as the deterministic match. */
   keywords: z.array(z.string().min(1)).min(1),
 });
 
-export const EvalIdeaSchema = z.object({
+const EvalIdeaSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,60}$/, 'lower-case letters, digits and dashes'),
   kind: z.string().min(2),
   idea: z.string().min(10).max(MAX_IDEA_LENGTH),

@@ -83,7 +83,7 @@ export type ProgressEvent = {
 };
 
 /** Wraps the providers so that every page the engine extracts is kept for the scorer. */
-export function capturingProviders(base: Providers): { providers: Providers; pages: CapturedPage[] } {
+function capturingProviders(base: Providers): { providers: Providers; pages: CapturedPage[] } {
   const pages: CapturedPage[] = [];
   return {
     pages,
@@ -102,7 +102,7 @@ export function capturingProviders(base: Providers): { providers: Providers; pag
 }
 
 /** Runs `fn` over `items` with at most `k` at a time, in order of start. */
-export async function pool<T, R>(items: T[], k: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+async function pool<T, R>(items: T[], k: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
@@ -205,7 +205,7 @@ async function readJsonIf<T>(file: string): Promise<T | undefined> {
 }
 
 export const researchFile = (dir: string, id: string) => path.join(dir, 'ideas', `${id}.research.json`);
-export const scoresFile = (dir: string, id: string) => path.join(dir, 'ideas', `${id}.scores.json`);
+const scoresFile = (dir: string, id: string) => path.join(dir, 'ideas', `${id}.scores.json`);
 
 export type RunOutcome = { scores: IdeaScore[]; failed: { id: string; error: string }[] };
 

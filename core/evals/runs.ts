@@ -30,7 +30,7 @@ const summarySchema = z.object({
 export type RunSummary = z.infer<typeof summarySchema> & { name: string };
 
 /** A run folder's name: the UTC start time, `2026-12-04T17-20-05Z`, optionally with a suffix. */
-export const RUN_NAME = /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z[\w-]*$/;
+const RUN_NAME = /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z[\w-]*$/;
 
 export function runFolderName(at: Date): string {
   return at

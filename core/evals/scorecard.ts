@@ -79,7 +79,7 @@ export function buildScorecard(config: EvalConfig, outcome: RunOutcome, finished
 }
 
 /** The five figures charted per idea, each as a 0–1 share (tokens as a share of the 60k budget). */
-export function chartFigures(s: IdeaScore): { label: string; value: number | null }[] {
+function chartFigures(s: IdeaScore): { label: string; value: number | null }[] {
   return [
     { label: 'citation support', value: s.citation.precision },
     { label: 'figure fidelity', value: s.figures.share },

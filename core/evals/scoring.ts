@@ -21,7 +21,7 @@ export type Verdict = (typeof VERDICTS)[number];
 const cite = (text: string, ns: number[]) => `${text}${ns.map((n) => ` [${n}]`).join('')}`;
 
 /** Every prose field of a report in reading order, with its `[n]` markers (key findings get theirs back). */
-export function reportProse(report: ResearchReport): string[] {
+function reportProse(report: ResearchReport): string[] {
   const s = report.sections;
   return [
     report.summary,
@@ -70,7 +70,7 @@ export function citedSentences(report: ResearchReport): CitedSentence[] {
 }
 
 /** Pages by normalized URL; a page seen twice (extracted by two agents) keeps both texts. */
-export function pageIndex(pages: CapturedPage[]): Map<string, CapturedPage> {
+function pageIndex(pages: CapturedPage[]): Map<string, CapturedPage> {
   const index = new Map<string, CapturedPage>();
   for (const p of pages) {
     const key = normalizeUrl(p.url);

@@ -5,7 +5,7 @@ import type { Task } from '../tasks/types.js';
 // The console has no message to edit: a research started from the playground is shown by a page that
 // listens on Redis. Each call publishes one event; the report itself stays in MongoDB (the page loads it).
 
-export const CONSOLE_DELIVERY_PREFIX = 'pmf:console:';
+const CONSOLE_DELIVERY_PREFIX = 'pmf:console:';
 
 export type ConsoleEvent = { kind: 'progress' | 'succeeded' | 'failed'; task: Task };
 

@@ -92,7 +92,7 @@ export async function checkRateLimit(redis: Redis, rule: RateLimitRule): Promise
 export type ResearchLimitScope = 'user' | 'workspace';
 
 /** The per-user and per-workspace hourly research limits from RATE_LIMIT_*; `prefix` isolates tests. */
-export function researchRateRules(
+function researchRateRules(
   env: Pick<Env, 'RATE_LIMIT_USER_PER_HOUR' | 'RATE_LIMIT_WORKSPACE_PER_HOUR'>,
   who: { platform: string; workspace: string; user: string },
   prefix = 'pmf:rl:',

@@ -5,7 +5,7 @@ import type { Logger } from './logger.js';
 import { metrics } from './metrics.js';
 
 /** Every minute is plenty for alerts that wait 5 minutes; each read is one cheap query (decision 082). */
-export const LEDGER_GAUGES_EVERY_MS = 60_000;
+const LEDGER_GAUGES_EVERY_MS = 60_000;
 
 /** Sets the ledger gauges now and every `everyMs`; returns the function that stops it. */
 export function watchLedger(db: Knex, logger: Logger, everyMs = LEDGER_GAUGES_EVERY_MS): () => void {

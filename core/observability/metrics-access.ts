@@ -19,10 +19,10 @@ export function isLoopback(address: string | undefined): boolean {
   return v4 === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
 }
 
-export const NEEDS_TOKEN =
+const NEEDS_TOKEN =
   'Metrics need the bearer token: send "Authorization: Bearer <METRICS_TOKEN>". Nothing was read or changed; ' +
   'put the token in your Prometheus scrape config (authorization: credentials).';
-export const LOOPBACK_ONLY =
+const LOOPBACK_ONLY =
   'Metrics are served only to this machine while METRICS_TOKEN is unset. Nothing was read or changed; ' +
   'scrape from this host, or set METRICS_TOKEN and send it as a bearer token.';
 

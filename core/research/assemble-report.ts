@@ -17,13 +17,13 @@ import { defangUrls } from './markdown-safe.js';
 import { sanitizeDeep } from './sanitize.js';
 import type { AgentAnalysis, Claim, Plan, ReportDraft } from './schemas.js';
 
-export const SECTION_OF: Record<Agent, ResearchReport['missingSections'][number]['section']> = {
+const SECTION_OF: Record<Agent, ResearchReport['missingSections'][number]['section']> = {
   market: 'market',
   competitor: 'competitors',
   customer: 'customers',
 };
 
-export const SUB_SCORE_LABELS: Record<SubScoreKey, string> = {
+const SUB_SCORE_LABELS: Record<SubScoreKey, string> = {
   demand: 'Demand and market size',
   growth: 'Growth and timing',
   whitespace: 'Competitive whitespace',
@@ -49,7 +49,7 @@ function cited(text: string, ids: string[]): string {
 }
 const claim = (c: Claim) => cited(c.text, c.sources);
 
-export function clampScore(n: number): number {
+function clampScore(n: number): number {
   return Number.isFinite(n) ? Math.max(0, Math.min(20, Math.round(n))) : 0;
 }
 

@@ -113,7 +113,3 @@ export function checkpointState(
   if (done.has(id)) return 'done';
   return running && checkpointPrerequisites(id).every((p) => done.has(p)) ? 'in_progress' : 'waiting';
 }
-
-export function isCheckpointId(value: unknown): value is CheckpointId {
-  return typeof value === 'string' && (CHECKPOINTS as readonly string[]).includes(value);
-}

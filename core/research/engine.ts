@@ -83,7 +83,7 @@ function branchesOf(tuple: CheckpointTuple | undefined): string[] {
   );
 }
 
-export function usageOf(state: State, durationMs: number): ResearchUsage {
+function usageOf(state: State, durationMs: number): ResearchUsage {
   const u = state.usage;
   const urls = new Set(Object.values(state.pages).flatMap((pages) => (pages ?? []).map((p) => normalizeUrl(p.url))));
   return {

@@ -44,7 +44,7 @@ type StepFindings = {
 type StepUpdate = StepFindings & { usage: UsageSnapshot; done: CheckpointId[] };
 const mergeRecords = <T>() => Annotation<AgentRecord<T>>({ reducer: (a, b) => ({ ...a, ...b }), default: () => ({}) });
 
-export function emptyUsage(): UsageSnapshot {
+function emptyUsage(): UsageSnapshot {
   return {
     tavilyCalls: 0,
     tavilyCredits: 0,
@@ -56,7 +56,7 @@ export function emptyUsage(): UsageSnapshot {
   };
 }
 
-export function addUsage(a: UsageSnapshot, b: UsageSnapshot): UsageSnapshot {
+function addUsage(a: UsageSnapshot, b: UsageSnapshot): UsageSnapshot {
   const perNode = { ...a.perNode };
   for (const [k, v] of Object.entries(b.perNode)) {
     const p = perNode[k] ?? { promptTokens: 0, completionTokens: 0, ms: 0 };

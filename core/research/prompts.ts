@@ -36,7 +36,7 @@ function planBlock(plan: Plan): string {
   return `<plan>\nProduct: ${fenceSafe(plan.product)}\nTarget customer: ${fenceSafe(plan.targetCustomer)}\nProblem: ${fenceSafe(plan.problem)}\nCategory: ${fenceSafe(plan.category)}\n</plan>`;
 }
 
-export function renderSources(sources: PromptSource[], passages: Passage[]): string {
+function renderSources(sources: PromptSource[], passages: Passage[]): string {
   return sources
     .map((s) => {
       const body = passages

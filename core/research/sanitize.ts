@@ -24,7 +24,7 @@ const SCRIPT_SCHEME = /\b(?:javascript|vbscript|livescript)\s*:[^\s)\]>"']*/gi;
 const DATA_URI = /\bdata:[a-z]+\/[a-z0-9.+-]+[;,][^\s)\]>"']*/gi;
 
 /** Removes HTML elements (script/style with their content), comments and tags; decodes nothing. */
-export function stripHtml(text: string): string {
+function stripHtml(text: string): string {
   return text
     .replace(/<(script|style|iframe|object|embed|noscript|template)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, ' ')
     .replace(/<!--[\s\S]*?-->/g, ' ')
@@ -34,7 +34,7 @@ export function stripHtml(text: string): string {
 }
 
 /** Markdown links and images keep only their text when they point anywhere but http(s). */
-export function stripUnsafeLinks(text: string): string {
+function stripUnsafeLinks(text: string): string {
   return text
     .replace(/!?\[([^\]\n]*)\]\(\s*(?!https?:\/\/)[^)]*\)/gi, '$1')
     .replace(SCRIPT_SCHEME, '[link removed]')

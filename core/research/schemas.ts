@@ -20,10 +20,10 @@ export const PlanSchema = z.object({
 export type Plan = z.infer<typeof PlanSchema>;
 
 const sources = z.array(z.string()).describe('Ids of the sources (e.g. "S3") that support this; never a URL');
-export const ClaimSchema = z.object({ text: z.string(), sources });
+const ClaimSchema = z.object({ text: z.string(), sources });
 export type Claim = z.infer<typeof ClaimSchema>;
 
-export const MarketAnalysisSchema = z.object({
+const MarketAnalysisSchema = z.object({
   overview: ClaimSchema.describe('Two or three sentences on the market'),
   size: z.array(ClaimSchema).describe('Market size figures, as stated by the sources'),
   growth: z.array(ClaimSchema).describe('Growth rates and timing signals'),
@@ -42,7 +42,7 @@ export const CompetitorAnalysisSchema = z.object({
   gaps: z.array(ClaimSchema).describe('Gaps and whitespace the competitors leave open'),
 });
 
-export const CustomerAnalysisSchema = z.object({
+const CustomerAnalysisSchema = z.object({
   segments: z.array(z.object({ name: z.string(), description: z.string(), sources })),
   pains: z.array(ClaimSchema),
   willingnessToPay: z.array(ClaimSchema),

@@ -26,7 +26,7 @@ export function topicWords(text: string): string[] {
   return unique.length > 0 ? unique : ['consumer', 'software'];
 }
 
-export function isHostileQuery(query: string): boolean {
+function isHostileQuery(query: string): boolean {
   return /\bhostile\b/i.test(query);
 }
 
@@ -98,7 +98,7 @@ export function searchResults(query: string, maxResults: number): SyntheticHit[]
 }
 
 /** Reads the topic back out of a sandbox URL; any other URL gets a topic from its host and path words. */
-export function topicFromUrl(url: string): string[] {
+function topicFromUrl(url: string): string[] {
   try {
     const u = new URL(url);
     const parts = u.pathname.split('/').filter(Boolean);
@@ -109,7 +109,7 @@ export function topicFromUrl(url: string): string[] {
   }
 }
 
-export function isHostileUrl(url: string): boolean {
+function isHostileUrl(url: string): boolean {
   return /\/ugc\//.test(url);
 }
 

@@ -38,7 +38,7 @@ export function sandboxCitationVerdict(claim: string, passage: string): 'support
 }
 
 /** Scores 1–10 from what the text shows: breadth of vocabulary, reasoning words, advice, sentence length. */
-export function sandboxRubric(text: string) {
+function sandboxRubric(text: string) {
   const clamp = (n: number) => Math.max(1, Math.min(10, Math.round(n)));
   const sentences = text.split(/(?<=[.!?])\s+/).filter((s) => s.trim());
   const words = text.split(/\s+/).filter(Boolean).length;

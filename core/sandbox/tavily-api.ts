@@ -37,7 +37,7 @@ const DOCUMENTED: Record<number, string> = {
 
 export type TavilyAnswer = { status: number; contentType: string; body: string; headers: Record<string, string> };
 
-export function tavilyErrorBody(message: string): string {
+function tavilyErrorBody(message: string): string {
   return JSON.stringify({ detail: { error: message } });
 }
 

@@ -55,7 +55,7 @@ let log: ReturnType<typeof createLogger> | undefined;
  *
  * Returns a function that stops the watchdog; `client.close()` stops it too.
  */
-export function watchServerMonitors(client: MongoClient, checkEveryMs = 1000): () => void {
+function watchServerMonitors(client: MongoClient, checkEveryMs = 1000): () => void {
   const { connectTimeoutMS, heartbeatFrequencyMS } = client.options;
   // With no connect timeout a heartbeat may legitimately last forever: nothing to detect.
   if (!connectTimeoutMS) return () => undefined;

@@ -14,7 +14,7 @@ import {
 export type NamedIndex = IndexDescription & { name: string };
 
 /** The server refused an insert or update for a unique index (E11000), on MongoDB and FerretDB alike. */
-export function isDuplicateKey(err: unknown): err is MongoServerError {
+function isDuplicateKey(err: unknown): err is MongoServerError {
   return err instanceof MongoServerError && err.code === 11000;
 }
 

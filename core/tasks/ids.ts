@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 // and types into the console can be entered without ambiguity. 28 symbols ^ 4 ≈ 615k ids; uniqueness is
 // enforced by the unique index on `id`, and the store draws a longer id after repeated collisions.
 export const TASK_ID_ALPHABET = '23456789ABCDEFGHJKMNPQRSTVWXYZ';
-export const TASK_ID_PREFIX = 'R-';
+const TASK_ID_PREFIX = 'R-';
 
 /** A random task id such as `R-7KQ2`; `length` grows when the short space is crowded. */
 export function newTaskId(length = 4): string {

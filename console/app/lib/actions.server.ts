@@ -38,7 +38,7 @@ export type ActionResult =
 const NOT_ECHOED = new Set(['password', 'repeat', 'idempotencyKey', 'confirm']);
 
 /** What was typed, for the form to show again. */
-export function typedValues(form: FormData): Record<string, string> {
+function typedValues(form: FormData): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of form) if (typeof v === 'string' && !NOT_ECHOED.has(k)) out[k] = v.slice(0, 2000);
   return out;

@@ -16,10 +16,10 @@ import { fmtNumber } from './format.js';
 import type { ConsoleUser } from './users.server.js';
 
 /** The documented range of a grant, deduction or allowance (README, console section). */
-export const MAX_AMOUNT = 10_000_000;
+const MAX_AMOUNT = 10_000_000;
 const amount = amountField(1, MAX_AMOUNT);
 
-export const LEDGER_INTENTS = ['grant', 'deduct', 'set_allowance', 'suspend', 'resume'] as const;
+const LEDGER_INTENTS = ['grant', 'deduct', 'set_allowance', 'suspend', 'resume'] as const;
 export type LedgerIntent = (typeof LEDGER_INTENTS)[number];
 
 const schemas = {

@@ -9,12 +9,12 @@
 // - per address, over all accounts: past ADDRESS_CAP failures the address is refused (password spraying).
 import type { Knex } from 'knex';
 
-export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
+const LOGIN_WINDOW_MS = 15 * 60 * 1000;
 export const FREE_FAILURES = 2;
-export const BASE_DELAY_MS = 1000;
-export const MAX_DELAY_MS = 5 * 60 * 1000;
+const BASE_DELAY_MS = 1000;
+const MAX_DELAY_MS = 5 * 60 * 1000;
 export const ACCOUNT_CAP = 10;
-export const ADDRESS_CAP = 30;
+const ADDRESS_CAP = 30;
 
 export type LoginStats = {
   /** Failures for this account from this address since the pair's last success (within the window). */

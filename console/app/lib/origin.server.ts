@@ -12,14 +12,14 @@ import type { ConsoleUser } from './users.server.js';
  */
 export const FOREIGN_ORIGIN_HEADER = 'x-pmf-foreign-origin';
 
-export const CROSS_ORIGIN_REFUSED =
+const CROSS_ORIGIN_REFUSED =
   'Cross-origin request refused: changes are accepted only from pages of this console. Nothing was changed; open the console and try again there.';
 
-export function expectedOrigin(request: Request, context: AppLoadContext): string {
+function expectedOrigin(request: Request, context: AppLoadContext): string {
   return context.services.origin ? new URL(context.services.origin).origin : new URL(request.url).origin;
 }
 
-export function assertSameOrigin(request: Request, context: AppLoadContext): void {
+function assertSameOrigin(request: Request, context: AppLoadContext): void {
   if (request.method !== 'POST') throw json({ error: 'Changes are POST requests' }, { status: 405 });
   const header = request.headers.has(FOREIGN_ORIGIN_HEADER)
     ? request.headers.get(FOREIGN_ORIGIN_HEADER)

@@ -6,7 +6,7 @@ import { day, int, oneOf, optInt, str } from './params.js';
 
 export const TASK_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export const SORTS = ['newest', 'oldest', 'score_desc', 'score_asc'] as const;
-export const REPORTS_PAGE_SIZE = 20;
+const REPORTS_PAGE_SIZE = 20;
 
 export function reportQuery(p: URLSearchParams): TaskSearch {
   return {

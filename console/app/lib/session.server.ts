@@ -5,12 +5,12 @@ import { json, redirect, type AppLoadContext } from '@remix-run/node';
 import type { Knex } from 'knex';
 import { ONE_TIME, type ConsoleUser } from './users.server.js';
 
-export const SESSION_COOKIE = 'pmf_console_session';
-export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+const SESSION_COOKIE = 'pmf_console_session';
+const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 
 const tokenId = (token: string) => createHash('sha256').update(token).digest('hex');
 
-export function parseCookies(header: string | null): Record<string, string> {
+function parseCookies(header: string | null): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of (header ?? '').split(';')) {
     const i = part.indexOf('=');
@@ -97,7 +97,7 @@ export async function getSessionUser(request: Request, context: AppLoadContext):
 }
 
 /** Where a user signed in with a one-time password is sent until they choose their own. */
-export const CHANGE_PASSWORD_PATH = '/account/password';
+const CHANGE_PASSWORD_PATH = '/account/password';
 
 /** Every loader and action starts here: no session → the login page, remembering where the user was going. */
 export async function requireUser(request: Request, context: AppLoadContext): Promise<ConsoleUser> {
@@ -113,8 +113,7 @@ export async function requireUser(request: Request, context: AppLoadContext): Pr
   throw redirect(`/login?redirectTo=${encodeURIComponent(url.pathname + url.search)}`);
 }
 
-export const ADMINS_ONLY =
-  'Only admins may change things. Nothing was changed; ask an admin, or to have your role changed.';
+const ADMINS_ONLY = 'Only admins may change things. Nothing was changed; ask an admin, or to have your role changed.';
 
 /** Mutations: a viewer gets 403, whatever the route. Pages a viewer may read use requireUser. */
 export async function requireAdmin(request: Request, context: AppLoadContext): Promise<ConsoleUser> {

@@ -30,7 +30,7 @@ export type IndexedTask = {
 };
 
 /** The fields a scan reads: enough to search and list, never the Markdown body. */
-export const INDEX_PROJECTION = {
+const INDEX_PROJECTION = {
   _id: 0,
   id: 1,
   idea: 1,
@@ -60,7 +60,7 @@ type TaskLike = {
   report?: { json?: { title?: string; summary?: string; score?: { total?: number; band?: string } } };
 };
 
-export function toIndexed(t: TaskLike): IndexedTask {
+function toIndexed(t: TaskLike): IndexedTask {
   const json = t.report?.json;
   return {
     id: t.id,

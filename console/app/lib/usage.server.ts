@@ -10,7 +10,7 @@ type UsageDoc = { createdAt: Date; depth: Depth; cost: number; refunded?: number
 
 const zero = (): Record<Depth, number> => ({ essential: 0, standard: 0, deep: 0 });
 
-export function bucketUsage(
+function bucketUsage(
   docs: Pick<UsageDoc, 'createdAt' | 'depth' | 'cost' | 'refunded'>[],
   since: Date,
   days: number,

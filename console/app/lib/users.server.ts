@@ -47,7 +47,7 @@ function toUser(r: UserRow): ConsoleUser {
  * Marking the hash keeps this state where the password is, with no extra column (decision 079).
  */
 export const ONE_TIME = 'otp:';
-export const ONE_TIME_TTL_MS = 24 * 60 * 60 * 1000;
+const ONE_TIME_TTL_MS = 24 * 60 * 60 * 1000;
 
 async function oneTimeHash(password: string, now: Date): Promise<string> {
   return `${ONE_TIME}${now.getTime() + ONE_TIME_TTL_MS}:${await hash(password)}`;

@@ -81,7 +81,7 @@ export class AbortedError extends Error {
   }
 }
 
-export function throwIfAborted(signal?: AbortSignal): void {
+function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new AbortedError(signal.reason);
 }
 

@@ -26,7 +26,7 @@ function tryParse(text: string): { ok: true; value: unknown } | undefined {
  * The two slips small models make most that have only one reading: a trailing comma before `}` or `]`, and a
  * raw line break inside a string. Fixed outside and inside strings respectively; nothing else is touched.
  */
-export function repairJson(text: string): string {
+function repairJson(text: string): string {
   let out = '';
   let inString = false;
   for (let i = 0; i < text.length; i++) {

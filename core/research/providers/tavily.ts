@@ -46,16 +46,16 @@ export type TavilyOptions = {
 };
 
 /** Tavily's prices (credits): a search by depth; an extract per started group of 5 successful URLs. */
-export function searchCredits(depth: SearchRequest['searchDepth']): number {
+function searchCredits(depth: SearchRequest['searchDepth']): number {
   return depth === 'advanced' ? 2 : 1;
 }
 
-export function extractCredits(depth: ExtractRequest['extractDepth'], successfulUrls: number): number {
+function extractCredits(depth: ExtractRequest['extractDepth'], successfulUrls: number): number {
   return Math.ceil(successfulUrls / 5) * (depth === 'advanced' ? 2 : 1);
 }
 
 /** URL identity for the cache: trimmed, scheme and host lower-cased by WHATWG parsing, no fragment. */
-export function normalizeUrl(url: string): string {
+function normalizeUrl(url: string): string {
   const trimmed = url.trim();
   try {
     const u = new URL(trimmed);
@@ -94,9 +94,9 @@ const cachedExtractSchema = z.object({
 /** Tavily answers 400 "Query is too long. Max query length is 400 characters." above this. */
 export const MAX_QUERY_CHARS = 400;
 /** `max_results`: 0 ≤ x ≤ 20. */
-export const MAX_RESULTS_LIMIT = 20;
+const MAX_RESULTS_LIMIT = 20;
 /** Extract `timeout`: 1.0 ≤ x ≤ 60.0 seconds. */
-export const EXTRACT_TIMEOUT_RANGE_S = { min: 1, max: 60 } as const;
+const EXTRACT_TIMEOUT_RANGE_S = { min: 1, max: 60 } as const;
 
 /** The extract `timeout` Tavily accepts, whatever PROVIDER_TIMEOUT_MS says. */
 export function extractTimeoutSeconds(timeoutMs: number): number {
@@ -233,7 +233,7 @@ const TAVILY_SETTING: Partial<Record<ProviderFailureKind, string>> = {
   quota_exhausted: 'the Tavily plan',
 };
 
-export function tavilyResearchError(
+function tavilyResearchError(
   what: 'search' | 'extract',
   outcome: { failure: TavilyFailureClass; attempts: number; why: string },
 ): ResearchError {
