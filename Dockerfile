@@ -14,6 +14,8 @@ RUN npm run console:build
 
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
+# NODE_HEAP_FLAGS of ecosystem.config.js (decision 113).
+ENV NODE_OPTIONS=--max-semi-space-size=8
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
 COPY --from=deps /app/node_modules ./node_modules

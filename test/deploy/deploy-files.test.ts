@@ -93,6 +93,18 @@ describe('ecosystem.config.js', () => {
     for (const app of apps) expect(app.stop_exit_codes).toContain(78);
   });
 
+  it('runs every process with the heap flags the Dockerfile and the benchmarks use (decision 113)', async () => {
+    const url = new URL('../../ecosystem.config.js', import.meta.url).href;
+    const { apps, NODE_HEAP_FLAGS } = (await import(url)) as { apps: { node_args: string }[]; NODE_HEAP_FLAGS: string };
+    expect(NODE_HEAP_FLAGS).toMatch(/^--max-semi-space-size=\d+$/);
+    for (const app of apps) expect(app.node_args).toContain(NODE_HEAP_FLAGS);
+    expect(readFileSync('Dockerfile', 'utf8')).toContain(`ENV NODE_OPTIONS=${NODE_HEAP_FLAGS}`);
+    const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
+    const benches = Object.entries(scripts).filter(([name]) => name.startsWith('bench:'));
+    expect(benches.length).toBeGreaterThan(0);
+    for (const [, command] of benches) expect(command).toContain(`NODE_OPTIONS=${NODE_HEAP_FLAGS} `);
+  });
+
   it('points every app at an entry file that starts unconditionally (under PM2 argv[1] is PM2, not the script)', async () => {
     const url = new URL('../../ecosystem.config.js', import.meta.url).href;
     const { apps } = (await import(url)) as { apps: { script: string }[] };
