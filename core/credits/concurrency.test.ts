@@ -1,3 +1,5 @@
+// The ledger under concurrent callers on a real PostgreSQL: races that must neither lose nor double-spend a
+// credit. Long because each race needs its own set-up; splitting them would repeat that set-up per file.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { testPostgres } from '../../test/helpers/storage.js';

@@ -1,3 +1,5 @@
+// The CreditLedger face against a real PostgreSQL: workspaces, holds, admin changes, typed refusals and the
+// database's own guards. Long on purpose: the ledger's whole contract in one place, whichever file implements it.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { testPostgres } from '../../test/helpers/storage.js';

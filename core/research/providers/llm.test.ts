@@ -1,3 +1,5 @@
+// The LLM client against the sandbox over real HTTP: structured-output methods, fallback, coercion, errors and
+// usage. Long because every documented server answer is a case here; they share one sandbox and one client.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { parseEnv } from '../../config/env.js';

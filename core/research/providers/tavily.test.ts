@@ -1,3 +1,5 @@
+// The Tavily client against the sandbox over real HTTP: search, extract, cache, credits and every documented
+// error. Long because each documented answer of the API is a case; they share one sandbox and one Redis.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { testRedis, uniquePrefix } from '../../../test/helpers/storage.js';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
