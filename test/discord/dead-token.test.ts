@@ -11,10 +11,10 @@ import { createResearchWorker, type ResearchWorker } from '../../core/jobs/index
 import { FakeEngine, TEST_JOBS_ENV } from '../helpers/jobs-fixtures.js';
 import { testTuning } from '../helpers/jobs-harness.js';
 import { createLogger } from '../../core/observability/logger.js';
-import { checkHealth, type Db, type Mongo, type Redis, type Storage } from '../../core/storage/index.js';
+import type { Db, Mongo, Redis } from '../../core/storage/index.js';
 import type { DiscordOrigin, Task } from '../../core/tasks/types.js';
 import { startDiscordHarness, type DiscordHarness } from '../helpers/discord-bot.js';
-import { testMongo, testPostgres, testRedis } from '../helpers/storage.js';
+import { borrowedStorage, testMongo, testPostgres, testRedis } from '../helpers/storage.js';
 
 describe('Discord: the interaction webhook is gone before the first edit', () => {
   let pg: Db;
@@ -30,13 +30,7 @@ describe('Discord: the interaction webhook is gone before the first edit', () =>
     mongo = await testMongo('discord_dead_token');
     redis = testRedis();
     ledger = new CreditLedger(pg);
-    const storage: Storage = {
-      pg,
-      mongo,
-      redis,
-      health: () => checkHealth({ pg, mongo, redis }),
-      close: async () => undefined,
-    };
+    const storage = borrowedStorage({ pg, mongo, redis });
     const delivery: { current?: ReturnType<typeof createDiscordDelivery> } = {};
     jobs = createResearchWorker({
       env: { ...TEST_JOBS_ENV, JOB_LOCK_LIFETIME_MS: 60_000 },

@@ -18,11 +18,11 @@ import { FakeEngine, TEST_JOBS_ENV } from '../helpers/jobs-fixtures.js';
 import { SwitchableEngine, testTuning } from '../helpers/jobs-harness.js';
 import { createLogger } from '../../core/observability/logger.js';
 import { ResearchError } from '../../core/research/contract.js';
-import { checkHealth, type Db, type Mongo, type Redis, type Storage } from '../../core/storage/index.js';
+import type { Db, Mongo, Redis } from '../../core/storage/index.js';
 import type { DiscordOrigin, Task } from '../../core/tasks/types.js';
 import { PERMISSIONS, type FakeMessage } from '../fakes/discord/index.js';
 import { startDiscordHarness, type DiscordHarness } from '../helpers/discord-bot.js';
-import { testMongo, testPostgres, testRedis } from '../helpers/storage.js';
+import { borrowedStorage, testMongo, testPostgres, testRedis } from '../helpers/storage.js';
 
 const IDEA = 'A marketplace that matches dog owners with vetted neighbourhood sitters';
 const SLOW = 'A slow research that only a cancel ends';
@@ -56,13 +56,7 @@ describe('Discord: every end is posted in the thread, whoever settles it', () =>
     mongo = await testMongo('discord_ends');
     redis = testRedis();
     ledger = new CreditLedger(pg);
-    const storage: Storage = {
-      pg,
-      mongo,
-      redis,
-      health: () => checkHealth({ pg, mongo, redis }),
-      close: async () => undefined,
-    };
+    const storage = borrowedStorage({ pg, mongo, redis });
     const tuning = testTuning('discord_ends');
     const delivery: { current?: ReturnType<typeof createDiscordDelivery> } = {};
     const options = (withDelivery: boolean, extra: Partial<JobsTuning> = {}): CreateJobsOptions => ({

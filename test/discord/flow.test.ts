@@ -12,12 +12,12 @@ import { TEST_JOBS_ENV } from '../helpers/jobs-fixtures.js';
 import { testTuning } from '../helpers/jobs-harness.js';
 import { createLogger } from '../../core/observability/logger.js';
 import { startSandbox, type Sandbox } from '../../core/sandbox/index.js';
-import { checkHealth, type Db, type Mongo, type Redis, type Storage } from '../../core/storage/index.js';
+import type { Db, Mongo, Redis } from '../../core/storage/index.js';
 import type { DiscordOrigin, Task } from '../../core/tasks/types.js';
 import type { FakeMessage } from '../fakes/discord/index.js';
 import { startDiscordHarness, type DiscordHarness } from '../helpers/discord-bot.js';
 import { sandboxEngine } from '../helpers/research.js';
-import { testMongo, testPostgres, testRedis, uniquePrefix } from '../helpers/storage.js';
+import { borrowedStorage, testMongo, testPostgres, testRedis, uniquePrefix } from '../helpers/storage.js';
 
 const IDEA = 'A marketplace that matches dog owners with vetted neighbourhood sitters';
 
@@ -39,13 +39,7 @@ describe('Discord end to end', () => {
     redis = testRedis();
     sandbox = await startSandbox({ latencyMs: { search: 20, extract: 20, llm: 40 } });
     ledger = new CreditLedger(pg);
-    const storage: Storage = {
-      pg,
-      mongo,
-      redis,
-      health: () => checkHealth({ pg, mongo, redis }),
-      close: async () => undefined,
-    };
+    const storage = borrowedStorage({ pg, mongo, redis });
     const engine = sandboxEngine(sandbox, redis, pg, { cachePrefix: uniquePrefix('discord-flow-cache') });
     const tuning = testTuning('discord_flow');
     // Chosen after the harness exists: the delivery needs the fake's URL and token.

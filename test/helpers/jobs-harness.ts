@@ -5,7 +5,6 @@ import { CreditLedger } from '../../core/credits/index.js';
 import { createLogger } from '../../core/observability/logger.js';
 import type { ResearchEngine, ResearchHooks, ResearchInput } from '../../core/research/contract.js';
 import {
-  checkHealth,
   connectMongo,
   createPostgres,
   createRedis,
@@ -18,6 +17,7 @@ import type { DeliveryResolver } from '../../core/tasks/delivery.js';
 import { createResearchWorker } from '../../core/jobs/index.js';
 import type { Collection } from 'mongodb';
 import { FakeEngine, RecordingDelivery, TEST_JOBS_ENV, type DeliveryCall } from './jobs-fixtures.js';
+import { borrowedStorage } from './storage.js';
 import type { JobsEnv, JobsTuning, LedgerPort, ResearchWorker } from '../../core/jobs/types.js';
 
 /** Routes each run to the engine registered for its idea (so a late retry of one test's task cannot
@@ -86,13 +86,7 @@ export async function openHarness(
   const mongo = opts.mongo ?? (await connectMongo(process.env.MONGO_URL!, `t_${label}_${randomUUID().slice(0, 8)}`));
   const redis = opts.redis ?? createRedis(process.env.REDIS_URL!, 'test');
   const pg = opts.pg ?? createPostgres(process.env.DATABASE_URL!, { max: 10 });
-  const storage: Storage = {
-    pg,
-    mongo,
-    redis,
-    health: () => checkHealth({ pg, mongo, redis }),
-    close: async () => undefined,
-  };
+  const storage = borrowedStorage({ pg, mongo, redis });
   const ledger = new CreditLedger(pg, { defaultAllowance: opts.allowance ?? 1000 });
   const ws = await ledger.ensureWorkspace({
     platform: 'slack',

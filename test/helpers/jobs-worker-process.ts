@@ -6,8 +6,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CreditLedger } from '../../core/credits/index.js';
 import { createLogger } from '../../core/observability/logger.js';
 import type { ResearchEngine } from '../../core/research/contract.js';
-import { checkHealth, connectMongo, createPostgres, createRedis } from '../../core/storage/index.js';
+import { connectMongo, createPostgres, createRedis } from '../../core/storage/index.js';
 import { sandboxEngine } from './research.js';
+import { borrowedStorage } from './storage.js';
 import { createResearchWorker } from '../../core/jobs/index.js';
 import { FakeEngine, RecordingDelivery, TEST_JOBS_ENV, type DeliveryCall } from './jobs-fixtures.js';
 import type { JobsEnv, JobsTuning } from '../../core/jobs/types.js';
@@ -31,7 +32,7 @@ function engineFromEnv(): ResearchEngine {
 const delivery = new RecordingDelivery(mongo.db.collection<DeliveryCall>('delivery_log'));
 const jobs = createResearchWorker({
   env,
-  storage: { pg, mongo, redis, health: () => checkHealth({ pg, mongo, redis }), close: async () => undefined },
+  storage: borrowedStorage({ pg, mongo, redis }),
   ledger: new CreditLedger(pg),
   engine: engineFromEnv(),
   deliveries: () => delivery,

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import {
+  checkHealth,
   connectMongo,
   createPostgres,
   createRedis,
   type Db,
   type Mongo,
   type Redis,
+  type Storage,
 } from '../../core/storage/index.js';
 
 /** PostgreSQL test database (migrated by the global setup). Tests isolate by creating their own workspaces. */
@@ -28,4 +30,9 @@ export function testRedis(): Redis {
 /** A key prefix no other test shares, for Redis keys and channel names. */
 export function uniquePrefix(label: string): string {
   return `test:${label}:${randomUUID().slice(0, 8)}:`;
+}
+
+/** The product's `Storage` over clients the test opened: its `close` does nothing, the test closes them. */
+export function borrowedStorage(clients: { pg: Db; mongo: Mongo; redis: Redis }): Storage {
+  return { ...clients, health: () => checkHealth(clients), close: async () => undefined };
 }

@@ -17,7 +17,7 @@ import { TEST_JOBS_ENV } from '../../helpers/jobs-fixtures.js';
 import { createLogger, type Logger } from '../../../core/observability/logger.js';
 import type { ResearchEngine } from '../../../core/research/contract.js';
 import { startSandbox, type Sandbox } from '../../../core/sandbox/index.js';
-import { checkHealth, type Db, type Mongo, type Redis, type Storage } from '../../../core/storage/index.js';
+import type { Db, Mongo, Redis } from '../../../core/storage/index.js';
 import type { Delivery } from '../../../core/tasks/delivery.js';
 import { Limiter } from '../../../bot/limiter.js';
 import { createSlackApp, type SlackAppEnv } from '../../../bot/slack/app.js';
@@ -32,7 +32,7 @@ import {
 import { createSlackDelivery } from '../../../bot/slack/delivery.js';
 import { singleTokenResolver } from '../../../bot/slack/installation-store.js';
 import { sandboxEngine } from '../../helpers/research.js';
-import { testMongo, testPostgres, testRedis, uniquePrefix } from '../../helpers/storage.js';
+import { borrowedStorage, testMongo, testPostgres, testRedis, uniquePrefix } from '../../helpers/storage.js';
 import { DEFAULT_TOKEN, startFakeSlack, type FakeSlack, type FakeSlackOptions } from './server.js';
 import { blockActionBody, sendSigned, slashCommandBody, type SlashCommand } from './signer.js';
 
@@ -110,13 +110,7 @@ export async function startSlackHarness(opts: HarnessOptions = {}): Promise<Slac
   const mongo = await testMongo(label);
   const redis = testRedis();
   const prefix = uniquePrefix(label);
-  const storage: Storage = {
-    pg,
-    mongo,
-    redis,
-    health: () => checkHealth({ pg, mongo, redis }),
-    close: async () => undefined,
-  };
+  const storage = borrowedStorage({ pg, mongo, redis });
   const ledger = new CreditLedger(pg, { defaultAllowance: opts.allowance ?? 1000 });
 
   let sandbox: Sandbox | undefined;
